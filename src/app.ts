@@ -1,0 +1,184 @@
+// buildApp(deps) -> a Fastify instance that never listens by itself: main.ts listens, tests use
+// inject(). Everything cross-cutting lives here: request ids, problem+json errors, security
+// headers, body limits, rate limits, idempotency, OpenAPI, health and metrics. Modules bring
+// their routes as plugins (deps.routes), mounted under /api/v1.
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyPluginAsync, type FastifyRequest } from 'fastify';
+import cookie from '@fastify/cookie';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { sql } from 'kysely';
+import type { Config } from './config.ts';
+import type { Db } from './db/database.ts';
+import { pendingMigrations } from './db/migrate.ts';
+import { registerIdempotency } from './http/idempotency.ts';
+import { RateLimiter } from './http/rate-limit.ts';
+import type { Metrics } from './ops/metrics.ts';
+import type { Clock } from './shared/clock.ts';
+import { ProblemError, isProblemError, problemType } from './shared/errors.ts';
+import { newId } from './shared/ids.ts';
+import type { Principal } from './shared/principal.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+export interface RouteModule {
+  name: string;
+  /** Mounted under /api/v1 unless prefix says otherwise ('' for pages such as /checkout). */
+  prefix?: string;
+  plugin: FastifyPluginAsync;
+}
+
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  clock: Clock;
+  metrics: Metrics;
+  /** Resolves the caller from the request (session cookie, Bearer token or API key). */
+  authenticate?: (req: FastifyRequest) => Promise<Principal | null>;
+  routes?: RouteModule[];
+  /** Extra readiness checks (for example: chains reachable); each returns an error text or null. */
+  readiness?: Array<() => Promise<string | null>>;
+  /** A pino logger for request logs (main.ts); none in tests. */
+  loggerInstance?: FastifyBaseLogger;
+}
+
+export type App = FastifyInstance;
+
+const REQUEST_ID_RE = /^[\x21-\x7e]{1,128}$/;
+
+const FASTIFY_CODES: Record<string, { status: number; code: string; detail: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'body_too_large', detail: 'The request body is larger than this route accepts.' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type', detail: 'Send the body as application/json.' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'malformed_body', detail: 'The body is empty but Content-Type says application/json.' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'malformed_body', detail: 'The body is not valid JSON.' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'malformed_body', detail: 'Content-Length does not match the body.' },
+  FST_ERR_CTP_INVALID_TYPE: { status: 415, code: 'unsupported_media_type', detail: 'The Content-Type header is not valid.' },
+};
+
+function toProblem(error: FastifyError): ProblemError {
+  if (isProblemError(error)) return error;
+  if (error.validation) {
+    const errors = error.validation.map((v) => ({ path: v.instancePath || `/${(v.params as { missingProperty?: string })?.missingProperty ?? ''}`, message: v.message }));
+    const where = error.validationContext ?? 'request';
+    const first = errors[0];
+    return new ProblemError(400, 'validation_failed', `The ${where} is not valid: ${first ? `${first.path} ${first.message}` : error.message}.`, { errors });
+  }
+  const known = error.code ? FASTIFY_CODES[error.code] : undefined;
+  if (known) return new ProblemError(known.status, known.code, known.detail);
+  if (error instanceof SyntaxError || /JSON/.test(error.message)) return new ProblemError(400, 'malformed_body', 'The body is not valid JSON.');
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500) return new ProblemError(status, 'bad_request', error.message);
+  return new ProblemError(500, 'internal', 'Something went wrong on our side. It has been logged; retry later or quote the request id to support.');
+}
+
+/** const app = await buildApp(deps); const res = await app.inject({ method: 'GET', url: '/healthz' }) */
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const { config, db, clock, metrics } = deps;
+  const app = Fastify({
+    ...(deps.loggerInstance ? { loggerInstance: deps.loggerInstance } : { logger: false }),
+    bodyLimit: config.limits.body_bytes_max,
+    requestIdHeader: false,
+    genReqId: (raw) => {
+      const sent = raw.headers['x-request-id'];
+      return typeof sent === 'string' && REQUEST_ID_RE.test(sent) ? sent : newId('req');
+    },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorateRequest('principal', null);
+  await app.register(cookie);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Settle API', version: '1.0.0', description: 'Self-hosted crypto payments that are never silent. Errors are RFC 9457 problem+json with a stable `code`.' },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'A session token from POST /auth/login, or a merchant API key sk_…' },
+        },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+
+  const limiter = new RateLimiter(config.rate_limit.per_second, config.rate_limit.burst);
+  const started = new WeakMap<FastifyRequest, bigint>();
+
+  app.addHook('onRequest', async (req, reply) => {
+    started.set(req, process.hrtime.bigint());
+    reply.header('x-request-id', req.id);
+    if (deps.authenticate && req.url.startsWith('/api/')) req.principal = await deps.authenticate(req);
+    if (req.url.startsWith('/api/')) limiter.take(req.principal ? `u:${req.principal.user_id}` : `ip:${req.ip}`, clock.now_ms());
+  });
+
+  app.addHook('onSend', async (req, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('cross-origin-opener-policy', 'same-origin');
+    if (!reply.hasHeader('x-frame-options')) reply.header('x-frame-options', 'DENY');
+    if (config.public_url.startsWith('https://')) reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
+    const type = String(reply.getHeader('content-type') ?? '');
+    if (type.includes('json')) {
+      reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+      if (req.url.startsWith('/api/') && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    }
+    return payload;
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unknown';
+    metrics.httpRequests.inc({ method: req.method, route, status: String(reply.statusCode) });
+    const t0 = started.get(req);
+    if (t0 !== undefined) metrics.httpDuration.observe({ method: req.method, route }, Number(process.hrtime.bigint() - t0) / 1e9);
+  });
+
+  registerIdempotency(app, db, clock, (req) => (req.principal ? `user:${req.principal.user_id}` : `ip:${req.ip}`));
+
+  app.setErrorHandler((error: FastifyError, req, reply) => {
+    const problem = toProblem(error);
+    if (problem.status >= 500) req.log.error({ err: error }, 'request failed');
+    else req.log.info({ code: problem.code, status: problem.status }, 'request refused');
+    for (const [k, v] of Object.entries(problem.headers)) reply.header(k, v);
+    return reply.code(problem.status).type('application/problem+json').send(problem.toBody(req.url));
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const body = { type: problemType('route_not_found'), title: 'Not Found', status: 404, code: 'route_not_found', detail: `No route ${req.method} ${req.url.split('?')[0]}. See /docs for the API.`, instance: req.url };
+    return reply.code(404).type('application/problem+json').send(body);
+  });
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
+    const problems: string[] = [];
+    try {
+      await sql`select 1`.execute(db.kysely);
+      const pending = await pendingMigrations(db);
+      if (pending.length) problems.push(`migrations not applied: ${pending.join(', ')}`);
+    } catch (error) {
+      problems.push(`database unreachable: ${(error as Error).message}`);
+    }
+    for (const check of deps.readiness ?? []) {
+      const p = await check().catch((e: unknown) => String(e));
+      if (p) problems.push(p);
+    }
+    if (problems.length) return reply.code(503).send({ status: 'unavailable', problems });
+    return { status: 'ready' };
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+    reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  for (const mod of deps.routes ?? []) {
+    await app.register(mod.plugin, { prefix: mod.prefix ?? '/api/v1' });
+  }
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,102 @@
+// The `settle` command: start, migrate, doctor, and each module's commands (admin, ledger,
+// dev, reconcile). Every command has --help; an error prints one line and exits non-zero.
+import { sql } from 'kysely';
+import { ConfigError } from './config.ts';
+import { configFromEnv, describeDb, openConfiguredDb, runForever } from './main.ts';
+import { migrateToLatest, pendingMigrations } from './db/migrate.ts';
+import { CliError, checkFlags, commandHelp, findCommand, overviewHelp, parseArgs, type CliIo, type Command } from './cli/cli-kit.ts';
+
+const core: Command[] = [
+  {
+    path: ['start'],
+    summary: 'start the API, web app and workers (applies migrations first)',
+    usage: 'settle start',
+    async run() {
+      await runForever(configFromEnv());
+      return -1; // keeps running; the signal handler exits
+    },
+  },
+  {
+    path: ['migrate'],
+    summary: 'apply database migrations and exit',
+    usage: 'settle migrate',
+    async run(_args, io) {
+      const config = configFromEnv();
+      const db = openConfiguredDb(config);
+      try {
+        const applied = await migrateToLatest(db);
+        io.out(applied.length ? `applied ${applied.length} migration(s) to ${describeDb(config)}: ${applied.join(', ')}` : `${describeDb(config)} is up to date`);
+        return 0;
+      } finally {
+        await db.close();
+      }
+    },
+  },
+  {
+    path: ['doctor'],
+    summary: 'check configuration, database and chains',
+    usage: 'settle doctor',
+    async run(_args, io) {
+      const config = configFromEnv();
+      io.out(`ok   configuration${config.config_path ? ` (${config.config_path})` : ' (defaults)'}`);
+      const db = openConfiguredDb(config);
+      let failures = 0;
+      try {
+        await sql`select 1`.execute(db.kysely);
+        io.out(`ok   database ${describeDb(config)}`);
+        const pending = await pendingMigrations(db);
+        if (pending.length) {
+          failures++;
+          io.out(`FAIL migrations: ${pending.length} not applied (run: settle migrate)`);
+        } else io.out('ok   migrations current');
+      } catch (error) {
+        failures++;
+        io.out(`FAIL database ${describeDb(config)}: ${(error as Error).message}`);
+      } finally {
+        await db.close();
+      }
+      for (const check of doctorChecks) failures += await check(config, io);
+      return failures ? 1 : 0;
+    },
+  },
+];
+
+/** Extra doctor checks contributed by modules (chains …); each returns its failure count. */
+export const doctorChecks: Array<(config: ReturnType<typeof configFromEnv>, io: CliIo) => Promise<number>> = [];
+
+export const COMMANDS: Command[] = [...core];
+
+/** main(['migrate']) -> exit code */
+export async function main(argv: string[], io: CliIo = { out: (l) => console.log(l), err: (l) => console.error(l) }): Promise<number> {
+  const args = parseArgs(argv);
+  if (args.positionals.length === 0) {
+    io.out(overviewHelp(COMMANDS));
+    return args.flags.help ? 0 : 2;
+  }
+  const found = findCommand(COMMANDS, args.positionals);
+  if (!found) {
+    const group = COMMANDS.filter((c) => c.path[0] === args.positionals[0]);
+    if (group.length && args.positionals.length === 1) {
+      io.out(overviewHelp(COMMANDS, [args.positionals[0]!]));
+      return args.flags.help ? 0 : 2;
+    }
+    io.err(`settle: unknown command "${args.positionals.join(' ')}" (run settle --help)`);
+    return 2;
+  }
+  if (args.flags.help) {
+    io.out(commandHelp(found.cmd));
+    return 0;
+  }
+  try {
+    checkFlags(found.cmd, args);
+    const code = await found.cmd.run({ positionals: found.rest, flags: args.flags }, io);
+    return code < 0 ? 0 : code;
+  } catch (error) {
+    if (error instanceof CliError || error instanceof ConfigError) {
+      io.err(`settle: ${error.message}`);
+      return 2;
+    }
+    io.err(`settle: ${(error as Error).message ?? String(error)}`);
+    return 1;
+  }
+}

@@ -1,0 +1,213 @@
+// Validated configuration. main.ts reads the environment and the optional settle.config.json and
+// hands them to loadConfig; nothing else reads process.env. Every limit named *_max lives in
+// LIMITS below, so that "how big can this get" has one answer.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+/** Every bound the platform enforces. Files and env may override some (see `limits` in the file). */
+export const LIMITS = {
+  body_bytes_max: 1_048_576,
+  upload_bytes_max: 10 * 1_048_576,
+  page_size_max: 100,
+  jobs_per_tick_max: 32,
+  job_attempts_max: 25,
+  job_backoff_ms_max: 6 * 60 * 60 * 1000,
+  job_lease_ms_max: 10 * 60 * 1000,
+  outbox_batch_max: 500,
+  ledger_batch_max: 8190,
+  ledger_queue_max: 100_000,
+  blocks_per_tick_max: 500,
+  idempotency_key_length_max: 255,
+  request_id_length_max: 128,
+  password_length_max: 256,
+  email_length_max: 254,
+  sessions_per_user_max: 50,
+  rate_limit_burst_max: 200,
+  webhook_attempts_max: 30,
+  shutdown_ms_max: 15_000,
+} as const;
+export type Limits = { -readonly [K in keyof typeof LIMITS]: number };
+
+const Decimal = Type.String({ pattern: '^(0|[1-9][0-9]*)(\\.[0-9]+)?$' });
+const ConfirmationTier = Type.Object(
+  { max_amount: Type.Union([Decimal, Type.Null()]), blocks: Type.Integer({ minimum: 1, maximum: 10_000 }) },
+  { additionalProperties: false },
+);
+const AssetFile = Type.Object(
+  {
+    symbol: Type.String({ pattern: '^[A-Z0-9]{2,12}$' }),
+    decimals: Type.Integer({ minimum: 0, maximum: 36 }),
+    min_deposit: Type.Optional(Decimal),
+    confirmations: Type.Optional(Type.Array(ConfirmationTier, { minItems: 1, maxItems: 16 })),
+  },
+  { additionalProperties: false },
+);
+const TokenFile = Type.Intersect([
+  AssetFile,
+  Type.Object({ address: Type.String({ pattern: '^0x[0-9a-fA-F]{40}$' }) }),
+]);
+const ChainFile = Type.Object(
+  {
+    chain_id: Type.Integer({ minimum: 1 }),
+    name: Type.String({ minLength: 1, maxLength: 64 }),
+    rpc_url: Type.String({ pattern: '^https?://' }),
+    poll_interval_ms: Type.Optional(Type.Integer({ minimum: 50, maximum: 600_000 })),
+    start_block: Type.Optional(Type.Integer({ minimum: 0 })),
+    native: Type.Optional(AssetFile),
+    tokens: Type.Optional(Type.Array(TokenFile, { maxItems: 64 })),
+  },
+  { additionalProperties: false },
+);
+export const ConfigFileSchema = Type.Object(
+  {
+    chains: Type.Optional(Type.Array(ChainFile, { maxItems: 32 })),
+    rate_limit: Type.Optional(
+      Type.Object(
+        { per_second: Type.Number({ minimum: 0.1, maximum: 100_000 }), burst: Type.Integer({ minimum: 1, maximum: 100_000 }) },
+        { additionalProperties: false },
+      ),
+    ),
+    login_throttle: Type.Optional(
+      Type.Object(
+        {
+          failures_before_wait: Type.Integer({ minimum: 1, maximum: 100 }),
+          first_wait_s: Type.Integer({ minimum: 1, maximum: 86_400 }),
+          wait_s_max: Type.Integer({ minimum: 1, maximum: 86_400 }),
+          reset_after_s: Type.Integer({ minimum: 60, maximum: 30 * 86_400 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    limits: Type.Optional(Type.Record(Type.String(), Type.Integer({ minimum: 1 }))),
+  },
+  { additionalProperties: false },
+);
+export type ConfigFile = Static<typeof ConfigFileSchema>;
+export type ChainConfigFile = Static<typeof ChainFile>;
+
+export interface Config {
+  port: number;
+  host: string;
+  data_dir: string;
+  database: { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+  public_url: string;
+  config_path: string | null;
+  deposit_mnemonic: string | null;
+  hot_wallet_private_key: string | null;
+  smtp_url: string | null;
+  encryption_key: string | null;
+  allow_private_webhook_urls: boolean;
+  log_level: string;
+  chains: ChainConfigFile[];
+  rate_limit: { per_second: number; burst: number };
+  login_throttle: { failures_before_wait: number; first_wait_s: number; wait_s_max: number; reset_after_s: number };
+  limits: Limits;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function intFrom(env: Record<string, string | undefined>, key: string, fallback: number, min: number, max: number): number {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^[0-9]+$/.test(raw)) throw new ConfigError(`${key} must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(`${key} must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function readConfigFile(path: string): ConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new ConfigError(`SETTLE_CONFIG: cannot read ${path}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`SETTLE_CONFIG: ${path} is not valid JSON (${(error as Error).message})`);
+  }
+  const first = [...Value.Errors(ConfigFileSchema, parsed)][0];
+  if (first) {
+    const key = first.path.replace(/^\//, '').replace(/\//g, '.') || '(root)';
+    throw new ConfigError(`${path}: "${key}" ${first.message}`);
+  }
+  return parsed as ConfigFile;
+}
+
+/** loadConfig(process.env, process.cwd()) -> Config, or throws ConfigError naming the bad key. */
+export function loadConfig(env: Record<string, string | undefined>, cwd: string): Config {
+  const known = new Set([
+    'SETTLE_PORT', 'SETTLE_HOST', 'SETTLE_DATA_DIR', 'SETTLE_DATABASE_URL', 'SETTLE_CONFIG', 'SETTLE_DEPOSIT_MNEMONIC',
+    'SETTLE_HOT_WALLET_PRIVATE_KEY', 'SETTLE_SMTP_URL', 'SETTLE_ENCRYPTION_KEY', 'SETTLE_PUBLIC_URL',
+    'SETTLE_ALLOW_PRIVATE_WEBHOOK_URLS', 'SETTLE_LOG_LEVEL', 'SETTLE_TEST_DATABASE_URL',
+  ]);
+  for (const key of Object.keys(env)) {
+    if (key.startsWith('SETTLE_') && !known.has(key)) throw new ConfigError(`${key} is not a known setting`);
+  }
+  const port = intFrom(env, 'SETTLE_PORT', 3000, 0, 65_535);
+  const data_dir = resolve(cwd, env.SETTLE_DATA_DIR || './data');
+  const dbUrl = env.SETTLE_DATABASE_URL || '';
+  let database: Config['database'];
+  if (/^postgres(ql)?:\/\//.test(dbUrl)) database = { kind: 'postgres', url: dbUrl };
+  else if (dbUrl.includes('://')) throw new ConfigError(`SETTLE_DATABASE_URL must be postgres://… or a SQLite file path, got "${dbUrl}"`);
+  else database = { kind: 'sqlite', path: dbUrl ? resolve(cwd, dbUrl) : resolve(data_dir, 'settle.db') };
+
+  const config_path = env.SETTLE_CONFIG ? resolve(cwd, env.SETTLE_CONFIG) : null;
+  const file: ConfigFile = config_path ? readConfigFile(config_path) : {};
+
+  const encryption_key = env.SETTLE_ENCRYPTION_KEY || null;
+  if (encryption_key && Buffer.from(encryption_key, 'base64').length !== 32) {
+    throw new ConfigError('SETTLE_ENCRYPTION_KEY must be 32 bytes, base64-encoded');
+  }
+  const hot = env.SETTLE_HOT_WALLET_PRIVATE_KEY || null;
+  if (hot && !/^0x[0-9a-fA-F]{64}$/.test(hot)) throw new ConfigError('SETTLE_HOT_WALLET_PRIVATE_KEY must be 0x followed by 64 hex digits');
+  const mnemonic = env.SETTLE_DEPOSIT_MNEMONIC || null;
+  if (mnemonic && ![12, 15, 18, 21, 24].includes(mnemonic.trim().split(/\s+/).length)) {
+    throw new ConfigError('SETTLE_DEPOSIT_MNEMONIC must be a BIP-39 phrase of 12 to 24 words');
+  }
+  const smtp_url = env.SETTLE_SMTP_URL || null;
+  if (smtp_url && !/^smtps?:\/\//.test(smtp_url)) throw new ConfigError('SETTLE_SMTP_URL must start with smtp:// or smtps://');
+  const public_url = (env.SETTLE_PUBLIC_URL || `http://127.0.0.1:${port}`).replace(/\/$/, '');
+  if (!/^https?:\/\/[^/]+/.test(public_url)) throw new ConfigError('SETTLE_PUBLIC_URL must be an absolute http(s) URL');
+  const privateHooks = env.SETTLE_ALLOW_PRIVATE_WEBHOOK_URLS;
+  if (privateHooks !== undefined && !['', '0', '1'].includes(privateHooks)) {
+    throw new ConfigError('SETTLE_ALLOW_PRIVATE_WEBHOOK_URLS must be 0 or 1');
+  }
+
+  const limits: Limits = { ...LIMITS };
+  for (const [key, value] of Object.entries(file.limits ?? {})) {
+    if (!(key in LIMITS)) throw new ConfigError(`${config_path}: "limits.${key}" is not a known limit`);
+    (limits as Record<string, number>)[key] = value;
+  }
+  const chains = file.chains ?? [];
+  const ids = new Set<number>();
+  for (const [i, chain] of chains.entries()) {
+    if (ids.has(chain.chain_id)) throw new ConfigError(`${config_path}: "chains.${i}.chain_id" ${chain.chain_id} appears twice`);
+    ids.add(chain.chain_id);
+  }
+
+  return {
+    port,
+    host: env.SETTLE_HOST || '127.0.0.1',
+    data_dir,
+    database,
+    public_url,
+    config_path,
+    deposit_mnemonic: mnemonic,
+    hot_wallet_private_key: hot,
+    smtp_url,
+    encryption_key,
+    allow_private_webhook_urls: privateHooks === '1' || (privateHooks === undefined && chains.length === 0),
+    log_level: env.SETTLE_LOG_LEVEL || 'info',
+    chains,
+    rate_limit: file.rate_limit ?? { per_second: 50, burst: 200 },
+    login_throttle: file.login_throttle ?? { failures_before_wait: 5, first_wait_s: 60, wait_s_max: 900, reset_after_s: 12 * 3600 },
+    limits,
+  };
+}

@@ -1,0 +1,171 @@
+// The database layer: Kysely over better-sqlite3 (embedded default) or PostgreSQL, picked by
+// configuration, with one set of migrations for both.
+//
+// Money columns end in `_minor` (CONVENTIONS: unit last). They are TEXT on SQLite and
+// NUMERIC(78,0) on PostgreSQL, because an EVM amount in wei outgrows a 64-bit integer; the
+// BigintPlugin below turns every `_minor` result column into a `bigint` and every `bigint`
+// parameter into its decimal text, so both dialects look the same to the code above.
+// Other integers (times in ms, block numbers, counters) stay JS numbers: INT8 is parsed as a
+// number on PostgreSQL, which is exact below 2^53.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import {
+  Kysely,
+  OperationNodeTransformer,
+  PostgresDialect,
+  SqliteDialect,
+  sql,
+  type KyselyPlugin,
+  type PluginTransformQueryArgs,
+  type PluginTransformResultArgs,
+  type PrimitiveValueListNode,
+  type QueryResult,
+  type RootOperationNode,
+  type Transaction,
+  type UnknownRow,
+  type ValueNode,
+} from 'kysely';
+import pg from 'pg';
+import type { Database } from './schema.ts';
+
+export type Dialect = 'sqlite' | 'postgres';
+export type DbExecutor = Kysely<Database> | Transaction<Database>;
+
+export interface Db {
+  readonly dialect: Dialect;
+  readonly kysely: Kysely<Database>;
+  /** Raw handle for measured hot paths (the ledger's batch commit); everything else uses kysely. */
+  readonly sqlite: BetterSqlite3.Database | null;
+  readonly pool: pg.Pool | null;
+  /** One state change = one transaction (CONVENTIONS #5); retried on PostgreSQL serialization failures. */
+  transaction<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export type DbTarget =
+  | { kind: 'sqlite'; path: string; synchronous?: 'FULL' | 'NORMAL' }
+  | { kind: 'postgres'; url: string; schema?: string; pool_size_max?: number };
+
+class BigintParams extends OperationNodeTransformer {
+  protected override transformValue(node: ValueNode): ValueNode {
+    return typeof node.value === 'bigint' ? { ...node, value: node.value.toString() } : super.transformValue(node);
+  }
+  protected override transformPrimitiveValueList(node: PrimitiveValueListNode): PrimitiveValueListNode {
+    if (!node.values.some((v) => typeof v === 'bigint')) return super.transformPrimitiveValueList(node);
+    return { ...node, values: node.values.map((v) => (typeof v === 'bigint' ? v.toString() : v)) };
+  }
+}
+
+/** Converts `_minor` columns to bigint on the way out and bigint parameters to text on the way in. */
+export class BigintPlugin implements KyselyPlugin {
+  private readonly params = new BigintParams();
+  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+    return this.params.transformNode(args.node);
+  }
+  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    for (const row of args.result.rows) convertMinorColumns(row);
+    return args.result;
+  }
+}
+
+/** Mutates a raw row so that every `*_minor` column is a bigint (also used by raw hot paths). */
+export function convertMinorColumns(row: Record<string, unknown>): void {
+  for (const key in row) {
+    if (!key.endsWith('_minor')) continue;
+    const value = row[key];
+    if (typeof value === 'string' || typeof value === 'number') row[key] = BigInt(value);
+  }
+}
+
+const RETRYABLE_PG_CODES = new Set(['40001', '40P01']);
+const TRANSACTION_RETRIES_MAX = 8;
+
+function openSqlite(target: Extract<DbTarget, { kind: 'sqlite' }>): Db {
+  if (target.path !== ':memory:') mkdirSync(dirname(target.path), { recursive: true });
+  const raw = new BetterSqlite3(target.path);
+  raw.pragma('journal_mode = WAL');
+  raw.pragma(`synchronous = ${target.synchronous ?? 'FULL'}`);
+  raw.pragma('foreign_keys = ON');
+  raw.pragma('busy_timeout = 10000');
+  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }), plugins: [new BigintPlugin()] });
+  return {
+    dialect: 'sqlite',
+    kysely,
+    sqlite: raw,
+    pool: null,
+    // Kysely's SQLite driver has one connection guarded by a mutex; holding it through
+    // `connection()` serialises our transactions in this process, and BEGIN IMMEDIATE takes the
+    // write lock up front so that two processes never deadlock upgrading a read lock.
+    async transaction<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+      return kysely.connection().execute(async (conn) => {
+        await sql`begin immediate`.execute(conn);
+        try {
+          const result = await fn(conn as unknown as Transaction<Database>);
+          await sql`commit`.execute(conn);
+          return result;
+        } catch (error) {
+          if (raw.inTransaction) await sql`rollback`.execute(conn);
+          throw error;
+        }
+      });
+    },
+    async close() {
+      await kysely.destroy();
+    },
+  };
+}
+
+function openPostgres(target: Extract<DbTarget, { kind: 'postgres' }>): Db {
+  const types = {
+    getTypeParser(oid: number, format?: unknown) {
+      if (oid === 20) return (value: string) => Number(value); // int8: times, counters, block numbers
+      return pg.types.getTypeParser(oid, format as 'text');
+    },
+  };
+  const pool = new pg.Pool({
+    connectionString: target.url,
+    max: target.pool_size_max ?? 10,
+    types,
+    ...(target.schema ? { options: `-c search_path=${target.schema}` } : {}),
+  });
+  // An idle client that loses its connection must not crash the process; the pool replaces it.
+  pool.on('error', () => undefined);
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new BigintPlugin()] });
+  return {
+    dialect: 'postgres',
+    kysely,
+    sqlite: null,
+    pool,
+    async transaction<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await kysely.transaction().execute(fn);
+        } catch (error) {
+          const code = (error as { code?: string }).code;
+          if (!code || !RETRYABLE_PG_CODES.has(code) || attempt >= TRANSACTION_RETRIES_MAX) throw error;
+          await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
+        }
+      }
+    },
+    async close() {
+      await kysely.destroy();
+    },
+  };
+}
+
+/** openDb({ kind: 'sqlite', path: './data/settle.db' }) */
+export function openDb(target: DbTarget): Db {
+  return target.kind === 'sqlite' ? openSqlite(target) : openPostgres(target);
+}
+
+/** Whether an error is a unique-constraint violation, on either dialect. */
+export function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: string };
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/** Parses a JSON text column, typed by the caller. */
+export function fromJson<T>(text: string | null): T | null {
+  return text === null ? null : (JSON.parse(text) as T);
+}

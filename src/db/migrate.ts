@@ -1,0 +1,44 @@
+// Runs the migrations in src/db/migrations (ISO-date names, applied in name order) on either
+// dialect, and tells /readyz whether the database is current.
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Migrator, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
+import type { Db } from './database.ts';
+
+const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
+
+class FolderProvider implements MigrationProvider {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    const files = readdirSync(MIGRATIONS_DIR).filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.test.ts')).sort();
+    const out: Record<string, Migration> = {};
+    for (const file of files) {
+      out[file.replace(/\.(ts|js)$/, '')] = (await import(pathToFileURL(join(MIGRATIONS_DIR, file)).href)) as Migration;
+    }
+    return out;
+  }
+}
+
+function migrator(db: Db): Migrator {
+  return new Migrator({ db: db.kysely, provider: new FolderProvider() });
+}
+
+export class MigrationError extends Error {
+  override name = 'MigrationError';
+}
+
+/** await migrateToLatest(db) -> names of the migrations applied now */
+export async function migrateToLatest(db: Db): Promise<string[]> {
+  const { error, results }: MigrationResultSet = await migrator(db).migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new MigrationError(`migration ${failed} failed: ${(error as Error).message ?? String(error)}`);
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** Names of migrations that exist in the code but are not applied to this database. */
+export async function pendingMigrations(db: Db): Promise<string[]> {
+  const all = await migrator(db).getMigrations();
+  return all.filter((m) => m.executedAt === undefined).map((m) => m.name);
+}

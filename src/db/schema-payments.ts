@@ -1,0 +1,3 @@
+// Tables owned by the payments module (filled in by its issue).
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface PaymentTables {}

@@ -1,0 +1,71 @@
+// The typed schema: one interface per table. Each module keeps its tables in its own file
+// (schema-<module>.ts) so that modules never edit each other's; Database joins them.
+// Columns ending in `_minor` are bigint money (see database.ts); `_ms` are epoch milliseconds.
+import type { Generated } from 'kysely';
+import type { LedgerTables } from './schema-ledger.ts';
+import type { AccountTables } from './schema-accounts.ts';
+import type { ChainTables } from './schema-chain.ts';
+import type { PaymentTables } from './schema-payments.ts';
+
+export interface JobsTable {
+  id: string;
+  kind: string;
+  payload: string;
+  /** queued | running | done | failed */
+  status: string;
+  unique_key: string | null;
+  run_at_ms: number;
+  attempts: number;
+  max_attempts: number;
+  lease_until_ms: number | null;
+  leased_by: string | null;
+  last_error: string | null;
+  created_at_ms: number;
+  updated_at_ms: number;
+}
+
+export interface OutboxTable {
+  seq: Generated<number>;
+  id: string;
+  type: string;
+  aggregate_type: string;
+  aggregate_id: string;
+  payload: string;
+  created_at_ms: number;
+}
+
+export interface IdempotencyTable {
+  scope: string;
+  key: string;
+  request_hash: string;
+  /** in_flight | done */
+  state: string;
+  response_status: number | null;
+  response_body: string | null;
+  locked_until_ms: number;
+  created_at_ms: number;
+  expires_at_ms: number;
+}
+
+export interface AuditTable {
+  id: string;
+  at_ms: number;
+  actor_type: string;
+  actor_id: string | null;
+  action: string;
+  subject_type: string | null;
+  subject_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  details: string;
+}
+
+export interface CoreTables {
+  jobs: JobsTable;
+  outbox_events: OutboxTable;
+  idempotency_keys: IdempotencyTable;
+  audit_log: AuditTable;
+}
+
+export interface Database extends CoreTables, LedgerTables, AccountTables, ChainTables, PaymentTables {}

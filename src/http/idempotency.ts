@@ -1,0 +1,116 @@
+// One idempotency mechanism for every money-moving route, with Stripe's semantics:
+// same key + same body -> the stored response again (`Idempotent-Replayed: true`);
+// same key + other body -> 422 idempotency_key_reused; same key while the first is still
+// running -> 409 idempotency_key_in_use. Results (4xx included) are kept 24 h, scoped per
+// caller. Not stored: 400 validation errors (they never reach this hook), 409 in_use, and 5xx
+// (the key is released so that the client can retry; handlers derive their record ids from the
+// key, so a retry after a crash finds the work already done instead of doing it twice).
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Db } from '../db/database.ts';
+import { isUniqueViolation } from '../db/database.ts';
+import { ProblemError } from '../shared/errors.ts';
+import type { Clock } from '../shared/clock.ts';
+
+export const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
+/** How long an in-flight key stays locked before a crashed request's key may be taken over. */
+export const IDEMPOTENCY_LOCK_MS = 60_000;
+const KEY_RE = /^[\x21-\x7e]{1,255}$/;
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Money-moving route: Idempotency-Key required, responses stored and replayed. */
+    idempotent?: boolean;
+  }
+  interface FastifyRequest {
+    idempotency: { scope: string; key: string } | null;
+  }
+}
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+export function requestHash(method: string, route: string, params: unknown, body: unknown): string {
+  return createHash('sha256').update(`${method} ${route}\n${canonical(params)}\n${canonical(body ?? null)}`).digest('hex');
+}
+
+/** Registers the hooks; `scopeOf` names the caller (user id), called after authentication. */
+export function registerIdempotency(app: FastifyInstance, db: Db, clock: Clock, scopeOf: (req: FastifyRequest) => string): void {
+  app.decorateRequest('idempotency', null);
+
+  app.addHook('preHandler', async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!req.routeOptions.config?.idempotent) return;
+    const key = req.headers['idempotency-key'];
+    if (key === undefined) throw new ProblemError(400, 'idempotency_key_required', 'This request moves money: send an Idempotency-Key header (for example a UUID) so that a retry cannot run it twice.');
+    if (typeof key !== 'string' || !KEY_RE.test(key)) throw new ProblemError(400, 'idempotency_key_invalid', 'Idempotency-Key must be 1 to 255 visible ASCII characters.');
+    const scope = scopeOf(req);
+    const hash = requestHash(req.method, req.routeOptions.url ?? req.url, req.params, req.body);
+    const now = clock.now_ms();
+    try {
+      await db.kysely
+        .insertInto('idempotency_keys')
+        .values({ scope, key, request_hash: hash, state: 'in_flight', response_status: null, response_body: null, locked_until_ms: now + IDEMPOTENCY_LOCK_MS, created_at_ms: now, expires_at_ms: now + IDEMPOTENCY_TTL_MS })
+        .execute();
+      req.idempotency = { scope, key };
+      return;
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+    }
+    const row = await db.kysely.selectFrom('idempotency_keys').selectAll().where('scope', '=', scope).where('key', '=', key).executeTakeFirst();
+    if (!row || row.expires_at_ms <= now) {
+      // Expired (or removed meanwhile): start afresh under the same key.
+      await db.kysely.deleteFrom('idempotency_keys').where('scope', '=', scope).where('key', '=', key).where('expires_at_ms', '<=', now).execute();
+      throw new ProblemError(409, 'idempotency_key_in_use', 'This Idempotency-Key was just released; retry the request.', {}, { 'retry-after': '1' });
+    }
+    if (row.request_hash !== hash) throw new ProblemError(422, 'idempotency_key_reused', 'This Idempotency-Key was already used with a different request. Use a new key for a new request.');
+    if (row.state === 'done') {
+      reply.header('idempotent-replayed', 'true');
+      reply.code(row.response_status ?? 200);
+      reply.type(row.response_status && row.response_status >= 400 ? 'application/problem+json' : 'application/json; charset=utf-8');
+      return reply.send(row.response_body ?? '');
+    }
+    // In flight. A lock past its time means the first request died with its process: take it over.
+    const taken = await db.kysely
+      .updateTable('idempotency_keys')
+      .set({ locked_until_ms: now + IDEMPOTENCY_LOCK_MS })
+      .where('scope', '=', scope)
+      .where('key', '=', key)
+      .where('state', '=', 'in_flight')
+      .where('locked_until_ms', '<', now)
+      .executeTakeFirst();
+    if (Number(taken.numUpdatedRows) !== 1) {
+      throw new ProblemError(409, 'idempotency_key_in_use', 'A request with this Idempotency-Key is still being processed; retry shortly.', {}, { 'retry-after': '1' });
+    }
+    req.idempotency = { scope, key };
+  });
+
+  app.addHook('onSend', async (req, reply, payload) => {
+    const idem = req.idempotency;
+    if (!idem) return payload;
+    req.idempotency = null;
+    if (reply.statusCode >= 500) {
+      await db.kysely.deleteFrom('idempotency_keys').where('scope', '=', idem.scope).where('key', '=', idem.key).where('state', '=', 'in_flight').execute();
+      return payload;
+    }
+    const body = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : payload == null ? '' : String(payload);
+    await db.kysely
+      .updateTable('idempotency_keys')
+      .set({ state: 'done', response_status: reply.statusCode, response_body: body })
+      .where('scope', '=', idem.scope)
+      .where('key', '=', idem.key)
+      .execute();
+    return payload;
+  });
+}
+
+/** Deletes expired keys; run by a periodic job. */
+export async function purgeExpiredIdempotencyKeys(db: Db, now_ms: number): Promise<number> {
+  const res = await db.kysely.deleteFrom('idempotency_keys').where('expires_at_ms', '<', now_ms).executeTakeFirst();
+  return Number(res.numDeletedRows);
+}

@@ -1,0 +1,74 @@
+// The only place that reads the environment: loads the configuration, opens and migrates the
+// database, builds the platform, listens, and shuts everything down in order on SIGINT/SIGTERM
+// (in-flight requests finish, running jobs finish, then the database closes).
+import pino from 'pino';
+import { loadConfig, type Config } from './config.ts';
+import { openDb, type Db } from './db/database.ts';
+import { migrateToLatest } from './db/migrate.ts';
+import { buildPlatformApp, createPlatform, startBackground, stopBackground, type Platform } from './platform.ts';
+import type { App } from './app.ts';
+
+export interface Running {
+  config: Config;
+  db: Db;
+  platform: Platform;
+  app: App;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export function configFromEnv(): Config {
+  return loadConfig(process.env, process.cwd());
+}
+
+export function openConfiguredDb(config: Config): Db {
+  return openDb(config.database.kind === 'sqlite' ? { kind: 'sqlite', path: config.database.path } : { kind: 'postgres', url: config.database.url });
+}
+
+export function describeDb(config: Config): string {
+  return config.database.kind === 'sqlite' ? `SQLite ${config.database.path}` : `PostgreSQL ${config.database.url.replace(/\/\/[^@/]*@/, '//***@')}`;
+}
+
+/** Starts the whole platform; returns a handle whose stop() shuts it down gracefully. */
+export async function start(config: Config, log = pino({ level: config.log_level })): Promise<Running> {
+  const db = openConfiguredDb(config);
+  const applied = await migrateToLatest(db);
+  log.info({ database: describeDb(config), migrations_applied: applied.length }, 'database ready');
+  const platform = await createPlatform(config, db, { log });
+  const app = await buildPlatformApp(platform, log);
+  const address = await app.listen({ port: config.port, host: config.host });
+  startBackground(platform);
+  log.info({ url: address, docs: `${address}/docs`, data_dir: config.data_dir, chains: config.chains.map((c) => c.name) }, 'Settle is running');
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      log.info('shutting down: finishing in-flight requests and jobs');
+      await app.close();
+      await stopBackground(platform);
+      await db.close();
+      log.info('stopped');
+    })();
+    return stopping;
+  };
+  return { config, db, platform, app, url: address, stop };
+}
+
+/** Runs until SIGINT/SIGTERM. */
+export async function runForever(config: Config): Promise<void> {
+  const log = pino({ level: config.log_level });
+  const running = await start(config, log);
+  const onSignal = (signal: string) => {
+    log.info({ signal }, 'signal received');
+    const force = setTimeout(() => process.exit(1), config.limits.shutdown_ms_max + 5000);
+    force.unref();
+    running.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+}

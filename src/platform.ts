@@ -1,0 +1,99 @@
+// The composition root: builds every module's services over one database and hands the app
+// its routes, the authenticate hook and the background workers. main.ts (production), the CLI
+// and the API tests all build the platform here, so they run the same wiring.
+import type { FastifyRequest } from 'fastify';
+import type pino from 'pino';
+import type { Config } from './config.ts';
+import type { Db } from './db/database.ts';
+import { JobRunner } from './jobs/jobs.ts';
+import { createMetrics, type Metrics } from './ops/metrics.ts';
+import { buildApp, type App, type RouteModule } from './app.ts';
+import { systemClock, type Clock } from './shared/clock.ts';
+import type { Principal } from './shared/principal.ts';
+import { purgeExpiredIdempotencyKeys } from './http/idempotency.ts';
+import { enqueueJob } from './jobs/jobs.ts';
+
+/** A background loop that runs at its own pace (scanner, sweeper, reconciler). */
+export interface Worker {
+  name: string;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export interface Platform {
+  config: Config;
+  db: Db;
+  clock: Clock;
+  metrics: Metrics;
+  jobs: JobRunner;
+  workers: Worker[];
+  routes: RouteModule[];
+  readiness: Array<() => Promise<string | null>>;
+  authenticate: ((req: FastifyRequest) => Promise<Principal | null>) | undefined;
+  /** Things to close on shutdown after workers stop (mail server, dev chain …), in order. */
+  closers: Array<() => Promise<void>>;
+}
+
+export interface PlatformOptions {
+  clock?: Clock;
+  log?: pino.Logger;
+  /** Job polling interval; tests use short ones. */
+  job_poll_ms?: number;
+  metrics?: Metrics;
+}
+
+const PURGE_EVERY_MS = 3600_000;
+
+/** const platform = await createPlatform(config, db); const app = await buildPlatformApp(platform) */
+export async function createPlatform(config: Config, db: Db, opts: PlatformOptions = {}): Promise<Platform> {
+  const clock = opts.clock ?? systemClock;
+  const log = opts.log;
+  const metrics = opts.metrics ?? createMetrics(false);
+  const jobs = new JobRunner(db, {
+    clock,
+    poll_ms: opts.job_poll_ms ?? 250,
+    jobs_per_tick_max: config.limits.jobs_per_tick_max,
+    backoff_ms_max: config.limits.job_backoff_ms_max,
+    log: (level, msg, data) => log?.[level](data ?? {}, msg),
+  });
+  const platform: Platform = { config, db, clock, metrics, jobs, workers: [], routes: [], readiness: [], authenticate: undefined, closers: [] };
+
+  // Housekeeping: expired idempotency keys are purged hourly by a self-rescheduling job.
+  jobs.register('ops.purge_idempotency', async (_payload, ctx) => {
+    await purgeExpiredIdempotencyKeys(db, clock.now_ms());
+    await ctx.commit(async (trx) => {
+      await enqueueJob(trx, 'ops.purge_idempotency', {}, { run_at_ms: clock.now_ms() + PURGE_EVERY_MS, unique_key: `ops.purge_idempotency:${Math.floor(clock.now_ms() / PURGE_EVERY_MS) + 1}` }, clock);
+    });
+  });
+  await enqueueJob(db.kysely, 'ops.purge_idempotency', {}, { unique_key: `ops.purge_idempotency:${Math.floor(clock.now_ms() / PURGE_EVERY_MS)}` }, clock);
+
+  // Modules wire themselves in here (ledger, accounts, chain, payments …).
+
+  return platform;
+}
+
+export async function buildPlatformApp(platform: Platform, logger?: pino.Logger): Promise<App> {
+  return buildApp({
+    config: platform.config,
+    db: platform.db,
+    clock: platform.clock,
+    metrics: platform.metrics,
+    routes: platform.routes,
+    readiness: platform.readiness,
+    ...(platform.authenticate ? { authenticate: platform.authenticate } : {}),
+    ...(logger ? { loggerInstance: logger } : {}),
+  });
+}
+
+/** Starts the job runner and every worker. */
+export function startBackground(platform: Platform): void {
+  platform.jobs.start();
+  for (const w of platform.workers) w.start();
+}
+
+/** Stops workers, then jobs (letting running jobs finish), then closers, in that order. */
+export async function stopBackground(platform: Platform): Promise<void> {
+  for (const w of [...platform.workers].reverse()) await w.stop();
+  await platform.jobs.stop(platform.config.limits.shutdown_ms_max);
+  for (const close of [...platform.closers].reverse()) await close().catch(() => undefined);
+}
