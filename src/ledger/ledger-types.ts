@@ -145,3 +145,13 @@ export interface OwnerBalance {
 export function ledgerAccountId(owner_type: 'user' | 'platform', owner_id: string, asset: string, kind: AccountKind): string {
   return `la:${owner_type}:${owner_id}:${asset}:${kind}`;
 }
+
+/** An asset the ledger knows: `USDT` (6 decimals, an ERC-20 on chain 31337) or `ETH`. */
+export interface AssetSpec {
+  /** Unique across all chains (the configuration refuses two assets with one code). */
+  code: string;
+  decimals: number;
+  chain_id: number | null;
+  /** ERC-20 contract, lower-case hex; null for a chain's native coin. */
+  contract_address: string | null;
+}
