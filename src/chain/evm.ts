@@ -1,0 +1,189 @@
+// The EVM chain adapter (read side) over viem. One public client per chain, http transport with
+// bounded timeouts and retries, JSON-RPC batching for block ranges, and `cacheTime: 0` so that
+// every call asks the node (the scanner decides what to remember, in the database). No filters
+// are installed on the node: logs are fetched by block range with eth_getLogs, which is what
+// makes restarts and reorg handling ours rather than the node's.
+import {
+  createPublicClient,
+  http,
+  parseAbiItem,
+  parseEventLogs,
+  TransactionNotFoundError,
+  TransactionReceiptNotFoundError,
+  type Log,
+  type PublicClient,
+} from 'viem';
+import { ChainRpcError, type BlockHeader, type ChainEndpoint, type ChainReader, type Hex, type NativeTransfer, type TokenTransfer, type TransactionInfo } from './chain-types.ts';
+
+export const TRANSFER_EVENT = parseAbiItem('event Transfer(address indexed from, address indexed to, uint256 value)');
+
+/** Most log-range splits before giving up on one call (a range halves each time). */
+const LOG_SPLITS_MAX = 64;
+/** Receipts fetched at once for one block's candidate native transfers. */
+const RECEIPTS_PARALLEL_MAX = 16;
+/** Headers per blocks() call; the scanner asks for at most blocks_per_tick_max. */
+export const BLOCKS_PER_CALL_MAX = 2000;
+
+const lower = (a: string) => a.toLowerCase() as Hex;
+
+/** True when an eth_getLogs error says the range returned too much (providers word it differently). */
+export function isTooManyResults(error: unknown): boolean {
+  const text = `${(error as Error)?.message ?? ''} ${(error as { details?: string })?.details ?? ''}`.toLowerCase();
+  return /too many|more than \d+ results|response size|limit exceeded|range (is )?too (large|wide)|block range|query timeout|-32005/.test(text);
+}
+
+/** The viem client used by readers (and by the hot wallet's writer, which reuses it). */
+export function createEvmClient(endpoint: ChainEndpoint): PublicClient {
+  return createPublicClient({
+    transport: http(endpoint.rpc_url, {
+      timeout: endpoint.timeout_ms ?? 10_000,
+      retryCount: endpoint.retries_max ?? 2,
+      retryDelay: 150,
+      batch: { batchSize: 100, wait: 0 },
+    }),
+    cacheTime: 0,
+    pollingInterval: 1000,
+  });
+}
+
+function wrap(method: string, error: unknown): ChainRpcError {
+  if (error instanceof ChainRpcError) return error;
+  const message = (error as { shortMessage?: string; message?: string })?.shortMessage ?? (error as Error)?.message ?? String(error);
+  return new ChainRpcError(`${method}: ${message.split('\n')[0]}`, method, error);
+}
+
+function toHeader(b: { number: bigint | null; hash: Hex | null; parentHash: Hex; timestamp: bigint }): BlockHeader {
+  return { number: Number(b.number), hash: lower(b.hash!), parent_hash: lower(b.parentHash), timestamp_s: Number(b.timestamp) };
+}
+
+function toTokenTransfer(log: Log<bigint, number, false, typeof TRANSFER_EVENT>): TokenTransfer {
+  return {
+    token: lower(log.address),
+    from: lower(log.args.from!),
+    to: lower(log.args.to!),
+    amount_minor: log.args.value!,
+    tx_hash: lower(log.transactionHash!),
+    log_index: Number(log.logIndex),
+    block_number: Number(log.blockNumber),
+    block_hash: lower(log.blockHash!),
+  };
+}
+
+/** const reader = createEvmReader({ chain_id: 31337, rpc_url: 'http://127.0.0.1:8545' }) */
+export function createEvmReader(endpoint: ChainEndpoint, client: PublicClient = createEvmClient(endpoint)): ChainReader {
+  async function call<T>(method: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      throw wrap(method, error);
+    }
+  }
+
+  async function logsOnce(from: number, to: number, tokens: Hex[]): Promise<TokenTransfer[]> {
+    const logs = await client.getLogs({ address: tokens, event: TRANSFER_EVENT, fromBlock: BigInt(from), toBlock: BigInt(to), strict: true });
+    return logs.filter((l) => !l.removed).map((l) => toTokenTransfer(l as unknown as Log<bigint, number, false, typeof TRANSFER_EVENT>));
+  }
+
+  return {
+    chain_id: endpoint.chain_id,
+    rpc_url: endpoint.rpc_url,
+
+    chainId: () => call('eth_chainId', () => client.getChainId()),
+
+    head: () => call('eth_blockNumber', async () => Number(await client.getBlockNumber({ cacheTime: 0 }))),
+
+    block: (number) =>
+      call('eth_getBlockByNumber', async () => {
+        const b = await client.getBlock({ blockNumber: BigInt(number) }).catch((error: unknown) => {
+          if ((error as Error)?.name === 'BlockNotFoundError') return null;
+          throw error;
+        });
+        return b ? toHeader(b) : null;
+      }),
+
+    blocks: (from, to) =>
+      call('eth_getBlockByNumber', async () => {
+        if (to < from) return [];
+        if (to - from + 1 > BLOCKS_PER_CALL_MAX) throw new Error(`blocks(): at most ${BLOCKS_PER_CALL_MAX} per call`);
+        const numbers = Array.from({ length: to - from + 1 }, (_, i) => from + i);
+        const found = await Promise.all(
+          numbers.map((n) =>
+            client.getBlock({ blockNumber: BigInt(n) }).catch((error: unknown) => {
+              if ((error as Error)?.name === 'BlockNotFoundError') return null;
+              throw error;
+            }),
+          ),
+        );
+        return found.filter((b) => b !== null).map(toHeader);
+      }),
+
+    // Splits the range on "too many results" with an explicit work list (no recursion), keeping
+    // chain order: ranges are processed front to back.
+    tokenTransfers: (from, to, tokens) =>
+      call('eth_getLogs', async () => {
+        if (tokens.length === 0 || to < from) return [];
+        const out: TokenTransfer[] = [];
+        const work: Array<[number, number]> = [[from, to]];
+        let splits = 0;
+        while (work.length) {
+          const [a, b] = work.shift()!;
+          try {
+            out.push(...(await logsOnce(a, b, tokens)));
+          } catch (error) {
+            if (!isTooManyResults(error) || a === b || ++splits > LOG_SPLITS_MAX) throw error;
+            const mid = a + Math.floor((b - a) / 2);
+            work.unshift([a, mid], [mid + 1, b]);
+          }
+        }
+        return out;
+      }),
+
+    nativeTransfers: (number, isOurs) =>
+      call('eth_getBlockByNumber', async () => {
+        const b = await client.getBlock({ blockNumber: BigInt(number), includeTransactions: true }).catch((error: unknown) => {
+          if ((error as Error)?.name === 'BlockNotFoundError') return null;
+          throw error;
+        });
+        if (!b) return null;
+        const header = toHeader(b);
+        const candidates = b.transactions.filter((tx) => tx.to && tx.value > 0n && isOurs(lower(tx.to)));
+        const transfers: NativeTransfer[] = [];
+        for (let i = 0; i < candidates.length; i += RECEIPTS_PARALLEL_MAX) {
+          const slice = candidates.slice(i, i + RECEIPTS_PARALLEL_MAX);
+          const receipts = await Promise.all(slice.map((tx) => client.getTransactionReceipt({ hash: tx.hash })));
+          for (const [j, tx] of slice.entries()) {
+            if (receipts[j]!.status !== 'success') continue;
+            transfers.push({ from: lower(tx.from), to: lower(tx.to!), amount_minor: tx.value, tx_hash: lower(tx.hash), block_number: header.number, block_hash: header.hash });
+          }
+        }
+        return { header, transfers };
+      }),
+
+    transaction: (hash) =>
+      call('eth_getTransactionByHash', async (): Promise<TransactionInfo> => {
+        const tx = await client.getTransaction({ hash }).catch((error: unknown) => {
+          if (error instanceof TransactionNotFoundError) return null;
+          throw error;
+        });
+        if (!tx) return { found: false, tx_hash: lower(hash) };
+        const base = { found: true as const, tx_hash: lower(tx.hash), from: lower(tx.from), to: tx.to ? lower(tx.to) : null, value_minor: tx.value };
+        if (tx.blockNumber === null) return { ...base, block_number: null, block_hash: null, status: 'pending', token_transfers: [], confirmations: 0 };
+        const [receipt, head] = await Promise.all([
+          client.getTransactionReceipt({ hash }).catch((error: unknown) => {
+            if (error instanceof TransactionReceiptNotFoundError) return null;
+            throw error;
+          }),
+          client.getBlockNumber({ cacheTime: 0 }),
+        ]);
+        const logs = receipt ? parseEventLogs({ abi: [TRANSFER_EVENT], logs: receipt.logs, strict: true }) : [];
+        return {
+          ...base,
+          block_number: Number(tx.blockNumber),
+          block_hash: tx.blockHash ? lower(tx.blockHash) : null,
+          status: receipt ? receipt.status : 'pending',
+          token_transfers: logs.map((l) => toTokenTransfer(l as unknown as Log<bigint, number, false, typeof TRANSFER_EVENT>)),
+          confirmations: Math.max(0, Number(head) - Number(tx.blockNumber) + 1),
+        };
+      }),
+  };
+}
