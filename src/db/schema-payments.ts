@@ -1,3 +1,54 @@
-// Tables owned by the payments module (filled in by its issue).
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface PaymentTables {}
+// Tables owned by the payments module: the one payment model (payments + their timeline),
+// maintenance windows, webhook endpoints and deliveries. Money in `_minor` (bigint), times `_ms`.
+
+export interface PaymentsTable {
+  id: string;
+  user_id: string;
+  /** deposit | withdrawal | transfer | invoice | trade */
+  kind: string;
+  /** in | out */
+  direction: string;
+  asset: string;
+  amount_minor: bigint;
+  fee_minor: bigint;
+  status: string;
+  hold_reason: string | null;
+  hold_since_ms: number | null;
+  /** Explanation code and its parameters (JSON object). */
+  code: string;
+  code_params: string;
+  confirmations_current: number | null;
+  confirmations_required: number | null;
+  chain_id: number | null;
+  tx_hash: string | null;
+  log_index: number | null;
+  block_number: number | null;
+  chain_from: string | null;
+  chain_to: string | null;
+  chain_token: string | null;
+  /** The other party: a user id for transfers, an invoice id for invoice payments. */
+  counterparty: string | null;
+  /** The owning record in the kind's own tables (deposit id, withdrawal id, transfer id …). */
+  reference: string | null;
+  memo: string | null;
+  /** When the current status began (stuck detection measures from here). */
+  status_since_ms: number;
+  created_at_ms: number;
+  updated_at_ms: number;
+}
+
+export interface PaymentEventsTable {
+  payment_id: string;
+  /** 1, 2, 3 … per payment: the timeline order. */
+  n: number;
+  at_ms: number;
+  status: string;
+  code: string;
+  code_params: string;
+  hold_reason: string | null;
+}
+
+export interface PaymentTables {
+  payments: PaymentsTable;
+  payment_events: PaymentEventsTable;
+}

@@ -1,0 +1,332 @@
+// The one payment model, as pure rules: the statuses of every kind, the transitions between
+// them (a table plus an exhaustive switch, no default), why a payment is held, which
+// explanation code describes it, and when it should move next (ETA from measurement).
+// No I/O: the store persists, payments.ts orchestrates, payment-dto.ts shapes the API answer.
+import { assertNever } from '../shared/assert.ts';
+
+export const PAYMENT_KINDS = ['deposit', 'withdrawal', 'transfer', 'invoice', 'trade'] as const;
+export type PaymentKind = (typeof PAYMENT_KINDS)[number];
+export const DIRECTIONS = ['in', 'out'] as const;
+export type Direction = (typeof DIRECTIONS)[number];
+
+export const DEPOSIT_STATUSES = ['pending', 'confirming', 'held', 'credited', 'dropped', 'reversed', 'refunded'] as const;
+export const WITHDRAWAL_STATUSES = ['requested', 'review', 'broadcast', 'confirming', 'completed', 'failed', 'cancelled'] as const;
+export const TRANSFER_STATUSES = ['completed', 'held', 'failed'] as const;
+export type DepositStatus = (typeof DEPOSIT_STATUSES)[number];
+export type WithdrawalStatus = (typeof WITHDRAWAL_STATUSES)[number];
+export type TransferStatus = (typeof TRANSFER_STATUSES)[number];
+export type PaymentStatus = DepositStatus | WithdrawalStatus | TransferStatus;
+export const PAYMENT_STATUSES: readonly PaymentStatus[] = [...new Set<PaymentStatus>([...DEPOSIT_STATUSES, ...WITHDRAWAL_STATUSES, ...TRANSFER_STATUSES])];
+
+export const HOLD_REASONS = ['account_frozen', 'account_restricted', 'risk_review', 'maintenance', 'below_minimum', 'amount_mismatch', 'unattributed', 'kyc_limit'] as const;
+export type HoldReason = (typeof HOLD_REASONS)[number];
+
+export interface Hold {
+  reason: HoldReason;
+  since_ms: number;
+}
+
+/**
+ * The statuses a kind may take. An invoice payment is an on-chain payment into an invoice's
+ * address, so it lives through the deposit statuses; a trade settles inside the ledger like a
+ * transfer.
+ */
+export function statusesOf(kind: PaymentKind): readonly PaymentStatus[] {
+  switch (kind) {
+    case 'deposit':
+    case 'invoice':
+      return DEPOSIT_STATUSES;
+    case 'withdrawal':
+      return WITHDRAWAL_STATUSES;
+    case 'transfer':
+    case 'trade':
+      return TRANSFER_STATUSES;
+    default:
+      return assertNever(kind, 'payment kind');
+  }
+}
+
+/** Where each status may go next (a status may always "go" to itself: confirmations tick). */
+const DEPOSIT_TRANSITIONS: Record<DepositStatus, readonly DepositStatus[]> = {
+  pending: ['confirming', 'held', 'credited', 'dropped'],
+  confirming: ['held', 'credited', 'dropped'],
+  held: ['credited', 'dropped', 'reversed', 'refunded'],
+  credited: ['reversed'],
+  dropped: ['pending', 'confirming'], // re-included after a reorg
+  reversed: [],
+  refunded: [],
+};
+const WITHDRAWAL_TRANSITIONS: Record<WithdrawalStatus, readonly WithdrawalStatus[]> = {
+  requested: ['review', 'broadcast', 'failed', 'cancelled'],
+  review: ['requested', 'broadcast', 'failed', 'cancelled'],
+  broadcast: ['confirming', 'completed', 'failed'],
+  confirming: ['broadcast', 'completed', 'failed'], // back to broadcast after a reorg
+  completed: [],
+  failed: [],
+  cancelled: [],
+};
+const TRANSFER_TRANSITIONS: Record<TransferStatus, readonly TransferStatus[]> = {
+  completed: [],
+  held: ['completed', 'failed'],
+  failed: [],
+};
+
+function includes<T extends string>(list: readonly T[], value: string): value is T {
+  return (list as readonly string[]).includes(value);
+}
+
+/** canTransition('deposit', 'confirming', 'credited') -> true */
+export function canTransition(kind: PaymentKind, from: PaymentStatus, to: PaymentStatus): boolean {
+  if (from === to) return true;
+  switch (kind) {
+    case 'deposit':
+    case 'invoice':
+      return includes(DEPOSIT_STATUSES, from) && includes(DEPOSIT_TRANSITIONS[from], to);
+    case 'withdrawal':
+      return includes(WITHDRAWAL_STATUSES, from) && includes(WITHDRAWAL_TRANSITIONS[from], to);
+    case 'transfer':
+    case 'trade':
+      return includes(TRANSFER_STATUSES, from) && includes(TRANSFER_TRANSITIONS[from], to);
+    default:
+      return assertNever(kind, 'payment kind');
+  }
+}
+
+export function isStatusOf(kind: PaymentKind, status: string): status is PaymentStatus {
+  return includes(statusesOf(kind), status);
+}
+
+/** A status no transition leaves (the timeline is final). */
+export function isTerminal(kind: PaymentKind, status: PaymentStatus): boolean {
+  return statusesOf(kind).every((to) => to === status || !canTransition(kind, status, to));
+}
+
+/** Every explanation code; payment-messages.ts translates each one in both languages. */
+export const EXPLANATION_CODES = [
+  'deposit_pending',
+  'deposit_confirming',
+  'deposit_credited',
+  'deposit_dropped',
+  'deposit_reversed',
+  'deposit_refunded',
+  'withdrawal_requested',
+  'withdrawal_review',
+  'withdrawal_broadcast',
+  'withdrawal_confirming',
+  'withdrawal_completed',
+  'withdrawal_failed',
+  'withdrawal_failed_invalid_address',
+  'withdrawal_cancelled',
+  'transfer_sent',
+  'transfer_received',
+  'transfer_failed',
+  'invoice_payment_received',
+  'held_account_frozen',
+  'held_account_restricted',
+  'held_risk_review',
+  'held_maintenance',
+  'held_below_minimum',
+  'held_amount_mismatch',
+  'held_unattributed',
+  'held_kyc_limit',
+  'released',
+] as const;
+export type ExplanationCode = (typeof EXPLANATION_CODES)[number];
+
+export function isExplanationCode(code: string): code is ExplanationCode {
+  return includes(EXPLANATION_CODES, code);
+}
+
+export function holdCode(reason: HoldReason): ExplanationCode {
+  switch (reason) {
+    case 'account_frozen':
+      return 'held_account_frozen';
+    case 'account_restricted':
+      return 'held_account_restricted';
+    case 'risk_review':
+      return 'held_risk_review';
+    case 'maintenance':
+      return 'held_maintenance';
+    case 'below_minimum':
+      return 'held_below_minimum';
+    case 'amount_mismatch':
+      return 'held_amount_mismatch';
+    case 'unattributed':
+      return 'held_unattributed';
+    case 'kyc_limit':
+      return 'held_kyc_limit';
+    default:
+      return assertNever(reason, 'hold reason');
+  }
+}
+
+/**
+ * The default code for a status when the caller names none. A held payment is explained by
+ * its hold reason, whatever its status (a confirming deposit can already be known to be held).
+ */
+export function defaultCode(kind: PaymentKind, direction: Direction, status: PaymentStatus, hold: HoldReason | null): ExplanationCode {
+  if (hold) return holdCode(hold);
+  switch (kind) {
+    case 'deposit':
+    case 'invoice':
+      return depositCode(status, kind);
+    case 'withdrawal':
+      return withdrawalCode(status);
+    case 'transfer':
+    case 'trade':
+      if (status === 'failed') return 'transfer_failed';
+      return direction === 'in' ? 'transfer_received' : 'transfer_sent';
+    default:
+      return assertNever(kind, 'payment kind');
+  }
+}
+
+function depositCode(status: PaymentStatus, kind: 'deposit' | 'invoice'): ExplanationCode {
+  switch (status) {
+    case 'pending':
+      return 'deposit_pending';
+    case 'confirming':
+      return 'deposit_confirming';
+    case 'credited':
+      return kind === 'invoice' ? 'invoice_payment_received' : 'deposit_credited';
+    case 'dropped':
+      return 'deposit_dropped';
+    case 'reversed':
+      return 'deposit_reversed';
+    case 'refunded':
+      return 'deposit_refunded';
+    case 'held':
+      return 'held_unattributed';
+    default:
+      return 'deposit_pending';
+  }
+}
+
+function withdrawalCode(status: PaymentStatus): ExplanationCode {
+  switch (status) {
+    case 'requested':
+      return 'withdrawal_requested';
+    case 'review':
+      return 'withdrawal_review';
+    case 'broadcast':
+      return 'withdrawal_broadcast';
+    case 'confirming':
+      return 'withdrawal_confirming';
+    case 'completed':
+      return 'withdrawal_completed';
+    case 'failed':
+      return 'withdrawal_failed';
+    case 'cancelled':
+      return 'withdrawal_cancelled';
+    default:
+      return 'withdrawal_requested';
+  }
+}
+
+/** What the ETA rules need to know, measured elsewhere (scanner, maintenance, risk). */
+export interface EtaFacts {
+  now_ms: number;
+  status: PaymentStatus;
+  hold: Hold | null;
+  confirmations: { current: number; required: number } | null;
+  /** Observed mean time between blocks on the payment's chain, null until measured. */
+  block_time_ms: number | null;
+  /** When the newest block was seen (the next one is due block_time_ms after it). */
+  head_seen_at_ms: number | null;
+  /** End of the maintenance window blocking this payment, if one does. */
+  maintenance_ends_at_ms: number | null;
+  /** Service level for a staff review. */
+  review_sla_ms: number;
+}
+
+/**
+ * When the payment should move next, epoch ms, or null when nobody can say (terminal, waiting
+ * on a person, or no block time observed yet).
+ * etaMs({status: 'confirming', confirmations: {current: 2, required: 6}, block_time_ms: 12000, …}) -> now + 48 s
+ */
+export function etaMs(f: EtaFacts): number | null {
+  if (f.hold) {
+    switch (f.hold.reason) {
+      case 'maintenance':
+        return f.maintenance_ends_at_ms;
+      case 'risk_review':
+      case 'amount_mismatch':
+      case 'unattributed':
+        return f.hold.since_ms + f.review_sla_ms;
+      case 'account_frozen':
+      case 'account_restricted':
+      case 'below_minimum':
+      case 'kyc_limit':
+        return null;
+      default:
+        return assertNever(f.hold.reason, 'hold reason');
+    }
+  }
+  switch (f.status) {
+    case 'pending':
+    case 'confirming':
+    case 'broadcast':
+      return blocksEta(f, f.confirmations ? Math.max(0, f.confirmations.required - f.confirmations.current) : 1);
+    case 'review':
+      return null;
+    case 'requested':
+      return f.now_ms;
+    case 'held':
+      return null;
+    case 'credited':
+    case 'dropped':
+    case 'reversed':
+    case 'refunded':
+    case 'completed':
+    case 'failed':
+    case 'cancelled':
+      return null;
+    default:
+      return assertNever(f.status, 'payment status');
+  }
+}
+
+function blocksEta(f: EtaFacts, blocks_left: number): number | null {
+  if (f.block_time_ms === null) return null;
+  // The next block is due one block time after the newest was seen; the rest follow at the same pace.
+  const base = f.head_seen_at_ms !== null ? Math.max(f.now_ms, f.head_seen_at_ms) : f.now_ms;
+  if (blocks_left === 0) return base;
+  const next = f.head_seen_at_ms !== null ? Math.max(f.now_ms, f.head_seen_at_ms + f.block_time_ms) : f.now_ms + f.block_time_ms;
+  return next + (blocks_left - 1) * f.block_time_ms;
+}
+
+/**
+ * Block time from when blocks were seen (dev chains stamp several blocks in one second):
+ * observedBlockTimeMs([{number: 10, seen_at_ms: 0}, {number: 12, seen_at_ms: 2000}]) -> 1000
+ */
+export function observedBlockTimeMs(samples: ReadonlyArray<{ number: number; seen_at_ms: number }>): number | null {
+  if (samples.length < 2) return null;
+  const sorted = [...samples].sort((a, b) => a.number - b.number);
+  const first = sorted[0]!;
+  const last = sorted[sorted.length - 1]!;
+  const blocks = last.number - first.number;
+  if (blocks <= 0 || last.seen_at_ms <= first.seen_at_ms) return null;
+  return Math.round((last.seen_at_ms - first.seen_at_ms) / blocks);
+}
+
+/** The outbox event type of a status change: 'payment.credited'. */
+export function eventTypeOf(status: PaymentStatus): string {
+  return `payment.${status}`;
+}
+
+/** Assets the configuration knows, with their decimals and chain (from settle.config.json). */
+export interface AssetInfo {
+  code: string;
+  decimals: number;
+  chain_id: number | null;
+  contract_address: string | null;
+}
+
+export function assetsFromChains(chains: ReadonlyArray<{ chain_id: number; native?: { symbol: string; decimals: number } | undefined; tokens?: ReadonlyArray<{ symbol: string; decimals: number; address: string }> | undefined }>): AssetInfo[] {
+  const out: AssetInfo[] = [];
+  for (const c of chains) {
+    if (c.native) out.push({ code: c.native.symbol, decimals: c.native.decimals, chain_id: c.chain_id, contract_address: null });
+    for (const t of c.tokens ?? []) out.push({ code: t.symbol, decimals: t.decimals, chain_id: c.chain_id, contract_address: t.address.toLowerCase() });
+  }
+  return out;
+}
