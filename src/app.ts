@@ -69,7 +69,9 @@ function toProblem(error: FastifyError): ProblemError {
   }
   const known = error.code ? FASTIFY_CODES[error.code] : undefined;
   if (known) return new ProblemError(known.status, known.code, known.detail);
-  if (error instanceof SyntaxError || /JSON/.test(error.message)) return new ProblemError(400, 'malformed_body', 'The body is not valid JSON.');
+  // A parser's own SyntaxError (custom content-type parsers) is the client's fault; any other
+  // error that merely mentions JSON is ours and stays a 500.
+  if (error instanceof SyntaxError && error.statusCode === 400) return new ProblemError(400, 'malformed_body', 'The body is not valid JSON.');
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) return new ProblemError(status, 'bad_request', error.message);
   return new ProblemError(500, 'internal', 'Something went wrong on our side. It has been logged; retry later or quote the request id to support.');
@@ -92,6 +94,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorateRequest('principal', null);
+  // The API speaks JSON only: without this, Fastify's default text/plain parser would let a
+  // text body through to validation instead of answering 415.
+  app.removeContentTypeParser('text/plain');
   await app.register(cookie);
 
   await app.register(swagger, {

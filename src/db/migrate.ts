@@ -3,7 +3,7 @@
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Migrator, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
+import { Migrator, sql, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
 import type { Db } from './database.ts';
 
 const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
@@ -19,8 +19,16 @@ class FolderProvider implements MigrationProvider {
   }
 }
 
-function migrator(db: Db): Migrator {
-  return new Migrator({ db: db.kysely, provider: new FolderProvider() });
+// On PostgreSQL the migration tables are pinned to the connection's current schema: without
+// that, Kysely's existence check looks at every schema, so another schema's kysely_migration
+// (a second Settle, or parallel test schemas) would make it skip creating ours.
+async function migrator(db: Db): Promise<Migrator> {
+  let migrationTableSchema: string | undefined;
+  if (db.dialect === 'postgres') {
+    const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db.kysely);
+    migrationTableSchema = rows[0]?.schema;
+  }
+  return new Migrator({ db: db.kysely, provider: new FolderProvider(), ...(migrationTableSchema ? { migrationTableSchema } : {}) });
 }
 
 export class MigrationError extends Error {
@@ -29,7 +37,7 @@ export class MigrationError extends Error {
 
 /** await migrateToLatest(db) -> names of the migrations applied now */
 export async function migrateToLatest(db: Db): Promise<string[]> {
-  const { error, results }: MigrationResultSet = await migrator(db).migrateToLatest();
+  const { error, results }: MigrationResultSet = await (await migrator(db)).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new MigrationError(`migration ${failed} failed: ${(error as Error).message ?? String(error)}`);
@@ -39,6 +47,6 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
 
 /** Names of migrations that exist in the code but are not applied to this database. */
 export async function pendingMigrations(db: Db): Promise<string[]> {
-  const all = await migrator(db).getMigrations();
+  const all = await (await migrator(db)).getMigrations();
   return all.filter((m) => m.executedAt === undefined).map((m) => m.name);
 }

@@ -40,6 +40,31 @@ export function requestHash(method: string, route: string, params: unknown, body
   return createHash('sha256').update(`${method} ${route}\n${canonical(params)}\n${canonical(body ?? null)}`).digest('hex');
 }
 
+async function claimKey(db: Db, scope: string, key: string, hash: string, now: number): Promise<boolean> {
+  try {
+    await db.kysely
+      .insertInto('idempotency_keys')
+      .values({ scope, key, request_hash: hash, state: 'in_flight', response_status: null, response_body: null, locked_until_ms: now + IDEMPOTENCY_LOCK_MS, created_at_ms: now, expires_at_ms: now + IDEMPOTENCY_TTL_MS })
+      .execute();
+    return true;
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+    return false;
+  }
+}
+
+async function findKey(db: Db, scope: string, key: string) {
+  return db.kysely.selectFrom('idempotency_keys').selectAll().where('scope', '=', scope).where('key', '=', key).executeTakeFirst();
+}
+
+function isValidationProblem(body: string): boolean {
+  try {
+    return (JSON.parse(body) as { code?: unknown }).code === 'validation_failed';
+  } catch {
+    return false;
+  }
+}
+
 /** Registers the hooks; `scopeOf` names the caller (user id), called after authentication. */
 export function registerIdempotency(app: FastifyInstance, db: Db, clock: Clock, scopeOf: (req: FastifyRequest) => string): void {
   app.decorateRequest('idempotency', null);
@@ -52,22 +77,18 @@ export function registerIdempotency(app: FastifyInstance, db: Db, clock: Clock, 
     const scope = scopeOf(req);
     const hash = requestHash(req.method, req.routeOptions.url ?? req.url, req.params, req.body);
     const now = clock.now_ms();
-    try {
-      await db.kysely
-        .insertInto('idempotency_keys')
-        .values({ scope, key, request_hash: hash, state: 'in_flight', response_status: null, response_body: null, locked_until_ms: now + IDEMPOTENCY_LOCK_MS, created_at_ms: now, expires_at_ms: now + IDEMPOTENCY_TTL_MS })
-        .execute();
-      req.idempotency = { scope, key };
-      return;
-    } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
+    // Two rounds at most: a key whose 24 h have passed is deleted and then claimed afresh.
+    let row: Awaited<ReturnType<typeof findKey>>;
+    for (let round = 0; round < 2 && !row; round++) {
+      if (await claimKey(db, scope, key, hash, now)) {
+        req.idempotency = { scope, key };
+        return;
+      }
+      const found = await findKey(db, scope, key);
+      if (found && found.expires_at_ms > now) row = found;
+      else await db.kysely.deleteFrom('idempotency_keys').where('scope', '=', scope).where('key', '=', key).where('expires_at_ms', '<=', now).execute();
     }
-    const row = await db.kysely.selectFrom('idempotency_keys').selectAll().where('scope', '=', scope).where('key', '=', key).executeTakeFirst();
-    if (!row || row.expires_at_ms <= now) {
-      // Expired (or removed meanwhile): start afresh under the same key.
-      await db.kysely.deleteFrom('idempotency_keys').where('scope', '=', scope).where('key', '=', key).where('expires_at_ms', '<=', now).execute();
-      throw new ProblemError(409, 'idempotency_key_in_use', 'This Idempotency-Key was just released; retry the request.', {}, { 'retry-after': '1' });
-    }
+    if (!row) throw new ProblemError(409, 'idempotency_key_in_use', 'A request with this Idempotency-Key is still being processed; retry shortly.', {}, { 'retry-after': '1' });
     if (row.request_hash !== hash) throw new ProblemError(422, 'idempotency_key_reused', 'This Idempotency-Key was already used with a different request. Use a new key for a new request.');
     if (row.state === 'done') {
       reply.header('idempotent-replayed', 'true');
@@ -99,6 +120,11 @@ export function registerIdempotency(app: FastifyInstance, db: Db, clock: Clock, 
       return payload;
     }
     const body = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : payload == null ? '' : String(payload);
+    if (reply.statusCode === 400 && isValidationProblem(body)) {
+      // A request that failed validation never ran: release the key so a corrected retry may use it.
+      await db.kysely.deleteFrom('idempotency_keys').where('scope', '=', idem.scope).where('key', '=', idem.key).where('state', '=', 'in_flight').execute();
+      return payload;
+    }
     await db.kysely
       .updateTable('idempotency_keys')
       .set({ state: 'done', response_status: reply.statusCode, response_body: body })
