@@ -197,8 +197,15 @@ function depositCode(status: PaymentStatus, kind: 'deposit' | 'invoice'): Explan
       return 'deposit_refunded';
     case 'held':
       return 'held_unattributed';
+    case 'requested':
+    case 'review':
+    case 'broadcast':
+    case 'completed':
+    case 'failed':
+    case 'cancelled':
+      return 'deposit_pending'; // not deposit statuses; isStatusOf guards writes
     default:
-      return 'deposit_pending';
+      return assertNever(status, 'payment status');
   }
 }
 
@@ -218,8 +225,15 @@ function withdrawalCode(status: PaymentStatus): ExplanationCode {
       return 'withdrawal_failed';
     case 'cancelled':
       return 'withdrawal_cancelled';
+    case 'pending':
+    case 'held':
+    case 'credited':
+    case 'dropped':
+    case 'reversed':
+    case 'refunded':
+      return 'withdrawal_requested'; // not withdrawal statuses; isStatusOf guards writes
     default:
-      return 'withdrawal_requested';
+      return assertNever(status, 'payment status');
   }
 }
 
