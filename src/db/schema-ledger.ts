@@ -1,3 +1,64 @@
-// Tables owned by the ledger module (filled in by its issue).
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface LedgerTables {}
+// Tables owned by the ledger module (migration 2026-11-26T0200_ledger). Money columns end in
+// `_minor` (bigint through the BigintPlugin); `_ms` columns are epoch milliseconds.
+// ledger_transfers is append-only: triggers on both dialects refuse UPDATE and DELETE.
+
+export interface AssetsTable {
+  code: string;
+  decimals: number;
+  chain_id: number | null;
+  contract_address: string | null;
+  created_at_ms: number;
+}
+
+export interface LedgerAccountsTable {
+  id: string;
+  asset: string;
+  owner_type: string;
+  owner_id: string;
+  kind: string;
+  /** Bit 1: debits_must_not_exceed_credits; bit 2: credits_must_not_exceed_debits. */
+  flags: number;
+  debits_pending_minor: bigint;
+  debits_posted_minor: bigint;
+  credits_pending_minor: bigint;
+  credits_posted_minor: bigint;
+  created_at_ms: number;
+}
+
+export interface LedgerTransfersTable {
+  /** Client-chosen; the idempotency key. */
+  id: string;
+  /** Position in the hash chain (1, 2, 3 … without gaps). */
+  seq: number;
+  debit_account_id: string;
+  credit_account_id: string;
+  asset: string;
+  amount_minor: bigint;
+  /** single | pending | post_pending | void_pending */
+  type: string;
+  /** For post_pending / void_pending: the pending transfer resolved (unique: exactly once). */
+  pending_id: string | null;
+  timeout_ms: number;
+  expires_at_ms: number | null;
+  /** Bit set, see TF in ledger-rules.ts. */
+  flags: number;
+  reason: string;
+  reference: string | null;
+  created_at_ms: number;
+  prev_hash: string;
+  hash: string;
+}
+
+/** One row (id = 1): the chain head, locked by every batch so that the chain stays one line. */
+export interface LedgerHeadTable {
+  id: number;
+  seq: number;
+  hash: string;
+}
+
+export interface LedgerTables {
+  assets: AssetsTable;
+  ledger_accounts: LedgerAccountsTable;
+  ledger_transfers: LedgerTransfersTable;
+  ledger_head: LedgerHeadTable;
+}

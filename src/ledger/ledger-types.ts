@@ -90,11 +90,15 @@ export type TransferResultCode =
   | 'exists_with_different_timeout'
   | 'exists_with_different_reason'
   | 'exists_with_different_reference'
+  | 'exists_with_different_asset'
   | 'linked_event_failed'
   | 'linked_event_chain_open'
   | 'id_must_not_be_empty'
   | 'accounts_must_be_different'
   | 'amount_must_not_be_zero'
+  | 'amount_must_be_positive'
+  | 'timeout_reserved_for_pending_transfer'
+  | 'timeout_must_be_valid'
   | 'debit_account_not_found'
   | 'credit_account_not_found'
   | 'accounts_must_have_the_same_asset'
@@ -126,9 +130,15 @@ export interface Transfer {
   type: 'single' | 'pending' | 'post_pending' | 'void_pending';
   pending_id: string | null;
   timeout_ms: number;
+  /** Pending with a timeout: created_at_ms + timeout_ms; after it the transfer can no longer be posted. */
+  expires_at_ms: number | null;
+  /** Bit set: 1 linked, 2 pending, 4 post_pending, 8 void_pending, 16 post in full (amount omitted), 32 voided by expiry. */
+  flags: number;
   reason: string;
   reference: string | null;
   created_at_ms: number;
+  /** Hash of the previous transfer (by seq); the chain makes tampering evident (`settle ledger verify`). */
+  prev_hash: string;
   hash: string;
 }
 

@@ -1,8 +1,37 @@
 // The ledger's face: the only file (with ledger-types.ts) other modules import.
-// Implemented by the ledger issue (#3). Signatures here are the contract other modules code to.
+//
+// createLedger(db, clock) implements Ledger over ledger-rules.ts (decisions) and ledger-store.ts
+// (queries). Two ways in:
+// - createTransfersIn(trx, batch): inside a caller's transaction, so that a payment's status, its
+//   transfers and its outbox row commit together;
+// - createTransfers(batch): group commit. Calls from concurrent callers queue up; while one
+//   database transaction commits, the next calls gather, and they are applied together in the
+//   next one (up to ledger_batch_max transfers). Each caller gets its own results; a caller's
+//   failing transfer fails only its own linked chain. If the shared transaction itself throws,
+//   each caller's batch is retried alone, so one bad batch cannot fail its neighbours.
+// Every batch locks the chain head row first: the hash chain stays one line under any
+// concurrency, across processes, and PostgreSQL writers queue there rather than deadlock.
 import type { Transaction } from 'kysely';
+import type { Db, DbExecutor } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
-import type { AccountSpec, LedgerAccount, OwnerBalance, Transfer, TransferInput, TransferResult } from './ledger-types.ts';
+import { enqueueJob, type JobRunner } from '../jobs/jobs.ts';
+import { LIMITS } from '../config.ts';
+import { assert } from '../shared/assert.ts';
+import type { Clock } from '../shared/clock.ts';
+import { accountIdsToLock, applyBatch, newBatchState, ownerBalances, transferIdsToLoad, type RuleInput } from './ledger-rules.ts';
+import {
+  SqliteStatements,
+  insertAccounts,
+  pgTx,
+  selectAccounts,
+  selectAssets,
+  selectHistory,
+  selectOwnerAccounts,
+  selectTransfers,
+  upsertAssets,
+  type LedgerTx,
+} from './ledger-store.ts';
+import type { AccountSpec, AssetSpec, LedgerAccount, OwnerBalance, Transfer, TransferInput, TransferResult } from './ledger-types.ts';
 
 export interface Ledger {
   /** Creates the accounts that do not exist yet (idempotent). */
@@ -20,4 +49,219 @@ export interface Ledger {
   balancesOf(owner_type: 'user' | 'platform', owner_id: string, assets: string[], trx?: Transaction<Database>): Promise<OwnerBalance[]>;
   /** An account's transfers, newest first, cursor-paginated. */
   history(account_id: string, opts: { limit: number; cursor?: string | null }): Promise<{ data: Transfer[]; next_cursor: string | null }>;
+  /** Registers assets (idempotent); an existing code with other decimals/chain/contract is refused. */
+  ensureAssets(specs: AssetSpec[], trx?: Transaction<Database>): Promise<void>;
+  listAssets(trx?: Transaction<Database>): Promise<AssetSpec[]>;
+  /**
+   * Voids a pending transfer whose timeout has passed (the `ledger.expire_pending` job calls it).
+   * The void's id is `expire:<pending id>`; a pending transfer already resolved is left alone.
+   */
+  expirePendingIn(trx: Transaction<Database>, pending_id: string): Promise<TransferResult>;
+  /** Waits for queued group-commit batches to finish (shutdown). */
+  drain(): Promise<void>;
+}
+
+/** Refused: the group-commit queue is full (backpressure; retry later with the same ids). */
+export class LedgerBusyError extends Error {
+  override name = 'LedgerBusyError';
+}
+
+export interface LedgerOptions {
+  batch_max?: number;
+  queue_max?: number;
+}
+
+export const EXPIRE_JOB = 'ledger.expire_pending';
+export const EXPIRED_REASON = 'ledger.pending_expired';
+
+interface Waiter {
+  batch: RuleInput[];
+  resolve: (r: TransferResult[]) => void;
+  reject: (e: unknown) => void;
+}
+
+/** const ledger = createLedger(db, clock); await ledger.createTransfers([{ id, debit_account_id, … }]) */
+export function createLedger(db: Db, clock: Clock, opts: LedgerOptions = {}): Ledger {
+  const batch_max = opts.batch_max ?? LIMITS.ledger_batch_max;
+  const queue_max = opts.queue_max ?? LIMITS.ledger_queue_max;
+  let statements: SqliteStatements | null = null;
+  const sqliteStatements = (): SqliteStatements => (statements ??= new SqliteStatements(db.sqlite!));
+  const txFor = (ex: DbExecutor): LedgerTx => (db.dialect === 'sqlite' ? sqliteStatements().tx() : pgTx(ex));
+
+  /** Applies caller batches ("segments") in the current transaction; results per segment. */
+  async function run(ex: DbExecutor, segments: RuleInput[][]): Promise<TransferResult[][]> {
+    const tx = txFor(ex);
+    const head = await tx.lockHead();
+    const state = newBatchState(clock.now_ms(), head);
+    const all = segments.length === 1 ? segments[0]! : segments.flat();
+    for (const t of await tx.loadTransfers(transferIdsToLoad(all))) state.transfers.set(t.id, t);
+    const pendingIds: string[] = [];
+    for (const t of all) {
+      const pid = t.post_pending_id ?? t.void_pending_id;
+      if (pid && state.transfers.get(pid)?.type === 'pending') pendingIds.push(pid);
+    }
+    for (const r of await tx.loadResolutions(pendingIds)) state.resolutions.set(r.pending_id, r.type === 'post_pending' ? 'posted' : 'voided');
+    for (const a of await tx.lockAccounts(accountIdsToLock(all, state.transfers))) state.accounts.set(a.id, a);
+    const results = segments.map((segment) => applyBatch(state, segment));
+    if (state.created.length) {
+      await tx.write(state.created, [...state.dirty].map((id) => state.accounts.get(id)!), state.head);
+      for (const t of state.created) {
+        if (t.expires_at_ms === null) continue;
+        await enqueueJob(ex, EXPIRE_JOB, { pending_id: t.id }, { run_at_ms: t.expires_at_ms, unique_key: `${EXPIRE_JOB}:${t.id}` }, clock);
+      }
+    }
+    return results;
+  }
+
+  /** One transaction of its own (group commit). */
+  async function runOwn(segments: RuleInput[][]): Promise<TransferResult[][]> {
+    if (db.dialect === 'postgres') return db.transaction((trx) => run(trx, segments));
+    // SQLite: hold Kysely's connection mutex so no other query interleaves, and drive the
+    // transaction with prepared statements (BEGIN IMMEDIATE takes the write lock up front).
+    const s = sqliteStatements();
+    return db.kysely.connection().execute(async (conn) => {
+      s.begin.run();
+      try {
+        const results = await run(conn, segments);
+        s.commit.run();
+        return results;
+      } catch (error) {
+        if (s.raw.inTransaction) s.rollback.run();
+        throw error;
+      }
+    });
+  }
+
+  // ------------------------------------------------------------------ group commit
+  const queue: Waiter[] = [];
+  let queued = 0;
+  let draining: Promise<void> | null = null;
+
+  async function drainQueue(): Promise<void> {
+    while (queue.length) {
+      const group: Waiter[] = [];
+      let size = 0;
+      while (queue.length && size + queue[0]!.batch.length <= batch_max) {
+        const w = queue.shift()!;
+        size += w.batch.length;
+        group.push(w);
+      }
+      queued -= size;
+      await commitGroup(group);
+    }
+  }
+
+  async function commitGroup(group: Waiter[]): Promise<void> {
+    try {
+      const results = await runOwn(group.map((w) => w.batch));
+      group.forEach((w, i) => w.resolve(results[i]!));
+    } catch (error) {
+      if (group.length === 1) {
+        group[0]!.reject(error);
+        return;
+      }
+      // Isolate the batch that broke the shared transaction: each caller alone.
+      for (const w of group) {
+        try {
+          w.resolve((await runOwn([w.batch]))[0]!);
+        } catch (e) {
+          w.reject(e);
+        }
+      }
+    }
+  }
+
+  function kick(): void {
+    if (draining) return;
+    // Started on the next microtask so that callers in the same tick share the first transaction.
+    draining = Promise.resolve()
+      .then(drainQueue)
+      .finally(() => {
+        draining = null;
+        if (queue.length) kick();
+      });
+  }
+
+  function submit(batch: RuleInput[]): Promise<TransferResult[]> {
+    if (batch.length === 0) return Promise.resolve([]);
+    assert(batch.length <= batch_max, `a ledger batch holds at most ${batch_max} transfers`);
+    if (queued + batch.length > queue_max) return Promise.reject(new LedgerBusyError(`ledger queue full (${queued} transfers waiting)`));
+    return new Promise<TransferResult[]>((resolve, reject) => {
+      queue.push({ batch, resolve, reject });
+      queued += batch.length;
+      kick();
+    });
+  }
+
+  return {
+    async ensureAccounts(specs, trx) {
+      await insertAccounts(trx ?? db.kysely, specs, clock.now_ms());
+    },
+
+    async createTransfersIn(trx, batch) {
+      if (batch.length === 0) return [];
+      assert(batch.length <= batch_max, `a ledger batch holds at most ${batch_max} transfers`);
+      return (await run(trx, [batch]))[0]!;
+    },
+
+    createTransfers(batch) {
+      return submit(batch);
+    },
+
+    async getAccounts(ids, trx) {
+      return selectAccounts(trx ?? db.kysely, ids);
+    },
+
+    async getTransfers(ids, trx) {
+      return selectTransfers(trx ?? db.kysely, ids);
+    },
+
+    async balancesOf(owner_type, owner_id, assets, trx) {
+      return ownerBalances(await selectOwnerAccounts(trx ?? db.kysely, owner_type, owner_id, assets), assets);
+    },
+
+    async history(account_id, { limit, cursor }) {
+      const n = Math.max(1, Math.min(limit, LIMITS.page_size_max));
+      const before = cursor ? Number.parseInt(cursor, 10) : null;
+      assert(before === null || Number.isSafeInteger(before), 'history cursor must be a seq');
+      const rows = await selectHistory(db.kysely, account_id, before, n + 1);
+      const data = rows.slice(0, n);
+      return { data, next_cursor: rows.length > n ? String(data[data.length - 1]!.seq) : null };
+    },
+
+    async ensureAssets(specs, trx) {
+      const ex = trx ?? db.kysely;
+      await upsertAssets(ex, specs, clock.now_ms());
+      const stored = new Map((await selectAssets(ex)).map((a) => [a.code, a]));
+      for (const s of specs) {
+        const have = stored.get(s.code);
+        assert(
+          have && have.decimals === s.decimals && have.chain_id === s.chain_id && have.contract_address === s.contract_address,
+          `asset ${s.code} is registered with other decimals, chain or contract`,
+        );
+      }
+    },
+
+    async listAssets(trx) {
+      return selectAssets(trx ?? db.kysely);
+    },
+
+    async expirePendingIn(trx, pending_id) {
+      const input: RuleInput = { id: `expire:${pending_id}`, void_pending_id: pending_id, reason: EXPIRED_REASON, reference: null, expiry: true };
+      return (await run(trx, [[input]]))[0]![0]!;
+    },
+
+    async drain() {
+      while (draining) await draining;
+    },
+  };
+}
+
+/** Registers the ledger's durable jobs: the expiry of pending transfers. */
+export function registerLedgerJobs(jobs: JobRunner, ledger: Ledger): void {
+  jobs.register(EXPIRE_JOB, async (payload, ctx) => {
+    const { pending_id } = payload as { pending_id: string };
+    // Whatever the result (voided now, or already posted/voided by its owner), the job is done.
+    await ctx.commit((trx) => ledger.expirePendingIn(trx, pending_id));
+  });
 }
