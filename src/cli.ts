@@ -5,6 +5,7 @@ import { ConfigError } from './config.ts';
 import { configFromEnv, describeDb, openConfiguredDb, runForever } from './main.ts';
 import { migrateToLatest, pendingMigrations } from './db/migrate.ts';
 import { CliError, checkFlags, commandHelp, findCommand, overviewHelp, parseArgs, type CliIo, type Command } from './cli/cli-kit.ts';
+import { ledgerCommands } from './ledger/ledger-cli.ts';
 
 const core: Command[] = [
   {
@@ -64,7 +65,7 @@ const core: Command[] = [
 /** Extra doctor checks contributed by modules (chains …); each returns its failure count. */
 export const doctorChecks: Array<(config: ReturnType<typeof configFromEnv>, io: CliIo) => Promise<number>> = [];
 
-export const COMMANDS: Command[] = [...core];
+export const COMMANDS: Command[] = [...core, ...ledgerCommands];
 
 /** main(['migrate']) -> exit code */
 export async function main(argv: string[], io: CliIo = { out: (l) => console.log(l), err: (l) => console.error(l) }): Promise<number> {

@@ -12,6 +12,7 @@ import { systemClock, type Clock } from './shared/clock.ts';
 import type { Principal } from './shared/principal.ts';
 import { purgeExpiredIdempotencyKeys } from './http/idempotency.ts';
 import { enqueueJob } from './jobs/jobs.ts';
+import { createLedger, registerLedgerJobs, type Ledger } from './ledger/ledger.ts';
 
 /** A background loop that runs at its own pace (scanner, sweeper, reconciler). */
 export interface Worker {
@@ -26,6 +27,7 @@ export interface Platform {
   clock: Clock;
   metrics: Metrics;
   jobs: JobRunner;
+  ledger: Ledger;
   workers: Worker[];
   routes: RouteModule[];
   readiness: Array<() => Promise<string | null>>;
@@ -56,7 +58,8 @@ export async function createPlatform(config: Config, db: Db, opts: PlatformOptio
     backoff_ms_max: config.limits.job_backoff_ms_max,
     log: (level, msg, data) => log?.[level](data ?? {}, msg),
   });
-  const platform: Platform = { config, db, clock, metrics, jobs, workers: [], routes: [], readiness: [], authenticate: undefined, closers: [] };
+  const ledger = createLedger(db, clock, { batch_max: config.limits.ledger_batch_max, queue_max: config.limits.ledger_queue_max });
+  const platform: Platform = { config, db, clock, metrics, jobs, ledger, workers: [], routes: [], readiness: [], authenticate: undefined, closers: [] };
 
   // Housekeeping: expired idempotency keys are purged hourly by a self-rescheduling job.
   jobs.register('ops.purge_idempotency', async (_payload, ctx) => {
@@ -68,6 +71,10 @@ export async function createPlatform(config: Config, db: Db, opts: PlatformOptio
   await enqueueJob(db.kysely, 'ops.purge_idempotency', {}, { unique_key: `ops.purge_idempotency:${Math.floor(clock.now_ms() / PURGE_EVERY_MS)}` }, clock);
 
   // Modules wire themselves in here (ledger, accounts, chain, payments …).
+  // Ledger: expiry of pending transfers; queued group commits finish before the db closes.
+  // Assets are registered by the chain module (ledger.ensureAssets) from its configuration.
+  registerLedgerJobs(jobs, ledger);
+  platform.closers.push(() => ledger.drain());
 
   return platform;
 }
