@@ -197,7 +197,9 @@ export function paymentSnapshot(p: Payment): Record<string, unknown> {
 }
 
 async function record(trx: DbExecutor, p: Payment, n: number, type: string, clock: Clock): Promise<void> {
-  await insertPaymentEvent(trx, { payment_id: p.id, n, at_ms: p.updated_at_ms, status: p.status, code: p.code, code_params: JSON.stringify(p.params), hold_reason: p.hold?.reason ?? null });
+  // The timeline row keeps the confirmations of its moment, so its message reads right later.
+  const params = p.confirmations ? { current: p.confirmations.current, required: p.confirmations.required, ...p.params } : p.params;
+  await insertPaymentEvent(trx, { payment_id: p.id, n, at_ms: p.updated_at_ms, status: p.status, code: p.code, code_params: JSON.stringify(params), hold_reason: p.hold?.reason ?? null });
   await emitEvent(trx, { type, aggregate_type: 'payment', aggregate_id: p.id, payload: paymentSnapshot(p) }, clock);
 }
 
