@@ -280,7 +280,26 @@ type NewTransfer = Omit<Transfer, 'seq' | 'created_at_ms' | 'prev_hash' | 'hash'
 function record(state: BatchState, undo: Undo | null, t: NewTransfer): void {
   const prev = state.head;
   const seq = prev.seq + 1;
-  const full: Transfer = { ...t, seq, created_at_ms: state.now_ms, prev_hash: prev.hash, hash: '' };
+  // Written out field by field (not spread) so that every transfer object has one hidden class:
+  // this function runs once per transfer on the hot path.
+  const full: Transfer = {
+    id: t.id,
+    seq,
+    debit_account_id: t.debit_account_id,
+    credit_account_id: t.credit_account_id,
+    asset: t.asset,
+    amount_minor: t.amount_minor,
+    type: t.type,
+    pending_id: t.pending_id,
+    timeout_ms: t.timeout_ms,
+    expires_at_ms: t.expires_at_ms,
+    flags: t.flags,
+    reason: t.reason,
+    reference: t.reference,
+    created_at_ms: state.now_ms,
+    prev_hash: prev.hash,
+    hash: '',
+  };
   full.hash = transferHash(full);
   state.transfers.set(full.id, full);
   state.created.push(full);
