@@ -35,19 +35,16 @@ const ConfirmationTier = Type.Object(
   { max_amount: Type.Union([Decimal, Type.Null()]), blocks: Type.Integer({ minimum: 1, maximum: 10_000 }) },
   { additionalProperties: false },
 );
-const AssetFile = Type.Object(
-  {
-    symbol: Type.String({ pattern: '^[A-Z0-9]{2,12}$' }),
-    decimals: Type.Integer({ minimum: 0, maximum: 36 }),
-    min_deposit: Type.Optional(Decimal),
-    confirmations: Type.Optional(Type.Array(ConfirmationTier, { minItems: 1, maxItems: 16 })),
-  },
-  { additionalProperties: false },
-);
-const TokenFile = Type.Intersect([
-  AssetFile,
-  Type.Object({ address: Type.String({ pattern: '^0x[0-9a-fA-F]{40}$' }) }),
-]);
+const assetFields = {
+  symbol: Type.String({ pattern: '^[A-Z0-9]{2,12}$' }),
+  decimals: Type.Integer({ minimum: 0, maximum: 36 }),
+  min_deposit: Type.Optional(Decimal),
+  confirmations: Type.Optional(Type.Array(ConfirmationTier, { minItems: 1, maxItems: 16 })),
+};
+const AssetFile = Type.Object(assetFields, { additionalProperties: false });
+// One flat object rather than an intersection: with additionalProperties false on a member of
+// an intersection, the member refuses the other member's `address`.
+const TokenFile = Type.Object({ ...assetFields, address: Type.String({ pattern: '^0x[0-9a-fA-F]{40}$' }) }, { additionalProperties: false });
 const ChainFile = Type.Object(
   {
     chain_id: Type.Integer({ minimum: 1 }),
@@ -140,6 +137,24 @@ function readConfigFile(path: string): ConfigFile {
   return parsed as ConfigFile;
 }
 
+// Confirmation tiers ascend by max_amount and end with the open tier (max_amount null), so that
+// every amount falls in exactly one tier.
+function checkTiers(path: string | null, where: string, tiers: Array<{ max_amount: string | null }> | undefined): void {
+  if (!tiers) return;
+  const last = tiers[tiers.length - 1];
+  if (last && last.max_amount !== null) throw new ConfigError(`${path}: "${where}.confirmations.${tiers.length - 1}.max_amount" must be null: the last tier is open-ended`);
+  let previous = -1;
+  for (const [k, tier] of tiers.entries()) {
+    if (tier.max_amount === null) {
+      if (k !== tiers.length - 1) throw new ConfigError(`${path}: "${where}.confirmations.${k}.max_amount" may be null only in the last tier`);
+      continue;
+    }
+    const value = Number(tier.max_amount);
+    if (value <= previous) throw new ConfigError(`${path}: "${where}.confirmations.${k}.max_amount" must be larger than the tier before it`);
+    previous = value;
+  }
+}
+
 /** loadConfig(process.env, process.cwd()) -> Config, or throws ConfigError naming the bad key. */
 export function loadConfig(env: Record<string, string | undefined>, cwd: string): Config {
   const known = new Set([
@@ -190,6 +205,8 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string)
   for (const [i, chain] of chains.entries()) {
     if (ids.has(chain.chain_id)) throw new ConfigError(`${config_path}: "chains.${i}.chain_id" ${chain.chain_id} appears twice`);
     ids.add(chain.chain_id);
+    const assets: Array<[string, ChainConfigFile['native']]> = [[`chains.${i}.native`, chain.native], ...(chain.tokens ?? []).map((t, j) => [`chains.${i}.tokens.${j}`, t] as [string, ChainConfigFile['native']])];
+    for (const [where, asset] of assets) checkTiers(config_path, where, asset?.confirmations);
   }
 
   return {
