@@ -1,0 +1,53 @@
+// Kysely queries for the withdrawals table (created by migration 2026-11-26T0410_hot_wallet).
+// The table's type lives here rather than in schema-payments.ts only to avoid editing the
+// payments engineer's file concurrently; moving it there is a one-line change.
+import type { Kysely, Transaction } from 'kysely';
+import type { DbExecutor } from '../../db/database.ts';
+import type { Database } from '../../db/schema.ts';
+
+export interface WithdrawalsTable {
+  id: string;
+  user_id: string;
+  idempotency_key: string;
+  asset: string;
+  chain_id: number;
+  to_address: string;
+  amount_minor: bigint;
+  fee_minor: bigint;
+  /** requested | review | broadcast | confirming | completed | failed | cancelled */
+  status: string;
+  ledger_transfer_id: string;
+  chain_tx_id: string | null;
+  tx_hash: string | null;
+  block_number: number | null;
+  confirmations: number;
+  confirmations_required: number;
+  failure_code: string | null;
+  failure_reason: string | null;
+  /** JSON [{at_ms, status, reason}] — the chain-side log; the user-visible timeline is the payment's. */
+  timeline: string;
+  created_at_ms: number;
+  updated_at_ms: number;
+}
+export type WithdrawalRow = WithdrawalsTable;
+
+type WDb = Database & { withdrawals: WithdrawalsTable };
+const w = (ex: DbExecutor) => ex as unknown as Kysely<WDb> | Transaction<WDb>;
+
+export async function insertWithdrawal(ex: DbExecutor, row: WithdrawalRow): Promise<void> {
+  await w(ex).insertInto('withdrawals').values(row).execute();
+}
+
+export async function getWithdrawal(ex: DbExecutor, id: string): Promise<WithdrawalRow | undefined> {
+  return w(ex).selectFrom('withdrawals').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Compare-and-set on the status: false when another worker moved it first (the fence). */
+export async function updateWithdrawal(ex: DbExecutor, id: string, fromStatus: string, patch: Partial<WithdrawalRow>): Promise<boolean> {
+  const res = await w(ex).updateTable('withdrawals').set(patch).where('id', '=', id).where('status', '=', fromStatus).executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}
+
+export async function openWithdrawals(ex: DbExecutor, limit: number): Promise<WithdrawalRow[]> {
+  return w(ex).selectFrom('withdrawals').selectAll().where('status', 'in', ['requested', 'broadcast', 'confirming']).orderBy('created_at_ms').limit(limit).execute();
+}

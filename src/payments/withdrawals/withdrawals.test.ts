@@ -1,0 +1,156 @@
+// Goal: a withdrawal moves the money exactly once: pending in the ledger at request, broadcast by
+// the hot wallet, posted at depth (completed), or voided with its reason when the chain refuses
+// it. Method: real anvil with a deployed TestUSDT, the real ledger and job runner on a real
+// database (SQLite, and PostgreSQL when SETTLE_TEST_DATABASE_URL is set); the job is driven by
+// JobRunner.tick() with a manual clock, and blocks are mined by hand.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toHex, type PublicClient } from 'viem';
+import { DIALECTS, openTestDb, type TestDb } from '../../../test/helpers/db.ts';
+import { startAnvil, type AnvilHandle } from '../../chain/anvil.ts';
+import { createEvmClient } from '../../chain/evm.ts';
+import { Sender } from '../../chain/hot-wallet.ts';
+import { anvilAccount, balanceOfToken, deployTestUsdt, sendMint } from '../../chain/test-usdt.ts';
+import type { Hex } from '../../chain/chain-types.ts';
+import { JobRunner } from '../../jobs/jobs.ts';
+import { createLedger, type Ledger } from '../../ledger/ledger.ts';
+import { ledgerAccountId } from '../../ledger/ledger-types.ts';
+import { ManualClock } from '../../shared/clock.ts';
+import type { ProblemError } from '../../shared/errors.ts';
+import { getPayment } from '../payments.ts';
+import { createWithdrawals, PLATFORM_OWNER, registerWithdrawalJobs, type Withdrawals } from './withdrawals.ts';
+
+const CHAIN = 31337;
+const USER = 'usr_alice';
+const TO = '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed';
+const usdt = (n: number) => BigInt(n) * 1_000_000n;
+
+describe.each(DIALECTS)('withdrawals on %s', (dialect) => {
+  let anvil: AnvilHandle;
+  let client: PublicClient;
+  let t: TestDb;
+  let token: Hex;
+  let ledger: Ledger;
+  let withdrawals: Withdrawals;
+  let jobs: JobRunner;
+  const clock = new ManualClock(Date.now());
+
+  async function mine(blocks: number): Promise<void> {
+    await client.request({ method: 'anvil_mine' as never, params: [toHex(blocks)] as never });
+  }
+
+  /** Runs due jobs, moving the clock past each reschedule, until the withdrawal stops moving or limit. */
+  async function drive(id: string, until: string[], mineEach = 1, steps_max = 20): Promise<string> {
+    for (let i = 0; i < steps_max; i++) {
+      await jobs.tick();
+      const w = await withdrawals.get(id);
+      if (until.includes(w!.status)) return w!.status;
+      clock.advance(1_000);
+      if (mineEach) await mine(mineEach);
+    }
+    return (await withdrawals.get(id))!.status;
+  }
+
+  beforeAll(async () => {
+    anvil = await startAnvil();
+    client = createEvmClient({ chain_id: CHAIN, rpc_url: anvil.rpc_url });
+    t = await openTestDb(dialect);
+    token = await deployTestUsdt(client, anvil.rpc_url, anvilAccount(0));
+    const hotKey = toHex(anvilAccount(1).getHdKey().privateKey!);
+    const sender = new Sender({ chain_id: CHAIN, client, private_key: hotKey, db: t.db, clock });
+    await client.waitForTransactionReceipt({ hash: await sendMint(anvil.rpc_url, CHAIN, token, anvilAccount(0), sender.address, usdt(1_000)) });
+    const config = {
+      chains: [
+        {
+          chain_id: CHAIN,
+          name: 'anvil',
+          rpc_url: anvil.rpc_url,
+          poll_interval_ms: 1000,
+          native: { symbol: 'ETH', decimals: 18 },
+          tokens: [{ symbol: 'USDT', address: token, decimals: 6, confirmations: [{ max_amount: '100', blocks: 2 }, { max_amount: null, blocks: 4 }] }],
+        },
+      ],
+    };
+    ledger = createLedger(t.db, clock);
+    await ledger.ensureAssets([
+      { code: 'USDT', decimals: 6, chain_id: CHAIN, contract_address: token },
+      { code: 'ETH', decimals: 18, chain_id: CHAIN, contract_address: null },
+    ]);
+    withdrawals = createWithdrawals({ db: t.db, clock, config, ledger, sender: () => sender, feeFor: (asset) => (asset === 'USDT' ? usdt(1) : 0n) });
+    jobs = new JobRunner(t.db, { clock });
+    registerWithdrawalJobs(jobs, withdrawals);
+    // Alice has 10,000 USDT in the ledger (more than the hot wallet holds on chain).
+    const ext = ledgerAccountId('platform', PLATFORM_OWNER, 'USDT', 'external');
+    const alice = ledgerAccountId('user', USER, 'USDT', 'user_available');
+    await ledger.ensureAccounts([
+      { id: ext, asset: 'USDT', owner_type: 'platform', owner_id: PLATFORM_OWNER, kind: 'external', flags: { debits_must_not_exceed_credits: false, credits_must_not_exceed_debits: false } },
+      { id: alice, asset: 'USDT', owner_type: 'user', owner_id: USER, kind: 'user_available', flags: { debits_must_not_exceed_credits: true, credits_must_not_exceed_debits: false } },
+    ]);
+    const [r] = await ledger.createTransfers([{ id: 'fund-alice', debit_account_id: ext, credit_account_id: alice, amount_minor: usdt(10_000), asset: 'USDT', reason: 'test', reference: null }]);
+    expect(r!.result).toBe('ok');
+  }, 60_000);
+
+  afterAll(async () => {
+    await jobs?.stop(1000);
+    await ledger?.drain();
+    await t?.cleanup();
+    await anvil?.stop();
+  });
+
+  const balance = async () => (await ledger.balancesOf('user', USER, ['USDT']))[0]!;
+
+  it('reserves at request, broadcasts, confirms at depth and posts once', async () => {
+    const req = { user_id: USER, user_status: 'active' as const, idempotency_key: 'k-ok', asset: 'USDT', to_address: TO, amount_minor: usdt(50) };
+    const created = await withdrawals.request(req);
+    expect(created.result).toBe('created');
+    expect(created.payment).toMatchObject({ kind: 'withdrawal', direction: 'out', status: 'requested', amount_minor: usdt(50), fee_minor: usdt(1) });
+    expect(await balance()).toMatchObject({ available_minor: usdt(10_000 - 51), pending_out_minor: usdt(51) });
+    // The same Idempotency-Key again: the same payment, no second reservation.
+    expect((await withdrawals.request(req)).result).toBe('exists');
+    expect((await balance()).pending_out_minor).toBe(usdt(51));
+
+    await jobs.tick(); // sign + broadcast (automine puts it in a block at once)
+    const w1 = (await withdrawals.get(created.payment.id))!;
+    expect(w1.status).toBe('broadcast');
+    expect(w1.tx_hash).toMatch(/^0x[0-9a-f]{64}$/);
+    clock.advance(1_000);
+    await jobs.tick(); // 1 of 2 confirmations
+    expect((await withdrawals.get(created.payment.id))!.status).toBe('confirming');
+    const p = await getPayment(t.db.kysely, created.payment.id);
+    expect(p!.payment.confirmations).toEqual({ current: 1, required: 2 });
+    expect(await drive(created.payment.id, ['completed', 'failed'])).toBe('completed');
+
+    expect(await balance()).toMatchObject({ available_minor: usdt(10_000 - 51), pending_out_minor: 0n });
+    expect(await balanceOfToken(client, token, TO.toLowerCase() as Hex)).toBe(usdt(50));
+    const fees = await ledger.getAccounts([ledgerAccountId('platform', PLATFORM_OWNER, 'USDT', 'fees')]);
+    expect(fees[0]!.credits_posted_minor).toBe(usdt(1));
+    const timeline = (await getPayment(t.db.kysely, created.payment.id))!.timeline.map((e) => e.status);
+    expect(timeline).toEqual(['requested', 'broadcast', 'confirming', 'completed']);
+    // Running the job machinery again changes nothing.
+    clock.advance(10_000);
+    await jobs.tick();
+    expect(await balance()).toMatchObject({ available_minor: usdt(10_000 - 51), pending_out_minor: 0n });
+  }, 60_000);
+
+  it('a transfer the hot wallet cannot cover is voided with its reason', async () => {
+    // Alice has the ledger balance, but the hot wallet holds only 950 USDT on chain.
+    const created = await withdrawals.request({ user_id: USER, user_status: 'active', idempotency_key: 'k-too-much', asset: 'USDT', to_address: TO, amount_minor: usdt(5_000) });
+    expect((await balance()).pending_out_minor).toBe(usdt(5_001));
+    expect(await drive(created.payment.id, ['completed', 'failed'])).toBe('failed');
+    const w = (await withdrawals.get(created.payment.id))!;
+    expect(w.failure_reason).toMatch(/revert/i);
+    expect(await balance()).toMatchObject({ available_minor: usdt(10_000 - 51), pending_out_minor: 0n });
+    const p = (await getPayment(t.db.kysely, created.payment.id))!;
+    expect(p.payment.status).toBe('failed');
+    expect(p.payment.params).toMatchObject({ reason: w.failure_reason });
+  }, 60_000);
+
+  it('refuses before anything moves: bad address, frozen account, no funds', async () => {
+    const base = { user_id: USER, user_status: 'active' as const, asset: 'USDT', to_address: TO, amount_minor: usdt(1) };
+    const codeOf = async (p: Promise<unknown>) => p.then(() => 'ok', (e: ProblemError) => e.code);
+    expect(await codeOf(withdrawals.request({ ...base, idempotency_key: 'r1', to_address: '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD' }))).toBe('invalid_address');
+    expect(await codeOf(withdrawals.request({ ...base, idempotency_key: 'r2', to_address: '0x0000000000000000000000000000000000000000' }))).toBe('invalid_address');
+    expect(await codeOf(withdrawals.request({ ...base, idempotency_key: 'r3', user_status: 'frozen' }))).toBe('account_frozen');
+    expect(await codeOf(withdrawals.request({ ...base, idempotency_key: 'r4', amount_minor: usdt(1_000_000) }))).toBe('insufficient_funds');
+    expect(await balance()).toMatchObject({ available_minor: usdt(10_000 - 51), pending_out_minor: 0n });
+  }, 30_000);
+});

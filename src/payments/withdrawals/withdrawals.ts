@@ -1,0 +1,308 @@
+// Withdrawals: the payments side of sending coins out.
+//
+// request (one database transaction): checks -> PENDING ledger transfers user available ->
+// external (amount) and user available -> fees (fee), linked -> the withdrawal row -> the payment
+// (`requested`, with its outbox event) -> a durable `withdrawal.advance` job. Nothing touches the
+// chain inside it.
+//
+// The job (exactly once: each step is a compare-and-set on the withdrawal's status committed
+// together with the job's completion and the next job, through ctx.commit):
+//   requested  -> the hot wallet signs and records the transaction (nonce from the database),
+//                 broadcasts it -> `broadcast`;
+//                 a transfer the chain would revert -> VOID the pending transfers -> `failed`.
+//   broadcast / confirming -> the hot wallet refreshes (receipt, depth, rebroadcast, fee bump,
+//                 cancel of an unbroadcastable nonce) -> `confirming n/required`, or at depth
+//                 POST the pending transfers -> `completed`, or VOID them -> `failed` with why.
+// Ids derive from (user, Idempotency-Key), so a retried request or a re-run job finds its own
+// records and never makes a second withdrawal, ledger transfer or chain transaction.
+import type { Transaction } from 'kysely';
+import type { Config } from '../../config.ts';
+import type { Db, DbExecutor } from '../../db/database.ts';
+import type { Database } from '../../db/schema.ts';
+import { enqueueJob, type JobContext, type JobRunner } from '../../jobs/jobs.ts';
+import type { Ledger } from '../../ledger/ledger.ts';
+import { ledgerAccountId, type AccountSpec, type TransferInput } from '../../ledger/ledger-types.ts';
+import { checkWithdrawalAddress } from '../../chain/address-rules.ts';
+import type { Hex } from '../../chain/chain-types.ts';
+import { erc20TransferData, type Sender } from '../../chain/hot-wallet.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { ProblemError } from '../../shared/errors.ts';
+import type { UserStatus } from '../../shared/principal.ts';
+import { createPayment, getPayment, transitionPayment, type Payment, type TimelineEntry } from '../payments.ts';
+import { confirmationsFor, nextStep, postIds, voidIds, withdrawalIds, type WithdrawalStatus } from './withdrawal-rules.ts';
+import { getWithdrawal, insertWithdrawal, updateWithdrawal, type WithdrawalRow } from './withdrawal-store.ts';
+
+export const ADVANCE_JOB = 'withdrawal.advance';
+/** The platform's own ledger accounts use this owner id. */
+export const PLATFORM_OWNER = 'platform';
+
+/** What accounts decide about a withdrawal (cool-down after unfreeze, KYC limits); null = allowed. */
+export type WithdrawalGate = (ex: DbExecutor, q: { user_id: string; asset: string; amount_minor: bigint; now_ms: number }) => Promise<{ status: number; code: string; detail: string } | null>;
+
+export interface WithdrawalDeps {
+  db: Db;
+  clock: Clock;
+  config: Pick<Config, 'chains'>;
+  ledger: Ledger;
+  /** The hot wallet of a chain, or null when the chain has none. */
+  sender: (chain_id: number) => Sender | null;
+  /** Whether an address is one of the platform's deposit addresses on that chain. */
+  isOwnDepositAddress?: (ex: DbExecutor, chain_id: number, address: string) => Promise<boolean>;
+  gate?: WithdrawalGate;
+  /** The fee in the asset's smallest unit; default 0. */
+  feeFor?: (asset: string, amount_minor: bigint) => bigint;
+  /** How soon the job looks at the chain again; default: the chain's poll interval or 1 s. */
+  poll_ms?: number;
+}
+
+export interface WithdrawalRequest {
+  user_id: string;
+  user_status: UserStatus;
+  idempotency_key: string;
+  asset: string;
+  to_address: string;
+  amount_minor: bigint;
+}
+
+interface AssetOnChain {
+  code: string;
+  decimals: number;
+  chain_id: number;
+  contract: Hex | null;
+  confirmations: Array<{ max_amount: string | null; blocks: number }> | undefined;
+  poll_ms: number;
+}
+
+function findAsset(config: Pick<Config, 'chains'>, code: string): AssetOnChain | null {
+  for (const c of config.chains) {
+    const poll_ms = c.poll_interval_ms ?? 1000;
+    if (c.native?.symbol === code) return { code, decimals: c.native.decimals, chain_id: c.chain_id, contract: null, confirmations: c.native.confirmations, poll_ms };
+    const t = c.tokens?.find((x) => x.symbol === code);
+    if (t) return { code, decimals: t.decimals, chain_id: c.chain_id, contract: t.address.toLowerCase() as Hex, confirmations: t.confirmations, poll_ms };
+  }
+  return null;
+}
+
+const acct = (asset: string) => ({
+  user: (user_id: string) => ledgerAccountId('user', user_id, asset, 'user_available'),
+  external: ledgerAccountId('platform', PLATFORM_OWNER, asset, 'external'),
+  fees: ledgerAccountId('platform', PLATFORM_OWNER, asset, 'fees'),
+});
+
+function accountSpecs(asset: string, user_id: string): AccountSpec[] {
+  const a = acct(asset);
+  const none = { debits_must_not_exceed_credits: false, credits_must_not_exceed_debits: false };
+  return [
+    { id: a.user(user_id), asset, owner_type: 'user', owner_id: user_id, kind: 'user_available', flags: { debits_must_not_exceed_credits: true, credits_must_not_exceed_debits: false } },
+    { id: a.external, asset, owner_type: 'platform', owner_id: PLATFORM_OWNER, kind: 'external', flags: none },
+    { id: a.fees, asset, owner_type: 'platform', owner_id: PLATFORM_OWNER, kind: 'fees', flags: none },
+  ];
+}
+
+function refuseStatus(status: UserStatus): ProblemError | null {
+  switch (status) {
+    case 'active':
+      return null;
+    case 'frozen':
+      return new ProblemError(403, 'account_frozen', 'Your account is frozen: withdrawals are blocked until it is unfrozen.');
+    case 'restricted':
+      return new ProblemError(403, 'account_restricted', 'Your account is restricted: withdrawals are blocked.');
+    case 'closed':
+      return new ProblemError(403, 'account_closed', 'This account is closed.');
+  }
+}
+
+function log(row: Pick<WithdrawalRow, 'timeline'>, at_ms: number, status: WithdrawalStatus, reason: string | null): string {
+  const entries = JSON.parse(row.timeline) as unknown[];
+  entries.push({ at_ms, status, reason });
+  return JSON.stringify(entries);
+}
+
+export interface Withdrawals {
+  request(req: WithdrawalRequest): Promise<{ result: 'created' | 'exists'; payment: Payment; timeline: TimelineEntry[] }>;
+  /** One step of the job (tests call it directly through the JobRunner). */
+  advance(id: string, ctx: Pick<JobContext, 'commit'>): Promise<void>;
+  get(id: string): Promise<WithdrawalRow | undefined>;
+}
+
+/** const w = createWithdrawals({ db, clock, config, ledger, sender }); registerWithdrawalJobs(jobs, w) */
+export function createWithdrawals(deps: WithdrawalDeps): Withdrawals {
+  const { db, clock, ledger } = deps;
+
+  async function request(req: WithdrawalRequest): Promise<{ result: 'created' | 'exists'; payment: Payment; timeline: TimelineEntry[] }> {
+    const ids = withdrawalIds(req.user_id, req.idempotency_key);
+    const existing = await getPayment(db.kysely, ids.id);
+    if (existing) return { result: 'exists', ...existing };
+    const asset = findAsset(deps.config, req.asset);
+    if (!asset) throw new ProblemError(422, 'unknown_asset', `No configured asset is called ${req.asset}.`);
+    const own = deps.isOwnDepositAddress && /^0x[0-9a-fA-F]{40}$/.test(req.to_address) ? await deps.isOwnDepositAddress(db.kysely, asset.chain_id, req.to_address.toLowerCase()) : false;
+    const address = checkWithdrawalAddress(req.to_address, { isOwnDepositAddress: own });
+    if (!address.ok) throw new ProblemError(422, 'invalid_address', address.detail, { reason: address.reason });
+    if (req.amount_minor <= 0n) throw new ProblemError(422, 'invalid_amount', 'The amount must be more than zero.');
+    const blocked = refuseStatus(req.user_status);
+    if (blocked) throw blocked;
+    const now = clock.now_ms();
+    const gate = deps.gate ? await deps.gate(db.kysely, { user_id: req.user_id, asset: req.asset, amount_minor: req.amount_minor, now_ms: now }) : null;
+    if (gate) throw new ProblemError(gate.status, gate.code, gate.detail);
+    const fee = deps.feeFor?.(req.asset, req.amount_minor) ?? 0n;
+    await ledger.ensureAccounts(accountSpecs(req.asset, req.user_id));
+    const a = acct(req.asset);
+
+    return db.transaction(async (trx) => {
+      const again = await getPayment(trx, ids.id);
+      if (again) return { result: 'exists' as const, ...again };
+      const batch: TransferInput[] = [
+        { id: ids.amount_transfer_id, debit_account_id: a.user(req.user_id), credit_account_id: a.external, amount_minor: req.amount_minor, asset: req.asset, pending: true, linked: fee > 0n, reason: 'withdrawal', reference: ids.id },
+      ];
+      if (fee > 0n) batch.push({ id: ids.fee_transfer_id, debit_account_id: a.user(req.user_id), credit_account_id: a.fees, amount_minor: fee, asset: req.asset, pending: true, reason: 'withdrawal_fee', reference: ids.id });
+      const results = await ledger.createTransfersIn(trx, batch);
+      const bad = results.find((r) => r.result !== 'ok' && r.result !== 'exists' && r.result !== 'linked_event_failed');
+      if (bad) {
+        if (bad.result === 'exceeds_credits') throw new ProblemError(422, 'insufficient_funds', 'Your available balance does not cover the amount and the fee.');
+        throw new Error(`withdrawal ledger transfer refused: ${bad.result}`);
+      }
+      await insertWithdrawal(trx, {
+        id: ids.id,
+        user_id: req.user_id,
+        idempotency_key: req.idempotency_key,
+        asset: req.asset,
+        chain_id: asset.chain_id,
+        to_address: address.address,
+        amount_minor: req.amount_minor,
+        fee_minor: fee,
+        status: 'requested',
+        ledger_transfer_id: ids.amount_transfer_id,
+        chain_tx_id: null,
+        tx_hash: null,
+        block_number: null,
+        confirmations: 0,
+        confirmations_required: confirmationsFor(req.amount_minor, asset.decimals, asset.confirmations),
+        failure_code: null,
+        failure_reason: null,
+        timeline: JSON.stringify([{ at_ms: now, status: 'requested', reason: null }]),
+        created_at_ms: now,
+        updated_at_ms: now,
+      });
+      await createPayment(
+        trx,
+        {
+          id: ids.id,
+          user_id: req.user_id,
+          kind: 'withdrawal',
+          direction: 'out',
+          asset: req.asset,
+          amount_minor: req.amount_minor,
+          fee_minor: fee,
+          status: 'requested',
+          chain: { chain_id: asset.chain_id, tx_hash: null, log_index: null, block_number: null, from: null, to: address.address, token: asset.contract },
+          reference: ids.id,
+        },
+        clock,
+      );
+      await enqueueJob(trx, ADVANCE_JOB, { id: ids.id }, { unique_key: `${ADVANCE_JOB}:${ids.id}:0` }, clock);
+      const created = (await getPayment(trx, ids.id))!;
+      return { result: 'created' as const, ...created };
+    });
+  }
+
+  /** Moves the withdrawal from `from` (fenced), with its payment, in the caller's transaction. */
+  async function move(trx: Transaction<Database>, w: WithdrawalRow, to: WithdrawalStatus, patch: Partial<WithdrawalRow>, reason: string | null, payment: Parameters<typeof transitionPayment>[2]): Promise<void> {
+    const now = clock.now_ms();
+    const ok = await updateWithdrawal(trx, w.id, w.status, { ...patch, status: to, updated_at_ms: now, timeline: to !== w.status ? log(w, now, to, reason) : w.timeline });
+    if (!ok) throw new Error(`withdrawal ${w.id} moved under us (was ${w.status})`);
+    const r = await transitionPayment(trx, w.id, payment, clock);
+    if (r.result !== 'ok') throw new Error(`payment ${w.id}: ${r.result}`);
+  }
+
+  async function resolveLedger(trx: Transaction<Database>, w: WithdrawalRow, how: 'post' | 'void'): Promise<void> {
+    const ids = how === 'post' ? postIds(w.id) : voidIds(w.id);
+    const pid = withdrawalIds(w.user_id, w.idempotency_key);
+    const linked = w.fee_minor > 0n;
+    const batch: TransferInput[] =
+      how === 'post'
+        ? [{ id: ids.amount, post_pending_id: pid.amount_transfer_id, linked, reason: 'withdrawal_completed', reference: w.id }]
+        : [{ id: ids.amount, void_pending_id: pid.amount_transfer_id, linked, reason: 'withdrawal_failed', reference: w.id }];
+    if (linked) {
+      batch.push(
+        how === 'post'
+          ? { id: ids.fee, post_pending_id: pid.fee_transfer_id, reason: 'withdrawal_completed', reference: w.id }
+          : { id: ids.fee, void_pending_id: pid.fee_transfer_id, reason: 'withdrawal_failed', reference: w.id },
+      );
+    }
+    const results = await ledger.createTransfersIn(trx, batch);
+    const bad = results.find((r) => r.result !== 'ok' && r.result !== 'exists');
+    if (bad) throw new Error(`withdrawal ${w.id}: ${how} refused by the ledger: ${bad.result}`);
+  }
+
+  async function fail(trx: Transaction<Database>, w: WithdrawalRow, code: string, reason: string): Promise<void> {
+    await resolveLedger(trx, w, 'void');
+    await move(trx, w, 'failed', { failure_code: code, failure_reason: reason }, reason, { status: 'failed', params: { reason } });
+  }
+
+  async function advance(id: string, ctx: Pick<JobContext, 'commit'>): Promise<void> {
+    const w = await getWithdrawal(db.kysely, id);
+    if (!w) return;
+    const status = w.status as WithdrawalStatus;
+    const asset = findAsset(deps.config, w.asset);
+    const poll_ms = deps.poll_ms ?? asset?.poll_ms ?? 1000;
+    const again = (trx: Transaction<Database>) => enqueueJob(trx, ADVANCE_JOB, { id }, { run_at_ms: clock.now_ms() + poll_ms }, clock);
+    const step = nextStep(status);
+    if (step === 'done' || step === 'wait_for_staff') return;
+    const sender = deps.sender(w.chain_id);
+    if (!sender || !asset) throw new Error(`no hot wallet for chain ${w.chain_id}`);
+
+    if (step === 'sign_and_broadcast') {
+      const to = w.to_address as Hex;
+      const intent = asset.contract
+        ? { to: asset.contract, value_minor: 0n, data: erc20TransferData(to, w.amount_minor) }
+        : { to, value_minor: w.amount_minor };
+      const prepared = await sender.prepare({ purpose: 'withdrawal', purpose_id: w.id, confirmations_required: w.confirmations_required, ...intent });
+      if (!prepared.ok) {
+        await ctx.commit((trx) => fail(trx, w, 'unbroadcastable', prepared.reason));
+        return;
+      }
+      await sender.broadcast(prepared.tx.id);
+      const [view] = [await sender.refresh(prepared.tx.id)];
+      await ctx.commit(async (trx) => {
+        await move(trx, w, 'broadcast', { chain_tx_id: prepared.tx.id, tx_hash: view.hash }, null, {
+          status: 'broadcast',
+          chain: { chain_id: w.chain_id, tx_hash: view.hash, log_index: null, block_number: null, from: sender.address, to: w.to_address, token: asset.contract },
+          confirmations: { current: 0, required: w.confirmations_required },
+        });
+        await again(trx);
+      });
+      return;
+    }
+
+    // track
+    const view = await sender.refresh(w.chain_tx_id!);
+    const chain = { chain_id: w.chain_id, tx_hash: view.hash, log_index: null, block_number: view.block_number, from: sender.address, to: w.to_address, token: asset.contract };
+    const confirmations = { current: Math.min(view.confirmations, w.confirmations_required), required: w.confirmations_required };
+    await ctx.commit(async (trx) => {
+      switch (view.status) {
+        case 'confirmed':
+          await resolveLedger(trx, w, 'post');
+          await move(trx, w, 'completed', { tx_hash: view.hash, block_number: view.block_number, confirmations: view.confirmations }, null, { status: 'completed', chain, confirmations });
+          return;
+        case 'failed':
+          await fail(trx, { ...w }, 'failed_on_chain', view.failure_reason ?? 'failed on chain');
+          return;
+        case 'mined':
+          await move(trx, w, 'confirming', { tx_hash: view.hash, block_number: view.block_number, confirmations: view.confirmations }, null, { status: 'confirming', chain, confirmations });
+          await again(trx);
+          return;
+        case 'signed':
+        case 'broadcast':
+          await move(trx, w, 'broadcast', { tx_hash: view.hash, block_number: null, confirmations: 0 }, null, { status: 'broadcast', chain, confirmations: { current: 0, required: w.confirmations_required } });
+          await again(trx);
+          return;
+      }
+    });
+  }
+
+  return { request, advance, get: (id) => getWithdrawal(db.kysely, id) };
+}
+
+export function registerWithdrawalJobs(jobs: JobRunner, withdrawals: Withdrawals): void {
+  jobs.register(ADVANCE_JOB, async (payload, ctx) => withdrawals.advance((payload as { id: string }).id, ctx));
+}
