@@ -6,6 +6,7 @@ import { configFromEnv, describeDb, openConfiguredDb, runForever } from './main.
 import { migrateToLatest, pendingMigrations } from './db/migrate.ts';
 import { CliError, checkFlags, commandHelp, findCommand, overviewHelp, parseArgs, type CliIo, type Command } from './cli/cli-kit.ts';
 import { ledgerCommands } from './ledger/ledger-cli.ts';
+import { accountsCommands } from './accounts/accounts-cli.ts';
 
 const core: Command[] = [
   {
@@ -65,7 +66,7 @@ const core: Command[] = [
 /** Extra doctor checks contributed by modules (chains …); each returns its failure count. */
 export const doctorChecks: Array<(config: ReturnType<typeof configFromEnv>, io: CliIo) => Promise<number>> = [];
 
-export const COMMANDS: Command[] = [...core, ...ledgerCommands];
+export const COMMANDS: Command[] = [...core, ...ledgerCommands, ...accountsCommands];
 
 /** main(['migrate']) -> exit code */
 export async function main(argv: string[], io: CliIo = { out: (l) => console.log(l), err: (l) => console.error(l) }): Promise<number> {
@@ -89,7 +90,7 @@ export async function main(argv: string[], io: CliIo = { out: (l) => console.log
     return 0;
   }
   try {
-    checkFlags(found.cmd, args);
+    checkFlags(found.cmd, args, found.rest);
     const code = await found.cmd.run({ positionals: found.rest, flags: args.flags }, io);
     return code < 0 ? 0 : code;
   } catch (error) {

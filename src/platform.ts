@@ -13,6 +13,10 @@ import type { Principal } from './shared/principal.ts';
 import { purgeExpiredIdempotencyKeys } from './http/idempotency.ts';
 import { enqueueJob } from './jobs/jobs.ts';
 import { createLedger, registerLedgerJobs, type Ledger } from './ledger/ledger.ts';
+import { join } from 'node:path';
+import { createAccounts, type Accounts } from './accounts/accounts.ts';
+import { accountsRoutes } from './accounts/accounts-routes.ts';
+import { MAIL_JOB, createMailer, mailJobHandler, startDevMailbox, type DevMailbox } from './notify/mail.ts';
 
 /** A background loop that runs at its own pace (scanner, sweeper, reconciler). */
 export interface Worker {
@@ -28,6 +32,9 @@ export interface Platform {
   metrics: Metrics;
   jobs: JobRunner;
   ledger: Ledger;
+  accounts: Accounts;
+  /** The in-process SMTP server that keeps mail when no SMTP URL is configured (development, tests). */
+  mailbox: DevMailbox | null;
   workers: Worker[];
   routes: RouteModule[];
   readiness: Array<() => Promise<string | null>>;
@@ -59,7 +66,9 @@ export async function createPlatform(config: Config, db: Db, opts: PlatformOptio
     log: (level, msg, data) => log?.[level](data ?? {}, msg),
   });
   const ledger = createLedger(db, clock, { batch_max: config.limits.ledger_batch_max, queue_max: config.limits.ledger_queue_max });
-  const platform: Platform = { config, db, clock, metrics, jobs, ledger, workers: [], routes: [], readiness: [], authenticate: undefined, closers: [] };
+  const accounts = createAccounts({ db, config, clock });
+  const mailbox = config.smtp_url ? null : await startDevMailbox(join(config.data_dir, 'mail'), clock);
+  const platform: Platform = { config, db, clock, metrics, jobs, ledger, accounts, mailbox, workers: [], routes: [], readiness: [], authenticate: undefined, closers: [] };
 
   // Housekeeping: expired idempotency keys are purged hourly by a self-rescheduling job.
   jobs.register('ops.purge_idempotency', async (_payload, ctx) => {
@@ -75,6 +84,16 @@ export async function createPlatform(config: Config, db: Db, opts: PlatformOptio
   // Assets are registered by the chain module (ledger.ensureAssets) from its configuration.
   registerLedgerJobs(jobs, ledger);
   platform.closers.push(() => ledger.drain());
+
+  // Accounts: sessions and API keys authenticate every request; mail leaves through mail.send jobs.
+  platform.authenticate = accounts.authenticate;
+  platform.routes.push({ name: 'accounts', plugin: accountsRoutes(accounts, { upload_bytes_max: config.limits.upload_bytes_max }) });
+  const mailer = createMailer(config.smtp_url ?? mailbox!.url);
+  jobs.register(MAIL_JOB, mailJobHandler(mailer));
+  platform.closers.push(async () => {
+    mailer.close();
+    await mailbox?.close();
+  });
 
   return platform;
 }

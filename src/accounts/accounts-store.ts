@@ -1,0 +1,209 @@
+// Kysely queries for the accounts tables: no decisions here, only reads and writes.
+import type { Selectable } from 'kysely';
+import type { DbExecutor } from '../db/database.ts';
+import type {
+  ApiKeysTable, FreezesTable, KnownDevicesTable, LoginThrottleTable, NotificationsTable, SessionsTable, UnfreezeRequestsTable, UsersTable,
+} from '../db/schema-accounts.ts';
+
+export type UserRow = Selectable<UsersTable>;
+export type SessionRow = Selectable<SessionsTable>;
+export type ApiKeyRow = Selectable<ApiKeysTable>;
+export type FreezeRow = Selectable<FreezesTable>;
+export type UnfreezeRequestRow = Selectable<UnfreezeRequestsTable>;
+export type NotificationRow = Selectable<NotificationsTable>;
+export type KnownDeviceRow = Selectable<KnownDevicesTable>;
+export type ThrottleRow = Selectable<LoginThrottleTable>;
+
+// ------------------------------------------------------------ users
+export async function insertUser(ex: DbExecutor, row: UserRow): Promise<void> {
+  await ex.insertInto('users').values(row).execute();
+}
+export async function userById(ex: DbExecutor, id: string): Promise<UserRow | undefined> {
+  return ex.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+}
+export async function userByEmail(ex: DbExecutor, email: string): Promise<UserRow | undefined> {
+  return ex.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
+}
+export async function updateUser(ex: DbExecutor, id: string, patch: Partial<UserRow>): Promise<void> {
+  await ex.updateTable('users').set(patch).where('id', '=', id).execute();
+}
+
+// ------------------------------------------------------------ sessions
+export async function insertSession(ex: DbExecutor, row: SessionRow): Promise<void> {
+  await ex.insertInto('sessions').values(row).execute();
+}
+export async function sessionByTokenHash(ex: DbExecutor, token_hash: string): Promise<SessionRow | undefined> {
+  return ex.selectFrom('sessions').selectAll().where('token_hash', '=', token_hash).executeTakeFirst();
+}
+export async function liveSessions(ex: DbExecutor, user_id: string, limit: number): Promise<SessionRow[]> {
+  return ex.selectFrom('sessions').selectAll().where('user_id', '=', user_id).where('ended_at_ms', 'is', null).orderBy('created_at_ms', 'desc').limit(limit).execute();
+}
+export async function touchSession(ex: DbExecutor, id: string, now_ms: number): Promise<void> {
+  await ex.updateTable('sessions').set({ last_seen_at_ms: now_ms }).where('id', '=', id).execute();
+}
+export async function setSessionPrivileged(ex: DbExecutor, id: string, until_ms: number): Promise<void> {
+  await ex.updateTable('sessions').set({ privileged_until_ms: until_ms }).where('id', '=', id).execute();
+}
+/** Ends one session of this user; returns whether one was live. */
+export async function endSession(ex: DbExecutor, user_id: string, id: string, now_ms: number, reason: string): Promise<boolean> {
+  const r = await ex.updateTable('sessions').set({ ended_at_ms: now_ms, ended_reason: reason }).where('id', '=', id).where('user_id', '=', user_id).where('ended_at_ms', 'is', null).executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+/** Ends every live session of the user except `keep` (null: all). Returns how many ended. */
+export async function endSessionsOf(ex: DbExecutor, user_id: string, keep: string | null, now_ms: number, reason: string): Promise<number> {
+  let q = ex.updateTable('sessions').set({ ended_at_ms: now_ms, ended_reason: reason }).where('user_id', '=', user_id).where('ended_at_ms', 'is', null);
+  if (keep) q = q.where('id', '!=', keep);
+  const r = await q.executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}
+
+// ------------------------------------------------------------ API keys
+export async function insertApiKey(ex: DbExecutor, row: ApiKeyRow): Promise<void> {
+  await ex.insertInto('api_keys').values(row).execute();
+}
+export async function apiKeyByHash(ex: DbExecutor, key_hash: string): Promise<ApiKeyRow | undefined> {
+  return ex.selectFrom('api_keys').selectAll().where('key_hash', '=', key_hash).executeTakeFirst();
+}
+export async function apiKeysOf(ex: DbExecutor, user_id: string, limit: number): Promise<ApiKeyRow[]> {
+  return ex.selectFrom('api_keys').selectAll().where('user_id', '=', user_id).orderBy('created_at_ms', 'desc').limit(limit).execute();
+}
+export async function revokeApiKey(ex: DbExecutor, user_id: string, id: string, now_ms: number): Promise<boolean> {
+  const r = await ex.updateTable('api_keys').set({ revoked_at_ms: now_ms }).where('id', '=', id).where('user_id', '=', user_id).where('revoked_at_ms', 'is', null).executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+export async function touchApiKey(ex: DbExecutor, id: string, now_ms: number): Promise<void> {
+  await ex.updateTable('api_keys').set({ last_used_at_ms: now_ms }).where('id', '=', id).execute();
+}
+
+// ------------------------------------------------------------ recovery codes
+export async function replaceRecoveryCodes(ex: DbExecutor, user_id: string, hashes: string[], now_ms: number, ids: string[]): Promise<void> {
+  await ex.deleteFrom('recovery_codes').where('user_id', '=', user_id).execute();
+  if (hashes.length) await ex.insertInto('recovery_codes').values(hashes.map((code_hash, i) => ({ id: ids[i]!, user_id, code_hash, created_at_ms: now_ms, used_at_ms: null }))).execute();
+}
+/** Marks an unused code used; true only for the one caller that wins (single use). */
+export async function useRecoveryCode(ex: DbExecutor, user_id: string, code_hash: string, now_ms: number): Promise<boolean> {
+  const r = await ex.updateTable('recovery_codes').set({ used_at_ms: now_ms }).where('user_id', '=', user_id).where('code_hash', '=', code_hash).where('used_at_ms', 'is', null).executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+export async function unusedRecoveryCodes(ex: DbExecutor, user_id: string): Promise<number> {
+  const r = await ex.selectFrom('recovery_codes').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', user_id).where('used_at_ms', 'is', null).executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+// ------------------------------------------------------------ throttle
+export async function throttleRow(ex: DbExecutor, key: string): Promise<ThrottleRow | undefined> {
+  return ex.selectFrom('login_throttle').selectAll().where('key', '=', key).executeTakeFirst();
+}
+export async function saveThrottle(ex: DbExecutor, row: ThrottleRow): Promise<void> {
+  const { key: _key, ...rest } = row;
+  await ex.insertInto('login_throttle').values(row).onConflict((oc) => oc.column('key').doUpdateSet(rest)).execute();
+}
+export async function clearThrottle(ex: DbExecutor, key: string): Promise<void> {
+  await ex.deleteFrom('login_throttle').where('key', '=', key).execute();
+}
+
+// ------------------------------------------------------------ devices
+export async function knownDevice(ex: DbExecutor, user_id: string, fingerprint: string): Promise<KnownDeviceRow | undefined> {
+  return ex.selectFrom('known_devices').selectAll().where('user_id', '=', user_id).where('fingerprint', '=', fingerprint).executeTakeFirst();
+}
+export async function countKnownDevices(ex: DbExecutor, user_id: string): Promise<number> {
+  const r = await ex.selectFrom('known_devices').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', user_id).executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+export async function insertKnownDevice(ex: DbExecutor, row: KnownDeviceRow): Promise<void> {
+  await ex.insertInto('known_devices').values(row).onConflict((oc) => oc.columns(['user_id', 'fingerprint']).doNothing()).execute();
+}
+export async function touchKnownDevice(ex: DbExecutor, id: string, now_ms: number): Promise<void> {
+  await ex.updateTable('known_devices').set({ last_seen_at_ms: now_ms }).where('id', '=', id).execute();
+}
+
+// ------------------------------------------------------------ freezes
+export async function insertFreeze(ex: DbExecutor, row: FreezeRow): Promise<void> {
+  await ex.insertInto('freezes').values(row).execute();
+}
+export async function activeFreezes(ex: DbExecutor, user_id: string): Promise<FreezeRow[]> {
+  return ex.selectFrom('freezes').selectAll().where('user_id', '=', user_id).where('lifted_at_ms', 'is', null).orderBy('created_at_ms', 'asc').execute();
+}
+export async function liftFreezes(ex: DbExecutor, user_id: string, request_id: string | null, now_ms: number): Promise<void> {
+  await ex.updateTable('freezes').set({ lifted_at_ms: now_ms, lifted_by_request_id: request_id }).where('user_id', '=', user_id).where('lifted_at_ms', 'is', null).execute();
+}
+export async function insertUnfreezeRequest(ex: DbExecutor, row: UnfreezeRequestRow): Promise<void> {
+  await ex.insertInto('unfreeze_requests').values(row).execute();
+}
+export async function pendingUnfreezeRequestOf(ex: DbExecutor, user_id: string): Promise<UnfreezeRequestRow | undefined> {
+  return ex.selectFrom('unfreeze_requests').selectAll().where('user_id', '=', user_id).where('status', '=', 'pending').executeTakeFirst();
+}
+export async function unfreezeRequestById(ex: DbExecutor, id: string): Promise<UnfreezeRequestRow | undefined> {
+  return ex.selectFrom('unfreeze_requests').selectAll().where('id', '=', id).executeTakeFirst();
+}
+export async function pendingUnfreezeRequests(ex: DbExecutor, limit: number): Promise<UnfreezeRequestRow[]> {
+  return ex.selectFrom('unfreeze_requests').selectAll().where('status', '=', 'pending').orderBy('created_at_ms', 'asc').limit(limit).execute();
+}
+export async function setUnfreezeRequestStatus(ex: DbExecutor, id: string, status: string, now_ms: number): Promise<void> {
+  await ex.updateTable('unfreeze_requests').set({ status, updated_at_ms: now_ms, completed_at_ms: status === 'completed' ? now_ms : null }).where('id', '=', id).execute();
+}
+export async function approvalsOf(ex: DbExecutor, request_id: string): Promise<Array<{ staff_id: string; created_at_ms: number }>> {
+  return ex.selectFrom('unfreeze_approvals').select(['staff_id', 'created_at_ms']).where('request_id', '=', request_id).orderBy('created_at_ms', 'asc').execute();
+}
+export async function insertApproval(ex: DbExecutor, row: { id: string; request_id: string; staff_id: string; note: string | null; created_at_ms: number }): Promise<boolean> {
+  const existing = await ex.selectFrom('unfreeze_approvals').select('id').where('request_id', '=', row.request_id).where('staff_id', '=', row.staff_id).executeTakeFirst();
+  if (existing) return false;
+  await ex.insertInto('unfreeze_approvals').values(row).execute();
+  return true;
+}
+
+// ------------------------------------------------------------ KYC, notifications, not-me tokens
+export async function insertKycDocument(ex: DbExecutor, row: { id: string; user_id: string; kind: string; content_type: string; size_bytes: number; sha256: string; ciphertext: string; status: string; created_at_ms: number }): Promise<void> {
+  await ex.insertInto('kyc_documents').values(row).execute();
+}
+export async function kycDocumentsOf(ex: DbExecutor, user_id: string, limit: number): Promise<Array<{ id: string; kind: string; content_type: string; size_bytes: number; sha256: string; status: string; created_at_ms: number }>> {
+  return ex.selectFrom('kyc_documents').select(['id', 'kind', 'content_type', 'size_bytes', 'sha256', 'status', 'created_at_ms']).where('user_id', '=', user_id).orderBy('created_at_ms', 'desc').limit(limit).execute();
+}
+export async function kycDocumentCipher(ex: DbExecutor, user_id: string, id: string): Promise<{ ciphertext: string; content_type: string } | undefined> {
+  return ex.selectFrom('kyc_documents').select(['ciphertext', 'content_type']).where('id', '=', id).where('user_id', '=', user_id).executeTakeFirst();
+}
+export async function lastKycDocumentAt(ex: DbExecutor, user_id: string): Promise<number | null> {
+  const r = await ex.selectFrom('kyc_documents').select('created_at_ms').where('user_id', '=', user_id).orderBy('created_at_ms', 'desc').limit(1).executeTakeFirst();
+  return r ? r.created_at_ms : null;
+}
+export async function insertNotification(ex: DbExecutor, row: NotificationRow): Promise<void> {
+  await ex.insertInto('notifications').values(row).execute();
+}
+export async function notificationsOf(ex: DbExecutor, user_id: string, limit: number): Promise<NotificationRow[]> {
+  return ex.selectFrom('notifications').selectAll().where('user_id', '=', user_id).orderBy('created_at_ms', 'desc').orderBy('id', 'desc').limit(limit).execute();
+}
+export async function insertNotMeToken(ex: DbExecutor, row: { token_hash: string; user_id: string; device_id: string | null; created_at_ms: number; expires_at_ms: number }): Promise<void> {
+  await ex.insertInto('not_me_tokens').values({ ...row, used_at_ms: null }).execute();
+}
+/** Uses a live not-me token once; returns its user or null. */
+export async function useNotMeToken(ex: DbExecutor, token_hash: string, now_ms: number): Promise<string | null> {
+  const row = await ex.selectFrom('not_me_tokens').select(['user_id', 'used_at_ms', 'expires_at_ms']).where('token_hash', '=', token_hash).executeTakeFirst();
+  if (!row || row.used_at_ms !== null || row.expires_at_ms <= now_ms) return null;
+  const r = await ex.updateTable('not_me_tokens').set({ used_at_ms: now_ms }).where('token_hash', '=', token_hash).where('used_at_ms', 'is', null).executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0 ? row.user_id : null;
+}
+
+// ------------------------------------------------------------ audit (core table, security events)
+export interface AuditRow {
+  id: string;
+  at_ms: number;
+  actor_type: string;
+  actor_id: string | null;
+  action: string;
+  subject_type: string | null;
+  subject_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  details: string;
+}
+export async function insertAudit(ex: DbExecutor, row: AuditRow): Promise<void> {
+  await ex.insertInto('audit_log').values(row).execute();
+}
+/** Newest first, paged by id (ids sort by time). */
+export async function auditPage(ex: DbExecutor, filter: { subject_id?: string; before_id?: string }, limit: number): Promise<AuditRow[]> {
+  let q = ex.selectFrom('audit_log').selectAll();
+  if (filter.subject_id) q = q.where('subject_type', '=', 'user').where('subject_id', '=', filter.subject_id);
+  if (filter.before_id) q = q.where('id', '<', filter.before_id);
+  return q.orderBy('id', 'desc').limit(limit).execute();
+}
