@@ -11,6 +11,8 @@ export interface Command {
   path: string[];
   summary: string;
   usage: string;
+  /** Positional arguments after the command words, for help (e.g. '<payment-id>'); none if absent. */
+  args?: string;
   /** Flags it accepts (without --), for validation and help. */
   flags?: Record<string, string>;
   run(args: ParsedArgs, io: CliIo): Promise<number>;
@@ -79,7 +81,9 @@ export function findCommand(commands: Command[], positionals: string[]): { cmd: 
   return best ? { cmd: best, rest: positionals.slice(best.path.length) } : null;
 }
 
-export function checkFlags(cmd: Command, args: ParsedArgs): void {
+/** Refuses options the command does not declare, and arguments when it takes none. */
+export function checkFlags(cmd: Command, args: ParsedArgs, rest: string[] = []): void {
+  if (rest.length && !cmd.args) throw new CliError(`unexpected argument "${rest[0]}" for "settle ${cmd.path.join(' ')}" (see --help)`);
   for (const f of Object.keys(args.flags)) {
     if (f !== 'help' && !(cmd.flags && f in cmd.flags)) throw new CliError(`unknown option --${f} for "settle ${cmd.path.join(' ')}" (see --help)`);
   }
