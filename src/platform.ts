@@ -17,6 +17,12 @@ import { join } from 'node:path';
 import { createAccounts, type Accounts } from './accounts/accounts.ts';
 import { accountsRoutes } from './accounts/accounts-routes.ts';
 import { MAIL_JOB, createMailer, mailJobHandler, startDevMailbox, type DevMailbox } from './notify/mail.ts';
+import { createEvmClient } from './chain/evm.ts';
+import { createHotWallets, devHotWalletKey, hotWalletWorker, type Sender } from './chain/hot-wallet.ts';
+import { findAddressOwner } from './chain/deposit-addresses.ts';
+import type { Hex } from './chain/chain-types.ts';
+import { createWithdrawals, registerWithdrawalJobs, standingGate, type Withdrawals } from './payments/withdrawals/withdrawals.ts';
+import { withdrawalRoutes } from './payments/withdrawals/withdrawal-routes.ts';
 
 /** A background loop that runs at its own pace (scanner, sweeper, reconciler). */
 export interface Worker {
@@ -35,6 +41,9 @@ export interface Platform {
   accounts: Accounts;
   /** The in-process SMTP server that keeps mail when no SMTP URL is configured (development, tests). */
   mailbox: DevMailbox | null;
+  /** Hot wallet per chain id (chains without a key have none). */
+  hotWallets?: Map<number, Sender>;
+  withdrawals?: Withdrawals;
   workers: Worker[];
   routes: RouteModule[];
   readiness: Array<() => Promise<string | null>>;
@@ -94,6 +103,24 @@ export async function createPlatform(config: Config, db: Db, opts: PlatformOptio
     mailer.close();
     await mailbox?.close();
   });
+
+  // Hot wallets (chain write side) and withdrawals: a job per withdrawal drives it on chain; a
+  // worker refreshes every open hot-wallet transaction (rebroadcast after crashes, fee bumps).
+  const hotWallets = createHotWallets({ chains: config.chains, private_key: config.hot_wallet_private_key as Hex | null, dev_private_key: devHotWalletKey(), db, clock, client: (c) => createEvmClient(c) });
+  const withdrawals = createWithdrawals({
+    db, clock, config, ledger,
+    sender: (chain_id) => hotWallets.get(chain_id) ?? null,
+    isOwnDepositAddress: async (ex, chain_id, address) => (await findAddressOwner(ex, chain_id, address)) !== null,
+    gate: standingGate((user_id, ex) => accounts.standing(user_id, ex), config),
+  });
+  platform.hotWallets = hotWallets;
+  platform.withdrawals = withdrawals;
+  registerWithdrawalJobs(jobs, withdrawals);
+  platform.routes.push({
+    name: 'withdrawals',
+    plugin: withdrawalRoutes({ db, clock, config, withdrawals, requireStepUp: (p) => accounts.requireStepUp(p), stepUpWithTotp: async (p, totp_code, meta) => void (await accounts.stepUp(p, { totp_code }, meta)) }),
+  });
+  if (hotWallets.size) platform.workers.push(hotWalletWorker([...hotWallets.values()], 5_000, (e) => log?.warn({ err: String(e) }, 'hot wallet refresh failed')));
 
   return platform;
 }

@@ -75,3 +75,16 @@ export function postIds(id: string): { amount: string; fee: string } {
 export function voidIds(id: string): { amount: string; fee: string } {
   return { amount: `wd:${id}:amount:void`, fee: `wd:${id}:fee:void` };
 }
+
+/**
+ * The KYC daily limit in the asset's units, for assets counted 1:1 against US dollars
+ * (stablecoins); null when the asset has no reference price (no limit can be applied here).
+ * dailyLimitInAsset(100000n, 2, 6) -> 1_000_000000n (1,000 USD as 6-decimal USDT)
+ */
+export function dailyLimitInAsset(limit_cents: bigint, limit_decimals: number, asset_decimals: number | null): bigint | null {
+  if (asset_decimals === null) return null;
+  return asset_decimals >= limit_decimals ? limit_cents * 10n ** BigInt(asset_decimals - limit_decimals) : limit_cents / 10n ** BigInt(limit_decimals - asset_decimals);
+}
+
+/** Assets counted 1:1 against US dollars for KYC limits. */
+export const USD_STABLE = new Set(['USDT', 'USDC', 'DAI']);

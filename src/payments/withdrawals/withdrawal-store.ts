@@ -51,3 +51,16 @@ export async function updateWithdrawal(ex: DbExecutor, id: string, fromStatus: s
 export async function openWithdrawals(ex: DbExecutor, limit: number): Promise<WithdrawalRow[]> {
   return w(ex).selectFrom('withdrawals').selectAll().where('status', 'in', ['requested', 'broadcast', 'confirming']).orderBy('created_at_ms').limit(limit).execute();
 }
+
+/** Amount (without fees) of a user's withdrawals of one asset since a time, failed and cancelled excluded. */
+export async function withdrawnSince(ex: DbExecutor, user_id: string, asset: string, since_ms: number): Promise<bigint> {
+  const rows = await w(ex)
+    .selectFrom('withdrawals')
+    .select('amount_minor')
+    .where('user_id', '=', user_id)
+    .where('asset', '=', asset)
+    .where('created_at_ms', '>=', since_ms)
+    .where('status', 'not in', ['failed', 'cancelled'])
+    .execute();
+  return rows.reduce((sum, r) => sum + r.amount_minor, 0n);
+}

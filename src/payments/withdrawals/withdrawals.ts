@@ -29,8 +29,8 @@ import type { Clock } from '../../shared/clock.ts';
 import { ProblemError } from '../../shared/errors.ts';
 import type { UserStatus } from '../../shared/principal.ts';
 import { createPayment, getPayment, transitionPayment, type Payment, type TimelineEntry } from '../payments.ts';
-import { confirmationsFor, nextStep, postIds, voidIds, withdrawalIds, type WithdrawalStatus } from './withdrawal-rules.ts';
-import { getWithdrawal, insertWithdrawal, updateWithdrawal, type WithdrawalRow } from './withdrawal-store.ts';
+import { confirmationsFor, dailyLimitInAsset, nextStep, postIds, USD_STABLE, voidIds, withdrawalIds, type WithdrawalStatus } from './withdrawal-rules.ts';
+import { getWithdrawal, insertWithdrawal, updateWithdrawal, withdrawnSince, type WithdrawalRow } from './withdrawal-store.ts';
 
 export const ADVANCE_JOB = 'withdrawal.advance';
 /** The platform's own ledger accounts use this owner id. */
@@ -38,6 +38,32 @@ export const PLATFORM_OWNER = 'platform';
 
 /** What accounts decide about a withdrawal (cool-down after unfreeze, KYC limits); null = allowed. */
 export type WithdrawalGate = (ex: DbExecutor, q: { user_id: string; asset: string; amount_minor: bigint; now_ms: number }) => Promise<{ status: number; code: string; detail: string } | null>;
+
+/** What the gate needs from accounts: how the account stands (accounts.standing). */
+export interface StandingFacts {
+  withdraw: { ok: true } | { ok: false; code: string; until_ms: number | null };
+  limits: { decimals: number; daily_withdrawal_minor: bigint };
+}
+
+/**
+ * The default gate over accounts: the cool-down after an unfreeze (and status) from
+ * `standing`, and the KYC daily withdrawal limit for US-dollar stablecoins.
+ */
+export function standingGate(standing: (user_id: string, ex: DbExecutor) => Promise<StandingFacts>, config: Pick<Config, 'chains'>): WithdrawalGate {
+  return async (ex, q) => {
+    const s = await standing(q.user_id, ex);
+    if (!s.withdraw.ok) {
+      const until = s.withdraw.until_ms ? ` until ${new Date(s.withdraw.until_ms).toISOString()}` : '';
+      return { status: 403, code: s.withdraw.code, detail: `Withdrawals are blocked${until} (${s.withdraw.code.replace(/_/g, ' ')}).` };
+    }
+    const asset = findAsset(config, q.asset);
+    const limit = dailyLimitInAsset(s.limits.daily_withdrawal_minor, s.limits.decimals, asset && USD_STABLE.has(q.asset) ? asset.decimals : null);
+    if (limit === null) return null;
+    const used = await withdrawnSince(ex, q.user_id, q.asset, q.now_ms - 24 * 3600_000);
+    if (used + q.amount_minor > limit) return { status: 403, code: 'limit_exceeded', detail: 'This withdrawal would exceed the 24-hour limit of your verification level.' };
+    return null;
+  };
+}
 
 export interface WithdrawalDeps {
   db: Db;

@@ -1,0 +1,81 @@
+// POST /withdrawals: thin face over withdrawals.ts. Session only (step-up is bound to a
+// session): the session's privileged window must be open, or `totp_code` in the body opens it.
+// Idempotency-Key is required (route option `idempotent`); the withdrawal's ids derive from it.
+import type { FastifyPluginAsync } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { ProblemError } from '../../shared/errors.ts';
+import { parseAmount } from '../../shared/money.ts';
+import { requirePrincipal, type Principal } from '../../shared/principal.ts';
+import { PaymentSchema, toPaymentDto } from '../payment-dto.ts';
+import { assetMap, dtoContext, type PaymentViewDeps } from '../payment-routes.ts';
+import type { Withdrawals } from './withdrawals.ts';
+
+export interface WithdrawalRoutesDeps extends PaymentViewDeps {
+  withdrawals: Withdrawals;
+  /** Throws 401 step_up_required unless the session's privileged window is open. */
+  requireStepUp: (p: Principal) => Promise<void>;
+  /** Verifies a TOTP code and opens the window (throws on a wrong code). */
+  stepUpWithTotp: (p: Principal, totp_code: string, meta: { ip: string | null; user_agent: string | null; request_id: string | null }) => Promise<void>;
+  /** An active maintenance window that blocks withdrawals on this chain, or null. */
+  maintenance?: (chain_id: number | null, now_ms: number) => Promise<{ ends_at_ms: number; message: string } | null>;
+}
+
+const Problem = Type.Object({ type: Type.String(), title: Type.String(), status: Type.Integer(), detail: Type.String(), code: Type.String() }, { additionalProperties: true });
+
+export function withdrawalRoutes(deps: WithdrawalRoutesDeps): FastifyPluginAsync {
+  return async (fastify) => {
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+    app.post(
+      '/withdrawals',
+      {
+        config: { idempotent: true },
+        schema: {
+          tags: ['payments'],
+          summary: 'Send coins to an outside address (Idempotency-Key; step-up or totp_code)',
+          security: [{ bearer: [] }],
+          headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ maxLength: 255 })) }),
+          body: Type.Object(
+            {
+              asset: Type.String({ pattern: '^[A-Z0-9]{2,12}$' }),
+              to_address: Type.String({ minLength: 1, maxLength: 100 }),
+              amount: Type.String({ pattern: '^(0|[1-9][0-9]{0,40})(\\.[0-9]{1,36})?$' }),
+              totp_code: Type.Optional(Type.String({ pattern: '^[0-9]{6}$' })),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 201: PaymentSchema, '4xx': Problem, '5xx': Problem },
+        },
+      },
+      async (req, reply) => {
+        const me = requirePrincipal(req.principal);
+        if (me.kind !== 'session') throw new ProblemError(403, 'session_required', 'Withdrawals need a signed-in session, not an API key.');
+        const asset = assetMap(deps.config).get(req.body.asset);
+        const window = deps.maintenance ? await deps.maintenance(asset?.chain_id ?? null, deps.clock.now_ms()) : null;
+        if (window) {
+          const retry_s = Math.max(1, Math.ceil((window.ends_at_ms - deps.clock.now_ms()) / 1000));
+          throw new ProblemError(503, 'maintenance', window.message, { ends_at: new Date(window.ends_at_ms).toISOString() }, { 'retry-after': String(retry_s) });
+        }
+        if (req.body.totp_code) await deps.stepUpWithTotp(me, req.body.totp_code, { ip: req.ip ?? null, user_agent: req.headers['user-agent'] ?? null, request_id: req.id });
+        else await deps.requireStepUp(me);
+        if (!asset) throw new ProblemError(422, 'unknown_asset', `No configured asset is called ${req.body.asset}.`);
+        const amount = parseAmount(req.body.amount, asset.decimals);
+        if (!amount.ok) throw problems422(`amount: ${amount.reason.replace(/_/g, ' ')} for ${asset.code} (${asset.decimals} decimals)`);
+        const r = await deps.withdrawals.request({
+          user_id: me.user_id,
+          user_status: me.status,
+          idempotency_key: req.idempotency?.key ?? String(req.headers['idempotency-key']),
+          asset: asset.code,
+          to_address: req.body.to_address,
+          amount_minor: amount.amount_minor,
+        });
+        const ctx = await dtoContext(deps, req, me, [r.payment]);
+        return reply.code(201).send(toPaymentDto(r.payment, r.timeline, ctx));
+      },
+    );
+  };
+}
+
+function problems422(detail: string): ProblemError {
+  return new ProblemError(422, 'invalid_amount', detail);
+}
