@@ -266,12 +266,12 @@ export interface UserFacts {
   last_kyc_document_at_ms: number | null;
 }
 
-/** Whether a requirement is met for a freeze that began at `since_ms`. */
+/** Whether a requirement is met for a freeze that began at `since_ms` (done at or after it). */
 export function requirementMet(req: UnfreezeRequirement, facts: UserFacts, since_ms: number): boolean {
   switch (req) {
-    case 'password_changed': return facts.password_changed_at_ms > since_ms;
-    case 'second_factor_rebound': return facts.totp_enabled && (facts.totp_bound_at_ms ?? 0) > since_ms;
-    case 'identity_verified': return (facts.identity_verified_at_ms ?? 0) > since_ms || (facts.last_kyc_document_at_ms ?? 0) > since_ms;
+    case 'password_changed': return facts.password_changed_at_ms >= since_ms;
+    case 'second_factor_rebound': return facts.totp_enabled && (facts.totp_bound_at_ms ?? -1) >= since_ms;
+    case 'identity_verified': return (facts.identity_verified_at_ms ?? -1) >= since_ms || (facts.last_kyc_document_at_ms ?? -1) >= since_ms;
     default: return assertNever(req, 'requirement');
   }
 }
