@@ -122,7 +122,15 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     if (req.url.startsWith('/api/')) limiter.take(req.principal ? `u:${req.principal.user_id}` : `ip:${req.ip}`, clock.now_ms());
   });
 
+  // Graceful shutdown: a response finished while closing tells the client to hang up, so that a
+  // keep-alive connection does not hold close() open until its idle timeout.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+
   app.addHook('onSend', async (req, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     reply.header('cross-origin-opener-policy', 'same-origin');

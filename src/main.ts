@@ -29,14 +29,30 @@ export function describeDb(config: Config): string {
   return config.database.kind === 'sqlite' ? `SQLite ${config.database.path}` : `PostgreSQL ${config.database.url.replace(/\/\/[^@/]*@/, '//***@')}`;
 }
 
-/** Starts the whole platform; returns a handle whose stop() shuts it down gracefully. */
-export async function start(config: Config, log = pino({ level: config.log_level })): Promise<Running> {
+/**
+ * Starts the whole platform; returns a handle whose stop() shuts it down gracefully.
+ * `prepare` runs after the platform is built and before the app is, so that tests (and tools)
+ * can add routes or job handlers: start(config, log, (p) => p.routes.push(myRoutes)).
+ */
+export async function start(config: Config, log = pino({ level: config.log_level }), prepare?: (platform: Platform) => void): Promise<Running> {
   const db = openConfiguredDb(config);
-  const applied = await migrateToLatest(db);
-  log.info({ database: describeDb(config), migrations_applied: applied.length }, 'database ready');
-  const platform = await createPlatform(config, db, { log });
-  const app = await buildPlatformApp(platform, log);
-  const address = await app.listen({ port: config.port, host: config.host });
+  let platform: Platform | null = null;
+  let app: App | null = null;
+  let address: string;
+  try {
+    const applied = await migrateToLatest(db);
+    log.info({ database: describeDb(config), migrations_applied: applied.length }, 'database ready');
+    platform = await createPlatform(config, db, { log });
+    prepare?.(platform);
+    app = await buildPlatformApp(platform, log);
+    address = await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    // A failed start (port taken, bad migration) still releases what it opened.
+    await app?.close().catch(() => undefined);
+    if (platform) await stopBackground(platform).catch(() => undefined);
+    await db.close().catch(() => undefined);
+    throw error;
+  }
   startBackground(platform);
   log.info({ url: address, docs: `${address}/docs`, data_dir: config.data_dir, chains: config.chains.map((c) => c.name) }, 'Settle is running');
   let stopping: Promise<void> | null = null;
