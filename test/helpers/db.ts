@@ -1,7 +1,7 @@
 // Opens a fresh, migrated database for a test on each dialect: a temp SQLite file always, and a
 // throw-away PostgreSQL schema whenever SETTLE_TEST_DATABASE_URL is set. Under CI=true the
 // PostgreSQL URL is required, so that CI can never skip the PostgreSQL half silently.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -43,6 +43,9 @@ export async function openTestDb(dialect: Dialect, opts: { migrate?: boolean; sy
     };
   }
   const schema = `t_${randomBytes(6).toString('hex')}`;
+  // CI passes a file path here and fails the build if nothing was written: the proof that the
+  // PostgreSQL half really ran (a test reporter's output is no such proof).
+  if (process.env.CI_PG_TEST_MARKER) appendFileSync(process.env.CI_PG_TEST_MARKER, `${schema} ${process.env.VITEST_POOL_ID ?? ''}\n`);
   const admin = new pg.Client({ connectionString: PG_URL });
   await admin.connect();
   await admin.query(`create schema ${schema}`);
