@@ -138,6 +138,32 @@ function naive(db: Db) {
   };
 }
 
+/**
+ * The floor: a minimal ledger on raw better-sqlite3 (insert + two balance updates per transfer, no
+ * idempotency, flags or hash), measured in the same run so that load on the machine shows.
+ */
+function minimalSqlite(db: Db, per_tx: number) {
+  const raw = db.sqlite!;
+  raw.exec('create table if not exists bench_min (id integer primary key, dr text, cr text, amount_minor text)');
+  raw.exec('create table if not exists bench_min_acc (id text primary key, balance_minor text)');
+  const acc = raw.prepare("insert or ignore into bench_min_acc values (?, '0')");
+  for (let i = 0; i < USERS; i++) acc.run(`u${i}`);
+  const ins = raw.prepare('insert into bench_min (dr, cr, amount_minor) values (?, ?, ?)');
+  const upd = raw.prepare('update bench_min_acc set balance_minor = balance_minor + ? where id = ?');
+  const run = raw.transaction((batch: TransferInput[]) => {
+    for (const t of batch) {
+      const c = t as Extract<TransferInput, { debit_account_id: string }>;
+      ins.run(c.debit_account_id, c.credit_account_id, '1');
+      upd.run(-1, c.debit_account_id);
+      upd.run(1, c.credit_account_id);
+    }
+  });
+  return async (batch: TransferInput[]): Promise<number> => {
+    for (let i = 0; i < batch.length; i += per_tx) run(batch.slice(i, i + per_tx));
+    return 0;
+  };
+}
+
 async function sqliteBench(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'settle-bench-'));
   const db = openDb({ kind: 'sqlite', path: join(dir, 'ledger.db'), synchronous: 'FULL' });
@@ -149,6 +175,8 @@ async function sqliteBench(): Promise<void> {
     print(await drive('sqlite single caller, awaits each transfer', 1, 1, 0.5, viaLedger(ledger)));
     print(await drive('sqlite 16 callers, 1 transfer each call (group commit)', 16, 1, 0.5, viaLedger(ledger)));
     print(await drive('sqlite naive: one transaction per transfer (Kysely)', 1, 1, 0.5, naive(db)));
+    print(await drive('sqlite floor: minimal ledger, raw, 1,000 per transaction', 1, 1000, 0, minimalSqlite(db, 1000)));
+    print(await drive('sqlite floor: minimal ledger, raw, 1 per transaction', 1, 1, 0, minimalSqlite(db, 1)));
     await ledger.drain();
   } finally {
     await db.close();
