@@ -238,7 +238,7 @@ describe.each(DIALECTS)('ledger against a reference model on %s', (dialect) => {
   }
 
   it(`matches the model after every step (seed ${SEED})`, async () => {
-    const property = fc.asyncProperty(fc.array(cmdArb, { maxLength: 30 }), async (cmds) => {
+    const property = fc.asyncProperty(fc.array(cmdArb, { maxLength: 40 }), async (cmds) => {
       const p = `r${run++}:`;
       const specs: AccountSpec[] = [
         { id: p + 'world', asset: 'USDT', owner_type: 'platform', owner_id: p, kind: 'external', flags: flags(false, false) },
