@@ -1,0 +1,101 @@
+// Shared set-up for deposit tests, the scanner child process and the chain benchmark: a real
+// anvil with TestUSDT deployed, a chain configuration like the dev chain's, a ledger with the
+// assets registered, deposit keys, and helpers to pay and mine. Test-only.
+import { numberToHex, type PublicClient } from 'viem';
+import type { ChainConfigFile } from '../../config.ts';
+import type { Db } from '../../db/database.ts';
+import { createLedger, type Ledger } from '../../ledger/ledger.ts';
+import { startAnvil, type AnvilHandle, type AnvilOptions } from '../../chain/anvil.ts';
+import { createEvmClient, createEvmReader } from '../../chain/evm.ts';
+import type { ChainReader, Hex } from '../../chain/chain-types.ts';
+import { createDepositKeys, type DepositKeys } from '../../chain/keys.ts';
+import { ensureDepositAddress } from '../../chain/deposit-addresses.ts';
+import { anvilAccount, deployTestUsdt } from '../../chain/test-usdt.ts';
+import { systemClock, type Clock } from '../../shared/clock.ts';
+import { assetSpecs } from './deposit-rules.ts';
+
+/** A fixed mnemonic (not the anvil one) so that deposit addresses are not anvil's funded accounts. */
+export const TEST_DEPOSIT_MNEMONIC = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
+
+export function testChainConfig(rpc_url: string, usdt: Hex, poll_interval_ms = 200): ChainConfigFile {
+  return {
+    chain_id: 31337,
+    name: 'Test chain',
+    rpc_url,
+    poll_interval_ms,
+    native: { symbol: 'ETH', decimals: 18, min_deposit: '0.001', confirmations: [{ max_amount: '1', blocks: 3 }, { max_amount: null, blocks: 12 }] },
+    tokens: [
+      {
+        symbol: 'USDT',
+        address: usdt,
+        decimals: 6,
+        min_deposit: '1',
+        confirmations: [
+          { max_amount: '1000', blocks: 3 },
+          { max_amount: '5000', blocks: 6 },
+          { max_amount: null, blocks: 12 },
+        ],
+      },
+    ],
+  };
+}
+
+export interface ChainEnv {
+  anvil: AnvilHandle;
+  client: PublicClient;
+  reader: ChainReader;
+  usdt: Hex;
+  chain: ChainConfigFile;
+  stop(): Promise<void>;
+}
+
+/** Starts anvil, deploys TestUSDT from account #0 and mints 10M USDT to payer accounts #1..#5. */
+export async function startChainEnv(opts: AnvilOptions = {}): Promise<ChainEnv> {
+  const anvil = await startAnvil(opts);
+  try {
+    const endpoint = { chain_id: 31337, rpc_url: anvil.rpc_url };
+    const client = createEvmClient(endpoint);
+    const usdt = await deployTestUsdt(client, anvil.rpc_url, anvilAccount(0));
+    return { anvil, client, reader: createEvmReader(endpoint, client), usdt, chain: testChainConfig(anvil.rpc_url, usdt), stop: () => anvil.stop() };
+  } catch (error) {
+    await anvil.stop();
+    throw error;
+  }
+}
+
+export async function mine(client: PublicClient, blocks = 1): Promise<void> {
+  await client.request({ method: 'anvil_mine' as never, params: [numberToHex(blocks)] as never });
+}
+
+export async function snapshot(client: PublicClient): Promise<Hex> {
+  return (await client.request({ method: 'evm_snapshot' as never })) as Hex;
+}
+
+export async function revert(client: PublicClient, id: Hex): Promise<void> {
+  await client.request({ method: 'evm_revert' as never, params: [id] as never });
+}
+
+export async function setAutomine(client: PublicClient, on: boolean): Promise<void> {
+  await client.request({ method: 'evm_setAutomine' as never, params: [on] as never });
+}
+
+export interface LedgerEnv {
+  ledger: Ledger;
+  keys: DepositKeys;
+  /** Issues (or returns) a user's deposit address at the current head. */
+  address(user_id: string): Promise<Hex>;
+}
+
+export async function ledgerEnv(db: Db, env: { reader: ChainReader; chain: ChainConfigFile }, clock: Clock = systemClock): Promise<LedgerEnv> {
+  const ledger = createLedger(db, clock);
+  await ledger.ensureAssets(assetSpecs([env.chain]));
+  const keys = createDepositKeys(TEST_DEPOSIT_MNEMONIC);
+  return {
+    ledger,
+    keys,
+    async address(user_id) {
+      const head = await env.reader.head();
+      return (await ensureDepositAddress(db, keys, { chain_id: env.chain.chain_id, user_id, issued_at_block: head }, clock)).address.address;
+    },
+  };
+}
