@@ -228,8 +228,8 @@ export function createAccounts(deps: AccountsDeps) {
       expires_at_ms, privileged_until_ms: null, user_agent: meta.user_agent, ip: meta.ip, device_fingerprint: fingerprint, ended_at_ms: null, ended_reason: null,
     });
     // Keep the number of live sessions bounded: the oldest ones end first.
-    const live = await store.liveSessions(ex, user_id, config.limits.sessions_per_user_max + 10);
-    for (const s of live.slice(config.limits.sessions_per_user_max)) await store.endSession(ex, user_id, s.id, now, 'too_many_sessions');
+    const live = (await store.liveSessions(ex, user_id, config.limits.sessions_per_user_max + 10)).filter((s) => s.id !== session_id);
+    for (const s of live.slice(config.limits.sessions_per_user_max - 1)) await store.endSession(ex, user_id, s.id, now, 'too_many_sessions');
     return { session_id, token, csrf_token, expires_at_ms };
   }
 
