@@ -70,7 +70,8 @@ describe('loadConfig', () => {
     expect(refusal({ SETTLE_SMTP_URL: 'http://mail' })).toMatch(/^SETTLE_SMTP_URL/);
     expect(refusal({ SETTLE_PUBLIC_URL: 'pay.example.com' })).toMatch(/^SETTLE_PUBLIC_URL/);
     expect(refusal({ SETTLE_ALLOW_PRIVATE_WEBHOOK_URLS: 'yes' })).toMatch(/^SETTLE_ALLOW_PRIVATE_WEBHOOK_URLS/);
-    // Variables that are not Settle's are none of its business.
+    // Variables that are not the server's are none of its business.
+    expect(() => loadConfig({ SETTLE_BENCH_SECONDS: '5', SETTLE_TEST_DATABASE_URL: 'postgres://x' }, dir)).not.toThrow();
     expect(() => loadConfig({ PATH: '/bin', HOME: '/root' }, dir)).not.toThrow();
   });
 

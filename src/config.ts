@@ -163,6 +163,8 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string)
     'SETTLE_ALLOW_PRIVATE_WEBHOOK_URLS', 'SETTLE_LOG_LEVEL', 'SETTLE_TEST_DATABASE_URL',
   ]);
   for (const key of Object.keys(env)) {
+    // SETTLE_TEST_* and SETTLE_BENCH_* belong to the test and benchmark tools, not the server.
+    if (/^SETTLE_(TEST|BENCH)_/.test(key)) continue;
     if (key.startsWith('SETTLE_') && !known.has(key)) throw new ConfigError(`${key} is not a known setting`);
   }
   const port = intFrom(env, 'SETTLE_PORT', 3000, 0, 65_535);
