@@ -66,6 +66,8 @@ export interface TxIntent {
   confirmations_required: number;
   /** Skip estimation (tests, or a known-good fixed limit). */
   gas_limit?: bigint;
+  /** Fixed fees (a native sweep sends "balance minus fees" and must know them in advance). */
+  fees?: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint };
 }
 
 export type PrepareResult =
@@ -157,7 +159,7 @@ export class Sender {
         throw error;
       }
     }
-    const fees = await client.estimateFeesPerGas();
+    const fees = intent.fees ?? (await client.estimateFeesPerGas());
     const chainNonce = await client.getTransactionCount({ address: this.address, blockTag: 'pending' });
     try {
       const tx = await db.transaction(async (trx) => {

@@ -1,0 +1,121 @@
+// Goal: the sweeper moves deposit-address coins (ERC-20 with a gas top-up, and native) into the
+// hot wallet and books each movement in the ledger exactly once, even when planned twice and
+// when the process "restarts" mid-sweep. Method: real anvil + TestUSDT, real ledger and job
+// runner on a real database; HD deposit keys from a fresh mnemonic; the restart is a new
+// Sweeper + JobRunner over a new connection continuing the same durable jobs.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseEther, toHex, type PublicClient } from 'viem';
+import { english, generateMnemonic } from 'viem/accounts';
+import { openDb } from '../db/database.ts';
+import { DIALECTS, openTestDb, type TestDb } from '../../test/helpers/db.ts';
+import { JobRunner } from '../jobs/jobs.ts';
+import { createLedger, type Ledger } from '../ledger/ledger.ts';
+import { ledgerAccountId } from '../ledger/ledger-types.ts';
+import { ManualClock } from '../shared/clock.ts';
+import { startAnvil, type AnvilHandle } from './anvil.ts';
+import { createEvmClient } from './evm.ts';
+import { Sender } from './hot-wallet.ts';
+import { createDepositKeys } from './keys.ts';
+import { anvilAccount, balanceOfToken, deployTestUsdt, sendMint, sendNative } from './test-usdt.ts';
+import type { Hex } from './chain-types.ts';
+import { createSweeper, registerSweepJobs, type Sweeper } from './sweep.ts';
+
+const CHAIN = 31337;
+
+describe.each(DIALECTS)('sweeper on %s', (dialect) => {
+  let anvil: AnvilHandle;
+  let client: PublicClient;
+  let t: TestDb;
+  let token: Hex;
+  let ledger: Ledger;
+  const clock = new ManualClock(Date.now());
+  const keys = createDepositKeys(generateMnemonic(english));
+  const dep0 = keys.address(0);
+  const dep1 = keys.address(1);
+
+  beforeAll(async () => {
+    anvil = await startAnvil();
+    client = createEvmClient({ chain_id: CHAIN, rpc_url: anvil.rpc_url });
+    t = await openTestDb(dialect);
+    token = await deployTestUsdt(client, anvil.rpc_url, anvilAccount(0));
+    await client.waitForTransactionReceipt({ hash: await sendMint(anvil.rpc_url, CHAIN, token, anvilAccount(0), dep0, 250_000_000n) });
+    await client.waitForTransactionReceipt({ hash: await sendNative(anvil.rpc_url, CHAIN, anvilAccount(2), dep1, parseEther('1')) });
+    for (const [i, address] of [dep0, dep1].entries()) {
+      await t.db.kysely.insertInto('deposit_addresses').values({ chain_id: CHAIN, user_id: `usr_${i}`, address, hd_index: i, issued_at_block: 0, created_at_ms: clock.now_ms() }).execute();
+    }
+    ledger = createLedger(t.db, clock);
+    await ledger.ensureAssets([
+      { code: 'USDT', decimals: 6, chain_id: CHAIN, contract_address: token },
+      { code: 'ETH', decimals: 18, chain_id: CHAIN, contract_address: null },
+    ]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await ledger?.drain();
+    await t?.cleanup();
+    await anvil?.stop();
+  });
+
+  function sweeperOn(db: TestDb['db']): { sweeper: Sweeper; jobs: JobRunner; hot: Sender } {
+    const hot = new Sender({ chain_id: CHAIN, client, private_key: toHex(anvilAccount(1).getHdKey().privateKey!), db, clock });
+    const l = db === t.db ? ledger : createLedger(db, clock);
+    const sweeper = createSweeper({ db, clock, ledger: l, chain_id: CHAIN, client, hot, keys, native: { code: 'ETH', sweep_min_minor: parseEther('0.01') }, tokens: [{ code: 'USDT', contract: token, sweep_min_minor: 1_000_000n }] });
+    const jobs = new JobRunner(db, { clock });
+    registerSweepJobs(jobs, sweeper);
+    return { sweeper, jobs, hot };
+  }
+
+  it('sweeps ERC-20 (with gas top-up) and native once, even if planned twice and restarted', async () => {
+    const a = sweeperOn(t.db);
+    const hotEthBefore = await client.getBalance({ address: a.hot.address });
+    const first = await a.sweeper.planSweeps();
+    const second = await a.sweeper.planSweeps();
+    expect(first.map((s) => s.asset).sort()).toEqual(['ETH', 'USDT']);
+    expect(second).toEqual([]);
+
+    await a.jobs.tick(); // USDT: gas top-up sent; ETH: moves to sweeping
+    // "Restart": a new process picks the durable jobs up over its own connection (PG) or handle.
+    const db2 = dialect === 'postgres' ? openDb(t.target) : t.db;
+    try {
+      const b = sweeperOn(db2);
+      for (let i = 0; i < 12; i++) {
+        clock.advance(1_500);
+        await b.jobs.tick();
+        await client.request({ method: 'anvil_mine' as never, params: [toHex(1)] as never });
+      }
+      const rows = await t.db.kysely.selectFrom('sweeps').selectAll().orderBy('asset').execute();
+      expect(rows.map((r) => [r.asset, r.status])).toEqual([
+        ['ETH', 'confirmed'],
+        ['USDT', 'confirmed'],
+      ]);
+      expect(await balanceOfToken(client, token, dep0)).toBe(0n);
+      expect(await balanceOfToken(client, token, a.hot.address)).toBe(250_000_000n);
+      const ethSwept = rows[0]!.amount_minor;
+      expect(ethSwept > parseEther('0.99')).toBe(true);
+
+      // Ledger: each movement booked once.
+      const acct = (asset: string, kind: 'hot_wallet' | 'deposit_wallets' | 'gas') => ledgerAccountId('platform', 'platform', asset, kind);
+      const [hotUsdt, depUsdt, gasEth, hotEth] = await ledger.getAccounts([acct('USDT', 'hot_wallet'), acct('USDT', 'deposit_wallets'), acct('ETH', 'gas'), acct('ETH', 'hot_wallet')]).then((list) =>
+        [acct('USDT', 'hot_wallet'), acct('USDT', 'deposit_wallets'), acct('ETH', 'gas'), acct('ETH', 'hot_wallet')].map((id) => list.find((x) => x.id === id)!),
+      );
+      expect(hotUsdt!.debits_posted_minor).toBe(250_000_000n);
+      expect(depUsdt!.credits_posted_minor).toBe(250_000_000n);
+      const gasBooked = gasEth!.debits_posted_minor;
+      expect(gasBooked).toBe(rows.reduce((sum, r) => sum + (r.gas_fee_minor ?? 0n), 0n));
+      expect(gasBooked > 0n).toBe(true);
+      // The hot wallet's chain balance moved by exactly what the ledger says it did.
+      const hotEthAfter = await client.getBalance({ address: a.hot.address });
+      expect(hotEthAfter - hotEthBefore).toBe(hotEth!.debits_posted_minor - hotEth!.credits_posted_minor);
+
+      // Running everything again books nothing more and plans nothing new.
+      const third = await b.sweeper.planSweeps();
+      expect(third.map((s) => [s.asset, s.deposit_address, String(s.amount_minor)])).toEqual([]);
+      clock.advance(10_000);
+      await b.jobs.tick();
+      const [again] = await ledger.getAccounts([acct('USDT', 'hot_wallet')]);
+      expect(again!.debits_posted_minor).toBe(250_000_000n);
+    } finally {
+      if (db2 !== t.db) await db2.close();
+    }
+  }, 90_000);
+});

@@ -1,0 +1,266 @@
+// The sweeper: consolidates coins sitting on users' deposit addresses into the hot wallet when
+// it is worth the gas, and records each sweep in the ledger as an internal movement.
+//
+// planSweeps() reads balances (bounded per call) and records one sweep per (address, asset) at a
+// time; its id derives from (chain, address, asset, the address's nonce), so two sweepers, or one
+// run twice, plan the same sweep once. A durable job (`chain.sweep.advance`) then drives it:
+//   ERC-20: the hot wallet tops the address up with gas (a hot-wallet transaction, nonce from the
+//           database) -> the deposit key signs token.transfer(hot wallet, amount) -> confirmed.
+//   native: the deposit key sends balance − fees to the hot wallet (fees fixed in advance).
+// The deposit address's transactions go through the same Sender as the hot wallet's (database
+// nonces, signed bytes recorded before broadcast), so a crash never signs a second transfer.
+// At the end, in one database transaction with the sweep's status: the asset moves
+// deposit_wallets -> hot_wallet, the top-up hot_wallet -> deposit_wallets (native), and every gas
+// fee paid is booked to the `gas` expense account.
+import type { Transaction } from 'kysely';
+import { toHex, type PublicClient } from 'viem';
+import type { Db } from '../db/database.ts';
+import { isUniqueViolation } from '../db/database.ts';
+import type { Database } from '../db/schema.ts';
+import type { SweepsTable } from '../db/schema-chain.ts';
+import { enqueueJob, type JobContext, type JobRunner } from '../jobs/jobs.ts';
+import type { Ledger } from '../ledger/ledger.ts';
+import { ledgerAccountId, type AccountKind, type AccountSpec, type TransferInput } from '../ledger/ledger-types.ts';
+import type { Clock } from '../shared/clock.ts';
+import { deterministicId } from '../shared/ids.ts';
+import type { Hex } from './chain-types.ts';
+import { erc20TransferData, Sender } from './hot-wallet.ts';
+import { getChainTxByPurpose } from './hot-wallet-store.ts';
+import type { DepositKeys } from './keys.ts';
+
+export const SWEEP_JOB = 'chain.sweep.advance';
+const PLATFORM = 'platform';
+/** Gas for one ERC-20 transfer from a deposit address, with margin (OpenZeppelin ERC-20 uses ~35–52k). */
+const TOKEN_SWEEP_GAS = 90_000n;
+const NATIVE_GAS = 21_000n;
+/** A sweep is worth it when its gas costs at most 1/WORTH_FACTOR of what it moves (native). */
+const WORTH_FACTOR = 10n;
+
+export type SweepRow = SweepsTable;
+
+export interface SweepAsset {
+  code: string;
+  /** null: the chain's native coin. */
+  contract: Hex | null;
+  /** Sweep only balances at or above this (smallest units). */
+  sweep_min_minor: bigint;
+}
+
+export interface SweeperDeps {
+  db: Db;
+  clock: Clock;
+  ledger: Ledger;
+  chain_id: number;
+  client: PublicClient;
+  hot: Sender;
+  keys: DepositKeys;
+  /** The native coin; balances below sweep_min_minor (e.g. gas left over from a top-up) stay put. */
+  native: { code: string; sweep_min_minor: bigint } | null;
+  tokens: SweepAsset[];
+  /** How soon the job looks again; default 1 s. */
+  poll_ms?: number;
+  addresses_per_plan_max?: number;
+}
+
+const TOKEN_ABI = [{ type: 'function', name: 'balanceOf', stateMutability: 'view', inputs: [{ name: 'a', type: 'address' }], outputs: [{ name: '', type: 'uint256' }] }] as const;
+
+function account(asset: string, kind: AccountKind): AccountSpec {
+  return { id: ledgerAccountId('platform', PLATFORM, asset, kind), asset, owner_type: 'platform', owner_id: PLATFORM, kind, flags: { debits_must_not_exceed_credits: false, credits_must_not_exceed_debits: false } };
+}
+
+export interface Sweeper {
+  /** Looks at up to addresses_per_plan_max deposit addresses and plans the sweeps worth doing. */
+  planSweeps(): Promise<SweepRow[]>;
+  advance(id: string, ctx: Pick<JobContext, 'commit'>): Promise<void>;
+  get(id: string): Promise<SweepRow | undefined>;
+}
+
+/** const sweeper = createSweeper({ db, clock, ledger, chain_id, client, hot, keys, native, tokens }) */
+export function createSweeper(deps: SweeperDeps): Sweeper {
+  const { db, clock, ledger, client, hot, chain_id } = deps;
+  const senders = new Map<number, Sender>();
+  const senderFor = (index: number): Sender => {
+    let s = senders.get(index);
+    if (!s) {
+      const pk = toHex(deps.keys.account(index).getHdKey().privateKey!);
+      s = new Sender({ chain_id, client, private_key: pk, db, clock });
+      senders.set(index, s);
+    }
+    return s;
+  };
+  const native = deps.native?.code ?? null;
+
+  async function planOne(address: Hex, index: number, asset: string, amount_minor: bigint, nonce: number): Promise<SweepRow | null> {
+    const id = deterministicId('swp', String(chain_id), address, asset, String(nonce));
+    const now = clock.now_ms();
+    const row: SweepRow = {
+      id, chain_id, asset, deposit_address: address, derivation_index: index, amount_minor, status: 'planned',
+      gas_tx_id: null, sweep_tx_id: null, gas_fee_minor: null, failure_reason: null, created_at_ms: now, updated_at_ms: now,
+    };
+    try {
+      return await db.transaction(async (trx) => {
+        // One open sweep per address and asset: an unfinished one blocks planning another.
+        const open = await trx.selectFrom('sweeps').select('id').where('chain_id', '=', chain_id).where('deposit_address', '=', address).where('asset', '=', asset).where('status', 'in', ['planned', 'gas', 'sweeping']).executeTakeFirst();
+        if (open) return null;
+        await trx.insertInto('sweeps').values(row).execute();
+        await enqueueJob(trx, SWEEP_JOB, { id }, { unique_key: `${SWEEP_JOB}:${id}` }, clock);
+        return row;
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) return null;
+      throw error;
+    }
+  }
+
+  async function planSweeps(): Promise<SweepRow[]> {
+    const limit = deps.addresses_per_plan_max ?? 500;
+    const addresses = await db.kysely.selectFrom('deposit_addresses').select(['address', 'hd_index']).where('chain_id', '=', chain_id).orderBy('hd_index').limit(limit).execute();
+    const fees = await client.estimateFeesPerGas();
+    const planned: SweepRow[] = [];
+    for (const a of addresses) {
+      const address = a.address as Hex;
+      const nonce = await client.getTransactionCount({ address, blockTag: 'pending' });
+      for (const t of deps.tokens) {
+        const bal = await client.readContract({ address: t.contract!, abi: TOKEN_ABI, functionName: 'balanceOf', args: [address] });
+        if (bal < t.sweep_min_minor || bal === 0n) continue;
+        const row = await planOne(address, a.hd_index, t.code, bal, nonce);
+        if (row) planned.push(row);
+      }
+      if (native) {
+        const bal = await client.getBalance({ address });
+        const gas = NATIVE_GAS * fees.maxFeePerGas;
+        // Leave native coins alone while a token sweep of this address is open (they pay its gas).
+        const busy = await db.kysely.selectFrom('sweeps').select('id').where('chain_id', '=', chain_id).where('deposit_address', '=', address).where('status', 'in', ['planned', 'gas', 'sweeping']).executeTakeFirst();
+        if (!busy && bal >= deps.native!.sweep_min_minor && bal > gas * WORTH_FACTOR) {
+          const row = await planOne(address, a.hd_index, native, bal - gas, nonce);
+          if (row) planned.push(row);
+        }
+      }
+    }
+    return planned;
+  }
+
+  async function finish(trx: Transaction<Database>, s: SweepRow, sweepFee: bigint, topup: { value: bigint; fee: bigint } | null, ok: boolean, reason: string | null): Promise<void> {
+    const gasAsset = native ?? s.asset;
+    const batch: TransferInput[] = [];
+    const tid = (part: string) => `sweep:${s.id}:${part}`;
+    const hotAcct = (asset: string) => ledgerAccountId('platform', PLATFORM, asset, 'hot_wallet');
+    const depAcct = (asset: string) => ledgerAccountId('platform', PLATFORM, asset, 'deposit_wallets');
+    const gasAcct = ledgerAccountId('platform', PLATFORM, gasAsset, 'gas');
+    if (ok) batch.push({ id: tid('asset'), debit_account_id: hotAcct(s.asset), credit_account_id: depAcct(s.asset), amount_minor: s.amount_minor, asset: s.asset, reason: 'sweep', reference: s.id });
+    if (topup && topup.value > 0n) batch.push({ id: tid('topup'), debit_account_id: depAcct(gasAsset), credit_account_id: hotAcct(gasAsset), amount_minor: topup.value, asset: gasAsset, reason: 'sweep_gas_topup', reference: s.id });
+    if (topup && topup.fee > 0n) batch.push({ id: tid('topup_gas'), debit_account_id: gasAcct, credit_account_id: hotAcct(gasAsset), amount_minor: topup.fee, asset: gasAsset, reason: 'gas', reference: s.id });
+    if (sweepFee > 0n) batch.push({ id: tid('gas'), debit_account_id: gasAcct, credit_account_id: depAcct(gasAsset), amount_minor: sweepFee, asset: gasAsset, reason: 'gas', reference: s.id });
+    const results = await ledger.createTransfersIn(trx, batch);
+    const bad = results.find((r) => r.result !== 'ok' && r.result !== 'exists');
+    if (bad) throw new Error(`sweep ${s.id}: ledger refused ${bad.id}: ${bad.result}`);
+    const res = await trx.updateTable('sweeps').set({ status: ok ? 'confirmed' : 'failed', gas_fee_minor: sweepFee + (topup?.fee ?? 0n), failure_reason: reason, updated_at_ms: clock.now_ms() }).where('id', '=', s.id).where('status', '=', 'sweeping').executeTakeFirst();
+    if (Number(res.numUpdatedRows) !== 1) throw new Error(`sweep ${s.id} moved under us`);
+  }
+
+  async function setStatus(trx: Transaction<Database>, s: SweepRow, to: string, patch: Partial<SweepRow>): Promise<void> {
+    const res = await trx.updateTable('sweeps').set({ ...patch, status: to, updated_at_ms: clock.now_ms() }).where('id', '=', s.id).where('status', '=', s.status).executeTakeFirst();
+    if (Number(res.numUpdatedRows) !== 1) throw new Error(`sweep ${s.id} moved under us`);
+  }
+
+  async function advance(id: string, ctx: Pick<JobContext, 'commit'>): Promise<void> {
+    const s = await db.kysely.selectFrom('sweeps').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!s || s.status === 'confirmed' || s.status === 'failed') return;
+    const gasAsset = native ?? s.asset;
+    await ledger.ensureAccounts([account(s.asset, 'hot_wallet'), account(s.asset, 'deposit_wallets'), account(gasAsset, 'hot_wallet'), account(gasAsset, 'deposit_wallets'), account(gasAsset, 'gas')]);
+    const again = (trx: Transaction<Database>) => enqueueJob(trx, SWEEP_JOB, { id }, { run_at_ms: clock.now_ms() + (deps.poll_ms ?? 1000) }, clock);
+    const token = deps.tokens.find((t) => t.code === s.asset) ?? null;
+    const from = senderFor(s.derivation_index);
+
+    if (s.status === 'planned') {
+      if (!token) {
+        await ctx.commit(async (trx) => {
+          await setStatus(trx, s, 'sweeping', {});
+          await again(trx);
+        });
+        return;
+      }
+      // ERC-20: top the address up with enough native coin for the transfer's gas.
+      const fees = await client.estimateFeesPerGas();
+      const need = TOKEN_SWEEP_GAS * fees.maxFeePerGas * 2n;
+      const have = await client.getBalance({ address: s.deposit_address as Hex });
+      if (have >= need) {
+        await ctx.commit(async (trx) => {
+          await setStatus(trx, s, 'sweeping', {});
+          await again(trx);
+        });
+        return;
+      }
+      const r = await hot.prepare({ purpose: 'sweep_gas', purpose_id: s.id, to: s.deposit_address as Hex, value_minor: need - have, confirmations_required: 1, gas_limit: NATIVE_GAS });
+      if (!r.ok) throw new Error(`gas top-up refused: ${r.reason}`);
+      await hot.broadcast(r.tx.id);
+      await ctx.commit(async (trx) => {
+        await setStatus(trx, s, 'gas', { gas_tx_id: r.tx.id });
+        await again(trx);
+      });
+      return;
+    }
+
+    if (s.status === 'gas') {
+      const v = await hot.refresh(s.gas_tx_id!);
+      await ctx.commit(async (trx) => {
+        if (v.status === 'confirmed') await setStatus(trx, s, 'sweeping', {});
+        else if (v.status === 'failed') await setStatus(trx, s, 'failed', { failure_reason: `gas top-up failed: ${v.failure_reason}` });
+        await again(trx);
+      });
+      return;
+    }
+
+    // sweeping
+    const existing = await getChainTxByPurpose(db.kysely, 'sweep', s.id);
+    let txId = existing?.id ?? null;
+    if (!txId) {
+      const hotAddress = hot.address;
+      const fees = await client.estimateFeesPerGas();
+      let r;
+      if (token) {
+        r = await from.prepare({ purpose: 'sweep', purpose_id: s.id, to: token.contract!, value_minor: 0n, data: erc20TransferData(hotAddress, s.amount_minor), confirmations_required: 1, gas_limit: TOKEN_SWEEP_GAS, fees });
+      } else {
+        // Native: send what is there now minus the fee at today's price (fixed into the signed tx).
+        const value = (await client.getBalance({ address: s.deposit_address as Hex })) - NATIVE_GAS * fees.maxFeePerGas;
+        if (value <= 0n) {
+          await ctx.commit((trx) => finish(trx, s, 0n, null, false, 'not_worth_the_gas: the balance no longer covers the fee'));
+          return;
+        }
+        r = await from.prepare({ purpose: 'sweep', purpose_id: s.id, to: hotAddress, value_minor: value, confirmations_required: 1, gas_limit: NATIVE_GAS, fees });
+      }
+      if (!r.ok) {
+        await ctx.commit((trx) => finish(trx, s, 0n, null, false, r.reason));
+        return;
+      }
+      txId = r.tx.id;
+      await from.broadcast(txId);
+    }
+    const v = await from.refresh(txId);
+    if (v.status !== 'confirmed' && v.status !== 'failed') {
+      await ctx.commit(async (trx) => {
+        await trx.updateTable('sweeps').set({ sweep_tx_id: txId, updated_at_ms: clock.now_ms() }).where('id', '=', s.id).execute();
+        await again(trx);
+      });
+      return;
+    }
+    const topup = s.gas_tx_id ? await topupOf(s.gas_tx_id) : null;
+    const sent = token ? s.amount_minor : (await topupOf(txId)).value_sent;
+    await ctx.commit(async (trx) => {
+      await trx.updateTable('sweeps').set({ sweep_tx_id: txId, amount_minor: sent }).where('id', '=', s.id).execute();
+      await finish(trx, { ...s, amount_minor: sent }, v.gas_fee_minor ?? 0n, topup, v.status === 'confirmed', v.failure_reason);
+    });
+  }
+
+  /** What a recorded transaction moved: value if it succeeded, the gas it paid either way. */
+  async function topupOf(tx_id: string): Promise<{ value: bigint; fee: bigint; value_sent: bigint }> {
+    const tx = await db.kysely.selectFrom('chain_txs').select(['value_minor', 'gas_fee_minor', 'status']).where('id', '=', tx_id).executeTakeFirstOrThrow();
+    return { value: tx.status === 'confirmed' ? tx.value_minor : 0n, fee: tx.gas_fee_minor ?? 0n, value_sent: tx.value_minor };
+  }
+
+  return { planSweeps, advance, get: (id) => db.kysely.selectFrom('sweeps').selectAll().where('id', '=', id).executeTakeFirst() };
+}
+
+export function registerSweepJobs(jobs: JobRunner, sweeper: Sweeper): void {
+  jobs.register(SWEEP_JOB, async (payload, ctx) => sweeper.advance((payload as { id: string }).id, ctx));
+}
