@@ -48,7 +48,7 @@ export interface PaymentEventsTable {
   hold_reason: string | null;
 }
 
-export interface PaymentTables extends MaintenanceTables {
+export interface PaymentTables extends MaintenanceTables, WebhookTables, InvoiceTables {
   payments: PaymentsTable;
   payment_events: PaymentEventsTable;
 }
@@ -71,4 +71,132 @@ export interface MaintenanceWindowsTable {
 
 export interface MaintenanceTables {
   maintenance_windows: MaintenanceWindowsTable;
+}
+
+/** Saved positions of outbox consumers (webhook dispatcher, transfer release …). */
+export interface OutboxCursorsTable {
+  consumer: string;
+  seq: number;
+  updated_at_ms: number;
+}
+
+export interface WebhookEndpointsTable {
+  id: string;
+  user_id: string;
+  url: string;
+  /** JSON array of event types ('payment.*' and '*' allowed). */
+  events: string;
+  /** whsec_<base64> */
+  secret: string;
+  created_at_ms: number;
+  deleted_at_ms: number | null;
+}
+
+/** One event for one endpoint: delivered in order per (endpoint, ordering_key). */
+export interface WebhookMessagesTable {
+  /** The webhook-id header: stable across retries. */
+  id: string;
+  endpoint_id: string;
+  user_id: string;
+  event_id: string;
+  event_seq: number;
+  type: string;
+  /** The aggregate (payment or invoice id): order is kept per key. */
+  ordering_key: string;
+  body: string;
+  /** pending | delivered | dead */
+  status: string;
+  attempts: number;
+  next_attempt_at_ms: number;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at_ms: number;
+  delivered_at_ms: number | null;
+}
+
+export interface WebhookAttemptsTable {
+  message_id: string;
+  n: number;
+  at_ms: number;
+  status_code: number | null;
+  latency_ms: number;
+  error: string | null;
+}
+
+/** The caller's own event feed (GET /events?after=), keyed by outbox seq. */
+export interface UserEventsTable {
+  seq: number;
+  user_id: string;
+  event_id: string;
+  type: string;
+  body: string;
+  created_at_ms: number;
+}
+
+export interface WebhookTables {
+  outbox_cursors: OutboxCursorsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_messages: WebhookMessagesTable;
+  webhook_attempts: WebhookAttemptsTable;
+  user_events: UserEventsTable;
+}
+
+// --- Invoices (src/payments/invoices/**; migration 2026-11-26T0530_invoices) ---
+
+/** A merchant's invoice: a fresh address (its own HD index on the invoice key path), watched for ever. */
+export interface InvoicesTable {
+  id: string;
+  /** The merchant: credited with every payment into the address. */
+  user_id: string;
+  chain_id: number;
+  asset: string;
+  amount_due_minor: bigint;
+  amount_paid_minor: bigint;
+  /** new | processing | settled | expired | invalid */
+  status: string;
+  /** null | paid_partial | paid_over | paid_late | marked */
+  exception: string | null;
+  /** lower-case hex, unique per chain */
+  address: string;
+  /** Index on the invoice key path m/44'/60'/1'/0/i: never shared with users' deposit indexes. */
+  hd_index: number;
+  issued_at_block: number;
+  order_id: string | null;
+  /** JSON object or null */
+  metadata: string | null;
+  mark_reason: string | null;
+  marked_by: string | null;
+  expires_at_ms: number;
+  status_since_ms: number;
+  created_at_ms: number;
+  updated_at_ms: number;
+}
+
+/** One on-chain payment into an invoice's address (a deposit of the merchant), mirrored here. */
+export interface InvoicePaymentsTable {
+  deposit_id: string;
+  invoice_id: string;
+  payment_id: string;
+  amount_minor: bigint;
+  /** the deposit's status */
+  status: string;
+  block_time_ms: number | null;
+  first_seen_at_ms: number;
+  updated_at_ms: number;
+}
+
+/** Refunds: withdrawals from the merchant back to an address the payer gave. */
+export interface InvoiceRefundsTable {
+  id: string;
+  invoice_id: string;
+  payment_id: string;
+  to_address: string;
+  amount_minor: bigint;
+  created_at_ms: number;
+}
+
+export interface InvoiceTables {
+  invoices: InvoicesTable;
+  invoice_payments: InvoicePaymentsTable;
+  invoice_refunds: InvoiceRefundsTable;
 }

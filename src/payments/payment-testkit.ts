@@ -50,3 +50,99 @@ export async function headerAuthenticate(req: FastifyRequest): Promise<Principal
     privileged_until_ms: null,
   };
 }
+
+// ------------------------------------------------------------------ a real-module harness
+import type { FastifyPluginAsync } from 'fastify';
+import { buildApp, type App } from '../app.ts';
+import { createAccounts, type Accounts } from '../accounts/accounts.ts';
+import type { Dialect } from '../db/database.ts';
+import { createLedger, type Ledger } from '../ledger/ledger.ts';
+import { ledgerAccountId } from '../ledger/ledger-types.ts';
+import { createMaintenance, type Maintenance } from '../ops/maintenance.ts';
+import { maintenanceRoutes } from '../ops/maintenance-routes.ts';
+import { createMetrics } from '../ops/metrics.ts';
+import { ManualClock } from '../shared/clock.ts';
+import { parseAmount } from '../shared/money.ts';
+import { openTestDb, type TestDb } from '../../test/helpers/db.ts';
+import { assetsFromChains } from './payment-rules.ts';
+import { paymentRoutes, type PaymentViewDeps } from './payment-routes.ts';
+import { transferRoutes } from './transfers/transfer-routes.ts';
+import { createTransfers, type Transfers } from './transfers/transfers.ts';
+
+export interface Harness {
+  t: TestDb;
+  config: Config;
+  clock: ManualClock;
+  ledger: Ledger;
+  accounts: Accounts;
+  maintenance: Maintenance;
+  transfers: Transfers;
+  view: PaymentViewDeps;
+  app: App;
+  /** Registers a user and returns its id and Bearer headers. */
+  user(email: string, roles?: Role[]): Promise<{ id: string; headers: Record<string, string>; principal: Principal }>;
+  /** Credits a user's available balance from the outside world. */
+  fund(user_id: string, asset: string, amount: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Real accounts (sessions), real ledger, the payment, transfer and maintenance routes. */
+export async function startHarness(dialect: Dialect, extraRoutes: Array<{ name: string; plugin: FastifyPluginAsync }> = []): Promise<Harness> {
+  const t = await openTestDb(dialect);
+  const config = testConfig();
+  const clock = new ManualClock(Date.UTC(2026, 10, 26, 1));
+  const ledger = createLedger(t.db, clock);
+  const assets = assetsFromChains(config.chains);
+  await ledger.ensureAssets(assets.map((a) => ({ code: a.code, decimals: a.decimals, chain_id: a.chain_id, contract_address: a.contract_address })));
+  const accounts = createAccounts({ db: t.db, config, clock });
+  const maintenance = createMaintenance({ db: t.db, clock, config });
+  const transfers = createTransfers({ db: t.db, clock, config, ledger, accounts });
+  const view: PaymentViewDeps = {
+    db: t.db,
+    clock,
+    config,
+    activeWindows: async (ex) => (await maintenance.active(ex)).map((w) => ({ scope: w.scope, ends_at_ms: w.ends_at_ms, message: w.message })),
+    emailsOf: async (ex, ids) => new Map((await ex.selectFrom('users').select(['id', 'email']).where('id', 'in', ids).execute()).map((u) => [u.id, u.email])),
+  };
+  const app = await buildApp({
+    config,
+    db: t.db,
+    clock,
+    metrics: createMetrics(false),
+    authenticate: (req) => accounts.authenticate(req),
+    routes: [
+      maintenance.guard(),
+      { name: 'payments', plugin: paymentRoutes({ ...view, ledger: () => ledger }) },
+      { name: 'transfers', plugin: transferRoutes({ ...view, transfers }) },
+      { name: 'maintenance', plugin: maintenanceRoutes({ maintenance, clock }) },
+      ...extraRoutes,
+    ],
+  });
+  return {
+    t, config, clock, ledger, accounts, maintenance, transfers, view, app,
+    async user(email, roles = []) {
+      const u = await accounts.createUserWithRoles(email, 'correct horse battery staple 9', roles);
+      const s = await accounts.issueSessionForTests(u.id);
+      const principal: Principal = { kind: 'session', user_id: u.id, email: u.email, roles: u.roles, status: u.status, locale: 'en', session_id: s.session_id, api_key_id: null, scopes: null, privileged_until_ms: null };
+      return { id: u.id, headers: { authorization: `Bearer ${s.token}` }, principal };
+    },
+    async fund(user_id, asset, amount) {
+      const info = assets.find((a) => a.code === asset)!;
+      const parsed = parseAmount(amount, info.decimals);
+      if (!parsed.ok) throw new Error('bad amount');
+      const ext = ledgerAccountId('platform', 'platform', asset, 'external');
+      const avail = ledgerAccountId('user', user_id, asset, 'user_available');
+      await ledger.ensureAccounts([
+        { id: ext, asset, owner_type: 'platform', owner_id: 'platform', kind: 'external', flags: { debits_must_not_exceed_credits: false, credits_must_not_exceed_debits: false } },
+        { id: avail, asset, owner_type: 'user', owner_id: user_id, kind: 'user_available', flags: { debits_must_not_exceed_credits: true, credits_must_not_exceed_debits: false } },
+      ]);
+      const [r] = await ledger.createTransfers([{ id: `fund:${user_id}:${asset}:${Math.random().toString(36).slice(2)}`, debit_account_id: ext, credit_account_id: avail, amount_minor: parsed.amount_minor, asset, reason: 'test.fund', reference: null }]);
+      if (r?.result !== 'ok') throw new Error(`fund failed: ${r?.result}`);
+    },
+    async close() {
+      await app.close();
+      await ledger.drain();
+      await t.cleanup();
+    },
+  };
+}
