@@ -385,9 +385,10 @@ export function flagViolation(a: AccountState): 'exceeds_credits' | 'exceeds_deb
 
 /**
  * What a wallet shows, per asset, from an owner's accounts:
- * available = credits_posted − debits_posted − debits_pending of user_available (or, for a
- * platform owner, the account of any other kind), pending_in = its credits_pending, pending_out =
- * its debits_pending, held = the posted balance of user_held.
+ * available = credits_posted − debits_posted − debits_pending of user_available, pending_in = its
+ * credits_pending, pending_out = its debits_pending, held = the posted balance of user_held.
+ * Platform accounts (hot wallet, fees, …) are read one by one with getAccounts: adding them up
+ * per owner would mix assets and liabilities.
  */
 export function ownerBalances(accounts: readonly LedgerAccount[], assets: readonly string[]): OwnerBalance[] {
   return assets.map((asset) => {
@@ -396,7 +397,7 @@ export function ownerBalances(accounts: readonly LedgerAccount[], assets: readon
       if (a.asset !== asset) continue;
       if (a.kind === 'user_held') {
         out.held_minor += a.credits_posted_minor - a.debits_posted_minor;
-      } else if (a.kind === 'user_available' || a.owner_type === 'platform') {
+      } else if (a.kind === 'user_available') {
         out.available_minor += a.credits_posted_minor - a.debits_posted_minor - a.debits_pending_minor;
         out.pending_in_minor += a.credits_pending_minor;
         out.pending_out_minor += a.debits_pending_minor;

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS, openTestDb, type TestDb } from '../../test/helpers/db.ts';
 import { JobRunner } from '../jobs/jobs.ts';
 import { ManualClock } from '../shared/clock.ts';
-import { createLedger, registerLedgerJobs, type Ledger } from './ledger.ts';
+import { LedgerBusyError, createLedger, registerLedgerJobs, type Ledger } from './ledger.ts';
 import { ledgerAccountId, type AccountSpec, type TransferInput } from './ledger-types.ts';
 import { verifyLedger } from './ledger-verify.ts';
 
@@ -135,6 +135,16 @@ describe.each(DIALECTS)('ledger on %s', (dialect) => {
     expect(results.map((r) => r[1]!.result)).toEqual([...Array<string>(16).fill('exists'), ...Array<string>(4).fill('exceeds_credits')]);
     expect(results[3]!.map((r) => r.id)).toEqual(['g3', 'g3']);
     expect(await ledger.createTransfers([])).toEqual([]);
+  });
+
+  it('bounds batches and the queue: a full queue refuses (backpressure) instead of growing', async () => {
+    const small = createLedger(t.db, clock, { batch_max: 2, queue_max: 3 });
+    await expect(small.createTransfers([tr('x1', ALICE, BOB, 1n), tr('x2', ALICE, BOB, 1n), tr('x3', ALICE, BOB, 1n)])).rejects.toThrow(/at most 2/);
+    const first = small.createTransfers([tr('y1', ALICE, BOB, 1n), tr('y2', ALICE, BOB, 1n)]);
+    await expect(small.createTransfers([tr('y3', ALICE, BOB, 1n), tr('y4', ALICE, BOB, 1n)])).rejects.toBeInstanceOf(LedgerBusyError);
+    expect((await first).map((r) => r.result)).toEqual(['ok', 'ok']);
+    expect((await small.createTransfers([tr('y3', ALICE, BOB, 1n), tr('y4', ALICE, BOB, 1n)])).map((r) => r.result)).toEqual(['ok', 'ok']);
+    await small.drain();
   });
 
   it('rolls transfers back with the caller transaction that made them', async () => {

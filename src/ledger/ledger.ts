@@ -41,7 +41,11 @@ export interface Ledger {
    * transfers and its outbox rows commit together. One result per input, in order.
    */
   createTransfersIn(trx: Transaction<Database>, batch: TransferInput[]): Promise<TransferResult[]>;
-  /** Applies a batch through group commit (many callers' batches share one transaction). */
+  /**
+   * Applies a batch through group commit (many callers' batches share one transaction).
+   * Never call it while holding a transaction (on SQLite it would wait for that very
+   * transaction's connection): inside a transaction use createTransfersIn.
+   */
   createTransfers(batch: TransferInput[]): Promise<TransferResult[]>;
   getAccounts(ids: string[], trx?: Transaction<Database>): Promise<LedgerAccount[]>;
   getTransfers(ids: string[], trx?: Transaction<Database>): Promise<Transfer[]>;
@@ -182,10 +186,10 @@ export function createLedger(db: Db, clock: Clock, opts: LedgerOptions = {}): Le
       });
   }
 
-  function submit(batch: RuleInput[]): Promise<TransferResult[]> {
-    if (batch.length === 0) return Promise.resolve([]);
+  async function submit(batch: RuleInput[]): Promise<TransferResult[]> {
+    if (batch.length === 0) return [];
     assert(batch.length <= batch_max, `a ledger batch holds at most ${batch_max} transfers`);
-    if (queued + batch.length > queue_max) return Promise.reject(new LedgerBusyError(`ledger queue full (${queued} transfers waiting)`));
+    if (queued + batch.length > queue_max) throw new LedgerBusyError(`ledger queue full (${queued} transfers waiting)`);
     return new Promise<TransferResult[]>((resolve, reject) => {
       queue.push({ batch, resolve, reject });
       queued += batch.length;
