@@ -8,7 +8,8 @@ import { toHex, type PublicClient } from 'viem';
 import { DIALECTS, openTestDb, type TestDb } from '../../../test/helpers/db.ts';
 import { startAnvil, type AnvilHandle } from '../../chain/anvil.ts';
 import { createEvmClient } from '../../chain/evm.ts';
-import { Sender } from '../../chain/hot-wallet.ts';
+import { erc20TransferData, Sender } from '../../chain/hot-wallet.ts';
+import { openDb } from '../../db/database.ts';
 import { anvilAccount, balanceOfToken, deployTestUsdt, sendMint } from '../../chain/test-usdt.ts';
 import type { Hex } from '../../chain/chain-types.ts';
 import { JobRunner } from '../../jobs/jobs.ts';
@@ -33,6 +34,8 @@ describe.each(DIALECTS)('withdrawals on %s', (dialect) => {
   let withdrawals: Withdrawals;
   let jobs: JobRunner;
   const clock = new ManualClock(Date.now());
+  let hotSender: Sender;
+  let withdrawalsConfig: Parameters<typeof createWithdrawals>[0]['config'];
 
   async function mine(blocks: number): Promise<void> {
     await client.request({ method: 'anvil_mine' as never, params: [toHex(blocks)] as never });
@@ -58,7 +61,7 @@ describe.each(DIALECTS)('withdrawals on %s', (dialect) => {
     const hotKey = toHex(anvilAccount(1).getHdKey().privateKey!);
     const sender = new Sender({ chain_id: CHAIN, client, private_key: hotKey, db: t.db, clock });
     await client.waitForTransactionReceipt({ hash: await sendMint(anvil.rpc_url, CHAIN, token, anvilAccount(0), sender.address, usdt(1_000)) });
-    const config = {
+    withdrawalsConfig = {
       chains: [
         {
           chain_id: CHAIN,
@@ -75,7 +78,8 @@ describe.each(DIALECTS)('withdrawals on %s', (dialect) => {
       { code: 'USDT', decimals: 6, chain_id: CHAIN, contract_address: token },
       { code: 'ETH', decimals: 18, chain_id: CHAIN, contract_address: null },
     ]);
-    withdrawals = createWithdrawals({ db: t.db, clock, config, ledger, sender: () => sender, feeFor: (asset) => (asset === 'USDT' ? usdt(1) : 0n) });
+    hotSender = sender;
+    withdrawals = createWithdrawals({ db: t.db, clock, config: withdrawalsConfig, ledger, sender: () => sender, feeFor: (asset) => (asset === 'USDT' ? usdt(1) : 0n) });
     jobs = new JobRunner(t.db, { clock });
     registerWithdrawalJobs(jobs, withdrawals);
     // Alice has 10,000 USDT in the ledger (more than the hot wallet holds on chain).
@@ -144,6 +148,45 @@ describe.each(DIALECTS)('withdrawals on %s', (dialect) => {
     expect(p.payment.params).toMatchObject({ reason: w.failure_reason });
   }, 60_000);
 
+  it('a job that died after signing resumes with the same transaction; two runners never reuse a nonce', async () => {
+    // Two job runners on separate connections (PostgreSQL) or one shared handle (SQLite).
+    const db2 = dialect === 'postgres' ? openDb(t.target) : t.db;
+    const ledger2 = db2 === t.db ? ledger : createLedger(db2, clock);
+    const hot2 = new Sender({ chain_id: CHAIN, client, private_key: toHex(anvilAccount(1).getHdKey().privateKey!), db: db2, clock });
+    const w2 = createWithdrawals({ db: db2, clock, config: withdrawalsConfig, ledger: ledger2, sender: () => hot2, feeFor: (asset) => (asset === 'USDT' ? usdt(1) : 0n) });
+    const jobs2 = new JobRunner(db2, { clock });
+    registerWithdrawalJobs(jobs2, w2);
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 8; i++) {
+        const r = await withdrawals.request({ user_id: USER, user_status: 'active', idempotency_key: `k-par-${i}`, asset: 'USDT', to_address: TO, amount_minor: usdt(1) });
+        ids.push(r.payment.id);
+      }
+      // The first withdrawal's job "dies" right after the hot wallet signed and recorded its tx.
+      const crashed = (await withdrawals.get(ids[0]!))!;
+      const signed = await hotSender.prepare({ purpose: 'withdrawal', purpose_id: crashed.id, confirmations_required: crashed.confirmations_required, to: token, value_minor: 0n, data: erc20TransferData(TO as Hex, crashed.amount_minor) });
+      if (!signed.ok) throw new Error('prepare refused');
+      for (let i = 0; i < 12; i++) {
+        await Promise.all([jobs.tick(), jobs2.tick()]);
+        clock.advance(1_000);
+        await client.request({ method: 'anvil_mine' as never, params: [toHex(1)] as never });
+      }
+      const rows = await Promise.all(ids.map((id) => withdrawals.get(id)));
+      expect(rows.map((r) => r!.status)).toEqual(ids.map(() => 'completed'));
+      expect(rows[0]!.chain_tx_id).toBe(signed.tx.id);
+      const txs = await t.db.kysely.selectFrom('chain_txs').select(['nonce', 'purpose_id']).where('purpose', '=', 'withdrawal').execute();
+      expect(txs.filter((x) => ids.includes(x.purpose_id))).toHaveLength(8);
+      expect(new Set(txs.map((x) => x.nonce)).size).toBe(txs.length);
+      expect(await balance()).toMatchObject({ available_minor: usdt(10_000 - 51 - 16), pending_out_minor: 0n });
+    } finally {
+      await jobs2.stop(1000);
+      if (db2 !== t.db) {
+        await ledger2.drain();
+        await db2.close();
+      }
+    }
+  }, 90_000);
+
   it('refuses before anything moves: bad address, frozen account, no funds', async () => {
     const base = { user_id: USER, user_status: 'active' as const, asset: 'USDT', to_address: TO, amount_minor: usdt(1) };
     const codeOf = async (p: Promise<unknown>) => p.then(() => 'ok', (e: ProblemError) => e.code);
@@ -151,6 +194,6 @@ describe.each(DIALECTS)('withdrawals on %s', (dialect) => {
     expect(await codeOf(withdrawals.request({ ...base, idempotency_key: 'r2', to_address: '0x0000000000000000000000000000000000000000' }))).toBe('invalid_address');
     expect(await codeOf(withdrawals.request({ ...base, idempotency_key: 'r3', user_status: 'frozen' }))).toBe('account_frozen');
     expect(await codeOf(withdrawals.request({ ...base, idempotency_key: 'r4', amount_minor: usdt(1_000_000) }))).toBe('insufficient_funds');
-    expect(await balance()).toMatchObject({ available_minor: usdt(10_000 - 51), pending_out_minor: 0n });
+    expect(await balance()).toMatchObject({ available_minor: usdt(10_000 - 51 - 16), pending_out_minor: 0n });
   }, 30_000);
 });
