@@ -222,6 +222,26 @@ describe.each(DIALECTS)('jobs on %s', (dialect) => {
     expect(typeof events[0]!.seq).toBe('number');
   });
 
+  it('start() keeps claiming while a slow job runs: one slow job does not hold up the others', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const r = runner('w-lanes', { jobs_per_tick_max: 4 })
+      .register('lane.slow', async () => gate)
+      .register('lane.quick', async () => undefined);
+    await enqueueJob(t.db.kysely, 'lane.slow', {}, {}, clock);
+    const slow = await onlyJobId('lane.slow');
+    r.start();
+    for (let i = 0; i < 300 && (await jobRow(slow)).status !== 'running'; i++) await new Promise((res) => setTimeout(res, 10));
+    await enqueueJob(t.db.kysely, 'lane.quick', {}, {}, clock);
+    const quick = await onlyJobId('lane.quick');
+    for (let i = 0; i < 300 && (await jobRow(quick)).status !== 'done'; i++) await new Promise((res) => setTimeout(res, 10));
+    expect((await jobRow(quick)).status).toBe('done');
+    expect((await jobRow(slow)).status).toBe('running');
+    release();
+    await r.stop(10_000);
+    expect((await jobRow(slow)).status).toBe('done');
+  });
+
   it('start() polls on its own and stop() waits for the running job to finish', async () => {
     let finished = false;
     const r = runner('w-loop', { clock: { now_ms: () => clock.now_ms() } }).register('loop', async () => {

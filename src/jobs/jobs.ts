@@ -113,10 +113,15 @@ export class JobRunner {
     return this;
   }
 
+  /**
+   * Polls every poll_ms. Each poll claims as many due jobs as there are free slots
+   * (jobs_per_tick_max minus those still running) and starts them without waiting, so that one
+   * slow job (a webhook to a slow server) never holds up the others.
+   */
   start(): void {
     if (this.timer || this.stopping) return;
     const loop = () => {
-      this.ticking = this.tick()
+      this.ticking = this.claimAndStart()
         .then(() => undefined)
         .catch((error: unknown) => this.opts.log('error', 'job tick failed', { err: String(error) }))
         .finally(() => {
@@ -132,24 +137,36 @@ export class JobRunner {
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    const all = Promise.all([this.ticking, ...this.running]);
-    const timedOut = await Promise.race([all.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), timeout_ms).unref())]);
+    const drained = (async () => {
+      await this.ticking; // a claim in progress may still start jobs
+      await Promise.all([...this.running]);
+    })();
+    const timedOut = await Promise.race([drained.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), timeout_ms).unref())]);
     if (timedOut) this.abort.abort();
   }
 
-  /** Claims and runs one batch of due jobs; returns how many ran. Tests call it directly. */
+  /** Claims and runs one batch of due jobs, waiting for them; returns how many ran. Tests call it directly. */
   async tick(): Promise<number> {
-    const free = this.opts.jobs_per_tick_max - this.running.size;
-    if (free <= 0 || this.stopping) return 0;
-    const jobs = await claimJobs(this.db, this.worker_id, [...this.handlers.keys()], this.opts.clock.now_ms(), this.opts.lease_ms, free);
-    const runs = jobs.map((job) => this.track(this.runOne(job)));
+    const runs = await this.claimAndStart();
     await Promise.all(runs);
-    return jobs.length;
+    return runs.length;
   }
 
-  private track(p: Promise<void>): Promise<void> {
+  private async claimAndStart(): Promise<Array<Promise<void>>> {
+    const free = this.opts.jobs_per_tick_max - this.running.size;
+    if (free <= 0 || this.stopping) return [];
+    const jobs = await claimJobs(this.db, this.worker_id, [...this.handlers.keys()], this.opts.clock.now_ms(), this.opts.lease_ms, free);
+    return jobs.map((job) => this.track(job, this.runOne(job)));
+  }
+
+  private track(job: JobRow, run: Promise<void>): Promise<void> {
+    // runOne handles the handler's errors; this catches the database failing under it (the
+    // lease then simply expires and another attempt follows).
+    const p: Promise<void> = run
+      .catch((error: unknown) => this.opts.log('error', 'job bookkeeping failed', { job_id: job.id, err: String(error) }))
+      .finally(() => this.running.delete(p));
     this.running.add(p);
-    return p.finally(() => this.running.delete(p));
+    return p;
   }
 
   private async runOne(job: JobRow): Promise<void> {
