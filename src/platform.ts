@@ -23,6 +23,7 @@ import { findAddressOwner } from './chain/deposit-addresses.ts';
 import type { Hex } from './chain/chain-types.ts';
 import { createWithdrawals, registerWithdrawalJobs, standingGate, type Withdrawals } from './payments/withdrawals/withdrawals.ts';
 import { withdrawalRoutes } from './payments/withdrawals/withdrawal-routes.ts';
+import { wirePayments, type PaymentsWiring } from './payments/payment-wiring.ts';
 
 /** A background loop that runs at its own pace (scanner, sweeper, reconciler). */
 export interface Worker {
@@ -44,6 +45,8 @@ export interface Platform {
   /** Hot wallet per chain id (chains without a key have none). */
   hotWallets?: Map<number, Sender>;
   withdrawals?: Withdrawals;
+  /** Payment views, maintenance windows, transfers (src/payments/payment-wiring.ts). */
+  payments?: PaymentsWiring;
   workers: Worker[];
   routes: RouteModule[];
   readiness: Array<() => Promise<string | null>>;
@@ -121,6 +124,9 @@ export async function createPlatform(config: Config, db: Db, opts: PlatformOptio
     plugin: withdrawalRoutes({ db, clock, config, withdrawals, requireStepUp: (p) => accounts.requireStepUp(p), stepUpWithTotp: async (p, totp_code, meta) => void (await accounts.stepUp(p, { totp_code }, meta)) }),
   });
   if (hotWallets.size) platform.workers.push(hotWalletWorker([...hotWallets.values()], 5_000, (e) => log?.warn({ err: String(e) }, 'hot wallet refresh failed')));
+
+  // Payments: views, maintenance windows (their guard goes first in routes), status, transfers.
+  platform.payments = wirePayments({ db, clock, config, ledger, accounts, jobs, routes: platform.routes, workers: platform.workers });
 
   return platform;
 }

@@ -1,0 +1,76 @@
+// The payments module's part of the composition root (called from platform.ts): the payment
+// views, maintenance windows (guard first, so that it reaches every money-moving route),
+// announcements and status, internal transfers and their release worker.
+import type { Db, DbExecutor } from '../db/database.ts';
+import type { Config } from '../config.ts';
+import type { Ledger } from '../ledger/ledger.ts';
+import type { JobRunner } from '../jobs/jobs.ts';
+import type { RouteModule } from '../app.ts';
+import type { Clock } from '../shared/clock.ts';
+import { createMaintenance, type Maintenance } from '../ops/maintenance.ts';
+import { maintenanceRoutes } from '../ops/maintenance-routes.ts';
+import { statusRoutes, type ChainStatus } from '../ops/status-routes.ts';
+import type { ChainTiming } from './payment-dto.ts';
+import { paymentRoutes, type PaymentViewDeps } from './payment-routes.ts';
+import { transferRoutes } from './transfers/transfer-routes.ts';
+import { createTransfers, type TransferAccounts, type Transfers } from './transfers/transfers.ts';
+
+/** Measured block timing per chain, as the deposit scanner records it (chain_cursors). */
+export async function chainTimingFromScanner(ex: DbExecutor): Promise<Map<number, ChainTiming>> {
+  try {
+    const rows = await ex.selectFrom('chain_cursors').select(['chain_id', 'block_time_ms', 'head_seen_at_ms']).execute();
+    return new Map(rows.map((r) => [Number(r.chain_id), { block_time_ms: r.block_time_ms === null ? null : Number(r.block_time_ms), head_seen_at_ms: r.head_seen_at_ms === null ? null : Number(r.head_seen_at_ms) }]));
+  } catch {
+    return new Map(); // no scanner tables (yet): ETAs stay null until measured
+  }
+}
+
+export async function chainStatusFromScanner(ex: DbExecutor): Promise<ChainStatus[]> {
+  const rows = await ex.selectFrom('chain_cursors').select(['chain_id', 'next_block', 'head', 'block_time_ms']).execute();
+  return rows.map((r) => ({
+    chain_id: Number(r.chain_id),
+    head: r.head === null ? null : Number(r.head),
+    lag_blocks: r.head === null ? null : Math.max(0, Number(r.head) - (Number(r.next_block) - 1)),
+    block_time_s: r.block_time_ms === null ? null : Number(r.block_time_ms) / 1000,
+  }));
+}
+
+export interface PaymentsWiring {
+  maintenance: Maintenance;
+  transfers: Transfers;
+  view: PaymentViewDeps;
+}
+
+/** wirePayments({ db, clock, config, ledger, accounts, jobs, routes, workers }) — guard goes first in routes. */
+export function wirePayments(p: {
+  db: Db;
+  clock: Clock;
+  config: Config;
+  ledger: Ledger;
+  accounts: TransferAccounts;
+  jobs: JobRunner;
+  routes: RouteModule[];
+  workers: Array<{ name: string; start(): void; stop(): Promise<void> }>;
+}): PaymentsWiring {
+  const { db, clock, config, ledger } = p;
+  const maintenance = createMaintenance({ db, clock, config });
+  maintenance.registerJobs(p.jobs);
+  const view: PaymentViewDeps = {
+    db,
+    clock,
+    config,
+    chainTiming: chainTimingFromScanner,
+    activeWindows: async (ex) => (await maintenance.active(ex)).map((w) => ({ scope: w.scope, ends_at_ms: w.ends_at_ms, message: w.message })),
+    emailsOf: async (ex, ids) => new Map((await ex.selectFrom('users').select(['id', 'email']).where('id', 'in', ids).execute()).map((u) => [u.id, u.email])),
+  };
+  const transfers = createTransfers({ db, clock, config, ledger, accounts: p.accounts });
+  p.routes.unshift(maintenance.guard());
+  p.routes.push(
+    { name: 'payments', plugin: paymentRoutes({ ...view, ledger: () => ledger }) },
+    { name: 'transfers', plugin: transferRoutes({ ...view, transfers }) },
+    { name: 'maintenance', plugin: maintenanceRoutes({ maintenance, clock }) },
+    { name: 'status', plugin: statusRoutes({ config, clock, maintenance, chainStatus: () => chainStatusFromScanner(db.kysely) }) },
+  );
+  p.workers.push(transfers.releaseWorker());
+  return { maintenance, transfers, view };
+}
