@@ -235,6 +235,25 @@ describe.each(DIALECTS)('accounts API on %s', (dialect) => {
     });
   });
 
+  it('changing the email needs step-up, refuses taken or invalid addresses, and tells the old address', async () => {
+    await withPlatform(dialect, async (t) => {
+      const s = await signedIn(t, 'quin@example.com');
+      await register(t, 'taken@example.com');
+      const change = (new_email: string) => t.app.inject({ method: 'POST', url: '/api/v1/me/email', headers: bearer(s.token), payload: { new_email } });
+      expect(json(await change('new@example.com')).code).toBe('step_up_required');
+      await stepUp(t, s.token, { password: PW });
+      expect(json(await change('TAKEN@example.com')).code).toBe('email_taken');
+      expect(json(await change('no-at-sign')).code).toBe('invalid_email');
+      const ok = await change('Quin.New@Example.com');
+      expect(ok.statusCode).toBe(200);
+      expect(json<{ user: { email: string } }>(ok).user.email).toBe('quin.new@example.com');
+      await t.drainJobs();
+      expect(t.platform.mailbox!.to('quin@example.com').map((m) => m.subject)).toContain('The email of your Settle account was changed');
+      expect((await login(t, 'quin.new@example.com')).statusCode).toBe(200);
+      expect(json(await login(t, 'quin@example.com')).code).toBe('invalid_credentials');
+    });
+  });
+
   it('API keys: step-up, shown once, hashed, scoped, revocable; a key cannot act as a session', async () => {
     await withPlatform(dialect, async (t) => {
       const s = await signedIn(t, 'gina@example.com');

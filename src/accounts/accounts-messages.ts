@@ -24,6 +24,11 @@ export const noticeMessages = defineMessages({
     en: 'The password of your account was changed at {at}, and your other sessions were ended. If this was not you, freeze your account and contact support.',
     'zh-CN': '您的账户密码已于 {at} 修改,其他登录会话已全部退出。如果不是您本人操作,请立即冻结账户并联系客服。',
   },
+  email_changed_title: { en: 'The email of your Settle account was changed', 'zh-CN': '您的 Settle 账户邮箱已修改' },
+  email_changed_body: {
+    en: 'The sign-in email of your account was changed to {email} at {at}. If this was not you, contact support at once.',
+    'zh-CN': '您账户的登录邮箱已于 {at} 修改为 {email}。如果不是您本人操作,请立即联系客服。',
+  },
   totp_enabled_title: { en: 'Two-factor authentication is on', 'zh-CN': '双重验证已开启' },
   totp_enabled_body: { en: 'Two-factor authentication was turned on (or re-bound) at {at}. Keep your recovery codes somewhere safe.', 'zh-CN': '双重验证已于 {at} 开启(或重新绑定)。请妥善保存恢复码。' },
   totp_disabled_title: { en: 'Two-factor authentication is off', 'zh-CN': '双重验证已关闭' },

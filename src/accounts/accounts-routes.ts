@@ -190,6 +190,11 @@ export function accountsRoutes(accounts: Accounts, opts: { upload_bytes_max: num
       return reply.code(204).send(null);
     });
 
+    app.post('/me/email', {
+      config: { auth: 'session' },
+      schema: { tags, summary: 'Change my sign-in email (step-up); the old address is told', body: Type.Object({ new_email: Email }, { additionalProperties: false }), response: { 200: UserEnvelope } },
+    }, async (req) => ({ user: await accounts.changeEmail(me(req), req.body.new_email, metaOf(req)) }));
+
     app.post('/me/freeze', {
       config: { auth: 'session' },
       schema: {

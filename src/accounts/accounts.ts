@@ -564,6 +564,27 @@ export function createAccounts(deps: AccountsDeps) {
       });
     },
 
+    /** changeEmail(p, new) — needs step-up; the old address is told. 409 email_taken. */
+    async changeEmail(p: Principal, new_email: string, meta: RequestMeta): Promise<UserDto> {
+      await accounts.requireStepUp(p);
+      const email = normalizeEmail(new_email, config.limits.email_length_max);
+      if (!email) throw new ProblemError(400, 'invalid_email', 'That is not an email address we can use.');
+      try {
+        return await db.transaction(async (trx) => {
+          const u = await loadUser(trx, p.user_id);
+          const now = clock.now_ms();
+          await store.updateUser(trx, u.id, { email, updated_at_ms: now });
+          await audit(trx, 'email_changed', u.id, { type: 'user', id: u.id }, meta, { from: u.email, to: email });
+          // Told at the OLD address (u still holds it): a hijacker who changes the email is seen.
+          await notice(trx, u, 'email_changed', 'email_changed_title', 'email_changed_body', { at: isoTime(now), email });
+          return toDto(trx, await loadUser(trx, u.id));
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new ProblemError(409, 'email_taken', 'Another account already uses that email.');
+        throw error;
+      }
+    },
+
     // -------------------------------------------------------------- freezes
     /** freeze(user_id, reason, actor, meta) — immediate; ends every session but `keep_session`. */
     async freeze(user_id: string, reason: FreezeReason, actor: Actor, meta: RequestMeta | null, opts: { keep_session?: string | null; note?: string | null } = {}): Promise<UserDto> {
