@@ -23,6 +23,7 @@ import type { Ledger } from '../ledger/ledger.ts';
 import { ledgerAccountId, type AccountKind, type AccountSpec, type TransferInput } from '../ledger/ledger-types.ts';
 import type { Clock } from '../shared/clock.ts';
 import { deterministicId } from '../shared/ids.ts';
+import { parseAmount } from '../shared/money.ts';
 import type { Hex } from './chain-types.ts';
 import { erc20TransferData, Sender } from './hot-wallet.ts';
 import { getChainTxByPurpose } from './hot-wallet-store.ts';
@@ -103,7 +104,7 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
         const open = await trx.selectFrom('sweeps').select('id').where('chain_id', '=', chain_id).where('deposit_address', '=', address).where('asset', '=', asset).where('status', 'in', ['planned', 'gas', 'sweeping']).executeTakeFirst();
         if (open) return null;
         await trx.insertInto('sweeps').values(row).execute();
-        await enqueueJob(trx, SWEEP_JOB, { id }, { unique_key: `${SWEEP_JOB}:${id}` }, clock);
+        await enqueueJob(trx, SWEEP_JOB, { id, chain_id }, { unique_key: `${SWEEP_JOB}:${id}` }, clock);
         return row;
       });
     } catch (error) {
@@ -168,7 +169,7 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
     if (!s || s.status === 'confirmed' || s.status === 'failed') return;
     const gasAsset = native ?? s.asset;
     await ledger.ensureAccounts([account(s.asset, 'hot_wallet'), account(s.asset, 'deposit_wallets'), account(gasAsset, 'hot_wallet'), account(gasAsset, 'deposit_wallets'), account(gasAsset, 'gas')]);
-    const again = (trx: Transaction<Database>) => enqueueJob(trx, SWEEP_JOB, { id }, { run_at_ms: clock.now_ms() + (deps.poll_ms ?? 1000) }, clock);
+    const again = (trx: Transaction<Database>) => enqueueJob(trx, SWEEP_JOB, { id, chain_id }, { run_at_ms: clock.now_ms() + (deps.poll_ms ?? 1000) }, clock);
     const token = deps.tokens.find((t) => t.code === s.asset) ?? null;
     const from = senderFor(s.derivation_index);
 
@@ -261,6 +262,77 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
   return { planSweeps, advance, get: (id) => db.kysely.selectFrom('sweeps').selectAll().where('id', '=', id).executeTakeFirst() };
 }
 
-export function registerSweepJobs(jobs: JobRunner, sweeper: Sweeper): void {
-  jobs.register(SWEEP_JOB, async (payload, ctx) => sweeper.advance((payload as { id: string }).id, ctx));
+/** Registers the sweep job for one or several chains (the payload names the chain). */
+export function registerSweepJobs(jobs: JobRunner, sweepers: Sweeper | ReadonlyMap<number, Sweeper>): void {
+  jobs.register(SWEEP_JOB, async (payload, ctx) => {
+    const { id, chain_id } = payload as { id: string; chain_id?: number };
+    const sweeper = 'advance' in sweepers ? sweepers : chain_id !== undefined ? sweepers.get(chain_id) : undefined;
+    if (!sweeper) throw new Error(`no sweeper for chain ${chain_id}`);
+    await sweeper.advance(id, ctx);
+  });
+}
+
+/**
+ * A background loop that plans sweeps every interval_ms (each plan is bounded by
+ * addresses_per_plan_max; the jobs it enqueues do the work).
+ * platform.workers.push(sweepWorker([...sweepers.values()], 60_000))
+ */
+export function sweepWorker(sweepers: readonly Sweeper[], interval_ms: number, onError: (e: unknown) => void = () => undefined): { name: string; start(): void; stop(): Promise<void> } {
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> | null = null;
+  let stopped = false;
+  const loop = () => {
+    running = (async () => {
+      for (const s of sweepers) await s.planSweeps().catch(onError);
+    })().finally(() => {
+      running = null;
+      if (!stopped) timer = setTimeout(loop, interval_ms);
+    });
+  };
+  return {
+    name: 'sweeper',
+    start() {
+      if (!timer && !stopped) timer = setTimeout(loop, interval_ms);
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
+}
+
+/**
+ * One sweeper per chain that has a hot wallet, from the chains' configuration: an asset is swept
+ * from its min_deposit up (1 whole unit when none is set).
+ * const sweepers = createSweepers({ chains: config.chains, hotWallets, keys, db, clock, ledger, client: createEvmClient })
+ */
+export function createSweepers(opts: {
+  chains: ReadonlyArray<{ chain_id: number; rpc_url: string; poll_interval_ms?: number | undefined; native?: { symbol: string; decimals: number; min_deposit?: string | undefined } | undefined; tokens?: ReadonlyArray<{ symbol: string; address: string; decimals: number; min_deposit?: string | undefined }> | undefined }>;
+  hotWallets: ReadonlyMap<number, Sender>;
+  keys: DepositKeys;
+  db: Db;
+  clock: Clock;
+  ledger: Ledger;
+  client: (chain: { chain_id: number; rpc_url: string }) => PublicClient;
+}): Map<number, Sweeper> {
+  const minOf = (decimals: number, min?: string) => {
+    const parsed = min ? parseAmount(min, decimals) : null;
+    return parsed?.ok ? parsed.amount_minor : 10n ** BigInt(decimals);
+  };
+  const out = new Map<number, Sweeper>();
+  for (const c of opts.chains) {
+    const hot = opts.hotWallets.get(c.chain_id);
+    if (!hot) continue;
+    out.set(
+      c.chain_id,
+      createSweeper({
+        db: opts.db, clock: opts.clock, ledger: opts.ledger, chain_id: c.chain_id, client: opts.client(c), hot, keys: opts.keys,
+        native: c.native ? { code: c.native.symbol, sweep_min_minor: minOf(c.native.decimals, c.native.min_deposit) } : null,
+        tokens: (c.tokens ?? []).map((t) => ({ code: t.symbol, contract: t.address.toLowerCase() as Hex, sweep_min_minor: minOf(t.decimals, t.min_deposit) })),
+        ...(c.poll_interval_ms ? { poll_ms: c.poll_interval_ms } : {}),
+      }),
+    );
+  }
+  return out;
 }
