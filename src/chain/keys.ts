@@ -12,6 +12,8 @@ import type { Hex } from './chain-types.ts';
 /** The highest BIP-32 non-hardened index. */
 export const HD_INDEX_MAX = 0x7fffffff;
 export const DEPOSIT_PATH_PREFIX = "m/44'/60'/0'/0";
+/** Invoice addresses (one per invoice) use their own BIP-44 account, so they never collide with users'. */
+export const INVOICE_PATH_PREFIX = "m/44'/60'/1'/0";
 
 export interface DepositKeys {
   /** depositKeys.address(7) -> '0x…' (lower-case), cheap: derived from the cached parent key. */
@@ -21,10 +23,10 @@ export interface DepositKeys {
 }
 
 /** const keys = createDepositKeys(mnemonic); keys.address(0) */
-export function createDepositKeys(mnemonic: string): DepositKeys {
+export function createDepositKeys(mnemonic: string, path_prefix: string = DEPOSIT_PATH_PREFIX): DepositKeys {
   // The seed (PBKDF2, slow) and the hardened part of the path are computed once; each address
   // is then one non-hardened child derivation.
-  const parent: HDKey = mnemonicToAccount(mnemonic, { path: DEPOSIT_PATH_PREFIX as `m/44'/60'/${string}` }).getHdKey();
+  const parent: HDKey = mnemonicToAccount(mnemonic, { path: path_prefix as `m/44'/60'/${string}` }).getHdKey();
   const cache = new Map<number, Hex>();
   const check = (index: number) => assert(Number.isInteger(index) && index >= 0 && index <= HD_INDEX_MAX, `bad HD index ${index}`);
   return {
