@@ -16,7 +16,7 @@ import { openDb, type Db } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { createLedger, type Ledger } from '../src/ledger/ledger.ts';
 import { systemClock } from '../src/shared/clock.ts';
-import { transferHash } from '../src/ledger/ledger-rules.ts';
+import { accountKey, transferHash } from '../src/ledger/ledger-rules.ts';
 import type { AccountSpec, TransferInput } from '../src/ledger/ledger-types.ts';
 
 const SECONDS = Number(process.env.SETTLE_BENCH_SECONDS ?? 5);
@@ -126,7 +126,7 @@ function naive(db: Db) {
         const seq = Number(head.seq) + 1;
         const row = { id: t.id, seq, debit_account_id: dr.id, credit_account_id: cr.id, asset: t.asset, amount_minor: t.amount_minor, type: 'single' as const, pending_id: null, timeout_ms: 0, expires_at_ms: null, flags: 0, reason: t.reason, reference: t.reference, created_at_ms: Date.now(), prev_hash: head.hash };
         const hash = transferHash(row);
-        await trx.insertInto('ledger_transfers').values({ ...row, hash }).execute();
+        await trx.insertInto('ledger_transfers').values({ ...row, hash, debit_key: accountKey(dr.id), credit_key: accountKey(cr.id) }).execute();
         await trx.updateTable('ledger_accounts').set({ debits_posted_minor: dr.debits_posted_minor + t.amount_minor }).where('id', '=', dr.id).execute();
         await trx.updateTable('ledger_accounts').set({ credits_posted_minor: cr.credits_posted_minor + t.amount_minor }).where('id', '=', cr.id).execute();
         await trx.updateTable('ledger_head').set({ seq, hash }).where('id', '=', 1).execute();

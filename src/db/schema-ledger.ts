@@ -32,6 +32,9 @@ export interface LedgerTransfersTable {
   seq: number;
   debit_account_id: string;
   credit_account_id: string;
+  /** accountKey(debit_account_id): a 48-bit key indexed for history (see ledger-rules.ts). */
+  debit_key: number;
+  credit_key: number;
   asset: string;
   amount_minor: bigint;
   /** single | pending | post_pending | void_pending */

@@ -337,6 +337,23 @@ export function transferHash(t: Omit<Transfer, 'hash'>): string {
   return hash('sha256', `${t.prev_hash}\n${canonical}`, 'hex');
 }
 
+const accountKeys = new Map<string, number>();
+const ACCOUNT_KEYS_CACHED_MAX = 100_000;
+
+/**
+ * accountKey('la:user:usr_1:USDT:user_available') -> the first 48 bits of its sha256, a number.
+ * History indexes these instead of the long ids; queries filter on the id as well.
+ */
+export function accountKey(account_id: string): number {
+  let key = accountKeys.get(account_id);
+  if (key === undefined) {
+    key = Number.parseInt(hash('sha256', account_id, 'hex').slice(0, 12), 16);
+    if (accountKeys.size >= ACCOUNT_KEYS_CACHED_MAX) accountKeys.clear();
+    accountKeys.set(account_id, key);
+  }
+  return key;
+}
+
 export interface Balances {
   debits_pending_minor: bigint;
   debits_posted_minor: bigint;

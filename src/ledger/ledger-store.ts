@@ -16,7 +16,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Database } from '../db/schema.ts';
 import type { DbExecutor } from '../db/database.ts';
 import type { AccountKind, AssetSpec, LedgerAccount, Transfer } from './ledger-types.ts';
-import { accountFlagBits, accountFlagsFromBits, type AccountState, type ChainHead } from './ledger-rules.ts';
+import { accountFlagBits, accountFlagsFromBits, accountKey, type AccountState, type ChainHead } from './ledger-rules.ts';
 import type { AccountSpec } from './ledger-types.ts';
 
 export interface LedgerTx {
@@ -47,6 +47,7 @@ const TRANSFER_COLUMNS = [
   'prev_hash',
   'hash',
 ] as const;
+const INSERT_COLUMNS = [...TRANSFER_COLUMNS, 'debit_key', 'credit_key'] as const;
 
 interface RawTransferRow {
   id: string;
@@ -154,7 +155,7 @@ export class SqliteStatements {
     this.transfer = raw.prepare(`select ${TRANSFER_COLUMNS.join(', ')} from ledger_transfers where id = ?`);
     this.resolution = raw.prepare('select pending_id, type from ledger_transfers where pending_id = ?');
     this.account = raw.prepare('select * from ledger_accounts where id = ?');
-    this.insert = raw.prepare(`insert into ledger_transfers (${TRANSFER_COLUMNS.join(', ')}) values (${TRANSFER_COLUMNS.map(() => '?').join(', ')})`);
+    this.insert = raw.prepare(`insert into ledger_transfers (${INSERT_COLUMNS.join(', ')}) values (${INSERT_COLUMNS.map(() => '?').join(', ')})`);
     this.update = raw.prepare(
       'update ledger_accounts set debits_pending_minor = ?, debits_posted_minor = ?, credits_pending_minor = ?, credits_posted_minor = ? where id = ?',
     );
@@ -211,6 +212,8 @@ export class SqliteStatements {
             t.created_at_ms,
             t.prev_hash,
             t.hash,
+            accountKey(t.debit_account_id),
+            accountKey(t.credit_account_id),
           );
         }
         for (const a of dirty) {
@@ -250,11 +253,12 @@ export function pgTx(trx: Transaction<Database> | Kysely<Database>): LedgerTx {
     async write(created, dirty, head) {
       if (created.length) {
         const col = <K extends keyof Transfer>(k: K) => created.map((t) => t[k]);
-        await sql`insert into ledger_transfers (${sql.raw(TRANSFER_COLUMNS.join(', '))})
+        await sql`insert into ledger_transfers (${sql.raw(INSERT_COLUMNS.join(', '))})
           select * from unnest(${col('id')}::text[], ${col('seq')}::int8[], ${col('debit_account_id')}::text[], ${col('credit_account_id')}::text[],
             ${col('asset')}::text[], ${created.map((t) => t.amount_minor.toString())}::numeric[], ${col('type')}::text[], ${col('pending_id')}::text[],
             ${col('timeout_ms')}::int8[], ${col('expires_at_ms')}::int8[], ${col('flags')}::int4[], ${col('reason')}::text[], ${col('reference')}::text[],
-            ${col('created_at_ms')}::int8[], ${col('prev_hash')}::text[], ${col('hash')}::text[])`.execute(trx);
+            ${col('created_at_ms')}::int8[], ${col('prev_hash')}::text[], ${col('hash')}::text[],
+            ${created.map((t) => accountKey(t.debit_account_id))}::int8[], ${created.map((t) => accountKey(t.credit_account_id))}::int8[])`.execute(trx);
       }
       if (dirty.length) {
         const s = (f: (a: AccountState) => bigint) => dirty.map((a) => f(a).toString());
@@ -311,8 +315,10 @@ export async function selectTransfers(ex: DbExecutor, ids: string[]): Promise<Tr
 
 /** An account's transfers with seq < before_seq, newest first: two index range scans merged. */
 export async function selectHistory(ex: DbExecutor, account_id: string, before_seq: number | null, limit: number): Promise<Transfer[]> {
+  const key = accountKey(account_id);
   const side = (column: 'debit_account_id' | 'credit_account_id') => {
-    let q = ex.selectFrom('ledger_transfers').select(TRANSFER_COLUMNS).where(column, '=', account_id);
+    const keyColumn = column === 'debit_account_id' ? 'debit_key' : 'credit_key';
+    let q = ex.selectFrom('ledger_transfers').select(TRANSFER_COLUMNS).where(keyColumn, '=', key).where(column, '=', account_id);
     if (before_seq !== null) q = q.where('seq', '<', before_seq);
     return q.orderBy('seq', 'desc').limit(limit).execute();
   };
