@@ -62,6 +62,13 @@ describe.each(DIALECTS)('database on %s', (dialect) => {
     expect((await k.selectFrom('scratch').select('amount_minor').where('id', '=', 'c').executeTakeFirstOrThrow()).amount_minor).toBe(5n);
   });
 
+  it('refuses a transaction opened inside another of the same database instead of deadlocking', async () => {
+    await expect(t.db.transaction(async () => t.db.transaction(async () => 1))).rejects.toThrow(/inside a transaction/);
+    // Side by side (not nested) is fine, and the outer transaction still works afterwards.
+    const [a, b] = await Promise.all([t.db.transaction(async () => 'a'), t.db.transaction(async () => 'b')]);
+    expect([a, b]).toEqual(['a', 'b']);
+  });
+
   it('recognises a unique violation (primary key and unique index) and nothing else', async () => {
     await k.insertInto('scratch').values({ id: 'u', amount_minor: 1n, n: 1 }).execute();
     const pk = await k.insertInto('scratch').values({ id: 'u', amount_minor: 2n, n: 2 }).execute().catch((e: unknown) => e);

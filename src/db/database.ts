@@ -7,6 +7,7 @@
 // parameter into its decimal text, so both dialects look the same to the code above.
 // Other integers (times in ms, block numbers, counters) stay JS numbers: INT8 is parsed as a
 // number on PostgreSQL, which is exact below 2^53.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -78,6 +79,17 @@ export function convertMinorColumns(row: Record<string, unknown>): void {
   }
 }
 
+// Which Db's transaction the current async flow is inside. A db.transaction() opened inside
+// another would deadlock on SQLite (one connection) and would not be atomic with it on
+// PostgreSQL (another pooled connection): it is a bug, so it fails loudly instead of hanging.
+const activeTransaction = new AsyncLocalStorage<object>();
+
+function assertNotNested(owner: object): void {
+  if (activeTransaction.getStore() === owner) {
+    throw new Error('db.transaction() called inside a transaction of the same database: pass the trx down instead');
+  }
+}
+
 const RETRYABLE_PG_CODES = new Set(['40001', '40P01']);
 const TRANSACTION_RETRIES_MAX = 8;
 
@@ -98,10 +110,11 @@ function openSqlite(target: Extract<DbTarget, { kind: 'sqlite' }>): Db {
     // `connection()` serialises our transactions in this process, and BEGIN IMMEDIATE takes the
     // write lock up front so that two processes never deadlock upgrading a read lock.
     async transaction<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+      assertNotNested(kysely);
       return kysely.connection().execute(async (conn) => {
         await sql`begin immediate`.execute(conn);
         try {
-          const result = await fn(conn as unknown as Transaction<Database>);
+          const result = await activeTransaction.run(kysely, () => fn(conn as unknown as Transaction<Database>));
           await sql`commit`.execute(conn);
           return result;
         } catch (error) {
@@ -138,9 +151,10 @@ function openPostgres(target: Extract<DbTarget, { kind: 'postgres' }>): Db {
     sqlite: null,
     pool,
     async transaction<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+      assertNotNested(kysely);
       for (let attempt = 1; ; attempt++) {
         try {
-          return await kysely.transaction().execute(fn);
+          return await kysely.transaction().execute((trx) => activeTransaction.run(kysely, () => fn(trx)));
         } catch (error) {
           const code = (error as { code?: string }).code;
           if (!code || !RETRYABLE_PG_CODES.has(code) || attempt >= TRANSACTION_RETRIES_MAX) throw error;
