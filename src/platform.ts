@@ -23,6 +23,8 @@ import { findAddressOwner } from './chain/deposit-addresses.ts';
 import type { Hex } from './chain/chain-types.ts';
 import { createWithdrawals, registerWithdrawalJobs, standingGate, type Withdrawals } from './payments/withdrawals/withdrawals.ts';
 import { withdrawalRoutes } from './payments/withdrawals/withdrawal-routes.ts';
+import { createSweepers, registerSweepJobs, sweepWorker } from './chain/sweep.ts';
+import { createDepositKeys } from './chain/keys.ts';
 import { wirePayments, type PaymentsWiring } from './payments/payment-wiring.ts';
 
 /** A background loop that runs at its own pace (scanner, sweeper, reconciler). */
@@ -124,6 +126,12 @@ export async function createPlatform(config: Config, db: Db, opts: PlatformOptio
     plugin: withdrawalRoutes({ db, clock, config, withdrawals, requireStepUp: (p) => accounts.requireStepUp(p), stepUpWithTotp: async (p, totp_code, meta) => void (await accounts.stepUp(p, { totp_code }, meta)) }),
   });
   if (hotWallets.size) platform.workers.push(hotWalletWorker([...hotWallets.values()], 5_000, (e) => log?.warn({ err: String(e) }, 'hot wallet refresh failed')));
+  // Sweeper: consolidates deposit-address balances into the hot wallets (needs the deposit keys).
+  if (hotWallets.size && config.deposit_mnemonic) {
+    const sweepers = createSweepers({ chains: config.chains, hotWallets, keys: createDepositKeys(config.deposit_mnemonic), db, clock, ledger, client: (c) => createEvmClient(c) });
+    registerSweepJobs(jobs, sweepers);
+    platform.workers.push(sweepWorker([...sweepers.values()], 60_000, (e) => log?.warn({ err: String(e) }, 'sweep planning failed')));
+  }
 
   // Payments: views, maintenance windows (their guard goes first in routes), status, transfers.
   platform.payments = wirePayments({ db, clock, config, ledger, accounts, jobs, routes: platform.routes, workers: platform.workers });
