@@ -114,6 +114,37 @@ describe.each(DIALECTS)('accounts API on %s', (dialect) => {
     });
   });
 
+  it('sessions end after 30 minutes idle and 12 hours in all; a zh-CN user reads freezes in Chinese', async () => {
+    await withPlatform(dialect, async (t) => {
+      const s = await signedIn(t, 'rui@example.com');
+      const me = (token: string) => t.app.inject({ method: 'GET', url: '/api/v1/me', headers: bearer(token) });
+      t.clock.advance(29 * 60_000);
+      expect((await me(s.token)).statusCode).toBe(200);
+      t.clock.advance(29 * 60_000);
+      expect((await me(s.token)).statusCode).toBe(200); // activity keeps it alive
+      t.clock.advance(31 * 60_000);
+      expect((await me(s.token)).statusCode).toBe(401);
+      const busy = json<{ token: string }>(await login(t, 'rui@example.com')).token;
+      for (let i = 0; i < 12 * 3 - 1; i++) {
+        t.clock.advance(20 * 60_000);
+        expect((await me(busy)).statusCode, `after ${(i + 1) * 20} min`).toBe(200);
+      }
+      t.clock.advance(20 * 60_000);
+      expect((await me(busy)).statusCode).toBe(401);
+
+      const zh = await t.app.inject({ method: 'POST', url: '/api/v1/auth/register', payload: { email: 'li@example.com', password: PW, locale: 'zh-CN' } });
+      expect(json<{ user: { locale: string } }>(zh).user.locale).toBe('zh-CN');
+      const tok = json<{ token: string }>(await login(t, 'li@example.com')).token;
+      const frozen = json<{ user: { freezes: Array<{ message: string; what_to_do: string[] }> } }>(
+        await t.app.inject({ method: 'POST', url: '/api/v1/me/freeze', headers: bearer(tok), payload: { reason: 'abnormal_login' } }),
+      );
+      expect(frozen.user.freezes[0]!.message).toContain('冻结');
+      expect(frozen.user.freezes[0]!.what_to_do.join('')).toContain('修改您的密码');
+      await t.drainJobs();
+      expect(t.platform.mailbox!.to('li@example.com').map((m) => m.subject)).toContain('您的账户已被冻结');
+    });
+  });
+
   it('throttles per account from the 5th failure: 1 min doubling to 15 min, 429 with Retry-After even for the right password, reset after 12 h', async () => {
     await withPlatform(dialect, async (t) => {
       await register(t, 'carol@example.com');
