@@ -58,6 +58,24 @@ describe.each(DIALECTS)('hot wallet sender on %s', (dialect) => {
     expect(v2.gas_fee_minor! > 0n).toBe(true);
   });
 
+  it('a transaction removed by a reorg before depth is rebroadcast (same bytes) and confirms', async () => {
+    const s = new Sender({ chain_id: CHAIN, client, private_key: anvilKey(6), db: t.db, clock: systemClock });
+    const snapshot = await client.request({ method: 'evm_snapshot' as never });
+    const r = await s.prepare({ purpose: 'test', purpose_id: 'reorg', to: SINK, value_minor: 9n, confirmations_required: 3 });
+    if (!r.ok) throw new Error('prepare refused');
+    await s.broadcast(r.tx.id);
+    const mined = await s.refresh(r.tx.id);
+    expect(mined.status).toBe('mined');
+    // The block that held it disappears (anvil drops the transaction with it).
+    await client.request({ method: 'evm_revert' as never, params: [snapshot] as never });
+    const back = await s.refresh(r.tx.id);
+    expect(back.status).toBe('broadcast');
+    await mine(client, 3);
+    const v = await s.refresh(r.tx.id);
+    expect(v.status).toBe('confirmed');
+    expect(v.hash).toBe(mined.hash);
+  });
+
   it('two workers never reuse a nonce, and leave no gap', async () => {
     // PostgreSQL: two connection pools, as two processes would have. SQLite: better-sqlite3 waits
     // for a lock synchronously, so two connections in ONE process would block each other's

@@ -272,8 +272,10 @@ export class Sender {
     if (mined) return this.recordMined(tx, attempts, mined);
     if (tx.status === 'mined') {
       // The block that held it was reorganised away: back to the mempool, rebroadcast below.
-      await updateChainTx(db.kysely, tx.id, { status: 'broadcast', mined_hash: null, block_number: null, block_hash: null, updated_at_ms: clock.now_ms() });
+      await updateChainTx(db.kysely, tx.id, { status: 'broadcast', mined_hash: null, block_number: null, block_hash: null, first_broadcast_at_ms: null, last_broadcast_at_ms: null, updated_at_ms: clock.now_ms() });
       tx.status = 'broadcast';
+      tx.first_broadcast_at_ms = null;
+      tx.last_broadcast_at_ms = null;
     }
     const latestCount = await this.opts.client.getTransactionCount({ address: this.address as Hex, blockTag: 'latest' });
     if (latestCount > tx.nonce) {
