@@ -26,6 +26,8 @@ import { withdrawalRoutes } from './payments/withdrawals/withdrawal-routes.ts';
 import { createSweepers, registerSweepJobs, sweepWorker } from './chain/sweep.ts';
 import { createDepositKeys } from './chain/keys.ts';
 import { wirePayments, type PaymentsWiring } from './payments/payment-wiring.ts';
+import { wireInvoices } from './payments/invoices/invoice-wiring.ts';
+import type { Invoices } from './payments/invoices/invoices.ts';
 
 /** A background loop that runs at its own pace (scanner, sweeper, reconciler). */
 export interface Worker {
@@ -49,6 +51,8 @@ export interface Platform {
   withdrawals?: Withdrawals;
   /** Payment views, maintenance windows, transfers (src/payments/payment-wiring.ts). */
   payments?: PaymentsWiring;
+  /** Merchant invoices and the public checkout page (src/payments/invoices/invoice-wiring.ts). */
+  invoices?: Invoices;
   workers: Worker[];
   routes: RouteModule[];
   readiness: Array<() => Promise<string | null>>;
@@ -135,6 +139,8 @@ export async function createPlatform(config: Config, db: Db, opts: PlatformOptio
 
   // Payments: views, maintenance windows (their guard goes first in routes), status, transfers.
   platform.payments = wirePayments({ db, clock, config, ledger, accounts, jobs, routes: platform.routes, workers: platform.workers });
+  // Invoices: a fresh address per invoice, expiry jobs, merchant API, public checkout page; refunds are withdrawals.
+  platform.invoices = wireInvoices({ db, clock, config, jobs, routes: platform.routes, view: platform.payments.view, withdrawals, requireStepUp: (p) => accounts.requireStepUp(p) });
 
   return platform;
 }

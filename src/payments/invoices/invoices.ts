@@ -48,9 +48,9 @@ export interface InvoiceDeps {
   db: Db;
   clock?: Clock;
   config: Pick<Config, 'chains' | 'public_url'>;
-  /** Keys on the invoice path (createDepositKeys(mnemonic, INVOICE_PATH_PREFIX)). */
-  keys: DepositKeys;
-  /** The chain's head now (RPC); without it the scanner's last seen head (or 0) is used. */
+  /** Keys on the invoice path (createDepositKeys(mnemonic, INVOICE_PATH_PREFIX)); null without a mnemonic (creation answers 503). */
+  keys: DepositKeys | null;
+  /** The node's head (RPC), used when the scanner has not recorded one yet. */
   headOf?: (chain_id: number) => Promise<number>;
   /** Refunds go out as withdrawals of the merchant; absent: refunds answer 501. */
   withdrawals?: Withdrawals;
@@ -65,7 +65,7 @@ export interface NewInvoice {
   metadata?: Record<string, unknown> | null;
 }
 
-export type CreateResult = { result: 'created'; invoice: InvoiceRow } | { result: 'refused'; reason: CreateRefusal | 'unknown_asset' };
+export type CreateResult = { result: 'created'; invoice: InvoiceRow } | { result: 'refused'; reason: CreateRefusal | 'unknown_asset' | 'unavailable' };
 
 export interface RefundInput {
   user_id: string;
@@ -133,11 +133,16 @@ export function createInvoices(deps: InvoiceDeps): Invoices {
     await emitEvent(trx, { type: invoiceEventType(row.status as InvoiceStatus), aggregate_type: 'invoice', aggregate_id: row.id, payload: invoiceSnapshot(row) }, clock);
   }
 
-  async function issuedBlock(chain_id: number): Promise<number> {
-    if (deps.headOf) return deps.headOf(chain_id);
-    const c = await db.kysely.selectFrom('chain_cursors').select(['head', 'next_block']).where('chain_id', '=', chain_id).executeTakeFirst();
-    if (!c) return 0;
-    return c.head !== null ? Number(c.head) : Math.max(0, Number(c.next_block) - 1);
+  /** The issue block: the head the scanner last saw (never above the real head), else the node's. */
+  async function issuedBlock(chain_id: number): Promise<number | null> {
+    const c = await db.kysely.selectFrom('chain_cursors').select(['head']).where('chain_id', '=', chain_id).executeTakeFirst();
+    if (c && c.head !== null) return Number(c.head);
+    if (!deps.headOf) return null;
+    try {
+      return await deps.headOf(chain_id);
+    } catch {
+      return null;
+    }
   }
 
   async function recompute(trx: DbExecutor, id: string): Promise<InvoiceRow | null> {
@@ -168,6 +173,7 @@ export function createInvoices(deps: InvoiceDeps): Invoices {
       const chain_id = asset.chain_id;
       // Read before the transaction (an RPC call): a block at or before the one current now.
       const issued_at_block = await issuedBlock(chain_id);
+      if (issued_at_block === null || !keys) return { result: 'refused', reason: 'unavailable' };
       for (let attempt = 1; ; attempt++) {
         try {
           return await db.transaction(async (trx) => {

@@ -1,0 +1,51 @@
+// The invoices module's part of the composition root (called from platform.ts): the service
+// (invoice keys from the deposit mnemonic, on their own BIP-44 account), its expiry job, the
+// merchant API under /api/v1 and the public checkout page at /checkout/{id}.
+// The deposit scanner's side (see invoices.ts): pass `invoices.addressOwners` and
+// `invoices.onDepositChange` to createDepositScanner.
+import type { RouteModule } from '../../app.ts';
+import type { Config } from '../../config.ts';
+import type { Db } from '../../db/database.ts';
+import { createEvmReader } from '../../chain/evm.ts';
+import { createDepositKeys, INVOICE_PATH_PREFIX } from '../../chain/keys.ts';
+import type { JobRunner } from '../../jobs/jobs.ts';
+import type { Clock } from '../../shared/clock.ts';
+import type { Principal } from '../../shared/principal.ts';
+import type { PaymentViewDeps } from '../payment-routes.ts';
+import type { Withdrawals } from '../withdrawals/withdrawals.ts';
+import { checkoutPage } from './invoice-checkout.ts';
+import { invoiceRoutes } from './invoice-routes.ts';
+import { createInvoices, type Invoices } from './invoices.ts';
+
+/** wireInvoices({ db, clock, config, jobs, routes, view, withdrawals, requireStepUp }) -> Invoices */
+export function wireInvoices(p: {
+  db: Db;
+  clock: Clock;
+  config: Config;
+  jobs: JobRunner;
+  routes: RouteModule[];
+  view: PaymentViewDeps;
+  withdrawals?: Withdrawals;
+  requireStepUp?: (principal: Principal) => Promise<void>;
+}): Invoices {
+  const { config } = p;
+  const readers = new Map(config.chains.map((c) => [c.chain_id, createEvmReader({ chain_id: c.chain_id, rpc_url: c.rpc_url })]));
+  const invoices = createInvoices({
+    db: p.db,
+    clock: p.clock,
+    config,
+    keys: config.deposit_mnemonic ? createDepositKeys(config.deposit_mnemonic, INVOICE_PATH_PREFIX) : null,
+    headOf: async (chain_id) => {
+      const r = readers.get(chain_id);
+      if (!r) throw new Error(`no reader for chain ${chain_id}`);
+      return r.head();
+    },
+    ...(p.withdrawals ? { withdrawals: p.withdrawals } : {}),
+  });
+  invoices.registerJobs(p.jobs);
+  p.routes.push(
+    { name: 'invoices', plugin: invoiceRoutes({ ...p.view, invoices, ...(p.requireStepUp ? { requireStepUp: p.requireStepUp } : {}) }) },
+    { name: 'checkout', prefix: '', plugin: checkoutPage({ invoices }) },
+  );
+  return invoices;
+}

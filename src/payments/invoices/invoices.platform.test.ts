@@ -1,0 +1,66 @@
+// Goal: invoices are wired into the real platform: real API keys (scopes) and sessions
+// authenticate, a key without invoices:write is refused, the merchant's key creates an invoice
+// whose address comes from the deposit mnemonic's invoice account, the expiry job is registered,
+// and the checkout page is served at /checkout/{id} outside /api/v1.
+// Method: createPlatform + buildPlatformApp (startTestPlatform) with a chain config file and a
+// mnemonic, app.inject(); the scanner's cursor row stands in for a chain head (no RPC needed).
+import { writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DIALECTS } from '../../../test/helpers/db.ts';
+import { bearer, startTestPlatform, type TestPlatform } from '../../accounts/accounts-testkit.ts';
+import { ANVIL_TEST_MNEMONIC } from '../../chain/anvil.ts';
+import { createDepositKeys, INVOICE_PATH_PREFIX } from '../../chain/keys.ts';
+
+const PW = 'correct horse battery staple 9';
+
+describe.each(DIALECTS)('invoices in the platform on %s', (dialect) => {
+  let t: TestPlatform;
+  beforeEach(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'settle-inv-'));
+    const configPath = join(dir, 'settle.config.json');
+    writeFileSync(configPath, JSON.stringify({ rate_limit: { per_second: 100_000, burst: 100_000 }, chains: [{ chain_id: 31337, name: 'Dev', rpc_url: 'http://127.0.0.1:1', native: { symbol: 'ETH', decimals: 18, min_deposit: '0.001', confirmations: [{ max_amount: null, blocks: 2 }] } }] }));
+    t = await startTestPlatform(dialect, { SETTLE_CONFIG: configPath, SETTLE_DEPOSIT_MNEMONIC: ANVIL_TEST_MNEMONIC, SETTLE_PUBLIC_URL: 'https://shop.example.test' });
+    await t.platform.db.kysely.insertInto('chain_cursors').values({ chain_id: 31337, next_block: 500, head: 499, head_seen_at_ms: t.clock.now_ms(), block_time_ms: 2000, updated_at_ms: t.clock.now_ms() }).execute();
+  });
+  afterEach(async () => {
+    await t.close();
+  });
+
+  async function keyWith(scopes: string[]): Promise<string> {
+    const u = await t.platform.accounts.createUserWithRoles(`m${Math.random().toString(36).slice(2)}@example.test`, PW, []);
+    const s = await t.platform.accounts.issueSessionForTests(u.id);
+    expect((await t.app.inject({ method: 'POST', url: '/api/v1/auth/step-up', headers: bearer(s.token), payload: { password: PW } })).statusCode).toBe(204);
+    const res = await t.app.inject({ method: 'POST', url: '/api/v1/api-keys', headers: bearer(s.token), payload: { name: 'shop', scopes } });
+    expect(res.statusCode).toBe(201);
+    return res.json().key as string;
+  }
+
+  it('a real key with invoices:write creates; without it 403; another merchant 404; checkout page served', async () => {
+    const key = await keyWith(['invoices:write', 'invoices:read']);
+    const res = await t.app.inject({ method: 'POST', url: '/api/v1/invoices', headers: { ...bearer(key), 'idempotency-key': 'i1' }, payload: { asset: 'ETH', amount: '0.5', expires_in_s: 60 } });
+    expect(res.statusCode).toBe(201);
+    const inv = res.json();
+    expect(inv.address).toBe(createDepositKeys(ANVIL_TEST_MNEMONIC, INVOICE_PATH_PREFIX).address(0));
+    expect(inv.checkout_url).toBe(`https://shop.example.test/checkout/${inv.id}`);
+    expect(inv.payment_uri).toBe(`ethereum:${inv.address}@31337?value=500000000000000000`);
+
+    const readOnly = await keyWith(['invoices:read']);
+    const refused = await t.app.inject({ method: 'POST', url: '/api/v1/invoices', headers: { ...bearer(readOnly), 'idempotency-key': 'i2' }, payload: { asset: 'ETH', amount: '1' } });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().code).toBe('insufficient_scope');
+    expect((await t.app.inject({ url: `/api/v1/invoices/${inv.id}`, headers: bearer(readOnly) })).statusCode).toBe(404);
+    expect((await t.app.inject({ url: `/api/v1/invoices/${inv.id}`, headers: bearer(key) })).json().status).toBe('new');
+
+    const page = await t.app.inject({ url: `/checkout/${inv.id}?lang=zh-CN` });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('请向以下地址转账 0.5 ETH');
+
+    // The expiry job is registered in the platform's runner.
+    t.clock.advance(61_000);
+    await t.drainJobs();
+    expect((await t.app.inject({ url: `/api/v1/invoices/${inv.id}`, headers: bearer(key) })).json().status).toBe('expired');
+  });
+});
