@@ -17,12 +17,16 @@ import { migrateToLatest } from '../src/db/migrate.ts';
 import { createLedger, type Ledger } from '../src/ledger/ledger.ts';
 import { systemClock } from '../src/shared/clock.ts';
 import { accountKey, transferHash } from '../src/ledger/ledger-rules.ts';
-import type { AccountSpec, TransferInput } from '../src/ledger/ledger-types.ts';
+import { ledgerAccountId, type AccountSpec, type TransferInput } from '../src/ledger/ledger-types.ts';
 
 const SECONDS = Number(process.env.SETTLE_BENCH_SECONDS ?? 5);
 const PG_URL = process.env.SETTLE_BENCH_DATABASE_URL || process.env.SETTLE_TEST_DATABASE_URL || '';
 const USERS = 1000;
 const ASSET = 'USDT';
+/** Realistic ids (the length matters: they are keys in the account table and in every transfer row). */
+const USER_IDS = Array.from({ length: USERS }, (_, i) => ledgerAccountId('user', `usr_01jd3x${String(i).padStart(26, '0')}`, ASSET, 'user_available'));
+const HOT = ledgerAccountId('platform', 'platform', ASSET, 'hot_wallet');
+const EXT = ledgerAccountId('platform', 'world', ASSET, 'external');
 
 interface Figures {
   name: string;
@@ -30,6 +34,8 @@ interface Figures {
   seconds: number;
   latencies_ms: number[];
   failed: number;
+  /** CPU of this process (user + system) per transfer: less sensitive than wall time to other load. */
+  cpu_us_per_transfer: number;
 }
 
 function pct(sorted: number[], p: number): number {
@@ -41,7 +47,7 @@ function print(f: Figures): void {
   const l = [...f.latencies_ms].sort((a, b) => a - b);
   const rate = Math.round(f.transfers / f.seconds);
   console.log(
-    `${f.name.padEnd(58)} ${String(rate).padStart(9)} transfers/s   p50 ${pct(l, 50).toFixed(2).padStart(7)} ms   p99 ${pct(l, 99).toFixed(2).padStart(7)} ms   (${f.transfers} in ${f.seconds.toFixed(1)} s${f.failed ? `, ${f.failed} not ok` : ''})`,
+    `${f.name.padEnd(58)} ${String(rate).padStart(9)} transfers/s   p50 ${pct(l, 50).toFixed(2).padStart(7)} ms   p99 ${pct(l, 99).toFixed(2).padStart(7)} ms   node cpu ${f.cpu_us_per_transfer.toFixed(1).padStart(6)} µs/transfer   (${f.transfers} in ${f.seconds.toFixed(1)} s${f.failed ? `, ${f.failed} not ok` : ''})`,
   );
 }
 
@@ -49,9 +55,9 @@ const flagsNone = { debits_must_not_exceed_credits: false, credits_must_not_exce
 const flagsUser = { debits_must_not_exceed_credits: true, credits_must_not_exceed_debits: false };
 
 function accounts(): AccountSpec[] {
-  const out: AccountSpec[] = [{ id: 'ext', asset: ASSET, owner_type: 'platform', owner_id: 'world', kind: 'external', flags: flagsNone }];
-  out.push({ id: 'hot', asset: ASSET, owner_type: 'platform', owner_id: 'platform', kind: 'hot_wallet', flags: flagsNone });
-  for (let i = 0; i < USERS; i++) out.push({ id: `u${i}`, asset: ASSET, owner_type: 'user', owner_id: `usr${i}`, kind: 'user_available', flags: flagsUser });
+  const out: AccountSpec[] = [{ id: EXT, asset: ASSET, owner_type: 'platform', owner_id: 'world', kind: 'external', flags: flagsNone }];
+  out.push({ id: HOT, asset: ASSET, owner_type: 'platform', owner_id: 'platform', kind: 'hot_wallet', flags: flagsNone });
+  for (let i = 0; i < USERS; i++) out.push({ id: USER_IDS[i]!, asset: ASSET, owner_type: 'user', owner_id: `usr${i}`, kind: 'user_available', flags: flagsUser });
   return out;
 }
 
@@ -59,12 +65,13 @@ let serial = 0;
 const runTag = randomBytes(3).toString('hex');
 /** A transfer between two random users, or (hot_share of the time) touching the hot account. */
 function transfer(hot_share: number): TransferInput {
-  const id = `${runTag}_${serial++}`;
-  const a = `u${Math.floor(Math.random() * USERS)}`;
-  let b = `u${Math.floor(Math.random() * USERS)}`;
-  if (b === a) b = a === 'u0' ? 'u1' : 'u0';
+  const id = `xfer_${runTag}_${String(serial++).padStart(20, '0')}`;
+  const ai = Math.floor(Math.random() * USERS);
+  const bi = (ai + 1 + Math.floor(Math.random() * (USERS - 1))) % USERS;
+  const a = USER_IDS[ai]!;
+  const b = USER_IDS[bi]!;
   const hot = Math.random() < hot_share;
-  const [dr, cr] = hot ? (Math.random() < 0.5 ? ['hot', a] : [a, 'hot']) : [a, b];
+  const [dr, cr] = hot ? (Math.random() < 0.5 ? [HOT, a] : [a, HOT]) : [a, b];
   return { id, debit_account_id: dr, credit_account_id: cr, amount_minor: 1n, asset: ASSET, reason: 'bench', reference: null };
 }
 
@@ -73,8 +80,8 @@ async function setup(db: Db, ledger: Ledger): Promise<void> {
   await ledger.ensureAccounts(accounts());
   // Fund every user and the hot account generously so that flags rarely refuse.
   const funding: TransferInput[] = [];
-  for (let i = 0; i < USERS; i++) funding.push({ id: `fund_${runTag}_${i}`, debit_account_id: 'ext', credit_account_id: `u${i}`, amount_minor: 10n ** 12n, asset: ASSET, reason: 'fund', reference: null });
-  funding.push({ id: `fund_${runTag}_hot`, debit_account_id: 'ext', credit_account_id: 'hot', amount_minor: 10n ** 15n, asset: ASSET, reason: 'fund', reference: null });
+  for (let i = 0; i < USERS; i++) funding.push({ id: `fund_${runTag}_${i}`, debit_account_id: EXT, credit_account_id: USER_IDS[i]!, amount_minor: 10n ** 12n, asset: ASSET, reason: 'fund', reference: null });
+  funding.push({ id: `fund_${runTag}_hot`, debit_account_id: EXT, credit_account_id: HOT, amount_minor: 10n ** 15n, asset: ASSET, reason: 'fund', reference: null });
   await ledger.createTransfers(funding);
 }
 
@@ -84,6 +91,7 @@ async function drive(name: string, callers: number, batch_size: number, hot_shar
   let transfers = 0;
   let failed = 0;
   const start = performance.now();
+  const cpu0 = process.cpuUsage();
   const deadline = start + SECONDS * 1000;
   await Promise.all(
     Array.from({ length: callers }, async () => {
@@ -96,7 +104,8 @@ async function drive(name: string, callers: number, batch_size: number, hot_shar
       }
     }),
   );
-  return { name, transfers, seconds: (performance.now() - start) / 1000, latencies_ms: latencies, failed };
+  const cpu = process.cpuUsage(cpu0);
+  return { name, transfers, seconds: (performance.now() - start) / 1000, latencies_ms: latencies, failed, cpu_us_per_transfer: (cpu.user + cpu.system) / Math.max(1, transfers) };
 }
 
 const viaLedger = (ledger: Ledger) => async (batch: TransferInput[]) => (await ledger.createTransfers(batch)).filter((r) => r.result !== 'ok').length;
@@ -147,7 +156,7 @@ function minimalSqlite(db: Db, per_tx: number) {
   raw.exec('create table if not exists bench_min (id integer primary key, dr text, cr text, amount_minor text)');
   raw.exec('create table if not exists bench_min_acc (id text primary key, balance_minor text)');
   const acc = raw.prepare("insert or ignore into bench_min_acc values (?, '0')");
-  for (let i = 0; i < USERS; i++) acc.run(`u${i}`);
+  for (const id of USER_IDS) acc.run(id);
   const ins = raw.prepare('insert into bench_min (dr, cr, amount_minor) values (?, ?, ?)');
   const upd = raw.prepare('update bench_min_acc set balance_minor = balance_minor + ? where id = ?');
   const run = raw.transaction((batch: TransferInput[]) => {
