@@ -12,6 +12,7 @@ import { sql } from 'kysely';
 import { DIALECTS } from '../../test/helpers/db.ts';
 import { bearer, json, startTestPlatform, totpCode, type TestPlatform } from './accounts-testkit.ts';
 import { main } from '../cli.ts';
+import { passwordVerificationCount } from './accounts-crypto.ts';
 
 const PW = 'correct horse battery staple';
 const UA_A = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36';
@@ -94,8 +95,12 @@ describe.each(DIALECTS)('accounts API on %s', (dialect) => {
   it('answers an unknown email exactly like a wrong password, and gives a new token on every login', async () => {
     await withPlatform(dialect, async (t) => {
       await register(t, 'bob@example.com');
+      const v0 = passwordVerificationCount();
       const wrong = await login(t, 'bob@example.com', 'wrong password here');
+      const v1 = passwordVerificationCount();
       const unknown = await login(t, 'nobody@example.com', 'wrong password here');
+      // The same timing path: each answer cost exactly one argon2id verification.
+      expect([v1 - v0, passwordVerificationCount() - v1]).toEqual([1, 1]);
       expect(wrong.statusCode).toBe(401);
       expect(unknown.statusCode).toBe(401);
       expect(wrong.body).toBe(unknown.body);
