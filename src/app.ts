@@ -2,7 +2,7 @@
 // inject(). Everything cross-cutting lives here: request ids, problem+json errors, security
 // headers, body limits, rate limits, idempotency, OpenAPI, health and metrics. Modules bring
 // their routes as plugins (deps.routes), mounted under /api/v1.
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyPluginAsync, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -80,6 +80,18 @@ function toProblem(error: FastifyError): ProblemError {
 /** const app = await buildApp(deps); const res = await app.inject({ method: 'GET', url: '/healthz' }) */
 export async function buildApp(deps: AppDeps): Promise<App> {
   const { config, db, clock, metrics } = deps;
+  const setSecurityHeaders = (req: FastifyRequest, reply: FastifyReply): void => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('cross-origin-opener-policy', 'same-origin');
+    if (!reply.hasHeader('x-frame-options')) reply.header('x-frame-options', 'DENY');
+    if (config.public_url.startsWith('https://')) reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
+    const type = String(reply.getHeader('content-type') ?? '');
+    if (type.includes('json')) {
+      reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+      if (req.url.startsWith('/api/') && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    }
+  };
   const app = Fastify({
     ...(deps.loggerInstance ? { loggerInstance: deps.loggerInstance } : { logger: false }),
     bodyLimit: config.limits.body_bytes_max,
@@ -87,6 +99,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     genReqId: (raw) => {
       const sent = raw.headers['x-request-id'];
       return typeof sent === 'string' && REQUEST_ID_RE.test(sent) ? sent : newId('req');
+    },
+    // Errors Fastify meets before routing (a URL with broken percent-encoding) get the same
+    // problem+json as everything else.
+    frameworkErrors: (error, req, reply: FastifyReply) => {
+      const problem = error.code === 'FST_ERR_BAD_URL' ? new ProblemError(400, 'malformed_url', 'The URL is not valid: check its percent-encoding.') : toProblem(error);
+      reply.header('x-request-id', req.id).code(problem.status).type('application/problem+json');
+      setSecurityHeaders(req, reply);
+      void reply.send(problem.toBody());
     },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
@@ -131,16 +151,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   app.addHook('onSend', async (req, reply, payload) => {
     if (closing) reply.header('connection', 'close');
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'no-referrer');
-    reply.header('cross-origin-opener-policy', 'same-origin');
-    if (!reply.hasHeader('x-frame-options')) reply.header('x-frame-options', 'DENY');
-    if (config.public_url.startsWith('https://')) reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
-    const type = String(reply.getHeader('content-type') ?? '');
-    if (type.includes('json')) {
-      reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
-      if (req.url.startsWith('/api/') && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
-    }
+    setSecurityHeaders(req, reply);
     return payload;
   });
 

@@ -102,6 +102,13 @@ describe('HTTP shell', () => {
     expectProblem(await app.inject({ method: 'DELETE', url: '/api/v1/things' }), 404, 'route_not_found');
   });
 
+  it('a URL with broken percent-encoding -> 400 malformed_url', async () => {
+    const res = await app.inject({ method: 'GET', url: '/api/v1/things/%zz', headers: { 'x-request-id': 'trace-url' } });
+    expectProblem(res, 400, 'malformed_url');
+    expect(res.headers['x-request-id']).toBe('trace-url');
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+  });
+
   it('invalid input -> 400 validation_failed naming the field', async () => {
     const body = expectProblem(await post(JSON.stringify({ name: '', count: 1 })), 400, 'validation_failed');
     expect(String(body.detail)).toContain('/name');
