@@ -7,6 +7,7 @@ import { migrateToLatest, pendingMigrations } from './db/migrate.ts';
 import { CliError, checkFlags, commandHelp, findCommand, overviewHelp, parseArgs, type CliIo, type Command } from './cli/cli-kit.ts';
 import { ledgerCommands } from './ledger/ledger-cli.ts';
 import { accountsCommands } from './accounts/accounts-cli.ts';
+import { reconcileCommands } from './payments/reconcile/reconcile-cli.ts';
 
 const core: Command[] = [
   {
@@ -66,7 +67,7 @@ const core: Command[] = [
 /** Extra doctor checks contributed by modules (chains …); each returns its failure count. */
 export const doctorChecks: Array<(config: ReturnType<typeof configFromEnv>, io: CliIo) => Promise<number>> = [];
 
-export const COMMANDS: Command[] = [...core, ...ledgerCommands, ...accountsCommands];
+export const COMMANDS: Command[] = [...core, ...ledgerCommands, ...accountsCommands, ...reconcileCommands];
 
 /** main(['migrate']) -> exit code */
 export async function main(argv: string[], io: CliIo = { out: (l) => console.log(l), err: (l) => console.error(l) }): Promise<number> {

@@ -48,7 +48,7 @@ export interface PaymentEventsTable {
   hold_reason: string | null;
 }
 
-export interface PaymentTables extends MaintenanceTables, WebhookTables, InvoiceTables {
+export interface PaymentTables extends MaintenanceTables, WebhookTables, InvoiceTables, ReconcileTables {
   payments: PaymentsTable;
   payment_events: PaymentEventsTable;
 }
@@ -199,4 +199,31 @@ export interface InvoiceTables {
   invoices: InvoicesTable;
   invoice_payments: InvoicePaymentsTable;
   invoice_refunds: InvoiceRefundsTable;
+}
+
+/** Discrepancies found by the reconciler (src/payments/reconcile/**): one open row per key. */
+export interface ReconcileIncidentsTable {
+  id: string;
+  /** Dedupe key: kind + chain + asset + subject; unique among unresolved rows. */
+  key: string;
+  chain_id: number | null;
+  asset: string | null;
+  /** ledger_unbalanced | deposit_ledger_mismatch | address_balance_mismatch | unrecorded_coins | insolvent */
+  kind: string;
+  /** What it is about: an address, a deposit id, 'ledger'. */
+  subject: string;
+  expected_minor: bigint | null;
+  actual_minor: bigint | null;
+  /** JSON */
+  details: string;
+  opened_at_ms: number;
+  last_seen_at_ms: number;
+  /** Set when a later run no longer finds the difference. */
+  resolved_at_ms: number | null;
+  acknowledged_at_ms: number | null;
+  acknowledged_by: string | null;
+}
+
+export interface ReconcileTables {
+  reconcile_incidents: ReconcileIncidentsTable;
 }

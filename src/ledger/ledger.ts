@@ -75,6 +75,9 @@ export interface LedgerOptions {
   queue_max?: number;
 }
 
+// `settle ledger verify`'s check, offered on the face so that other modules (the reconciler) reuse it.
+export { verifyLedger, type VerifyReport } from './ledger-verify.ts';
+
 export const EXPIRE_JOB = 'ledger.expire_pending';
 export const EXPIRED_REASON = 'ledger.pending_expired';
 
