@@ -118,6 +118,11 @@ describe('authorization walk over every registered route', () => {
     const key = (await t.app.inject({ method: 'POST', url: '/api/v1/api-keys', headers: bearer(s1.token), payload: { name: 'owner shop' } })).json() as { key: string };
     const pdf = Buffer.from('%PDF-1.4 owner identity document');
     expect((await t.app.inject({ method: 'POST', url: '/api/v1/me/kyc/documents', headers: { ...bearer(s1.token), 'content-type': 'application/pdf' }, payload: pdf })).statusCode).toBe(201);
+    // Best effort, through the public contract (API.md): resources of other modules that the
+    // owner can create in this configuration. A refusal (no chain configured …) just means that
+    // module has nothing of the owner's to protect here.
+    await t.app.inject({ method: 'POST', url: '/api/v1/webhook-endpoints', headers: bearer(s1.token), payload: { url: 'http://127.0.0.1:9/hook', events: ['payment.credited'] } });
+    await t.app.inject({ method: 'POST', url: '/api/v1/invoices', headers: { ...bearer(key.key), 'idempotency-key': 'owner-invoice-1' }, payload: { asset: 'USDT', amount: '1' } });
     ownerSecrets = [ownerEmail, s1.token, key.key];
     ownerIds = await idsOf(t.platform.db, ownerId);
 
@@ -171,6 +176,7 @@ describe('authorization walk over every registered route', () => {
     const names = routes.map((r) => `${r.method} ${r.url}`);
     expect(names).toEqual(expect.arrayContaining(['POST /api/v1/auth/login', 'GET /api/v1/me', 'POST /api/v1/admin/unfreeze-requests/:id/approve']));
     expect(routes.length).toBeGreaterThan(25);
+    if (process.env.AUTHZ_PRINT) console.log(`${routes.length} routes walked:\n${names.join('\n')}\nowner ids: ${ownerIds.join(' ')}`);
   });
 
   it('as anonymous, another user, another user\'s API key and each non-entitled role: nothing of the owner is read or changed', async () => {
