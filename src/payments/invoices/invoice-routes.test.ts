@@ -23,6 +23,10 @@ import { createPayment, transitionPayment } from '../payments.ts';
 import { checkoutPage } from './invoice-checkout.ts';
 import { invoiceRoutes } from './invoice-routes.ts';
 import { createInvoices, type Invoices } from './invoices.ts';
+import { createLedger, type Ledger } from '../../ledger/ledger.ts';
+import { ledgerAccountId } from '../../ledger/ledger-types.ts';
+import { assetsFromChains } from '../payment-rules.ts';
+import { createWithdrawals } from '../withdrawals/withdrawals.ts';
 
 const KEYS = createDepositKeys(ANVIL_TEST_MNEMONIC, INVOICE_PATH_PREFIX);
 const USER_KEYS = createDepositKeys(ANVIL_TEST_MNEMONIC);
@@ -45,6 +49,7 @@ describe.each(DIALECTS)('invoice API on %s', (dialect) => {
   let t: TestDb;
   let app: App;
   let invoices: Invoices;
+  let ledger: Ledger;
   let jobs: JobRunner;
   let maintenance: Maintenance;
   const clock = new ManualClock(Date.UTC(2026, 10, 26, 2));
@@ -53,7 +58,10 @@ describe.each(DIALECTS)('invoice API on %s', (dialect) => {
   beforeEach(async () => {
     t = await openTestDb(dialect);
     const config = { ...testConfig(), public_url: 'https://pay.example.test' };
-    invoices = createInvoices({ db: t.db, clock, config, keys: KEYS, headOf: async () => 100 });
+    ledger = createLedger(t.db, clock);
+    await ledger.ensureAssets(assetsFromChains(config.chains).map((a) => ({ code: a.code, decimals: a.decimals, chain_id: a.chain_id, contract_address: a.contract_address })));
+    const withdrawals = createWithdrawals({ db: t.db, clock, config, ledger, sender: () => null });
+    invoices = createInvoices({ db: t.db, clock, config, keys: KEYS, headOf: async () => 100, withdrawals });
     maintenance = createMaintenance({ db: t.db, clock, config });
     jobs = new JobRunner(t.db, { clock });
     invoices.registerJobs(jobs);
@@ -69,6 +77,7 @@ describe.each(DIALECTS)('invoice API on %s', (dialect) => {
   });
   afterEach(async () => {
     await app.close();
+    await ledger.drain();
     await t.cleanup();
   });
 
@@ -275,13 +284,38 @@ describe.each(DIALECTS)('invoice API on %s', (dialect) => {
     expect((await app.inject({ url: '/api/v1/invoices?limit=1000', headers: { 'x-test-user': WRITE_KEY } })).statusCode).toBe(400);
   });
 
-  it('refund answers 501 when no withdrawals module is configured, and needs a session', async () => {
+  it('refund: a withdrawal of the merchant to the payer\'s address, at most what was paid, session only, idempotent', async () => {
     const inv = (await create({ asset: 'USDT', amount: '10' })).json();
-    const byKey = await app.inject({ method: 'POST', url: `/api/v1/invoices/${inv.id}/refund`, headers: { 'x-test-user': WRITE_KEY, 'idempotency-key': 'r1' }, payload: { to_address: '0x00000000000000000000000000000000000000aa' } });
+    await pay(inv, 12_000_000n, clock.now_ms());
+    // What the scanner credited the merchant with (the scanner itself is exercised on anvil).
+    const ext = ledgerAccountId('platform', 'platform', 'USDT', 'external');
+    const avail = ledgerAccountId('user', 'usr_m', 'USDT', 'user_available');
+    await ledger.ensureAccounts([
+      { id: ext, asset: 'USDT', owner_type: 'platform', owner_id: 'platform', kind: 'external', flags: { debits_must_not_exceed_credits: false, credits_must_not_exceed_debits: false } },
+      { id: avail, asset: 'USDT', owner_type: 'user', owner_id: 'usr_m', kind: 'user_available', flags: { debits_must_not_exceed_credits: true, credits_must_not_exceed_debits: false } },
+    ]);
+    expect((await ledger.createTransfers([{ id: 'fund_m', debit_account_id: ext, credit_account_id: avail, amount_minor: 12_000_000n, asset: 'USDT', reason: 'test.fund', reference: null }]))[0]!.result).toBe('ok');
+    const refund = (body: Record<string, unknown>, who: string, key: string) => app.inject({ method: 'POST', url: `/api/v1/invoices/${inv.id}/refund`, headers: { 'x-test-user': who, 'idempotency-key': key }, payload: body });
+    const TO = '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed';
+    const byKey = await refund({ to_address: TO }, WRITE_KEY, 'r1');
     expect(byKey.statusCode).toBe(403);
     expect(byKey.json().code).toBe('session_required');
-    const bySession = await app.inject({ method: 'POST', url: `/api/v1/invoices/${inv.id}/refund`, headers: { 'x-test-user': 'usr_m|user,merchant', 'idempotency-key': 'r2' }, payload: { to_address: '0x00000000000000000000000000000000000000aa' } });
-    expect(bySession.statusCode).toBe(501);
+    expect((await refund({ to_address: TO, amount: '13' }, 'usr_m|user,merchant', 'r2')).json().code).toBe('refund_exceeds_paid');
+    expect((await refund({ to_address: '0x1234', amount: '1' }, 'usr_m|user,merchant', 'r3')).json().code).toBe('invalid_address');
+    expect((await refund({ to_address: TO, amount: '1' }, 'usr_o|user,merchant', 'r4')).statusCode).toBe(404);
+    const ok = await refund({ to_address: TO, amount: '2' }, 'usr_m|user,merchant', 'r5');
+    expect(ok.statusCode).toBe(201);
+    expect(ok.json().payment).toMatchObject({ kind: 'withdrawal', direction: 'out', amount: '2', status: 'requested' });
+    const replay = await refund({ to_address: TO, amount: '2' }, 'usr_m|user,merchant', 'r5');
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    const after = (await get(inv.id)).json();
+    expect(after.refunds).toHaveLength(1);
+    expect(after.refunds[0]).toMatchObject({ amount: '2', to_address: TO.toLowerCase() });
+    const [b] = await ledger.balancesOf('user', 'usr_m', ['USDT']);
+    expect(b!.available_minor).toBe(10_000_000n);
+    expect(b!.pending_out_minor).toBe(2_000_000n);
+    // The rest (10) can still be refunded; more cannot.
+    expect((await refund({ to_address: TO, amount: '10.000001' }, 'usr_m|user,merchant', 'r6')).json().code).toBe('refund_exceeds_paid');
   });
 
   it('checkout page: both languages, QR code, own CSP, no merchant data; public status JSON', async () => {
