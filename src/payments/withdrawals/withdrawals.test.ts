@@ -10,7 +10,7 @@ import { startAnvil, type AnvilHandle } from '../../chain/anvil.ts';
 import { createEvmClient } from '../../chain/evm.ts';
 import { erc20TransferData, Sender } from '../../chain/hot-wallet.ts';
 import { openDb } from '../../db/database.ts';
-import { anvilAccount, balanceOfToken, deployTestUsdt, sendMint } from '../../chain/test-usdt.ts';
+import { anvilAccount, balanceOfToken, deployTestUsdt, sendMint, sendNative } from '../../chain/test-usdt.ts';
 import type { Hex } from '../../chain/chain-types.ts';
 import { JobRunner } from '../../jobs/jobs.ts';
 import { createLedger, type Ledger } from '../../ledger/ledger.ts';
@@ -186,6 +186,20 @@ describe.each(DIALECTS)('withdrawals on %s', (dialect) => {
       }
     }
   }, 90_000);
+
+  it('a withdrawal whose nonce is taken on chain by another transaction fails and is voided', async () => {
+    const created = await withdrawals.request({ user_id: USER, user_status: 'active', idempotency_key: 'k-foreign', asset: 'USDT', to_address: TO, amount_minor: usdt(2) });
+    const w = (await withdrawals.get(created.payment.id))!;
+    const signed = await hotSender.prepare({ purpose: 'withdrawal', purpose_id: w.id, confirmations_required: w.confirmations_required, to: token, value_minor: 0n, data: erc20TransferData(TO as Hex, w.amount_minor) });
+    if (!signed.ok) throw new Error('prepare refused');
+    // Someone with the hot key sends a transaction by hand at that very nonce before we broadcast.
+    const foreign = await sendNative(anvil.rpc_url, CHAIN, anvilAccount(1), TO.toLowerCase() as Hex, 1n, signed.tx.nonce);
+    await client.waitForTransactionReceipt({ hash: foreign });
+    expect(await drive(created.payment.id, ['completed', 'failed'])).toBe('failed');
+    const after = (await withdrawals.get(created.payment.id))!;
+    expect([after.failure_code, after.failure_reason]).toEqual(['failed_on_chain', expect.stringMatching(/nonce_used_elsewhere/)]);
+    expect(await balance()).toMatchObject({ available_minor: usdt(10_000 - 51 - 16), pending_out_minor: 0n });
+  }, 60_000);
 
   it('refuses before anything moves: bad address, frozen account, no funds', async () => {
     const base = { user_id: USER, user_status: 'active' as const, asset: 'USDT', to_address: TO, amount_minor: usdt(1) };
