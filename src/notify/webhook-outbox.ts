@@ -46,16 +46,27 @@ export async function nextOutboxBatch(ex: DbExecutor, after: number, limit: numb
 /**
  * Runs `handle` over the next batch inside one transaction per event, saving the cursor with
  * each, so that a crash repeats at most the event in hand (handlers are idempotent anyway).
+ * `prepare` runs before that transaction, outside it: reads through the pool belong there (on
+ * SQLite the one connection is held by the transaction, and a read outside it would wait for
+ * ever).
  */
-export async function consumeOutbox(db: Db, consumer: string, limit: number, now_ms: number, handle: (trx: Transaction<Database>, event: OutboxRow) => Promise<void>): Promise<number> {
+export async function consumeOutbox<P = undefined>(
+  db: Db,
+  consumer: string,
+  limit: number,
+  now_ms: number,
+  handle: (trx: Transaction<Database>, event: OutboxRow, prepared: P | undefined) => Promise<void>,
+  prepare?: (event: OutboxRow) => Promise<P>,
+): Promise<number> {
   const after = await cursorOf(db.kysely, consumer);
   const batch = await nextOutboxBatch(db.kysely, after, limit, now_ms);
   for (const event of batch) {
+    const prepared = prepare ? await prepare(event) : undefined;
     await db.transaction(async (trx) => {
       // Another worker may have moved the cursor meanwhile: do nothing twice.
       const current = await cursorOf(trx, consumer);
       if (current >= event.seq) return;
-      await handle(trx, event);
+      await handle(trx, event, prepared);
       await saveCursor(trx, consumer, event.seq, now_ms);
     });
   }

@@ -87,7 +87,7 @@ export interface Harness {
 }
 
 /** Real accounts (sessions), real ledger, the payment, transfer and maintenance routes. */
-export async function startHarness(dialect: Dialect, extraRoutes: Array<{ name: string; plugin: FastifyPluginAsync }> = []): Promise<Harness> {
+export async function startHarness(dialect: Dialect, extraRoutes: (h: { t: TestDb; clock: ManualClock; config: Config; view: PaymentViewDeps }) => Array<{ name: string; plugin: FastifyPluginAsync }> = () => []): Promise<Harness> {
   const t = await openTestDb(dialect);
   const config = testConfig();
   const clock = new ManualClock(Date.UTC(2026, 10, 26, 1));
@@ -115,7 +115,7 @@ export async function startHarness(dialect: Dialect, extraRoutes: Array<{ name: 
       { name: 'payments', plugin: paymentRoutes({ ...view, ledger: () => ledger }) },
       { name: 'transfers', plugin: transferRoutes({ ...view, transfers }) },
       { name: 'maintenance', plugin: maintenanceRoutes({ maintenance, clock }) },
-      ...extraRoutes,
+      ...extraRoutes({ t, clock, config, view }),
     ],
   });
   return {

@@ -11,7 +11,11 @@ import { createMaintenance, type Maintenance } from '../ops/maintenance.ts';
 import { maintenanceRoutes } from '../ops/maintenance-routes.ts';
 import { statusRoutes, type ChainStatus } from '../ops/status-routes.ts';
 import type { ChainTiming } from './payment-dto.ts';
-import { paymentRoutes, type PaymentViewDeps } from './payment-routes.ts';
+import { dtoContext, paymentRoutes, type PaymentViewDeps } from './payment-routes.ts';
+import { toPaymentDto } from './payment-dto.ts';
+import { getPayment, type Payment } from './payments.ts';
+import { createWebhooks, type Webhooks } from '../notify/webhooks.ts';
+import { webhookRoutes } from '../notify/webhook-routes.ts';
 import { transferRoutes } from './transfers/transfer-routes.ts';
 import { createTransfers, type TransferAccounts, type Transfers } from './transfers/transfers.ts';
 
@@ -38,6 +42,7 @@ export async function chainStatusFromScanner(ex: DbExecutor): Promise<ChainStatu
 export interface PaymentsWiring {
   maintenance: Maintenance;
   transfers: Transfers;
+  webhooks: Webhooks;
   view: PaymentViewDeps;
 }
 
@@ -72,5 +77,30 @@ export function wirePayments(p: {
     { name: 'status', plugin: statusRoutes({ config, clock, maintenance, chainStatus: () => chainStatusFromScanner(db.kysely) }) },
   );
   p.workers.push(transfers.releaseWorker());
-  return { maintenance, transfers, view };
+  const webhooks = createWebhooks({ db, clock, config });
+  webhooks.registerRenderer('payment', paymentEventRenderer(view));
+  p.routes.push({ name: 'webhooks', plugin: webhookRoutes({ webhooks }) });
+  p.workers.push(webhooks.worker());
+  return { maintenance, transfers, webhooks, view };
+}
+
+/**
+ * How a `payment` outbox event looks in webhooks and the event feed: the API `payment` (in
+ * English) as it was at that event, with the timeline up to it.
+ */
+export function paymentEventRenderer(view: PaymentViewDeps) {
+  return async (event: { payload: string }): Promise<{ user_id: string; data: unknown } | null> => {
+    const s = JSON.parse(event.payload) as Record<string, unknown> & { id: string; user_id: string; amount_minor: string; fee_minor: string; updated_at_ms: number; created_at_ms: number };
+    const payment = {
+      ...(s as unknown as Payment),
+      amount_minor: BigInt(s.amount_minor),
+      fee_minor: BigInt(s.fee_minor),
+      memo: (s.memo as string | null | undefined) ?? null,
+      status_since_ms: s.updated_at_ms,
+    };
+    const found = await getPayment(view.db.kysely, s.id);
+    const timeline = (found?.timeline ?? []).filter((e) => e.at_ms <= s.updated_at_ms);
+    const ctx = await dtoContext(view, null, null, [payment]);
+    return { user_id: s.user_id, data: toPaymentDto(payment, timeline, ctx) };
+  };
 }

@@ -1,0 +1,237 @@
+// Outbound webhooks (Standard Webhooks) and the per-user event feed.
+//
+// Two loops, both bounded per tick:
+// - the dispatcher reads the outbox in order (webhook-outbox.ts: a saved cursor that never
+//   skips a not-yet-committed event), renders each event it knows through the renderer the
+//   owning module registered (payments render `payment` events; notify imports no payments
+//   code), appends it to the owner's feed, and fans it out as one message per subscribed
+//   endpoint;
+// - the deliverer sends due messages, signed, one at a time per (endpoint, payment): a failing
+//   payment's messages wait behind their own head of line and never block other payments'.
+//   Failures retry with exponential backoff (10 s doubling, capped at 6 h, 30 attempts: > 4
+//   days); every attempt is logged with status and latency; staff or the owner can redeliver.
+import { lookup } from 'node:dns/promises';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/database.ts';
+import type { Clock } from '../shared/clock.ts';
+import { newId } from '../shared/ids.ts';
+import { consumeOutbox, type OutboxRow } from './webhook-outbox.ts';
+import { checkWebhookUrl, isPrivateAddress, matchesEvent, newWebhookSecret, retryDelayMs, signWebhook, type UrlRefusal } from './webhook-rules.ts';
+import * as store from './webhook-store.ts';
+
+export const DISPATCH_CONSUMER = 'notify.webhooks';
+export const ENDPOINTS_PER_USER_MAX = 20;
+export const DISPATCH_BATCH_MAX = 200;
+export const DELIVERY_BATCH_MAX = 50;
+export const DELIVERY_TIMEOUT_MS = 10_000;
+export const RESPONSE_BYTES_MAX = 4096;
+
+/** Turns an outbox event into the owner's id and the `data` of the webhook body, or null to skip. */
+export type EventRenderer = (event: OutboxRow) => Promise<{ user_id: string; data: unknown } | null>;
+
+export interface WebhookEndpoint {
+  id: string;
+  url: string;
+  events: string[];
+  created_at_ms: number;
+}
+
+export type CreateEndpointResult = { ok: true; endpoint: WebhookEndpoint; secret: string } | { ok: false; reason: UrlRefusal | 'too_many' };
+
+export interface WebhooksDeps {
+  db: Db;
+  clock: Clock;
+  config: Config;
+  /** Resolves a host name to its addresses (tests may pin it); defaults to DNS. */
+  resolve?: (host: string) => Promise<string[]>;
+  /** Sends one request; defaults to fetch. */
+  post?: (url: string, headers: Record<string, string>, body: string, timeout_ms: number) => Promise<{ status: number }>;
+}
+
+async function dnsResolve(host: string): Promise<string[]> {
+  return (await lookup(host, { all: true })).map((a) => a.address);
+}
+
+async function fetchPost(url: string, headers: Record<string, string>, body: string, timeout_ms: number): Promise<{ status: number }> {
+  const res = await fetch(url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(timeout_ms) });
+  // Read (a bounded part of) the body so that the connection is released.
+  const reader = res.body?.getReader();
+  let read = 0;
+  while (reader && read < RESPONSE_BYTES_MAX) {
+    const chunk = await reader.read();
+    if (chunk.done) break;
+    read += chunk.value.length;
+  }
+  await reader?.cancel().catch(() => undefined);
+  return { status: res.status };
+}
+
+function endpointFromRow(r: store.EndpointRow): WebhookEndpoint {
+  return { id: r.id, url: r.url, events: JSON.parse(r.events) as string[], created_at_ms: Number(r.created_at_ms) };
+}
+
+export function createWebhooks(deps: WebhooksDeps) {
+  const { db, clock, config } = deps;
+  const resolve = deps.resolve ?? dnsResolve;
+  const post = deps.post ?? fetchPost;
+  const renderers = new Map<string, EventRenderer>();
+  const allowPrivate = config.allow_private_webhook_urls;
+
+  /** Refuses URLs whose host resolves to a private address (unless allowed). */
+  async function urlRefusal(text: string): Promise<UrlRefusal | null> {
+    const shape = checkWebhookUrl(text, allowPrivate);
+    if (!shape.ok) return shape.reason;
+    if (allowPrivate) return null;
+    const addresses = await resolve(shape.url.hostname.replace(/^\[|\]$/g, '')).catch(() => ['0.0.0.0']);
+    return addresses.some(isPrivateAddress) ? 'private_address' : null;
+  }
+
+  async function deliver(m: store.MessageRow): Promise<void> {
+    const endpoint = await store.endpointById(db.kysely, m.endpoint_id);
+    const now = clock.now_ms();
+    if (!endpoint || endpoint.deleted_at_ms !== null) {
+      await store.updateMessage(db.kysely, m.id, { status: 'dead', last_error: 'endpoint deleted' });
+      return;
+    }
+    const timestamp_s = Math.floor(now / 1000);
+    const headers = {
+      'content-type': 'application/json',
+      'user-agent': 'Settle-Webhooks/1',
+      'webhook-id': m.id,
+      'webhook-timestamp': String(timestamp_s),
+      'webhook-signature': signWebhook(endpoint.secret, m.id, timestamp_s, m.body),
+    };
+    const t0 = process.hrtime.bigint();
+    let status: number | null = null;
+    let error: string | null = null;
+    try {
+      // Checked again at delivery: a name that now resolves inside the network is refused.
+      const refusal = await urlRefusal(endpoint.url);
+      if (refusal) throw new Error(`url refused: ${refusal}`);
+      status = (await post(endpoint.url, headers, m.body, DELIVERY_TIMEOUT_MS)).status;
+      if (status < 200 || status >= 300) error = `HTTP ${status}`;
+    } catch (e) {
+      error = (e as Error).message.slice(0, 500);
+    }
+    const latency_ms = Math.round(Number(process.hrtime.bigint() - t0) / 1e6);
+    const attempts = m.attempts + 1;
+    const ok = error === null;
+    const dead = !ok && attempts >= config.limits.webhook_attempts_max;
+    await db.transaction(async (trx) => {
+      await store.insertAttempt(trx, { message_id: m.id, n: attempts, at_ms: now, status_code: status, latency_ms, error });
+      await store.updateMessage(trx, m.id, {
+        attempts,
+        status: ok ? 'delivered' : dead ? 'dead' : 'pending',
+        last_status_code: status,
+        last_error: error,
+        delivered_at_ms: ok ? now : null,
+        next_attempt_at_ms: ok || dead ? m.next_attempt_at_ms : now + retryDelayMs(attempts),
+      });
+    });
+  }
+
+  const service = {
+    /** The module owning an aggregate type registers how its events look to the outside. */
+    registerRenderer(aggregate_type: string, render: EventRenderer): void {
+      renderers.set(aggregate_type, render);
+    },
+
+    async createEndpoint(user_id: string, url: string, events: string[]): Promise<CreateEndpointResult> {
+      const refusal = await urlRefusal(url);
+      if (refusal) return { ok: false, reason: refusal };
+      if ((await store.liveEndpointsOf(db.kysely, user_id, ENDPOINTS_PER_USER_MAX)).length >= ENDPOINTS_PER_USER_MAX) return { ok: false, reason: 'too_many' };
+      const now = clock.now_ms();
+      const secret = newWebhookSecret();
+      const row = { id: newId('we', now), user_id, url, events: JSON.stringify([...new Set(events)]), secret, created_at_ms: now, deleted_at_ms: null };
+      await store.insertEndpoint(db.kysely, row);
+      return { ok: true, endpoint: endpointFromRow(row), secret };
+    },
+
+    async listEndpoints(user_id: string): Promise<WebhookEndpoint[]> {
+      return (await store.liveEndpointsOf(db.kysely, user_id, ENDPOINTS_PER_USER_MAX)).map(endpointFromRow);
+    },
+
+    /** Owned endpoint or null (others' look like missing ones). */
+    async ownEndpoint(user_id: string, id: string): Promise<store.EndpointRow | null> {
+      const e = await store.endpointById(db.kysely, id);
+      return e && e.user_id === user_id && e.deleted_at_ms === null ? e : null;
+    },
+
+    async deleteEndpoint(user_id: string, id: string): Promise<boolean> {
+      if (!(await service.ownEndpoint(user_id, id))) return false;
+      await store.deleteEndpoint(db.kysely, id, clock.now_ms());
+      return true;
+    },
+
+    async messages(user_id: string, endpoint_id: string, limit: number) {
+      if (!(await service.ownEndpoint(user_id, endpoint_id))) return null;
+      const list = await store.messagesOf(db.kysely, endpoint_id, limit);
+      return Promise.all(list.map(async (m) => ({ message: m, attempts: await store.attemptsOf(db.kysely, m.id) })));
+    },
+
+    /** Queues a message again (also a dead one), for now. */
+    async redeliver(user_id: string, message_id: string): Promise<store.MessageRow | null> {
+      const m = await store.messageById(db.kysely, message_id);
+      if (!m || m.user_id !== user_id) return null;
+      await store.updateMessage(db.kysely, m.id, { status: 'pending', next_attempt_at_ms: clock.now_ms() });
+      return (await store.messageById(db.kysely, m.id)) ?? null;
+    },
+
+    async feed(user_id: string, after: number, limit: number) {
+      return store.userEventsAfter(db.kysely, user_id, after, limit);
+    },
+
+    /** Outbox -> feed + messages. Returns events read. */
+    async dispatchTick(): Promise<number> {
+      const now = clock.now_ms();
+      const render = async (event: OutboxRow) => (await renderers.get(event.aggregate_type)?.(event)) ?? null;
+      return consumeOutbox(db, DISPATCH_CONSUMER, DISPATCH_BATCH_MAX, now, async (trx, event, rendered) => {
+        if (!rendered) return;
+        const body = JSON.stringify({ type: event.type, timestamp: new Date(Number(event.created_at_ms)).toISOString(), data: rendered.data });
+        await store.insertUserEvent(trx, { seq: event.seq, user_id: rendered.user_id, event_id: event.id, type: event.type, body, created_at_ms: Number(event.created_at_ms) });
+        for (const e of await store.liveEndpointsOf(trx, rendered.user_id, ENDPOINTS_PER_USER_MAX)) {
+          if (!matchesEvent(JSON.parse(e.events) as string[], event.type)) continue;
+          await store.insertMessage(trx, { id: newId('msg', now), endpoint_id: e.id, user_id: rendered.user_id, event_id: event.id, event_seq: event.seq, type: event.type, ordering_key: `${event.aggregate_type}:${event.aggregate_id}`, body, status: 'pending', attempts: 0, next_attempt_at_ms: now, last_status_code: null, last_error: null, created_at_ms: now, delivered_at_ms: null });
+        }
+      }, render);
+    },
+
+    /** Sends due messages: heads of line only; different lines in parallel. Returns attempts made. */
+    async deliverTick(): Promise<number> {
+      const due = await store.dueMessages(db.kysely, clock.now_ms(), DELIVERY_BATCH_MAX);
+      const lines = new Map<string, store.MessageRow>();
+      for (const m of due) {
+        const line = `${m.endpoint_id} ${m.ordering_key}`;
+        if (lines.has(line)) continue;
+        if ((await store.headOfLine(db.kysely, m.endpoint_id, m.ordering_key)) !== m.event_seq) continue;
+        lines.set(line, m);
+      }
+      await Promise.all([...lines.values()].map((m) => deliver(m)));
+      return lines.size;
+    },
+
+    /** A Worker for platform.workers. */
+    worker(poll_ms = 1000) {
+      let timer: NodeJS.Timeout | null = null;
+      let running: Promise<unknown> | null = null;
+      return {
+        name: 'notify.webhooks',
+        start() {
+          if (timer) return;
+          timer = setInterval(() => {
+            if (running) return;
+            running = service.dispatchTick().then(() => service.deliverTick()).catch(() => 0).finally(() => (running = null));
+          }, poll_ms);
+        },
+        async stop() {
+          if (timer) clearInterval(timer);
+          timer = null;
+          await running;
+        },
+      };
+    },
+  };
+  return service;
+}
+
+export type Webhooks = ReturnType<typeof createWebhooks>;
