@@ -193,6 +193,28 @@ async function sqliteBench(): Promise<void> {
   }
 }
 
+/** The PostgreSQL floor: a minimal set-based ledger (unnest insert + aggregated balance update). */
+function minimalPg(db: Db) {
+  let ready: Promise<void> | null = null;
+  const prepare = async () => {
+    await sql`create table bench_min (id bigserial primary key, dr text, cr text, amount_minor numeric(78,0))`.execute(db.kysely);
+    await sql`create table bench_min_acc (id text primary key, balance_minor numeric(78,0))`.execute(db.kysely);
+    await sql`insert into bench_min_acc select unnest(${[...USER_IDS, HOT]}::text[]), 0`.execute(db.kysely);
+  };
+  return async (batch: TransferInput[]): Promise<number> => {
+    await (ready ??= prepare());
+    const dr = batch.map((t) => (t as Extract<TransferInput, { debit_account_id: string }>).debit_account_id);
+    const cr = batch.map((t) => (t as Extract<TransferInput, { debit_account_id: string }>).credit_account_id);
+    await db.transaction(async (trx) => {
+      await sql`insert into bench_min (dr, cr, amount_minor) select d, c, 1 from unnest(${dr}::text[], ${cr}::text[]) as v(d, c)`.execute(trx);
+      await sql`update bench_min_acc a set balance_minor = a.balance_minor + v.delta
+        from (select id, sum(delta) as delta from (select unnest(${dr}::text[]) as id, -1 as delta union all select unnest(${cr}::text[]), 1) x group by id order by id) v
+        where a.id = v.id`.execute(trx);
+    });
+    return 0;
+  };
+}
+
 async function pgBench(): Promise<void> {
   const schema = `bench_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: PG_URL });
@@ -208,6 +230,7 @@ async function pgBench(): Promise<void> {
     print(await drive('pg 16 callers × 50-transfer batches, hot account', 16, 50, 0.5, viaLedger(ledger)));
     print(await drive('pg 16 callers, 1 transfer each call (group commit), hot', 16, 1, 0.5, viaLedger(ledger)));
     print(await drive('pg naive: 16 callers, one transaction per transfer, hot', 16, 1, 0.5, naive(db)));
+    print(await drive('pg floor: minimal set-based ledger, 8,000 per transaction', 1, 8000, 0.5, minimalPg(db)));
     await ledger.drain();
   } finally {
     await db.close();
