@@ -29,6 +29,13 @@ export async function selectInvoice(ex: DbExecutor, id: string): Promise<Invoice
   return r ? normalise(r) : null;
 }
 
+/** The invoice, row-locked on PostgreSQL (SQLite writers are already serialised by BEGIN IMMEDIATE). */
+export async function selectInvoiceForUpdate(ex: DbExecutor, dialect: 'sqlite' | 'postgres', id: string): Promise<InvoiceRow | null> {
+  const q = ex.selectFrom('invoices').selectAll().where('id', '=', id);
+  const r = await (dialect === 'postgres' ? q.forUpdate() : q).executeTakeFirst();
+  return r ? normalise(r) : null;
+}
+
 export async function selectInvoiceByAddress(ex: DbExecutor, chain_id: number, address: string): Promise<InvoiceRow | null> {
   const r = await ex.selectFrom('invoices').selectAll().where('chain_id', '=', chain_id).where('address', '=', address.toLowerCase()).executeTakeFirst();
   return r ? normalise(r) : null;

@@ -146,7 +146,8 @@ export function createInvoices(deps: InvoiceDeps): Invoices {
   }
 
   async function recompute(trx: DbExecutor, id: string): Promise<InvoiceRow | null> {
-    const inv = await store.selectInvoice(trx, id);
+    // Locked: the expiry job and the scanner may recompute the same invoice at once.
+    const inv = await store.selectInvoiceForUpdate(trx, db.dialect, id);
     if (!inv) return null;
     const pays = await store.selectInvoicePayments(trx, id);
     const now = clock.now_ms();
@@ -230,7 +231,7 @@ export function createInvoices(deps: InvoiceDeps): Invoices {
 
     async mark(user_id, id, status, reason) {
       return db.transaction(async (trx) => {
-        const inv = await store.selectInvoice(trx, id);
+        const inv = await store.selectInvoiceForUpdate(trx, db.dialect, id);
         if (!inv || inv.user_id !== user_id) return { result: 'not_found' as const };
         if (markRefusal(inv.status as InvoiceStatus, inv.exception as InvoiceException | null)) return { result: 'already_final' as const, invoice: inv };
         const now = clock.now_ms();
