@@ -32,7 +32,7 @@ function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 function settle(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, ['bin/settle.mjs', ...args], { cwd: ROOT, env: childEnv(env), encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, ['bin/settle.mjs', ...args], { cwd: ROOT, env: childEnv(env), encoding: 'utf8', timeout: 120_000 });
   return { code: r.status, out: r.stdout.trim(), err: r.stderr.trim() };
 }
 
@@ -83,7 +83,8 @@ describe('settle (in-process)', () => {
   });
 });
 
-describe('bin/settle.mjs (child process)', () => {
+// Child processes load the whole source through tsx: seconds each on a busy machine.
+describe('bin/settle.mjs (child process)', { timeout: 240_000 }, () => {
   it('--help exits 0; an unknown command exits non-zero with one line on stderr', () => {
     const help = settle(['--help']);
     expect(help.code).toBe(0);

@@ -46,7 +46,7 @@ function startWorker(t: TestDb, env: Record<string, string>): Worker {
     child,
     output,
     exited,
-    waitFor(re, timeout_ms = 30_000) {
+    waitFor(re, timeout_ms = 90_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
           const line = output.find((l) => re.test(l));
@@ -66,7 +66,7 @@ async function createScratch(t: TestDb): Promise<Kysely<Scratch>> {
   return t.db.kysely as unknown as Kysely<Scratch>;
 }
 
-async function waitUntil(what: string, cond: () => Promise<boolean>, timeout_ms = 60_000): Promise<void> {
+async function waitUntil(what: string, cond: () => Promise<boolean>, timeout_ms = 120_000): Promise<void> {
   const until = Date.now() + timeout_ms;
   while (!(await cond())) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
@@ -79,7 +79,7 @@ async function countJobs(t: TestDb, status: string): Promise<number> {
   return Number(row.n);
 }
 
-describe.each(DIALECTS)('job worker processes on %s', (dialect) => {
+describe.each(DIALECTS)('job worker processes on %s', { timeout: 240_000 }, (dialect) => {
   let t: TestDb | null = null;
   const workers: Worker[] = [];
   afterEach(async () => {
@@ -139,7 +139,7 @@ describe.each(DIALECTS)('job worker processes on %s', (dialect) => {
 
     const heir = startWorker(t, { WORKER_ID: 'heir', LEASE_MS: '1500' });
     workers.push(heir);
-    await waitUntil('the job done by the heir', async () => (await countJobs(t!, 'done')) === 1, 30_000);
+    await waitUntil('the job done by the heir', async () => (await countJobs(t!, 'done')) === 1, 90_000);
     const done = await t.db.kysely.selectFrom('jobs').selectAll().where('id', '=', job.id).executeTakeFirstOrThrow();
     expect(done).toMatchObject({ status: 'done', attempts: 2, leased_by: 'heir' });
     // The heir waited for the lease: it started no earlier than the doomed worker's lease end.
