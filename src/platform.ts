@@ -140,7 +140,7 @@ export async function createPlatform(config: Config, db: Db, opts: PlatformOptio
   // Payments: views, maintenance windows (their guard goes first in routes), status, transfers.
   platform.payments = wirePayments({ db, clock, config, ledger, accounts, jobs, routes: platform.routes, workers: platform.workers });
   // Invoices: a fresh address per invoice, expiry jobs, merchant API, public checkout page; refunds are withdrawals.
-  platform.invoices = wireInvoices({ db, clock, config, jobs, routes: platform.routes, view: platform.payments.view, withdrawals, requireStepUp: (p) => accounts.requireStepUp(p) });
+  platform.invoices = wireInvoices({ db, clock, config, jobs, routes: platform.routes, view: platform.payments.view, webhooks: platform.payments.webhooks, withdrawals, requireStepUp: (p) => accounts.requireStepUp(p) });
 
   return platform;
 }

@@ -13,6 +13,9 @@ import type { Clock } from '../../shared/clock.ts';
 import type { Principal } from '../../shared/principal.ts';
 import type { PaymentViewDeps } from '../payment-routes.ts';
 import type { Withdrawals } from '../withdrawals/withdrawals.ts';
+import type { EventRenderer } from '../../notify/webhooks.ts';
+import { isoTime } from '../../shared/clock.ts';
+import { checkoutStatus } from './invoice-routes.ts';
 import { checkoutPage } from './invoice-checkout.ts';
 import { invoiceRoutes } from './invoice-routes.ts';
 import { createInvoices, type Invoices } from './invoices.ts';
@@ -27,6 +30,8 @@ export function wireInvoices(p: {
   view: PaymentViewDeps;
   withdrawals?: Withdrawals;
   requireStepUp?: (principal: Principal) => Promise<void>;
+  /** The webhook dispatcher: invoice events are delivered to the merchant's endpoints and feed. */
+  webhooks?: { registerRenderer(aggregate_type: string, render: EventRenderer): void };
 }): Invoices {
   const { config } = p;
   const readers = new Map(config.chains.map((c) => [c.chain_id, createEvmReader({ chain_id: c.chain_id, rpc_url: c.rpc_url })]));
@@ -43,9 +48,29 @@ export function wireInvoices(p: {
     ...(p.withdrawals ? { withdrawals: p.withdrawals } : {}),
   });
   invoices.registerJobs(p.jobs);
+  p.webhooks?.registerRenderer('invoice', invoiceEventRenderer(invoices));
   p.routes.push(
     { name: 'invoices', plugin: invoiceRoutes({ ...p.view, invoices, ...(p.requireStepUp ? { requireStepUp: p.requireStepUp } : {}) }) },
     { name: 'checkout', prefix: '', plugin: checkoutPage({ invoices }) },
   );
   return invoices;
+}
+
+/**
+ * How an `invoice.*` outbox event looks in webhooks and the event feed: the invoice as it was at
+ * that event (status, exception, amounts from the event's snapshot), for its merchant.
+ */
+export function invoiceEventRenderer(invoices: Invoices): EventRenderer {
+  return async (event) => {
+    const s = JSON.parse(event.payload) as { id: string; user_id: string; status: string; exception: string | null; amount_paid_minor: string; updated_at_ms: number } & Record<string, unknown>;
+    const row = await invoices.get(s.id);
+    if (!row) return null;
+    const then = { ...row, status: s.status, exception: s.exception, amount_paid_minor: BigInt(s.amount_paid_minor), updated_at_ms: s.updated_at_ms };
+    const extra: Record<string, unknown> = {};
+    for (const k of ['refund_id', 'payment_id', 'amount_minor', 'to_address']) if (k in s) extra[k] = s[k];
+    return {
+      user_id: s.user_id,
+      data: { ...checkoutStatus(invoices, then), checkout_url: invoices.checkoutUrl(row.id), order_id: row.order_id, metadata: row.metadata ? (JSON.parse(row.metadata) as unknown) : null, updated_at: isoTime(s.updated_at_ms), ...extra },
+    };
+  };
 }

@@ -39,7 +39,7 @@ describe.each(DIALECTS)('invoices in the platform on %s', (dialect) => {
   }
 
   it('a real key with invoices:write creates; without it 403; another merchant 404; checkout page served', async () => {
-    const key = await keyWith(['invoices:write', 'invoices:read']);
+    const key = await keyWith(['invoices:write', 'invoices:read', 'payments:read']);
     const res = await t.app.inject({ method: 'POST', url: '/api/v1/invoices', headers: { ...bearer(key), 'idempotency-key': 'i1' }, payload: { asset: 'ETH', amount: '0.5', expires_in_s: 60 } });
     expect(res.statusCode).toBe(201);
     const inv = res.json();
@@ -62,5 +62,13 @@ describe.each(DIALECTS)('invoices in the platform on %s', (dialect) => {
     t.clock.advance(61_000);
     await t.drainJobs();
     expect((await t.app.inject({ url: `/api/v1/invoices/${inv.id}`, headers: bearer(key) })).json().status).toBe('expired');
+
+    // Invoice events reach the merchant's event feed (and webhooks) through the dispatcher.
+    t.clock.advance(20_000); // past the outbox's gap safety window
+    await t.platform.payments!.webhooks.dispatchTick();
+    const feed = await t.app.inject({ url: '/api/v1/events', headers: bearer(key) });
+    const mine = feed.json().data.filter((e: { type: string }) => e.type.startsWith('invoice.'));
+    expect(mine.map((e: { type: string }) => e.type)).toEqual(['invoice.new', 'invoice.expired']);
+    expect(mine[1].data).toMatchObject({ id: inv.id, status: 'expired', exception: null, amount_due: '0.5', checkout_url: inv.checkout_url });
   });
 });
