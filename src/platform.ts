@@ -28,6 +28,8 @@ import { createDepositKeys } from './chain/keys.ts';
 import { wirePayments, type PaymentsWiring } from './payments/payment-wiring.ts';
 import { wireInvoices } from './payments/invoices/invoice-wiring.ts';
 import type { Invoices } from './payments/invoices/invoices.ts';
+import { createReconciler, reconcileWorker } from './payments/reconcile/reconciler.ts';
+import { incidentRoutes } from './payments/reconcile/reconcile-routes.ts';
 
 /** A background loop that runs at its own pace (scanner, sweeper, reconciler). */
 export interface Worker {
@@ -140,7 +142,13 @@ export async function createPlatform(config: Config, db: Db, opts: PlatformOptio
   // Payments: views, maintenance windows (their guard goes first in routes), status, transfers.
   platform.payments = wirePayments({ db, clock, config, ledger, accounts, jobs, routes: platform.routes, workers: platform.workers });
   // Invoices: a fresh address per invoice, expiry jobs, merchant API, public checkout page; refunds are withdrawals.
-  platform.invoices = wireInvoices({ db, clock, config, jobs, routes: platform.routes, view: platform.payments.view, webhooks: platform.payments.webhooks, withdrawals, requireStepUp: (p) => accounts.requireStepUp(p) });
+  platform.invoices = wireInvoices({ db, clock, config, jobs, routes: platform.routes, view: platform.payments.view, withdrawals, requireStepUp: (p) => accounts.requireStepUp(p) });
+
+  // Reconciliation: proves deposits = credited + held + pending, the ledger balances and deposit
+  // addresses hold on chain what records say, every minute; staff see and acknowledge incidents.
+  const reconciler = createReconciler({ db, ledger, chains: config.chains, clock, metrics, log: (level, msg, data) => log?.[level](data ?? {}, msg) });
+  platform.workers.push(reconcileWorker(reconciler, 60_000, (e) => log?.warn({ err: String(e) }, 'reconcile run failed')));
+  platform.routes.push({ name: 'incidents', plugin: incidentRoutes({ db, clock }) });
 
   return platform;
 }
