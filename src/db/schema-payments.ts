@@ -48,7 +48,7 @@ export interface PaymentEventsTable {
   hold_reason: string | null;
 }
 
-export interface PaymentTables extends MaintenanceTables, WebhookTables, InvoiceTables, ReconcileTables {
+export interface PaymentTables extends MaintenanceTables, WebhookTables, InvoiceTables, ReconcileTables, StuckTables {
   payments: PaymentsTable;
   payment_events: PaymentEventsTable;
 }
@@ -226,4 +226,17 @@ export interface ReconcileIncidentsTable {
 
 export interface ReconcileTables {
   reconcile_incidents: ReconcileIncidentsTable;
+}
+
+/** One row per (payment, status) found stuck, so that `payment.stuck` is raised once. */
+export interface PaymentStuckTable {
+  payment_id: string;
+  status: string;
+  status_since_ms: number;
+  detected_at_ms: number;
+  expected_ms: number;
+}
+
+export interface StuckTables {
+  payment_stuck: PaymentStuckTable;
 }

@@ -344,3 +344,60 @@ export function assetsFromChains(chains: ReadonlyArray<{ chain_id: number; nativ
   }
   return out;
 }
+
+/** A payment is stuck once it stays in a state this many times longer than expected. */
+export const STUCK_FACTOR = 3;
+/** Never call a state stuck before this long (ETAs of seconds would be noisy). */
+export const STUCK_FLOOR_MS = 10 * 60_000;
+
+/**
+ * How long the current state is expected to last in all, measured from its start (unlike the
+ * ETA, which is recomputed from now and so keeps moving while a chain stalls), or null when
+ * nobody can say (waiting on a person, terminal, no block time measured).
+ * expectedDurationMs({ status: 'confirming', confirmations: { current: 1, required: 6 }, block_time_ms: 12000, … }) -> 72 000
+ */
+export function expectedDurationMs(f: EtaFacts & { state_since_ms: number }): number | null {
+  if (f.hold) {
+    switch (f.hold.reason) {
+      case 'maintenance':
+        return f.maintenance_ends_at_ms === null ? null : Math.max(0, f.maintenance_ends_at_ms - f.state_since_ms);
+      case 'risk_review':
+      case 'amount_mismatch':
+      case 'unattributed':
+        return f.review_sla_ms;
+      case 'account_frozen':
+      case 'account_restricted':
+      case 'below_minimum':
+      case 'kyc_limit':
+        return null;
+      default:
+        return assertNever(f.hold.reason, 'hold reason');
+    }
+  }
+  switch (f.status) {
+    case 'pending':
+    case 'confirming':
+    case 'broadcast':
+      return f.block_time_ms === null ? null : Math.max(1, f.confirmations?.required ?? 1) * f.block_time_ms;
+    case 'requested':
+      return 60_000;
+    case 'review':
+      return f.review_sla_ms;
+    case 'held':
+    case 'credited':
+    case 'dropped':
+    case 'reversed':
+    case 'refunded':
+    case 'completed':
+    case 'failed':
+    case 'cancelled':
+      return null;
+    default:
+      return assertNever(f.status, 'payment status');
+  }
+}
+
+/** stuckAfterMs(72_000) -> 600 000 (the floor); stuckAfterMs(3_600_000) -> 10 800 000 */
+export function stuckAfterMs(expected_ms: number | null): number | null {
+  return expected_ms === null ? null : Math.max(STUCK_FLOOR_MS, expected_ms * STUCK_FACTOR);
+}

@@ -16,6 +16,7 @@ import { toPaymentDto } from './payment-dto.ts';
 import { getPayment, type Payment } from './payments.ts';
 import { createWebhooks, type Webhooks } from '../notify/webhooks.ts';
 import { webhookRoutes } from '../notify/webhook-routes.ts';
+import { detectStuck } from './payment-stuck.ts';
 import { transferRoutes } from './transfers/transfer-routes.ts';
 import { createTransfers, type TransferAccounts, type Transfers } from './transfers/transfers.ts';
 
@@ -81,6 +82,7 @@ export function wirePayments(p: {
   webhooks.registerRenderer('payment', paymentEventRenderer(view));
   p.routes.push({ name: 'webhooks', plugin: webhookRoutes({ webhooks }) });
   p.workers.push(webhooks.worker());
+  p.workers.push(intervalWorker('payments.stuck', STUCK_EVERY_MS, () => detectStuck(view)));
   return { maintenance, transfers, webhooks, view };
 }
 
@@ -102,5 +104,28 @@ export function paymentEventRenderer(view: PaymentViewDeps) {
     const timeline = (found?.timeline ?? []).filter((e) => e.at_ms <= s.updated_at_ms);
     const ctx = await dtoContext(view, null, null, [payment]);
     return { user_id: s.user_id, data: toPaymentDto(payment, timeline, ctx) };
+  };
+}
+
+const STUCK_EVERY_MS = 60_000;
+
+/** A Worker that runs `tick` every `every_ms`, one run at a time. */
+function intervalWorker(name: string, every_ms: number, tick: () => Promise<unknown>) {
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<unknown> | null = null;
+  return {
+    name,
+    start() {
+      if (timer) return;
+      timer = setInterval(() => {
+        if (running) return;
+        running = tick().catch(() => undefined).finally(() => (running = null));
+      }, every_ms);
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      timer = null;
+      await running;
+    },
   };
 }

@@ -1,0 +1,55 @@
+// Stuck detection: a payment that stays in a state longer than its ETA × STUCK_FACTOR raises a
+// `payment.stuck` outbox event once per (payment, state), with its evidence (status, since,
+// expected duration, confirmations, hold), for support to turn into a case.
+import type { DbExecutor } from '../db/database.ts';
+import { emitEvent } from '../jobs/jobs.ts';
+import { isoTime } from '../shared/clock.ts';
+import { blockingWindow } from './payment-dto.ts';
+import { dtoContext, type PaymentViewDeps } from './payment-routes.ts';
+import { etaMs, expectedDurationMs, stuckAfterMs, type PaymentStatus } from './payment-rules.ts';
+import { paymentFromRow } from './payments.ts';
+
+export const STUCK_SCAN_MAX = 500;
+/** Statuses that wait on something with an ETA (chains, maintenance, reviews). */
+const WATCHED: PaymentStatus[] = ['pending', 'confirming', 'held', 'requested', 'review', 'broadcast'];
+
+/** One pass; returns how many payments were newly reported stuck. */
+export async function detectStuck(view: PaymentViewDeps): Promise<number> {
+  const { db, clock } = view;
+  const rows = await db.kysely.selectFrom('payments').selectAll().where('status', 'in', WATCHED).orderBy('status_since_ms').limit(STUCK_SCAN_MAX).execute();
+  const payments = rows.map(paymentFromRow);
+  const ctx = await dtoContext(view, null, null, payments);
+  let reported = 0;
+  for (const p of payments) {
+    const chain_id = p.chain?.chain_id ?? ctx.assets.get(p.asset)?.chain_id ?? null;
+    const timing = chain_id !== null ? ctx.timing.get(chain_id) : undefined;
+    const window = p.hold?.reason === 'maintenance' ? blockingWindow(ctx.windows, chain_id) : null;
+    const since = p.hold && p.hold.since_ms > p.status_since_ms ? p.hold.since_ms : p.status_since_ms;
+    const facts = { now_ms: ctx.now_ms, status: p.status, hold: p.hold, confirmations: p.confirmations, block_time_ms: timing?.block_time_ms ?? null, head_seen_at_ms: timing?.head_seen_at_ms ?? null, maintenance_ends_at_ms: window?.ends_at_ms ?? null, review_sla_ms: ctx.review_sla_ms };
+    const expected = stuckAfterMs(expectedDurationMs({ ...facts, state_since_ms: since }));
+    if (expected === null || ctx.now_ms - since < expected) continue;
+    const eta = etaMs(facts);
+    const isNew = await db.transaction(async (trx) => report(trx, p.id, p.status, since, ctx.now_ms, expected, {
+      payment_id: p.id,
+      user_id: p.user_id,
+      kind: p.kind,
+      status: p.status,
+      since: isoTime(since),
+      expected_ms: expected,
+      eta: eta === null ? null : isoTime(eta),
+      confirmations: p.confirmations,
+      hold: p.hold,
+      chain: p.chain,
+    }, clock));
+    if (isNew) reported++;
+  }
+  return reported;
+}
+
+async function report(trx: DbExecutor, payment_id: string, status: string, since_ms: number, now_ms: number, expected_ms: number, evidence: Record<string, unknown>, clock: PaymentViewDeps['clock']): Promise<boolean> {
+  const seen = await trx.selectFrom('payment_stuck').select('payment_id').where('payment_id', '=', payment_id).where('status', '=', status).where('status_since_ms', '=', since_ms).executeTakeFirst();
+  if (seen) return false;
+  await trx.insertInto('payment_stuck').values({ payment_id, status, status_since_ms: since_ms, detected_at_ms: now_ms, expected_ms }).execute();
+  await emitEvent(trx, { type: 'payment.stuck', aggregate_type: 'payment_stuck', aggregate_id: payment_id, payload: evidence }, clock);
+  return true;
+}
