@@ -8,6 +8,7 @@ import { CliError, checkFlags, commandHelp, findCommand, overviewHelp, parseArgs
 import { ledgerCommands } from './ledger/ledger-cli.ts';
 import { accountsCommands } from './accounts/accounts-cli.ts';
 import { reconcileCommands } from './payments/reconcile/reconcile-cli.ts';
+import { chainCommands, chainDoctorCheck } from './chain/chain-cli.ts';
 
 const core: Command[] = [
   {
@@ -65,9 +66,9 @@ const core: Command[] = [
 ];
 
 /** Extra doctor checks contributed by modules (chains …); each returns its failure count. */
-export const doctorChecks: Array<(config: ReturnType<typeof configFromEnv>, io: CliIo) => Promise<number>> = [];
+export const doctorChecks: Array<(config: ReturnType<typeof configFromEnv>, io: CliIo) => Promise<number>> = [chainDoctorCheck];
 
-export const COMMANDS: Command[] = [...core, ...ledgerCommands, ...accountsCommands, ...reconcileCommands];
+export const COMMANDS: Command[] = [...core, ...ledgerCommands, ...accountsCommands, ...chainCommands, ...reconcileCommands];
 
 /** main(['migrate']) -> exit code */
 export async function main(argv: string[], io: CliIo = { out: (l) => console.log(l), err: (l) => console.error(l) }): Promise<number> {

@@ -7,6 +7,7 @@ import { openDb, type Db } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { buildPlatformApp, createPlatform, startBackground, stopBackground, type Platform } from './platform.ts';
 import type { App } from './app.ts';
+import { prepareDevChain, type DevChainHandle } from './chain/dev-chain.ts';
 
 export interface Running {
   config: Config;
@@ -39,10 +40,15 @@ export async function start(config: Config, log = pino({ level: config.log_level
   let platform: Platform | null = null;
   let app: App | null = null;
   let address: string;
+  let dev: DevChainHandle | null = null;
   try {
+    // No chain configured: the local dev chain starts first and joins the configuration.
+    dev = await prepareDevChain(config, log);
+    config = dev.config;
     const applied = await migrateToLatest(db);
     log.info({ database: describeDb(config), migrations_applied: applied.length }, 'database ready');
     platform = await createPlatform(config, db, { log });
+    platform.closers.unshift(dev.stop); // closers run in reverse: the chain stops last
     prepare?.(platform);
     app = await buildPlatformApp(platform, log);
     address = await app.listen({ port: config.port, host: config.host });
@@ -50,6 +56,7 @@ export async function start(config: Config, log = pino({ level: config.log_level
     // A failed start (port taken, bad migration) still releases what it opened.
     await app?.close().catch(() => undefined);
     if (platform) await stopBackground(platform).catch(() => undefined);
+    else await dev?.stop().catch(() => undefined);
     await db.close().catch(() => undefined);
     throw error;
   }

@@ -20,6 +20,8 @@ import { MAIL_JOB, createMailer, mailJobHandler, startDevMailbox, type DevMailbo
 import { createEvmClient } from './chain/evm.ts';
 import { createHotWallets, devHotWalletKey, hotWalletWorker, type Sender } from './chain/hot-wallet.ts';
 import { findAddressOwner } from './chain/deposit-addresses.ts';
+import { createDeposits, registerChainAssets, type Deposits } from './payments/deposits/deposits.ts';
+import { depositRoutes } from './payments/deposits/deposit-routes.ts';
 import type { Hex } from './chain/chain-types.ts';
 import { createWithdrawals, registerWithdrawalJobs, standingGate, type Withdrawals } from './payments/withdrawals/withdrawals.ts';
 import { withdrawalRoutes } from './payments/withdrawals/withdrawal-routes.ts';
@@ -51,6 +53,8 @@ export interface Platform {
   /** Hot wallet per chain id (chains without a key have none). */
   hotWallets?: Map<number, Sender>;
   withdrawals?: Withdrawals;
+  /** Deposit addresses and the per-chain deposit scanners (src/payments/deposits/deposits.ts). */
+  deposits?: Deposits;
   /** Payment views, maintenance windows, transfers (src/payments/payment-wiring.ts). */
   payments?: PaymentsWiring;
   /** Merchant invoices and the public checkout page (src/payments/invoices/invoice-wiring.ts). */
@@ -138,6 +142,18 @@ export async function createPlatform(config: Config, db: Db, opts: PlatformOptio
     registerSweepJobs(jobs, sweepers);
     platform.workers.push(sweepWorker([...sweepers.values()], 60_000, (e) => log?.warn({ err: String(e) }, 'sweep planning failed')));
   }
+
+  // Deposits: configured assets registered in the ledger, an address per user and chain, and one
+  // scanner worker per chain. A user the accounts module cannot place is held, never refused.
+  await registerChainAssets(ledger, config);
+  const deposits = createDeposits({
+    db, config, ledger, clock, metrics,
+    receiveMode: async (user_id, trx) => (await accounts.standing(user_id, trx).catch(() => null))?.receive ?? 'hold',
+    log: (level, msg, data) => log?.[level](data ?? {}, msg),
+  });
+  platform.deposits = deposits;
+  platform.routes.push({ name: 'deposits', plugin: depositRoutes(deposits) });
+  platform.workers.push(...deposits.scanners);
 
   // Payments: views, maintenance windows (their guard goes first in routes), status, transfers.
   platform.payments = wirePayments({ db, clock, config, ledger, accounts, jobs, routes: platform.routes, workers: platform.workers });
