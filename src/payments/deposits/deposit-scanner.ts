@@ -73,6 +73,10 @@ export interface DepositScannerDeps {
   /** How the account receives coins (accounts module): credit, hold (frozen), refuse (closed). */
   receiveMode: (user_id: string, trx: Transaction<Database>) => Promise<ReceiveMode>;
   log?: (level: 'info' | 'warn' | 'error', msg: string, data?: Record<string, unknown>) => void;
+  /** Extension point (invoices): more addresses this scanner credits, address -> owner (an invoice's merchant). */
+  extraOwners?: (ex: Db['kysely'], chain_id: number) => Promise<Map<Hex, { user_id: string; hd_index: number }>>;
+  /** Extension point (invoices): told of deposits found or changed, inside the same transaction. */
+  onDepositChange?: (trx: Transaction<Database>, deposit_ids: string[]) => Promise<void>;
   metrics?: Metrics;
 }
 
@@ -358,6 +362,8 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
   /** Scans [from, to]; false when the chain moved under the read (the next tick sorts it out). */
   async function scanRange(from: number, to: number, head: number): Promise<{ ok: true; detected: number } | { ok: false; reason: string }> {
     const owners = await depositAddressOwners(db.kysely, chain_id);
+    // Invoice addresses (extension point): credited to their merchant like a deposit address.
+    for (const [a, o] of (await deps.extraOwners?.(db.kysely, chain_id)) ?? []) if (!owners.has(a)) owners.set(a, o);
     const isOurs = (a: Hex) => owners.has(a);
     const [range, logs] = await Promise.all([readRange(from, to, isOurs), reader.tokenTransfers(from, to, tokenList)]);
     if (!range) return { ok: false, reason: 'node does not have the whole range yet' };
@@ -382,6 +388,7 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
     const detected = await db.transaction(async (trx) => {
       await store.upsertBlocks(trx, headers.map((h) => ({ chain_id, number: h.number, hash: h.hash, parent_hash: h.parent_hash, timestamp_s: h.timestamp_s, seen_at_ms: now })));
       const n = await recordFound(trx, found, owners, to);
+      await deps.onDepositChange?.(trx, found.map((f) => depositId(chain_id, f.t.tx_hash, f.kind === 'token' ? f.t.log_index : NATIVE_LOG_INDEX))); // extension point (invoices)
       const moved = await store.advanceCursor(trx, chain_id, from, { next_block: to + 1, head, head_seen_at_ms: headSeenAt(head), block_time_ms: observedBlockTimeMs(samples), updated_at_ms: now });
       if (!moved) throw new ChainRpcError('cursor moved by another scanner or an address issue', 'scan');
       await store.deleteBlocksBelow(trx, chain_id, to - REORG_WINDOW_BLOCKS);
@@ -425,6 +432,7 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
             await store.updateDeposit(trx, d.id, { orphaned: 0, updated_at_ms: now });
             break;
         }
+        await deps.onDepositChange?.(trx, [d.id]); // extension point (invoices)
         return what;
       });
       if (outcome === 'void') dropped++;
@@ -478,6 +486,7 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
         const status: DepositStatus = d.credit_kind === 'user_held' ? 'held' : 'credited';
         await store.updateDeposit(trx, d.id, { status, released_at_ms: clock.now_ms(), updated_at_ms: clock.now_ms() });
         await transitionPayment(trx, d.payment_id, { status, hold: d.hold_reason as HoldReason | null, confirmations: { current, required: d.confirmations_required } }, clock);
+        await deps.onDepositChange?.(trx, [d.id]); // extension point (invoices)
         return true;
       });
       if (done) released++;
