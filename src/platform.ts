@@ -150,6 +150,7 @@ export async function createPlatform(config: Config, db: Db, opts: PlatformOptio
     db, config, ledger, clock, metrics,
     receiveMode: async (user_id, trx) => (await accounts.standing(user_id, trx).catch(() => null))?.receive ?? 'hold',
     log: (level, msg, data) => log?.[level](data ?? {}, msg),
+    platformAddresses: (chain_id) => { const w = hotWallets.get(chain_id); return w ? [w.address] : []; },
   });
   platform.deposits = deposits;
   platform.routes.push({ name: 'deposits', plugin: depositRoutes(deposits) });

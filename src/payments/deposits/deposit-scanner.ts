@@ -73,6 +73,11 @@ export interface DepositScannerDeps {
   /** How the account receives coins (accounts module): credit, hold (frozen), refuse (closed). */
   receiveMode: (user_id: string, trx: Transaction<Database>) => Promise<ReceiveMode>;
   log?: (level: 'info' | 'warn' | 'error', msg: string, data?: Record<string, unknown>) => void;
+  /**
+   * The platform's own addresses on this chain (the hot wallet): coins they send to deposit
+   * addresses (the sweeper's gas top-ups) are internal movements, not deposits.
+   */
+  platformAddresses?: () => Hex[];
   /** Extension point (invoices): more addresses this scanner credits, address -> owner (an invoice's merchant). */
   extraOwners?: (ex: Db['kysely'], chain_id: number) => Promise<Map<Hex, { user_id: string; hd_index: number }>>;
   /** Extension point (invoices): told of deposits found or changed, inside the same transaction. */
@@ -365,6 +370,7 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
     // Invoice addresses (extension point): credited to their merchant like a deposit address.
     for (const [a, o] of (await deps.extraOwners?.(db.kysely, chain_id)) ?? []) if (!owners.has(a)) owners.set(a, o);
     const isOurs = (a: Hex) => owners.has(a);
+    const internal = new Set((deps.platformAddresses?.() ?? []).map((a) => a.toLowerCase() as Hex));
     const [range, logs] = await Promise.all([readRange(from, to, isOurs), reader.tokenTransfers(from, to, tokenList)]);
     if (!range) return { ok: false, reason: 'node does not have the whole range yet' };
     const { headers, natives } = range;
@@ -377,12 +383,12 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
     for (const t of logs) {
       const header = headers[t.block_number - from];
       if (!header || header.hash !== t.block_hash) return { ok: false, reason: `log in block ${t.block_number} belongs to another fork` };
-      if (owners.has(t.to) && t.amount_minor > 0n) found.push({ kind: 'token', t, header });
+      if (owners.has(t.to) && t.amount_minor > 0n && !internal.has(t.from)) found.push({ kind: 'token', t, header });
     }
     for (const t of natives) {
       const header = headers[t.block_number - from]!;
       if (header.hash !== t.block_hash) return { ok: false, reason: `native transfer in block ${t.block_number} belongs to another fork` };
-      found.push({ kind: 'native', t, header });
+      if (!internal.has(t.from)) found.push({ kind: 'native', t, header });
     }
     const now = clock.now_ms();
     const detected = await db.transaction(async (trx) => {

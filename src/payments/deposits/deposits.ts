@@ -12,7 +12,7 @@ import { createEvmReader } from '../../chain/evm.ts';
 import { createDepositKeys, type DepositKeys } from '../../chain/keys.ts';
 import { ensureDepositAddress } from '../../chain/deposit-addresses.ts';
 import { assetSpecs, chainAssets, type ReceiveMode } from './deposit-rules.ts';
-import { createDepositScanner, type DepositScanner } from './deposit-scanner.ts';
+import { createDepositScanner, type DepositScanner, type DepositScannerDeps } from './deposit-scanner.ts';
 import { selectCursor } from './deposit-store.ts';
 
 export interface DepositsDeps {
@@ -23,7 +23,12 @@ export interface DepositsDeps {
   /** The accounts module's view of how a user receives coins. */
   receiveMode: (user_id: string, trx: Transaction<Database>) => Promise<ReceiveMode>;
   metrics?: Metrics;
+  /** Invoices' extension points, passed to every scanner (see DepositScannerDeps). */
+  extraOwners?: DepositScannerDeps['extraOwners'];
+  onDepositChange?: DepositScannerDeps['onDepositChange'];
   log?: (level: 'info' | 'warn' | 'error', msg: string, data?: Record<string, unknown>) => void;
+  /** The platform's own addresses per chain (hot wallet): their payments to deposit addresses are not deposits. */
+  platformAddresses?: (chain_id: number) => Hex[];
 }
 
 export type AddressResult = { result: 'ok'; chain_id: number; address: Hex; created: boolean } | { result: 'unknown_asset' } | { result: 'unavailable' };
@@ -59,6 +64,9 @@ export function createDeposits(deps: DepositsDeps): Deposits {
       receiveMode: deps.receiveMode,
       ...(deps.metrics ? { metrics: deps.metrics } : {}),
       ...(deps.log ? { log: deps.log } : {}),
+      ...(deps.extraOwners ? { extraOwners: deps.extraOwners } : {}),
+      ...(deps.onDepositChange ? { onDepositChange: deps.onDepositChange } : {}),
+      ...(deps.platformAddresses ? { platformAddresses: () => deps.platformAddresses!(chain.chain_id) } : {}),
     }),
   );
   return {
