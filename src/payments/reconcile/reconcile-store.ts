@@ -18,9 +18,13 @@ export async function selectDepositsPage(ex: DbExecutor, chain_id: number, after
     .execute();
 }
 
+/** Our receiving addresses on a chain (users' deposit addresses and invoices' addresses), in order. */
 export async function selectAddressesPage(ex: DbExecutor, chain_id: number, after: string, limit: number): Promise<string[]> {
-  const rows = await ex.selectFrom('deposit_addresses').select('address').where('chain_id', '=', chain_id).where('address', '>', after).orderBy('address').limit(limit).execute();
-  return rows.map((r) => r.address.toLowerCase());
+  const [users, invoices] = await Promise.all([
+    ex.selectFrom('deposit_addresses').select('address').where('chain_id', '=', chain_id).where('address', '>', after).orderBy('address').limit(limit).execute(),
+    ex.selectFrom('invoices').select('address').where('chain_id', '=', chain_id).where('address', '>', after).orderBy('address').limit(limit).execute(),
+  ]);
+  return [...new Set([...users, ...invoices].map((r) => r.address.toLowerCase()))].sort().slice(0, limit);
 }
 
 /** Our transactions on a chain: confirmed ones (with their fee) and the hashes of all mined ones. */

@@ -23,6 +23,11 @@ import { createDepositScanner, type DepositScanner } from '../deposits/deposit-s
 import { depositId, depositTransferIds } from '../deposits/deposit-rules.ts';
 import { ledgerEnv, mine, revert, snapshot, startChainEnv, type ChainEnv, type LedgerEnv } from '../deposits/deposit-testkit.ts';
 import { createReconciler, type Reconciler } from './reconciler.ts';
+import { toHex } from 'viem';
+import { JobRunner } from '../../jobs/jobs.ts';
+import { ManualClock } from '../../shared/clock.ts';
+import { Sender } from '../../chain/hot-wallet.ts';
+import { createSweeper, registerSweepJobs } from '../../chain/sweep.ts';
 
 const USDT = (n: number) => BigInt(Math.round(n * 1e6));
 const payer = anvilAccount(1);
@@ -145,6 +150,29 @@ describe.each(DIALECTS)('reconciler on %s', (dialect) => {
     expect(after.resolved).toBe(1);
     expect(await openIncidents()).toEqual([]);
   });
+
+  it('after sweeps (ERC-20 with a gas top-up, and native) the addresses still reconcile', async () => {
+    await cleanState();
+    await mine(chainEnv.client, 12);
+    await scanner.tick(); // everything credited
+    const clock = new ManualClock(Date.now());
+    const hot = new Sender({ chain_id: 31337, client: chainEnv.client, private_key: toHex(anvilAccount(3).getHdKey().privateKey!), db: t.db, clock });
+    const sweeper = createSweeper({ db: t.db, clock, ledger: env.ledger, chain_id: 31337, client: chainEnv.client, hot, keys: env.keys, native: { code: 'ETH', sweep_min_minor: parseEther('0.01') }, tokens: [{ code: 'USDT', contract: chainEnv.usdt, sweep_min_minor: 1_000_000n }] });
+    const jobs = new JobRunner(t.db, { clock });
+    registerSweepJobs(jobs, sweeper);
+    expect((await sweeper.planSweeps()).length).toBeGreaterThan(0);
+    for (let i = 0; i < 15; i++) {
+      clock.advance(1_500);
+      await jobs.tick();
+      await mine(chainEnv.client, 1);
+    }
+    const sweeps = await t.db.kysely.selectFrom('sweeps').select(['asset', 'status']).execute();
+    expect(sweeps.every((s) => s.status === 'confirmed')).toBe(true);
+    await scanner.tick(); // sees the hot wallet's gas top-ups to our addresses
+    const r = await reconciler.run();
+    expect(r.discrepancies).toEqual([]);
+    expect(r.summaries.find((s) => s.asset === 'USDT')).toMatchObject({ on_chain_minor: 0n, expected_on_chain_minor: 0n, addresses_in_flight: 0 });
+  }, 60_000);
 
   it('settle reconcile exits 0 when clean and 1 with the difference named', async () => {
     const { b } = await cleanState();
