@@ -149,8 +149,10 @@ export async function createPlatform(config: Config, db: Db, opts: PlatformOptio
   const deposits = createDeposits({
     db, config, ledger, clock, metrics,
     receiveMode: async (user_id, trx) => (await accounts.standing(user_id, trx).catch(() => null))?.receive ?? 'hold',
+    // Invoice addresses: credited to their merchant and attributed to the invoice (invoices are built below).
+    extraOwners: async (ex, chain_id) => (await platform.invoices?.addressOwners(ex, chain_id)) ?? new Map(),
+    onDepositChange: async (trx, ids) => platform.invoices?.onDepositChange(trx, ids),
     log: (level, msg, data) => log?.[level](data ?? {}, msg),
-    platformAddresses: (chain_id) => { const w = hotWallets.get(chain_id); return w ? [w.address] : []; },
   });
   platform.deposits = deposits;
   platform.routes.push({ name: 'deposits', plugin: depositRoutes(deposits) });
@@ -159,7 +161,7 @@ export async function createPlatform(config: Config, db: Db, opts: PlatformOptio
   // Payments: views, maintenance windows (their guard goes first in routes), status, transfers.
   platform.payments = wirePayments({ db, clock, config, ledger, accounts, jobs, routes: platform.routes, workers: platform.workers });
   // Invoices: a fresh address per invoice, expiry jobs, merchant API, public checkout page; refunds are withdrawals.
-  platform.invoices = wireInvoices({ db, clock, config, jobs, routes: platform.routes, view: platform.payments.view, withdrawals, requireStepUp: (p) => accounts.requireStepUp(p) });
+  platform.invoices = wireInvoices({ db, clock, config, jobs, routes: platform.routes, view: platform.payments.view, webhooks: platform.payments.webhooks, withdrawals, requireStepUp: (p) => accounts.requireStepUp(p) });
 
   // Reconciliation: proves deposits = credited + held + pending, the ledger balances and deposit
   // addresses hold on chain what records say, every minute; staff see and acknowledge incidents.
