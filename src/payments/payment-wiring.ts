@@ -17,6 +17,7 @@ import { getPayment, type Payment } from './payments.ts';
 import { createWebhooks, type Webhooks } from '../notify/webhooks.ts';
 import { webhookRoutes } from '../notify/webhook-routes.ts';
 import { detectStuck } from './payment-stuck.ts';
+import { diagnosisRoutes } from './diagnosis/diagnosis.ts';
 import { transferRoutes } from './transfers/transfer-routes.ts';
 import { createTransfers, type TransferAccounts, type Transfers } from './transfers/transfers.ts';
 
@@ -74,6 +75,7 @@ export function wirePayments(p: {
   p.routes.push(
     { name: 'payments', plugin: paymentRoutes({ ...view, ledger: () => ledger }) },
     { name: 'transfers', plugin: transferRoutes({ ...view, transfers }) },
+    { name: 'diagnosis', plugin: diagnosisRoutes(view) },
     { name: 'maintenance', plugin: maintenanceRoutes({ maintenance, clock }) },
     { name: 'status', plugin: statusRoutes({ config, clock, maintenance, chainStatus: () => chainStatusFromScanner(db.kysely) }) },
   );
