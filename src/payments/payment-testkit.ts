@@ -21,10 +21,7 @@ export const TEST_CHAINS: Config['chains'] = [
   },
 ];
 
-/**
- * A config with TEST_CHAINS. Built in code rather than through a settle.config.json file: the
- * file schema currently refuses a token's `address` (Intersect of two closed objects).
- */
+/** A config with TEST_CHAINS, built in code (no settle.config.json file to write and clean up). */
 export function testConfig(extra: Record<string, string> = {}): Config {
   const dir = mkdtempSync(join(tmpdir(), 'settle-pay-'));
   const base = loadConfig({ SETTLE_DATA_DIR: dir, SETTLE_ALLOW_PRIVATE_WEBHOOK_URLS: '1', ...extra }, dir);
