@@ -54,6 +54,8 @@ describe.each(DIALECTS)('invoices in the platform on %s', (dialect) => {
     expect((await t.app.inject({ url: `/api/v1/invoices/${inv.id}`, headers: bearer(readOnly) })).statusCode).toBe(404);
     expect((await t.app.inject({ url: `/api/v1/invoices/${inv.id}`, headers: bearer(key) })).json().status).toBe('new');
 
+    const openapi = (await t.app.inject({ url: '/api/v1/openapi.json' })).json();
+    expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/api/v1/invoices', '/api/v1/invoices/{id}', '/api/v1/invoices/{id}/mark', '/api/v1/invoices/{id}/refund', '/api/v1/checkout/{id}/status', '/checkout/{id}']));
     const page = await t.app.inject({ url: `/checkout/${inv.id}?lang=zh-CN` });
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain('请向以下地址转账 0.5 ETH');
