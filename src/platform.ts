@@ -164,8 +164,9 @@ export async function createPlatform(config: Config, db: Db, opts: PlatformOptio
   platform.invoices = wireInvoices({ db, clock, config, jobs, routes: platform.routes, view: platform.payments.view, webhooks: platform.payments.webhooks, withdrawals, requireStepUp: (p) => accounts.requireStepUp(p) });
 
   // Reconciliation: proves deposits = credited + held + pending, the ledger balances and deposit
-  // addresses hold on chain what records say, every minute; staff see and acknowledge incidents.
-  const reconciler = createReconciler({ db, ledger, chains: config.chains, clock, metrics, log: (level, msg, data) => log?.[level](data ?? {}, msg) });
+  // addresses hold on chain what records say, every minute (the full ledger replay every 10 min);
+  // staff see and acknowledge incidents.
+  const reconciler = createReconciler({ db, ledger, chains: config.chains, clock, metrics, ledger_verify_every_ms: 600_000, log: (level, msg, data) => log?.[level](data ?? {}, msg) });
   platform.workers.push(reconcileWorker(reconciler, 60_000, (e) => log?.warn({ err: String(e) }, 'reconcile run failed')));
   platform.routes.push({ name: 'incidents', plugin: incidentRoutes({ db, clock }) });
 

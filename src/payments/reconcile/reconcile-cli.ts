@@ -31,7 +31,7 @@ function progressBar(stream: NodeJS.WriteStream) {
 
 function printReport(report: ReconcileReport, decimals: Map<string, number>, io: CliIo): void {
   const fmt = (asset: string, v: bigint | null) => (v === null ? '-' : formatAmount(v, decimals.get(asset) ?? 0));
-  io.out(report.ledger.ok ? `ok   ledger: ${report.ledger.transfers} transfers, balanced` : `FAIL ledger: ${report.ledger.problem}`);
+  io.out(report.ledger.skipped ? 'skip ledger: replay not due' : report.ledger.ok ? `ok   ledger: ${report.ledger.transfers} transfers, balanced` : `FAIL ledger: ${report.ledger.problem}`);
   for (const s of report.summaries) {
     const f = (v: bigint) => fmt(s.asset, v);
     const state = s.discrepancies ? 'FAIL' : 'ok  ';

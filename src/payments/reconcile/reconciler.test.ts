@@ -99,6 +99,14 @@ describe.each(DIALECTS)('reconciler on %s', (dialect) => {
     expect(eth).toMatchObject({ seen_minor: parseEther('0.5'), credited_minor: parseEther('0.5'), on_chain_minor: parseEther('0.5') });
     expect(await openIncidents()).toEqual([]);
     expect(await gauge()).toEqual(expect.arrayContaining([expect.stringMatching(/asset="USDT".* 0$/)]));
+
+    // As a worker, the full ledger replay is paced (every 10 min); the other checks run each time.
+    const clock = new ManualClock(Date.now());
+    const paced = createReconciler({ db: t.db, ledger: env.ledger, chains: [chainEnv.chain], clock, client: () => chainEnv.client, ledger_verify_every_ms: 600_000 });
+    expect((await paced.run()).ledger).toMatchObject({ ok: true, skipped: false });
+    expect((await paced.run()).ledger).toMatchObject({ ok: true, skipped: true });
+    clock.advance(600_000);
+    expect((await paced.run()).ledger).toMatchObject({ ok: true, skipped: false });
   });
 
   it('a deposit credited in records and ledger but absent on chain raises one incident, refreshed not duplicated', async () => {
