@@ -60,6 +60,8 @@ export const REORG_WINDOW_BLOCKS = 256;
 const OPEN_DEPOSITS_PER_TICK_MAX = 5000;
 /** Blocks fetched in parallel for native transfers. */
 const NATIVE_BLOCKS_PARALLEL_MAX = 8;
+/** Deposits released per transaction. */
+const RELEASE_CHUNK_MAX = 500;
 /** Ledger transfers per createTransfersIn call (below ledger_batch_max). */
 const LEDGER_CHUNK_MAX = 4000;
 
@@ -473,29 +475,37 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
     });
   }
 
-  /** Releases deposits at depth below the verified tip and refreshes the others' confirmations. */
+  /**
+   * Releases deposits at depth below the verified tip (in chunks: one transaction per chunk, each
+   * deposit's post, status and payment committing together) and refreshes the others' counts.
+   */
   async function releaseAtDepth(tip: number, refresh: boolean): Promise<number> {
     const open = await store.selectConfirming(db.kysely, chain_id, OPEN_DEPOSITS_PER_TICK_MAX);
+    const due = open.filter((d) => confirmationsAt(tip, d.block_number) >= d.confirmations_required);
+    const counting = open.filter((d) => confirmationsAt(tip, d.block_number) < d.confirmations_required);
     let released = 0;
-    const counting: DepositRow[] = [];
-    for (const d of open) {
-      const current = confirmationsAt(tip, d.block_number);
-      if (current < d.confirmations_required) {
-        counting.push(d);
-        continue;
-      }
-      const done = await db.transaction(async (trx) => {
-        const fresh = await store.selectDeposit(trx, d.id);
-        if (!fresh || fresh.status !== 'confirming' || fresh.orphaned !== 0 || fresh.block_hash !== d.block_hash) return false;
-        const ids = depositTransferIds(chain_id, d.tx_hash, d.log_index, d.generation);
-        await applyTransfers(trx, [{ id: ids.post, post_pending_id: d.pending_transfer_id, reason: 'deposit_released', reference: d.id }], 'deposit release');
-        const status: DepositStatus = d.credit_kind === 'user_held' ? 'held' : 'credited';
-        await store.updateDeposit(trx, d.id, { status, released_at_ms: clock.now_ms(), updated_at_ms: clock.now_ms() });
-        await transitionPayment(trx, d.payment_id, { status, hold: d.hold_reason as HoldReason | null, confirmations: { current, required: d.confirmations_required } }, clock);
-        await deps.onDepositChange?.(trx, [d.id]); // extension point (invoices)
-        return true;
+    for (let i = 0; i < due.length; i += RELEASE_CHUNK_MAX) {
+      const chunk = due.slice(i, i + RELEASE_CHUNK_MAX);
+      released += await db.transaction(async (trx) => {
+        const fresh = new Map((await store.selectDeposits(trx, chunk.map((d) => d.id))).map((d) => [d.id, d]));
+        const ready = chunk.filter((d) => {
+          const f = fresh.get(d.id);
+          return f && f.status === 'confirming' && f.orphaned === 0 && f.block_hash === d.block_hash;
+        });
+        await applyTransfers(
+          trx,
+          ready.map((d) => ({ id: depositTransferIds(chain_id, d.tx_hash, d.log_index, d.generation).post, post_pending_id: d.pending_transfer_id, reason: 'deposit_released', reference: d.id })),
+          'deposit release',
+        );
+        const now = clock.now_ms();
+        for (const d of ready) {
+          const status: DepositStatus = d.credit_kind === 'user_held' ? 'held' : 'credited';
+          await store.updateDeposit(trx, d.id, { status, released_at_ms: now, updated_at_ms: now });
+          await transitionPayment(trx, d.payment_id, { status, hold: d.hold_reason as HoldReason | null, confirmations: { current: confirmationsAt(tip, d.block_number), required: d.confirmations_required } }, clock);
+        }
+        if (ready.length) await deps.onDepositChange?.(trx, ready.map((d) => d.id)); // extension point (invoices)
+        return ready.length;
       });
-      if (done) released++;
     }
     if (refresh && counting.length) {
       await db.transaction(async (trx) => {

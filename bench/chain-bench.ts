@@ -1,0 +1,138 @@
+// Chain benchmark (`npm run bench:chain`): a real anvil holding N ERC-20 deposits (default 10,000)
+// to M deposit addresses (default 1,000), sent in bulk with automine off and then mined; measures
+// (1) raw eth_getLogs throughput, (2) scan throughput (Transfer logs per second through the whole
+// scanner: detection, pending ledger transfers, payments, outbox) and (3) the delay from the moment
+// the block that brings deposits to their required depth is mined to their release, with the
+// scanner polling at the default 1 s. Bounded: every phase has a deadline.
+//   BENCH_DEPOSITS=10000 BENCH_ADDRESSES=1000 npm run bench:chain
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodeFunctionData, numberToHex, parseAbi, type Hex } from 'viem';
+import { openDb } from '../src/db/database.ts';
+import { migrateToLatest } from '../src/db/migrate.ts';
+import { startAnvil } from '../src/chain/anvil.ts';
+import { createEvmClient, createEvmReader } from '../src/chain/evm.ts';
+import { anvilAccount, deployTestUsdt } from '../src/chain/test-usdt.ts';
+import { createLedger } from '../src/ledger/ledger.ts';
+import { assetSpecs } from '../src/payments/deposits/deposit-rules.ts';
+import { createDepositScanner } from '../src/payments/deposits/deposit-scanner.ts';
+import { createDepositKeys } from '../src/chain/keys.ts';
+import { ensureDepositAddress } from '../src/chain/deposit-addresses.ts';
+import { TEST_DEPOSIT_MNEMONIC, testChainConfig } from '../src/payments/deposits/deposit-testkit.ts';
+import { systemClock } from '../src/shared/clock.ts';
+
+const N = Number(process.env.BENCH_DEPOSITS ?? 10_000);
+const M = Number(process.env.BENCH_ADDRESSES ?? 1_000);
+const PHASE_DEADLINE_MS = 240_000;
+const SEND_BATCH = 500;
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+};
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'settle-chain-bench-'));
+  const anvil = await startAnvil({ extra_args: ['--gas-limit', '3000000000'] });
+  const db = openDb({ kind: 'sqlite', path: join(dir, 'settle.db'), synchronous: 'NORMAL' });
+  try {
+    await migrateToLatest(db);
+    const endpoint = { chain_id: 31337, rpc_url: anvil.rpc_url };
+    const client = createEvmClient(endpoint);
+    const reader = createEvmReader(endpoint, client);
+    const owner = anvilAccount(0);
+    const usdt = await deployTestUsdt(client, anvil.rpc_url, owner);
+    const chain = testChainConfig(anvil.rpc_url, usdt, 1000);
+    delete chain.native; // token deposits only: the benchmark measures Transfer logs
+    const ledger = createLedger(db, systemClock);
+    await ledger.ensureAssets(assetSpecs([chain]));
+    const keys = createDepositKeys(TEST_DEPOSIT_MNEMONIC);
+
+    let t = Date.now();
+    const head0 = await reader.head();
+    const addresses: Hex[] = [];
+    for (let i = 0; i < M; i++) addresses.push((await ensureDepositAddress(db, keys, { chain_id: 31337, user_id: `usr_${i}`, issued_at_block: head0 })).address.address);
+    console.log(`issued ${M} deposit addresses in ${Date.now() - t} ms`);
+
+    // Bulk: sign N mints locally with fixed fees and nonces, send raw in batches, then mine.
+    t = Date.now();
+    await client.request({ method: 'evm_setAutomine' as never, params: [false] as never });
+    const abi = parseAbi(['function mint(address to, uint256 amount)']);
+    let nonce = await client.getTransactionCount({ address: owner.address });
+    const amounts: bigint[] = [];
+    for (let i = 0; i < N; i += SEND_BATCH) {
+      const raws: Hex[] = [];
+      for (let j = i; j < Math.min(N, i + SEND_BATCH); j++) {
+        const amount = BigInt(1 + (j % 900)) * 1_000_000n; // 1..900 USDT: the 3-block tier
+        amounts.push(amount);
+        raws.push(
+          await owner.signTransaction({ type: 'eip1559', chainId: 31337, nonce: nonce++, to: usdt, gas: 120_000n, maxFeePerGas: 10_000_000_000n, maxPriorityFeePerGas: 1_000_000_000n, data: encodeFunctionData({ abi, functionName: 'mint', args: [addresses[j % M]!, amount] }) }),
+        );
+      }
+      await Promise.all(raws.map((r) => client.sendRawTransaction({ serializedTransaction: r })));
+    }
+    console.log(`signed and sent ${N} mints in ${Date.now() - t} ms`);
+    t = Date.now();
+    for (let i = 0; i < 200; i++) {
+      await client.request({ method: 'anvil_mine' as never, params: [numberToHex(1)] as never });
+      const status = (await client.request({ method: 'txpool_status' as never })) as { pending: Hex };
+      if (Number(status.pending) === 0) break;
+    }
+    const head1 = await reader.head();
+    console.log(`mined into ${head1 - head0} blocks in ${Date.now() - t} ms (head ${head1})`);
+
+    // (1) Raw log reading.
+    t = Date.now();
+    const logs = await reader.tokenTransfers(head0 + 1, head1, [usdt]);
+    const rawMs = Date.now() - t;
+    console.log(`eth_getLogs: ${logs.length} Transfer logs in ${rawMs} ms = ${Math.round((logs.length / rawMs) * 1000)} logs/s`);
+
+    // (2) Full scan, ticked by hand until caught up (releases happen as deposits reach depth).
+    const scanner = createDepositScanner({ db, ledger, reader, chain, blocks_per_tick_max: 500, receiveMode: async () => 'credit' });
+    t = Date.now();
+    let detected = 0;
+    let released = 0;
+    for (let i = 0; Date.now() - t < PHASE_DEADLINE_MS; i++) {
+      const r = await scanner.tick();
+      detected += r.detected;
+      released += r.released;
+      if (r.caught_up && detected >= N) break;
+    }
+    const scanMs = Date.now() - t;
+    console.log(`scan: ${detected} deposits detected (${released} released on the way) in ${scanMs} ms = ${Math.round((detected / scanMs) * 1000)} Transfer logs/s through the scanner`);
+
+    // (3) Release delay at the default 1 s poll: mine one block at a time and time each release
+    // from the moment the block that brought it to depth was mined.
+    const minedAt = new Map<number, number>();
+    scanner.start();
+    const open = async () => Number((await db.kysely.selectFrom('deposits').select((eb) => eb.fn.countAll().as('n')).where('status', '=', 'confirming').executeTakeFirstOrThrow()).n);
+    t = Date.now();
+    while ((await open()) > 0 && Date.now() - t < PHASE_DEADLINE_MS) {
+      await client.request({ method: 'anvil_mine' as never, params: [numberToHex(1)] as never });
+      minedAt.set(await reader.head(), Date.now());
+      await new Promise((r) => setTimeout(r, 1000 + Math.floor(Math.random() * 300)));
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    await scanner.stop();
+    const rows = await db.kysely.selectFrom('deposits').select(['block_number', 'confirmations_required', 'released_at_ms', 'status']).execute();
+    const delays: number[] = [];
+    for (const r of rows) {
+      const depthBlock = Number(r.block_number) + Number(r.confirmations_required) - 1;
+      const at = minedAt.get(depthBlock);
+      if (at !== undefined && r.released_at_ms !== null) delays.push(Number(r.released_at_ms) - at);
+    }
+    const credited = rows.filter((r) => r.status === 'credited').length;
+    console.log(`release: ${credited}/${rows.length} credited; ${delays.length} timed from the depth block being mined`);
+    if (delays.length) console.log(`release delay ms: p50 ${pct(delays, 50)}, p90 ${pct(delays, 90)}, p99 ${pct(delays, 99)}, max ${Math.max(...delays)} (poll interval 1000 ms)`);
+    const total = amounts.reduce((a, b) => a + b, 0n);
+    const external = await ledger.getAccounts(['la:platform:platform:USDT:external']);
+    console.log(`ledger: external debited ${external[0]?.debits_posted_minor ?? 0n} of ${total} minted (${external[0]?.debits_posted_minor === total ? 'all released, once' : 'MISMATCH'})`);
+  } finally {
+    await db.close();
+    await anvil.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
