@@ -35,9 +35,29 @@ export class MigrationError extends Error {
   override name = 'MigrationError';
 }
 
+// Kysely's migrator introspects the tables of every schema; on PostgreSQL a schema dropped by
+// someone else at that moment (parallel test schemas) makes that query fail with "… does not
+// exist". Nothing was changed then, so trying again is safe.
+async function retryingIntrospection<T>(db: Db, fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      const text = String((error as Error)?.message ?? error);
+      if (db.dialect !== 'postgres' || attempt >= 5 || !/does not exist/.test(text)) throw error;
+      await new Promise((r) => setTimeout(r, 50 * attempt));
+    }
+  }
+}
+
 /** await migrateToLatest(db) -> names of the migrations applied now */
 export async function migrateToLatest(db: Db): Promise<string[]> {
-  const { error, results }: MigrationResultSet = await (await migrator(db)).migrateToLatest();
+  const { error, results }: MigrationResultSet = await retryingIntrospection(db, async () => {
+    const set = await (await migrator(db)).migrateToLatest();
+    // An introspection failure comes back as a result set with an error and no migration run.
+    if (set.error && !(set.results ?? []).some((r) => r.status === 'Error') && /does not exist/.test(String((set.error as Error)?.message))) throw set.error;
+    return set;
+  });
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new MigrationError(`migration ${failed} failed: ${(error as Error).message ?? String(error)}`);
@@ -47,6 +67,6 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
 
 /** Names of migrations that exist in the code but are not applied to this database. */
 export async function pendingMigrations(db: Db): Promise<string[]> {
-  const all = await (await migrator(db)).getMigrations();
+  const all = await retryingIntrospection(db, async () => (await migrator(db)).getMigrations());
   return all.filter((m) => m.executedAt === undefined).map((m) => m.name);
 }
