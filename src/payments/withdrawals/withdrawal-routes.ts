@@ -29,7 +29,7 @@ export function withdrawalRoutes(deps: WithdrawalRoutesDeps): FastifyPluginAsync
     app.post(
       '/withdrawals',
       {
-        config: { idempotent: true },
+        config: { idempotent: true, moneyMoving: 'chain' },
         schema: {
           tags: ['payments'],
           summary: 'Send coins to an outside address (Idempotency-Key; step-up or totp_code)',
