@@ -60,6 +60,8 @@ export const REORG_WINDOW_BLOCKS = 256;
 const OPEN_DEPOSITS_PER_TICK_MAX = 5000;
 /** Blocks fetched in parallel for native transfers. */
 const NATIVE_BLOCKS_PARALLEL_MAX = 8;
+/** Confirming payments whose shown confirmation count is refreshed per tick. */
+const CONFIRMATION_REFRESH_MAX = 500;
 /** Deposits released per transaction. */
 const RELEASE_CHUNK_MAX = 500;
 /** Ledger transfers per createTransfersIn call (below ledger_batch_max). */
@@ -508,8 +510,10 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
       });
     }
     if (refresh && counting.length) {
+      // Bounded: the shown count of the oldest deposits is refreshed first; the rest catch up on
+      // later blocks (their release never depends on it).
       await db.transaction(async (trx) => {
-        for (const d of counting) await transitionPayment(trx, d.payment_id, { status: 'confirming', confirmations: { current: confirmationsAt(tip, d.block_number), required: d.confirmations_required } }, clock);
+        for (const d of counting.slice(0, CONFIRMATION_REFRESH_MAX)) await transitionPayment(trx, d.payment_id, { status: 'confirming', confirmations: { current: confirmationsAt(tip, d.block_number), required: d.confirmations_required } }, clock);
       });
     }
     return released;
