@@ -27,6 +27,8 @@ export interface DepositsDeps {
   extraOwners?: DepositScannerDeps['extraOwners'];
   onDepositChange?: DepositScannerDeps['onDepositChange'];
   log?: (level: 'info' | 'warn' | 'error', msg: string, data?: Record<string, unknown>) => void;
+  /** The platform's own addresses per chain (hot wallet): their payments to deposit addresses are not deposits. */
+  platformAddresses?: (chain_id: number) => Hex[];
 }
 
 export type AddressResult = { result: 'ok'; chain_id: number; address: Hex; created: boolean } | { result: 'unknown_asset' } | { result: 'unavailable' };
@@ -64,6 +66,7 @@ export function createDeposits(deps: DepositsDeps): Deposits {
       ...(deps.log ? { log: deps.log } : {}),
       ...(deps.extraOwners ? { extraOwners: deps.extraOwners } : {}),
       ...(deps.onDepositChange ? { onDepositChange: deps.onDepositChange } : {}),
+      ...(deps.platformAddresses ? { platformAddresses: () => deps.platformAddresses!(chain.chain_id) } : {}),
     }),
   );
   return {
