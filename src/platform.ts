@@ -153,6 +153,7 @@ export async function createPlatform(config: Config, db: Db, opts: PlatformOptio
     extraOwners: async (ex, chain_id) => (await platform.invoices?.addressOwners(ex, chain_id)) ?? new Map(),
     onDepositChange: async (trx, ids) => platform.invoices?.onDepositChange(trx, ids),
     log: (level, msg, data) => log?.[level](data ?? {}, msg),
+    platformAddresses: (chain_id) => { const w = hotWallets.get(chain_id); return w ? [w.address] : []; },
   });
   platform.deposits = deposits;
   platform.routes.push({ name: 'deposits', plugin: depositRoutes(deposits) });
