@@ -87,3 +87,21 @@ describe.each(DIALECTS)('database on %s', (dialect) => {
 function job(id: string, unique_key: string) {
   return { id, kind: 'k', payload: '{}', status: 'queued', unique_key, run_at_ms: 0, attempts: 0, max_attempts: 1, lease_until_ms: null, leased_by: null, last_error: null, created_at_ms: 0, updated_at_ms: 0 };
 }
+
+describe('SQLite deadlock guard', () => {
+  it('refuses a query through db.kysely inside db.transaction instead of hanging', async () => {
+    const t = await openTestDb('sqlite');
+    try {
+      await expect(t.db.transaction(async () => sql`select 1`.execute(t.db.kysely))).rejects.toThrow(/would deadlock/);
+      // Outside the transaction the same query works, also from a flow that began inside one.
+      let later: Promise<unknown> = Promise.resolve();
+      await t.db.transaction(async (trx) => {
+        later = new Promise((r) => setTimeout(r, 20)).then(() => sql`select 1 as one`.execute(t.db.kysely));
+        await sql`select 1`.execute(trx);
+      });
+      await expect(later).resolves.toBeTruthy();
+    } finally {
+      await t.cleanup();
+    }
+  });
+});

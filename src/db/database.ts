@@ -17,6 +17,7 @@ import {
   PostgresDialect,
   SqliteDialect,
   sql,
+  type Driver,
   type KyselyPlugin,
   type PluginTransformQueryArgs,
   type PluginTransformResultArgs,
@@ -82,11 +83,34 @@ export function convertMinorColumns(row: Record<string, unknown>): void {
 // Which Db's transaction the current async flow is inside. A db.transaction() opened inside
 // another would deadlock on SQLite (one connection) and would not be atomic with it on
 // PostgreSQL (another pooled connection): it is a bug, so it fails loudly instead of hanging.
-const activeTransaction = new AsyncLocalStorage<object>();
+const activeTransaction = new AsyncLocalStorage<{ owner: object; open: boolean }>();
+
+function insideOpenTransaction(owner: object): boolean {
+  const store = activeTransaction.getStore();
+  return store !== undefined && store.owner === owner && store.open;
+}
 
 function assertNotNested(owner: object): void {
-  if (activeTransaction.getStore() === owner) {
+  if (insideOpenTransaction(owner)) {
     throw new Error('db.transaction() called inside a transaction of the same database: pass the trx down instead');
+  }
+}
+
+// On SQLite, a query sent through db.kysely (not the trx) from inside a transaction waits for
+// the one connection that the transaction itself holds: the process hangs silently. This
+// dialect makes that mistake throw at once, naming the fix.
+class GuardedSqliteDialect extends SqliteDialect {
+  owner: object | null = null;
+  override createDriver(): Driver {
+    const inner = super.createDriver();
+    const acquire = inner.acquireConnection.bind(inner);
+    inner.acquireConnection = async () => {
+      if (this.owner && insideOpenTransaction(this.owner)) {
+        throw new Error('query through db.kysely inside db.transaction() on SQLite would deadlock: use the trx passed to the transaction');
+      }
+      return acquire();
+    };
+    return inner;
   }
 }
 
@@ -100,7 +124,9 @@ function openSqlite(target: Extract<DbTarget, { kind: 'sqlite' }>): Db {
   raw.pragma(`synchronous = ${target.synchronous ?? 'FULL'}`);
   raw.pragma('foreign_keys = ON');
   raw.pragma('busy_timeout = 10000');
-  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }), plugins: [new BigintPlugin()] });
+  const dialect = new GuardedSqliteDialect({ database: raw });
+  const kysely = new Kysely<Database>({ dialect, plugins: [new BigintPlugin()] });
+  dialect.owner = kysely;
   return {
     dialect: 'sqlite',
     kysely,
@@ -114,7 +140,13 @@ function openSqlite(target: Extract<DbTarget, { kind: 'sqlite' }>): Db {
       return kysely.connection().execute(async (conn) => {
         await sql`begin immediate`.execute(conn);
         try {
-          const result = await activeTransaction.run(kysely, () => fn(conn as unknown as Transaction<Database>));
+          const store = { owner: kysely, open: true };
+          let result: T;
+          try {
+            result = await activeTransaction.run(store, () => fn(conn as unknown as Transaction<Database>));
+          } finally {
+            store.open = false;
+          }
           await sql`commit`.execute(conn);
           return result;
         } catch (error) {
@@ -154,7 +186,14 @@ function openPostgres(target: Extract<DbTarget, { kind: 'postgres' }>): Db {
       assertNotNested(kysely);
       for (let attempt = 1; ; attempt++) {
         try {
-          return await kysely.transaction().execute((trx) => activeTransaction.run(kysely, () => fn(trx)));
+          return await kysely.transaction().execute(async (trx) => {
+            const store = { owner: kysely, open: true };
+            try {
+              return await activeTransaction.run(store, () => fn(trx));
+            } finally {
+              store.open = false;
+            }
+          });
         } catch (error) {
           const code = (error as { code?: string }).code;
           if (!code || !RETRYABLE_PG_CODES.has(code) || attempt >= TRANSACTION_RETRIES_MAX) throw error;
