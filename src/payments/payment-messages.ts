@@ -161,3 +161,36 @@ export type MessageParams = Record<string, string | number>;
 export function explain(code: ExplanationCode, locale: Locale, params: MessageParams = {}): { message: string; next_action: string } {
   return { message: translate(EXPLANATION_MESSAGES, code, locale, params), next_action: translate(NEXT_ACTIONS, code, locale, params) };
 }
+
+// ------------------------------------------------------------------ diagnosis (POST /diagnose)
+// Verdicts that come from the chain itself, when Settle has no payment for the caller to show.
+
+export type DiagnosisCode = 'diagnosis_not_found' | 'diagnosis_chain_unreachable' | 'diagnosis_failed_on_chain' | 'diagnosis_not_ours' | 'diagnosis_other_account' | 'diagnosis_wrong_asset' | 'diagnosis_pending';
+
+export const DIAGNOSIS_MESSAGES = defineMessages<DiagnosisCode>({
+  diagnosis_not_found: { en: 'No network we support has a transaction with this hash.', 'zh-CN': '我们支持的网络上都没有该哈希对应的交易。' },
+  diagnosis_chain_unreachable: { en: 'Settle has no record of this transaction and could not reach the network to check it.', 'zh-CN': 'Settle 没有该交易的记录,且暂时无法连接网络进行核查。' },
+  diagnosis_failed_on_chain: { en: 'This transaction failed on the chain (reverted): no coins moved.', 'zh-CN': '该交易在链上执行失败(已回滚):没有任何资金转移。' },
+  diagnosis_not_ours: { en: 'This transaction did not pay any Settle address.', 'zh-CN': '该交易没有支付到任何 Settle 地址。' },
+  diagnosis_other_account: { en: 'This transaction paid an address that is not yours.', 'zh-CN': '该交易支付到的地址不属于您。' },
+  diagnosis_wrong_asset: {
+    en: 'This transaction sent a token Settle does not support ({token}) to your address. It is visible on the chain at your address but was not credited.',
+    'zh-CN': '该交易向您的地址发送了 Settle 不支持的代币({token})。它在链上您的地址中可见,但未入账。',
+  },
+  diagnosis_pending: { en: 'This transaction is waiting to be included in a block.', 'zh-CN': '该交易正在等待被打包进区块。' },
+});
+
+export const DIAGNOSIS_NEXT_ACTIONS = defineMessages<DiagnosisCode>({
+  diagnosis_not_found: { en: 'Check the hash and the network you sent on.', 'zh-CN': '请核对交易哈希与您使用的网络。' },
+  diagnosis_chain_unreachable: { en: 'Try again in a few minutes.', 'zh-CN': '请几分钟后重试。' },
+  diagnosis_failed_on_chain: { en: 'Check the transaction in your wallet and send it again.', 'zh-CN': '请在钱包中检查该交易并重新发送。' },
+  diagnosis_not_ours: { en: 'Check the address you paid; Settle cannot move coins sent elsewhere.', 'zh-CN': '请核对您支付的地址;发送到其他地址的资金 Settle 无法处理。' },
+  diagnosis_other_account: { en: 'Check the address you paid; if it should be yours, contact support.', 'zh-CN': '请核对您支付的地址;如该地址应属于您,请联系客服。' },
+  diagnosis_wrong_asset: { en: 'Contact support with this transaction hash to ask about recovering it.', 'zh-CN': '请携带此交易哈希联系客服咨询找回事宜。' },
+  diagnosis_pending: { en: 'Nothing to do: ask again once it is in a block.', 'zh-CN': '无需操作,打包进区块后可再次查询。' },
+});
+
+/** explainDiagnosis('diagnosis_not_ours', 'en') -> { message, next_action } */
+export function explainDiagnosis(code: DiagnosisCode, locale: Locale, params: MessageParams = {}): { message: string; next_action: string } {
+  return { message: translate(DIAGNOSIS_MESSAGES, code, locale, params), next_action: translate(DIAGNOSIS_NEXT_ACTIONS, code, locale, params) };
+}

@@ -109,7 +109,15 @@ export interface DepositScanner {
   start(): void;
   stop(): Promise<void>;
   readonly name: string;
+  /**
+   * Records one transaction's transfers read outside a tick (diagnosis pick-up, see
+   * deposit-ingest.ts): the scan's filters and records; the cursor does not move. -> deposits new.
+   */
+  ingest(header: BlockHeader, transfers: Seen[], head: number): Promise<number>;
 }
+
+/** A transfer read from the chain, before its block is checked. */
+export type Seen = { kind: 'token'; t: TokenTransfer } | { kind: 'native'; t: NativeTransfer };
 
 type Found = { kind: 'token'; t: TokenTransfer; header: BlockHeader } | { kind: 'native'; t: NativeTransfer; header: BlockHeader };
 
@@ -596,10 +604,27 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
     }, ms);
   };
 
+  async function ingest(header: BlockHeader, transfers: Seen[], head: number): Promise<number> {
+    const owners = await depositAddressOwners(db.kysely, chain_id);
+    for (const [a, o] of (await deps.extraOwners?.(db.kysely, chain_id)) ?? []) if (!owners.has(a)) owners.set(a, o);
+    const internal = new Set((deps.platformAddresses?.() ?? []).map((a) => a.toLowerCase() as Hex));
+    const found = transfers
+      .filter((s) => s.t.block_hash === header.hash && s.t.block_number === header.number && owners.has(s.t.to) && s.t.amount_minor > 0n && !internal.has(s.t.from))
+      .filter((s) => (s.kind === 'native' ? native !== null : tokens.has(s.t.token)))
+      .map((s) => ({ ...s, header }) as Found);
+    if (!found.length) return 0;
+    return db.transaction(async (trx) => {
+      const n = await recordFound(trx, found, owners, Math.max(head, header.number));
+      await deps.onDepositChange?.(trx, found.map((f) => depositId(chain_id, f.t.tx_hash, f.kind === 'token' ? f.t.log_index : NATIVE_LOG_INDEX))); // extension point (invoices)
+      return n;
+    });
+  }
+
   return {
     chain_id,
     name: `deposit-scanner:${chain_id}`,
     tick,
+    ingest,
     start() {
       assert(stopped, 'scanner already started');
       stopped = false;

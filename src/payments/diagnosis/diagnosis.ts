@@ -1,27 +1,68 @@
-// "Where is my money": POST /diagnose answers from Settle's own records (payments, and through
-// them the ledger-backed statuses) with a verdict and the next step. SKELETON: the chain side
-// (`chain`: what the node says about the hash, and picking up a transaction the scanner has not
-// seen yet) is not wired; until it is, a hash Settle has never seen gets the extra verdict
-// `not_seen` rather than `not_found` (which is reserved for "the chain has no such transaction").
+// "Where is my money": POST /diagnose answers from Settle's records AND from the chain itself.
+//
+// For a hash, every configured chain is asked (bounded by a timeout each) what it knows:
+//   - no chain has it                                  -> not_found
+//   - it reverted                                      -> failed_on_chain
+//   - it is still in the mempool                       -> confirming (diagnosis_pending)
+//   - it pays one of the caller's addresses in a supported asset -> the caller's payment's own
+//     verdict (confirming / held / credited / dropped / reversed…); if the scanner has not seen
+//     it yet, the diagnosis records it now through the scanner's path (deposit-ingest.ts)
+//   - it pays the caller's address in a token Settle does not carry -> wrong_asset
+//   - it pays another user's address                   -> other_account (nothing about them)
+//   - it pays none of our addresses                    -> not_ours
+// For a payment id: the caller's payment (404 otherwise), with what the chain says about its hash.
+// Verdicts beyond the contract's list (API.md), only where none fits: `reversed`, `refunded`
+// (deposit statuses) and `failed` (a withdrawal or transfer that failed off chain).
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import type { DbExecutor } from '../../db/database.ts';
+import type { ChainReader, Hex, TransactionInfo } from '../../chain/chain-types.ts';
 import { assertNever } from '../../shared/assert.ts';
-import { problems } from '../../shared/errors.ts';
+import { ProblemError, problems } from '../../shared/errors.ts';
+import { formatAmount } from '../../shared/money.ts';
 import { requireScope } from '../../shared/principal.ts';
+import type { Locale } from '../../shared/i18n.ts';
 import { PaymentSchema, toPaymentDto } from '../payment-dto.ts';
-import { dtoContext, type PaymentViewDeps } from '../payment-routes.ts';
+import { explainDiagnosis, type DiagnosisCode } from '../payment-messages.ts';
+import { assetMap, dtoContext, type PaymentViewDeps } from '../payment-routes.ts';
 import type { PaymentStatus } from '../payment-rules.ts';
-import { getPayment, paymentFromRow } from '../payments.ts';
+import { getPayment, paymentFromRow, type Payment } from '../payments.ts';
+import type { IngestResult } from '../deposits/deposit-ingest.ts';
 
-export type Verdict = 'credited' | 'confirming' | 'held' | 'dropped' | 'failed' | 'other_account' | 'not_seen';
+export type Verdict =
+  | 'credited'
+  | 'confirming'
+  | 'held'
+  | 'not_found'
+  | 'not_ours'
+  | 'wrong_asset'
+  | 'failed_on_chain'
+  | 'dropped'
+  | 'other_account'
+  // extensions (no contract verdict fits):
+  | 'reversed'
+  | 'refunded'
+  | 'failed';
+
+/** Per-chain answer time bound. */
+export const CHAIN_TIMEOUT_MS = 5000;
+
+/** What diagnosis needs from the chain side (the deposits face); absent: records only. */
+export interface DiagnosisChainDeps {
+  readers: ReadonlyMap<number, ChainReader>;
+  /** Every address Settle credits on a chain (deposit and invoice addresses) -> its owner. */
+  owners: (ex: DbExecutor, chain_id: number) => Promise<Map<Hex, { user_id: string }>>;
+  /** Records a transaction the scanner has not reached yet (deposit-ingest.ts). */
+  ingest?: (chain_id: number, tx_hash: Hex) => Promise<IngestResult>;
+  timeout_ms?: number;
+}
 
 /** verdictOf('confirming') -> 'confirming' */
 export function verdictOf(status: PaymentStatus): Verdict {
   switch (status) {
     case 'credited':
     case 'completed':
-    case 'refunded':
       return 'credited';
     case 'pending':
     case 'confirming':
@@ -32,8 +73,11 @@ export function verdictOf(status: PaymentStatus): Verdict {
     case 'held':
       return 'held';
     case 'dropped':
-    case 'reversed':
       return 'dropped';
+    case 'reversed':
+      return 'reversed';
+    case 'refunded':
+      return 'refunded';
     case 'failed':
     case 'cancelled':
       return 'failed';
@@ -42,57 +86,175 @@ export function verdictOf(status: PaymentStatus): Verdict {
   }
 }
 
-const EXPLAIN: Record<Verdict, { en: string; 'zh-CN': string }> = {
-  credited: { en: 'Settle has this payment and it is complete.', 'zh-CN': 'Settle 已收到该笔支付,且已完成。' },
-  confirming: { en: 'Settle has this payment; it is on its way (see its explanation and ETA).', 'zh-CN': 'Settle 已收到该笔支付,正在处理中(见说明与预计时间)。' },
-  held: { en: 'Settle has this payment and holds it safely; its explanation says why and what to do.', 'zh-CN': 'Settle 已收到该笔支付并安全保留;说明中写明原因与处理方式。' },
-  dropped: { en: 'This transaction was on the chain once and is gone after a reorganisation.', 'zh-CN': '该交易曾上链,但因区块重组已不在链上。' },
-  failed: { en: 'This payment failed or was cancelled; nothing is missing.', 'zh-CN': '该支付失败或已取消,资金没有丢失。' },
-  other_account: { en: 'This transaction paid an address that is not yours.', 'zh-CN': '该交易支付到的地址不属于您。' },
-  not_seen: { en: 'Settle has not seen this transaction. Check the hash, the network and the address you paid.', 'zh-CN': 'Settle 尚未看到该交易。请核对交易哈希、网络与收款地址。' },
-};
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
-export function diagnosisRoutes(deps: PaymentViewDeps): FastifyPluginAsync {
+export const DiagnosisChainSchema = Type.Object({
+  found: Type.Boolean(),
+  chain_id: Nullable(Type.Integer()),
+  block_number: Nullable(Type.Integer()),
+  confirmations: Nullable(Type.Integer()),
+  status: Nullable(Type.String({ description: 'success | reverted | pending' })),
+  from: Nullable(Type.String()),
+  to: Nullable(Type.String()),
+  token: Nullable(Type.String({ description: 'token contract; null for the native coin' })),
+  asset: Nullable(Type.String({ description: 'Settle asset code; null when Settle does not carry it' })),
+  amount: Nullable(Type.String({ description: 'in the asset units; in base units when asset is null' })),
+});
+
+export const DiagnosisSchema = Type.Object({
+  verdict: Type.String(),
+  explanation: Type.Object({ code: Type.String(), message: Type.String(), eta: Nullable(Type.String()), next_action: Type.String() }),
+  payment: Nullable(PaymentSchema),
+  chain: Nullable(DiagnosisChainSchema),
+});
+
+type ChainDto = typeof DiagnosisChainSchema.static;
+type Found = Extract<TransactionInfo, { found: true }>;
+type Leg = { to: Hex; from: Hex; token: Hex | null; amount_minor: bigint };
+
+async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Asks every chain at once; the first that has the hash, or whether any failed to answer. */
+async function askChains(chain: DiagnosisChainDeps, hash: Hex): Promise<{ chain_id: number; info: Found } | { unreachable: boolean }> {
+  const ms = chain.timeout_ms ?? CHAIN_TIMEOUT_MS;
+  const answers = await Promise.all(
+    [...chain.readers.values()].map(async (r) => {
+      const a = await withTimeout(r.transaction(hash), ms).catch(() => 'timeout' as const);
+      return { chain_id: r.chain_id, a };
+    }),
+  );
+  for (const { chain_id, a } of answers) if (a !== 'timeout' && a.found) return { chain_id, info: a };
+  return { unreachable: answers.some((x) => x.a === 'timeout') };
+}
+
+function legsOf(info: Found): Leg[] {
+  const legs: Leg[] = info.token_transfers.filter((t) => t.amount_minor > 0n).map((t) => ({ to: t.to, from: t.from, token: t.token, amount_minor: t.amount_minor }));
+  if (info.to && info.value_minor > 0n) legs.push({ to: info.to, from: info.from, token: null, amount_minor: info.value_minor });
+  return legs;
+}
+
+export function diagnosisRoutes(deps: PaymentViewDeps, chainDeps?: DiagnosisChainDeps | (() => DiagnosisChainDeps | undefined)): FastifyPluginAsync {
+  const assets = assetMap(deps.config);
+  /** The Settle asset a leg pays on a chain (tokens by contract address, never symbol), or null. */
+  const assetOf = (chain_id: number, token: Hex | null) => [...assets.values()].find((a) => a.chain_id === chain_id && (a.contract_address?.toLowerCase() ?? null) === token) ?? null;
+
+  function chainDto(chain_id: number, info: Found, leg: Leg | null, redact: boolean): ChainDto {
+    const asset = leg ? assetOf(chain_id, leg.token) : null;
+    return {
+      found: true,
+      chain_id,
+      block_number: info.block_number,
+      confirmations: info.confirmations,
+      status: info.status,
+      from: redact ? null : (leg?.from ?? info.from),
+      to: redact ? null : (leg?.to ?? info.to),
+      token: redact ? null : (leg?.token ?? null),
+      asset: redact ? null : (asset?.code ?? null),
+      amount: redact || !leg ? null : asset ? formatAmount(leg.amount_minor, asset.decimals) : leg.amount_minor.toString(),
+    };
+  }
+
+  const fromChain = (verdict: Verdict, code: DiagnosisCode, locale: Locale, chain: ChainDto | null, params: Record<string, string> = {}) => ({
+    verdict,
+    explanation: { code, ...explainDiagnosis(code, locale, params), eta: null },
+    payment: null,
+    chain,
+  });
+
   return async (fastify) => {
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+    const chainSide = () => (typeof chainDeps === 'function' ? chainDeps() : chainDeps);
+
     app.post(
       '/diagnose',
       {
         schema: {
           tags: ['payments'],
-          summary: 'Where is my money: a verdict on a transaction hash or payment id',
+          summary: 'Where is my money: a verdict on a transaction hash or payment id, from the records and the chain',
           security: [{ bearer: [] }],
           body: Type.Union([
             Type.Object({ tx_hash: Type.String({ pattern: '^0x[0-9a-fA-F]{64}$' }) }, { additionalProperties: false }),
             Type.Object({ payment_id: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
           ]),
           response: {
-            200: Type.Object({ verdict: Type.String(), explanation: Type.Object({ code: Type.String(), message: Type.String() }), payment: Type.Union([PaymentSchema, Type.Null()]), chain: Type.Null() }),
+            200: DiagnosisSchema,
             '4xx': Type.Object({ code: Type.String() }, { additionalProperties: true }),
+            '5xx': Type.Object({ code: Type.String() }, { additionalProperties: true }),
           },
         },
       },
       async (req) => {
         const me = requireScope(req.principal, 'payments:read');
-        const locale = me.locale;
-        let payment_id: string;
+        const chain = chainSide();
+        const ex = deps.db.kysely;
+
+        const answer = async (payment: Payment, chainInfo: ChainDto | null) => {
+          const found = await getPayment(ex, payment.id);
+          const ctx = await dtoContext(deps, req, me, [found!.payment]);
+          const dto = toPaymentDto(found!.payment, found!.timeline, ctx);
+          return { verdict: verdictOf(found!.payment.status), explanation: dto.explanation, payment: dto, chain: chainInfo };
+        };
+
         if ('payment_id' in req.body) {
-          payment_id = req.body.payment_id;
-        } else {
-          const rows = await deps.db.kysely.selectFrom('payments').selectAll().where('tx_hash', 'in', [req.body.tx_hash, req.body.tx_hash.toLowerCase()]).limit(20).execute();
-          const mine = rows.find((r) => r.user_id === me.user_id);
-          if (!mine) {
-            // A hash paying someone else's address: say so, reveal nothing about them.
-            const verdict: Verdict = rows.length ? 'other_account' : 'not_seen';
-            return { verdict, explanation: { code: verdict, message: EXPLAIN[verdict][locale] }, payment: null, chain: null };
+          const found = await getPayment(ex, req.body.payment_id);
+          if (!found || found.payment.user_id !== me.user_id) throw problems.notFound('payment');
+          const pc = found.payment.chain;
+          let chainInfo: ChainDto | null = null;
+          const reader = pc?.tx_hash ? chain?.readers.get(pc.chain_id) : undefined;
+          if (pc?.tx_hash && reader) {
+            const a = await withTimeout(reader.transaction(pc.tx_hash as Hex), chain?.timeout_ms ?? CHAIN_TIMEOUT_MS).catch(() => 'timeout' as const);
+            if (a !== 'timeout') {
+              const mine = a.found ? legsOf(a).find((l) => l.to === pc.to?.toLowerCase()) ?? null : null;
+              chainInfo = a.found ? chainDto(pc.chain_id, a, mine, false) : { found: false, chain_id: pc.chain_id, block_number: null, confirmations: null, status: null, from: null, to: null, token: null, asset: null, amount: null };
+            }
           }
-          payment_id = paymentFromRow(mine).id;
+          return answer(found.payment, chainInfo);
         }
-        const found = await getPayment(deps.db.kysely, payment_id);
-        if (!found || found.payment.user_id !== me.user_id) throw problems.notFound('payment');
-        const verdict = verdictOf(found.payment.status);
-        const ctx = await dtoContext(deps, req, me, [found.payment]);
-        return { verdict, explanation: { code: verdict, message: EXPLAIN[verdict][locale] }, payment: toPaymentDto(found.payment, found.timeline, ctx), chain: null };
+
+        const hash = req.body.tx_hash.toLowerCase() as Hex;
+        const recorded = async () => (await ex.selectFrom('payments').selectAll().where('tx_hash', '=', hash).limit(50).execute()).map(paymentFromRow);
+        let rows = await recorded();
+        const onChain = chain ? await askChains(chain, hash) : { unreachable: true };
+
+        if (!('info' in onChain)) {
+          const mine = rows.find((p) => p.user_id === me.user_id);
+          if (mine) return answer(mine, null);
+          if (rows.length) return fromChain('other_account', 'diagnosis_other_account', me.locale, null);
+          if (onChain.unreachable) throw new ProblemError(503, 'chain_unavailable', explainDiagnosis('diagnosis_chain_unreachable', me.locale).message);
+          return fromChain('not_found', 'diagnosis_not_found', me.locale, { found: false, chain_id: null, block_number: null, confirmations: null, status: null, from: null, to: null, token: null, asset: null, amount: null });
+        }
+
+        const { chain_id, info } = onChain;
+        if (info.status === 'reverted') return fromChain('failed_on_chain', 'diagnosis_failed_on_chain', me.locale, chainDto(chain_id, info, null, false));
+        const legs = legsOf(info);
+        const owners = await chain!.owners(ex, chain_id);
+        const ownerOf = (l: Leg) => owners.get(l.to)?.user_id ?? null;
+        const supported = legs.filter((l) => ownerOf(l) === me.user_id && assetOf(chain_id, l.token));
+        const unsupported = legs.filter((l) => ownerOf(l) === me.user_id && !assetOf(chain_id, l.token));
+        const others = legs.filter((l) => ownerOf(l) !== null && ownerOf(l) !== me.user_id);
+
+        let mine = rows.find((p) => p.user_id === me.user_id);
+        if (!mine && supported.length && info.status === 'success' && chain!.ingest) {
+          // Ours and not recorded yet (scanner behind): record it now, through the scanner's path.
+          await chain!.ingest(chain_id, hash);
+          rows = await recorded();
+          mine = rows.find((p) => p.user_id === me.user_id);
+        }
+        if (mine) return answer(mine, chainDto(chain_id, info, supported.find((l) => l.to === mine.chain?.to?.toLowerCase()) ?? supported[0] ?? null, false));
+        if (info.status === 'pending') return fromChain('confirming', 'diagnosis_pending', me.locale, chainDto(chain_id, info, supported[0] ?? legs[0] ?? null, false));
+        if (unsupported.length) {
+          const leg = unsupported[0]!;
+          return fromChain('wrong_asset', 'diagnosis_wrong_asset', me.locale, chainDto(chain_id, info, leg, false), { token: leg.token ?? 'native' });
+        }
+        if (others.length || rows.length) return fromChain('other_account', 'diagnosis_other_account', me.locale, chainDto(chain_id, info, null, true));
+        return fromChain('not_ours', 'diagnosis_not_ours', me.locale, chainDto(chain_id, info, legs[0] ?? null, false));
       },
     );
   };
