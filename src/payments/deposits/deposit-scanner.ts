@@ -86,6 +86,11 @@ export interface DepositScannerDeps {
   extraOwners?: (ex: Db['kysely'], chain_id: number) => Promise<Map<Hex, { user_id: string; hd_index: number }>>;
   /** Extension point (invoices): told of deposits found or changed, inside the same transaction. */
   onDepositChange?: (trx: Transaction<Database>, deposit_ids: string[]) => Promise<void>;
+  /**
+   * The maintenance window blocking this chain now (global or chain:<id>), or null: deposits at
+   * depth are then held (`maintenance`), not released, until a tick finds no window.
+   */
+  maintenanceBlocking?: (chain_id: number) => Promise<{ ends_at_ms: number } | null>;
   metrics?: Metrics;
 }
 
@@ -434,7 +439,8 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
         const status = d.status as DepositStatus;
         const ids = depositTransferIds(chain_id, d.tx_hash, d.log_index, d.generation);
         const now = clock.now_ms();
-        const what = orphanOutcome(status);
+        // Held by maintenance before its release: nothing was posted yet, so it is voided.
+        const what = status === 'held' && d.released_at_ms === null ? 'void' : orphanOutcome(status);
         switch (what) {
           case 'void':
             await applyTransfers(trx, [{ id: ids.void, void_pending_id: d.pending_transfer_id, reason: 'deposit_dropped', reference: d.id }], 'deposit drop');
@@ -491,8 +497,14 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
    */
   async function releaseAtDepth(tip: number, refresh: boolean): Promise<number> {
     const open = await store.selectConfirming(db.kysely, chain_id, OPEN_DEPOSITS_PER_TICK_MAX);
-    const due = open.filter((d) => confirmationsAt(tip, d.block_number) >= d.confirmations_required);
+    const atDepth = open.filter((d) => confirmationsAt(tip, d.block_number) >= d.confirmations_required);
     const counting = open.filter((d) => confirmationsAt(tip, d.block_number) < d.confirmations_required);
+    const window = (await deps.maintenanceBlocking?.(chain_id)) ?? null;
+    if (window) await holdForMaintenance(atDepth, tip);
+    // Once no window blocks the chain, those held by one go first, with the rest, in chain order.
+    const waiting = window ? [] : (await store.selectHeldForMaintenance(db.kysely, chain_id, OPEN_DEPOSITS_PER_TICK_MAX)).filter((d) => confirmationsAt(tip, d.block_number) >= d.confirmations_required);
+    const due = window ? [] : [...waiting, ...atDepth].sort((a, b) => (a.block_number ?? 0) - (b.block_number ?? 0) || a.log_index - b.log_index);
+    const releasable = (f: DepositRow) => f.status === 'confirming' || (f.status === 'held' && f.released_at_ms === null);
     let released = 0;
     for (let i = 0; i < due.length; i += RELEASE_CHUNK_MAX) {
       const chunk = due.slice(i, i + RELEASE_CHUNK_MAX);
@@ -500,7 +512,7 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
         const fresh = new Map((await store.selectDeposits(trx, chunk.map((d) => d.id))).map((d) => [d.id, d]));
         const ready = chunk.filter((d) => {
           const f = fresh.get(d.id);
-          return f && f.status === 'confirming' && f.orphaned === 0 && f.block_hash === d.block_hash;
+          return f && releasable(f) && f.orphaned === 0 && f.block_hash === d.block_hash;
         });
         await applyTransfers(
           trx,
@@ -525,6 +537,27 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
       });
     }
     return released;
+  }
+
+  /** A maintenance window blocks the chain: deposits at depth are held (nothing posted), shown as held `maintenance`. */
+  async function holdForMaintenance(atDepth: DepositRow[], tip: number): Promise<void> {
+    for (let i = 0; i < atDepth.length; i += RELEASE_CHUNK_MAX) {
+      const chunk = atDepth.slice(i, i + RELEASE_CHUNK_MAX);
+      await db.transaction(async (trx) => {
+        const fresh = new Map((await store.selectDeposits(trx, chunk.map((d) => d.id))).map((d) => [d.id, d]));
+        const held = chunk.filter((d) => {
+          const f = fresh.get(d.id);
+          return f && f.status === 'confirming' && f.orphaned === 0 && f.block_hash === d.block_hash;
+        });
+        const now = clock.now_ms();
+        for (const d of held) {
+          // The deposit keeps its own hold reason (account_frozen…) for after the window.
+          await store.updateDeposit(trx, d.id, { status: 'held', updated_at_ms: now });
+          await transitionPayment(trx, d.payment_id, { status: 'held', hold: 'maintenance', confirmations: { current: confirmationsAt(tip, d.block_number), required: d.confirmations_required } }, clock);
+        }
+        if (held.length) await deps.onDepositChange?.(trx, held.map((d) => d.id)); // extension point (invoices)
+      });
+    }
   }
 
   let lastTip = -1;

@@ -154,3 +154,27 @@ export async function selectIncidents(ex: DbExecutor, chain_id?: number) {
   if (chain_id !== undefined) q = q.where('chain_id', '=', chain_id);
   return q.execute();
 }
+
+/** Deposits at depth whose release a maintenance window held back (status held, not yet posted), oldest first. */
+export async function selectHeldForMaintenance(ex: DbExecutor, chain_id: number, limit: number): Promise<DepositRow[]> {
+  const rows = await ex.selectFrom('deposits').selectAll().where('chain_id', '=', chain_id).where('status', '=', 'held').where('released_at_ms', 'is', null).where('orphaned', '=', 0).orderBy('block_number').orderBy('log_index').limit(limit).execute();
+  return rows.map(depositFrom);
+}
+
+/** A user's released deposits credited to the held balance because the account was frozen. */
+export async function selectFrozenHeld(ex: DbExecutor, user_id: string, limit: number): Promise<DepositRow[]> {
+  const rows = await ex
+    .selectFrom('deposits')
+    .selectAll()
+    .where('user_id', '=', user_id)
+    .where('status', '=', 'held')
+    .where('hold_reason', '=', 'account_frozen')
+    .where('credit_kind', '=', 'user_held')
+    .where('released_at_ms', 'is not', null)
+    .where('orphaned', '=', 0)
+    .orderBy('block_number')
+    .orderBy('log_index')
+    .limit(limit)
+    .execute();
+  return rows.map(depositFrom);
+}

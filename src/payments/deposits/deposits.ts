@@ -14,6 +14,7 @@ import { ensureDepositAddress } from '../../chain/deposit-addresses.ts';
 import { assetSpecs, chainAssets, type ReceiveMode } from './deposit-rules.ts';
 import { createDepositScanner, type DepositScanner, type DepositScannerDeps } from './deposit-scanner.ts';
 import { selectCursor } from './deposit-store.ts';
+import { createDepositRelease, type DepositRelease } from './deposit-release.ts';
 
 export interface DepositsDeps {
   db: Db;
@@ -29,6 +30,8 @@ export interface DepositsDeps {
   log?: (level: 'info' | 'warn' | 'error', msg: string, data?: Record<string, unknown>) => void;
   /** The platform's own addresses per chain (hot wallet): their payments to deposit addresses are not deposits. */
   platformAddresses?: (chain_id: number) => Hex[];
+  /** The maintenance window blocking a chain now, or null (deposits at depth wait for its end). */
+  maintenanceBlocking?: DepositScannerDeps['maintenanceBlocking'];
 }
 
 export type AddressResult = { result: 'ok'; chain_id: number; address: Hex; created: boolean } | { result: 'unknown_asset' } | { result: 'unavailable' };
@@ -37,6 +40,8 @@ export interface Deposits {
   keys: DepositKeys | null;
   readers: Map<number, ChainReader>;
   scanners: DepositScanner[];
+  /** Releases deposits held for a frozen account on `account.unfrozen` (push release.worker() to platform.workers). */
+  release: DepositRelease;
   addressFor(user_id: string, asset: string): Promise<AddressResult>;
 }
 
@@ -67,12 +72,15 @@ export function createDeposits(deps: DepositsDeps): Deposits {
       ...(deps.extraOwners ? { extraOwners: deps.extraOwners } : {}),
       ...(deps.onDepositChange ? { onDepositChange: deps.onDepositChange } : {}),
       ...(deps.platformAddresses ? { platformAddresses: () => deps.platformAddresses!(chain.chain_id) } : {}),
+      ...(deps.maintenanceBlocking ? { maintenanceBlocking: deps.maintenanceBlocking } : {}),
     }),
   );
+  const release = createDepositRelease({ db, ledger: deps.ledger, clock, receiveMode: deps.receiveMode, ...(deps.onDepositChange ? { onDepositChange: deps.onDepositChange } : {}) });
   return {
     keys,
     readers,
     scanners,
+    release,
     async addressFor(user_id, asset) {
       const chain_id = assetChain.get(asset);
       if (chain_id === undefined) return { result: 'unknown_asset' };
