@@ -28,6 +28,7 @@ import { withdrawalRoutes } from './payments/withdrawals/withdrawal-routes.ts';
 import { createSweepers, registerSweepJobs, sweepWorker } from './chain/sweep.ts';
 import { createDepositKeys } from './chain/keys.ts';
 import { wirePayments, type PaymentsWiring } from './payments/payment-wiring.ts';
+import { diagnosisChainFrom } from './payments/diagnosis/diagnosis.ts';
 import { wireInvoices } from './payments/invoices/invoice-wiring.ts';
 import type { Invoices } from './payments/invoices/invoices.ts';
 import { createReconciler, reconcileWorker } from './payments/reconcile/reconciler.ts';
@@ -162,7 +163,11 @@ export async function createPlatform(config: Config, db: Db, opts: PlatformOptio
   platform.workers.push(...deposits.scanners, deposits.release.worker());
 
   // Payments: views, maintenance windows (their guard goes first in routes), status, transfers.
-  platform.payments = wirePayments({ db, clock, config, ledger, accounts, jobs, routes: platform.routes, workers: platform.workers });
+  platform.payments = wirePayments({
+    db, config, clock, ledger, accounts, jobs, routes: platform.routes, workers: platform.workers,
+    // POST /diagnose asks the chains and records a transaction the scanner has not reached yet.
+    diagnosisChain: diagnosisChainFrom(deposits, async (ex, chain_id) => (await platform.invoices?.addressOwners(ex, chain_id)) ?? new Map()),
+  });
   // Invoices: a fresh address per invoice, expiry jobs, merchant API, public checkout page; refunds are withdrawals.
   platform.invoices = wireInvoices({ db, clock, config, jobs, routes: platform.routes, view: platform.payments.view, webhooks: platform.payments.webhooks, withdrawals, requireStepUp: (p) => accounts.requireStepUp(p) });
 

@@ -17,7 +17,7 @@ import { getPayment, type Payment } from './payments.ts';
 import { createWebhooks, type Webhooks } from '../notify/webhooks.ts';
 import { webhookRoutes } from '../notify/webhook-routes.ts';
 import { detectStuck } from './payment-stuck.ts';
-import { diagnosisRoutes } from './diagnosis/diagnosis.ts';
+import { diagnosisRoutes, type DiagnosisChainDeps } from './diagnosis/diagnosis.ts';
 import { transferRoutes } from './transfers/transfer-routes.ts';
 import { createTransfers, type TransferAccounts, type Transfers } from './transfers/transfers.ts';
 
@@ -58,6 +58,8 @@ export function wirePayments(p: {
   jobs: JobRunner;
   routes: RouteModule[];
   workers: Array<{ name: string; start(): void; stop(): Promise<void> }>;
+  /** The chain side of POST /diagnose (diagnosisChainFrom(deposits, …)); absent: records only. */
+  diagnosisChain?: DiagnosisChainDeps;
 }): PaymentsWiring {
   const { db, clock, config, ledger } = p;
   const maintenance = createMaintenance({ db, clock, config });
@@ -75,7 +77,7 @@ export function wirePayments(p: {
   p.routes.push(
     { name: 'payments', plugin: paymentRoutes({ ...view, ledger: () => ledger }) },
     { name: 'transfers', plugin: transferRoutes({ ...view, transfers }) },
-    { name: 'diagnosis', plugin: diagnosisRoutes(view) },
+    { name: 'diagnosis', plugin: diagnosisRoutes(view, p.diagnosisChain) },
     { name: 'maintenance', plugin: maintenanceRoutes({ maintenance, clock }) },
     { name: 'status', plugin: statusRoutes({ config, clock, maintenance, chainStatus: () => chainStatusFromScanner(db.kysely) }) },
   );

@@ -28,7 +28,9 @@ import { explainDiagnosis, type DiagnosisCode } from '../payment-messages.ts';
 import { assetMap, dtoContext, type PaymentViewDeps } from '../payment-routes.ts';
 import type { PaymentStatus } from '../payment-rules.ts';
 import { getPayment, paymentFromRow, type Payment } from '../payments.ts';
-import type { IngestResult } from '../deposits/deposit-ingest.ts';
+import { depositAddressOwners } from '../../chain/deposit-addresses.ts';
+import { depositIngest, type IngestResult } from '../deposits/deposit-ingest.ts';
+import type { DepositScanner } from '../deposits/deposit-scanner.ts';
 
 export type Verdict =
   | 'credited'
@@ -257,5 +259,24 @@ export function diagnosisRoutes(deps: PaymentViewDeps, chainDeps?: DiagnosisChai
         return fromChain('not_ours', 'diagnosis_not_ours', me.locale, chainDto(chain_id, info, legs[0] ?? null, false));
       },
     );
+  };
+}
+
+/**
+ * The chain side from the deposits face (composition root):
+ * diagnosisChainFrom(deposits, (ex, chain_id) => invoices.addressOwners(ex, chain_id))
+ */
+export function diagnosisChainFrom(
+  deposits: { readers: Map<number, ChainReader>; scanners: DepositScanner[] },
+  extraOwners?: (ex: DbExecutor, chain_id: number) => Promise<Map<Hex, { user_id: string }>>,
+): DiagnosisChainDeps {
+  return {
+    readers: deposits.readers,
+    owners: async (ex, chain_id) => {
+      const owners: Map<Hex, { user_id: string }> = await depositAddressOwners(ex, chain_id);
+      for (const [a, o] of (await extraOwners?.(ex, chain_id)) ?? []) if (!owners.has(a)) owners.set(a, o);
+      return owners;
+    },
+    ingest: depositIngest(deposits),
   };
 }
