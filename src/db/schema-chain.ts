@@ -1,5 +1,4 @@
 // Tables owned by the chain module (filled in by its issue).
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface ChainTables extends HotWalletTables, DepositTables {}
 
 // --- Hot wallet, signed transactions and sweeps (src/chain/hot-wallet*.ts, sweep.ts) ---
