@@ -14,7 +14,8 @@ import type { Hex } from '../../chain/chain-types.ts';
 import { createDepositKeys } from '../../chain/keys.ts';
 import { ensureDepositAddress } from '../../chain/deposit-addresses.ts';
 import { startHarness, type Harness } from '../payment-testkit.ts';
-import { depositId, depositPaymentId } from './deposit-rules.ts';
+import { checkDeposit } from '../reconcile/reconcile-rules.ts';
+import { depositId, depositPaymentId, depositTransferIds } from './deposit-rules.ts';
 import { DEPOSIT_RELEASE_CONSUMER } from './deposit-release.ts';
 import { createDepositRelease, unfreezeTransferId } from './deposit-release.ts';
 import { createDepositScanner, type DepositScanner } from './deposit-scanner.ts';
@@ -64,6 +65,15 @@ describe.each(DIALECTS)('deposit holds (freeze, maintenance) on %s', (dialect) =
   const balance = async (user: string) => (await h.ledger.balancesOf('user', user, ['USDT']))[0]!;
   const depositOf = (tx: Hex) => h.t.db.kysely.selectFrom('deposits').selectAll().where('id', '=', depositId(31337, tx, 0)).executeTakeFirstOrThrow();
   const view = async (headers: Record<string, string>, tx: Hex) => (await h.app.inject({ url: `/api/v1/payments/${depositPaymentId(31337, tx, 0)}`, headers })).json();
+  /** Reconciliation's own check of a deposit row against its ledger transfers (null: they agree). */
+  async function reconciles(tx: Hex): Promise<string | null> {
+    const d = await depositOf(tx);
+    const ids = depositTransferIds(31337, tx, 0, d.generation);
+    const ts = await h.ledger.getTransfers([ids.pending, ids.post]);
+    const pending = ts.find((t) => t?.id === ids.pending) ?? null;
+    const post = ts.find((t) => t?.id === ids.post) ?? null;
+    return checkDeposit(d, { pending, post });
+  }
   async function tickUntilIdle() {
     for (let i = 0; i < 10; i++) if ((await scanner.tick()).caught_up) return;
   }
@@ -86,8 +96,9 @@ describe.each(DIALECTS)('deposit holds (freeze, maintenance) on %s', (dialect) =
     const session = await h.accounts.issueSessionForTests(bob.id);
     const headers = { authorization: `Bearer ${session.token}` };
     expect(await release.tick()).toBeGreaterThan(0);
-    expect(await depositOf(tx)).toMatchObject({ status: 'credited', hold_reason: null, credit_kind: 'user_available' });
+    expect(await depositOf(tx)).toMatchObject({ status: 'credited', hold_reason: null, credit_kind: 'user_held' });
     expect(await balance(bob.id)).toMatchObject({ available_minor: USDT(25), held_minor: 0n });
+    expect(await reconciles(tx)).toBeNull();
     const [moved] = await h.ledger.getTransfers([unfreezeTransferId(await depositOf(tx))]);
     expect(moved).toMatchObject({ amount_minor: USDT(25) });
 
@@ -114,11 +125,13 @@ describe.each(DIALECTS)('deposit holds (freeze, maintenance) on %s', (dialect) =
     expect(scheduled.ok).toBe(true);
     await mine(chainEnv.client, 5);
     await tickUntilIdle();
-    for (const tx of [first, second]) expect(await depositOf(tx)).toMatchObject({ status: 'held', released_at_ms: null });
+    // not released: the row stays confirming (ledger transfer pending), its payment is held
+    for (const tx of [first, second]) expect(await depositOf(tx)).toMatchObject({ status: 'confirming', released_at_ms: null });
     expect(await balance(alice.id)).toMatchObject({ available_minor: 0n, pending_in_minor: USDT(30) });
     const en = await view(alice.headers, first);
     expect(en).toMatchObject({ status: 'held', hold: { reason: 'maintenance' }, explanation: { code: 'held_maintenance', eta: new Date(start + 600_000).toISOString() } });
     expect(en.explanation.message).toContain('Node upgrade');
+    expect(await reconciles(first)).toBeNull();
     expect(en.confirmations.current).toBeGreaterThanOrEqual(3);
     // the user's language is the account's own (set here as a profile change would)
     await h.t.db.kysely.updateTable('users').set({ locale: 'zh-CN' }).where('id', '=', alice.id).execute();
@@ -132,7 +145,8 @@ describe.each(DIALECTS)('deposit holds (freeze, maintenance) on %s', (dialect) =
     const third = await pay(addr, USDT(5));
     await mine(chainEnv.client, 4);
     await tickUntilIdle();
-    expect((await depositOf(third)).status).toBe('held');
+    expect((await depositOf(third)).status).toBe('confirming');
+    expect((await view(alice.headers, third)).hold).toMatchObject({ reason: 'maintenance' });
     expect((await balance(alice.id)).available_minor).toBe(0n);
 
     h.clock.advance(600_001);
@@ -146,6 +160,7 @@ describe.each(DIALECTS)('deposit holds (freeze, maintenance) on %s', (dialect) =
     expect(credited.map((e) => e.aggregate_id)).toEqual(chainOrder);
     expect(chainOrder).toEqual(rows.map((d) => d.payment_id));
     expect(await balance(alice.id)).toMatchObject({ available_minor: USDT(35), pending_in_minor: 0n });
+    for (const tx of [first, second, third]) expect(await reconciles(tx)).toBeNull();
     const done = await view(alice.headers, first);
     expect(done).toMatchObject({ status: 'credited', hold: null });
     expect(done.timeline.map((e: { status: string }) => e.status)).toEqual(['confirming', 'held', 'credited']);

@@ -54,8 +54,9 @@ export function createDepositRelease(deps: DepositReleaseDeps) {
       },
     ]);
     for (const r of results) if (r.result !== 'ok' && r.result !== 'exists') throw new AssertionError(`release of deposit ${d.id}: ledger refused: ${r.result}`);
-    // credit_kind follows the money: a later reversal takes it back from the available balance.
-    await updateDeposit(trx, d.id, { status: 'credited', hold_reason: null, credit_kind: 'user_available', updated_at_ms: clock.now_ms() });
+    // credit_kind keeps naming the account the deposit's own transfer credited (reconciliation
+    // checks it); a reversal of a credited deposit takes the coins from the available balance.
+    await updateDeposit(trx, d.id, { status: 'credited', hold_reason: null, updated_at_ms: clock.now_ms() });
     await transitionPayment(trx, d.payment_id, { status: 'credited', hold: null }, clock);
     await deps.onDepositChange?.(trx, [d.id]); // extension point (invoices)
     return true;

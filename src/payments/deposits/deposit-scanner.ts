@@ -439,8 +439,7 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
         const status = d.status as DepositStatus;
         const ids = depositTransferIds(chain_id, d.tx_hash, d.log_index, d.generation);
         const now = clock.now_ms();
-        // Held by maintenance before its release: nothing was posted yet, so it is voided.
-        const what = status === 'held' && d.released_at_ms === null ? 'void' : orphanOutcome(status);
+        const what = orphanOutcome(status);
         switch (what) {
           case 'void':
             await applyTransfers(trx, [{ id: ids.void, void_pending_id: d.pending_transfer_id, reason: 'deposit_dropped', reference: d.id }], 'deposit drop');
@@ -472,7 +471,8 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
    * incident is raised for staff.
    */
   async function reverse(trx: Transaction<Database>, d: DepositRow, ids: ReturnType<typeof depositTransferIds>): Promise<void> {
-    const from = userAccount(d.user_id, d.asset, d.credit_kind as 'user_available' | 'user_held');
+    // A credited deposit's coins are available (a held one released on unfreeze included).
+    const from = userAccount(d.user_id, d.asset, d.status === 'credited' ? 'user_available' : (d.credit_kind as 'user_available' | 'user_held'));
     const [first] = await ledger.createTransfersIn(trx, [{ id: ids.reverse, debit_account_id: from, credit_account_id: platformAccount(d.asset, 'external'), amount_minor: d.amount_minor, asset: d.asset, reason: 'deposit_reversed', reference: ids.post }]);
     let absorbed = false;
     if (first!.result === 'exceeds_credits' || first!.result === 'exceeds_debits') {
@@ -499,12 +499,10 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
     const open = await store.selectConfirming(db.kysely, chain_id, OPEN_DEPOSITS_PER_TICK_MAX);
     const atDepth = open.filter((d) => confirmationsAt(tip, d.block_number) >= d.confirmations_required);
     const counting = open.filter((d) => confirmationsAt(tip, d.block_number) < d.confirmations_required);
+    // A maintenance window on the chain holds releases back; once it is over, they go in chain order.
     const window = (await deps.maintenanceBlocking?.(chain_id)) ?? null;
     if (window) await holdForMaintenance(atDepth, tip);
-    // Once no window blocks the chain, those held by one go first, with the rest, in chain order.
-    const waiting = window ? [] : (await store.selectHeldForMaintenance(db.kysely, chain_id, OPEN_DEPOSITS_PER_TICK_MAX)).filter((d) => confirmationsAt(tip, d.block_number) >= d.confirmations_required);
-    const due = window ? [] : [...waiting, ...atDepth].sort((a, b) => (a.block_number ?? 0) - (b.block_number ?? 0) || a.log_index - b.log_index);
-    const releasable = (f: DepositRow) => f.status === 'confirming' || (f.status === 'held' && f.released_at_ms === null);
+    const due = window ? [] : atDepth.sort((a, b) => (a.block_number ?? 0) - (b.block_number ?? 0) || a.log_index - b.log_index);
     let released = 0;
     for (let i = 0; i < due.length; i += RELEASE_CHUNK_MAX) {
       const chunk = due.slice(i, i + RELEASE_CHUNK_MAX);
@@ -512,7 +510,7 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
         const fresh = new Map((await store.selectDeposits(trx, chunk.map((d) => d.id))).map((d) => [d.id, d]));
         const ready = chunk.filter((d) => {
           const f = fresh.get(d.id);
-          return f && releasable(f) && f.orphaned === 0 && f.block_hash === d.block_hash;
+          return f && f.status === 'confirming' && f.orphaned === 0 && f.block_hash === d.block_hash;
         });
         await applyTransfers(
           trx,
@@ -539,23 +537,17 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
     return released;
   }
 
-  /** A maintenance window blocks the chain: deposits at depth are held (nothing posted), shown as held `maintenance`. */
+  /**
+   * A maintenance window blocks the chain: deposits at depth are not released. The deposit row
+   * stays `confirming` (its ledger transfer is still pending, as reconciliation expects); its
+   * payment shows `held` / `maintenance` (ETA: the window's end) with its confirmations still
+   * counted, and is released by the first tick that finds no window.
+   */
   async function holdForMaintenance(atDepth: DepositRow[], tip: number): Promise<void> {
     for (let i = 0; i < atDepth.length; i += RELEASE_CHUNK_MAX) {
       const chunk = atDepth.slice(i, i + RELEASE_CHUNK_MAX);
       await db.transaction(async (trx) => {
-        const fresh = new Map((await store.selectDeposits(trx, chunk.map((d) => d.id))).map((d) => [d.id, d]));
-        const held = chunk.filter((d) => {
-          const f = fresh.get(d.id);
-          return f && f.status === 'confirming' && f.orphaned === 0 && f.block_hash === d.block_hash;
-        });
-        const now = clock.now_ms();
-        for (const d of held) {
-          // The deposit keeps its own hold reason (account_frozen…) for after the window.
-          await store.updateDeposit(trx, d.id, { status: 'held', updated_at_ms: now });
-          await transitionPayment(trx, d.payment_id, { status: 'held', hold: 'maintenance', confirmations: { current: confirmationsAt(tip, d.block_number), required: d.confirmations_required } }, clock);
-        }
-        if (held.length) await deps.onDepositChange?.(trx, held.map((d) => d.id)); // extension point (invoices)
+        for (const d of chunk) await transitionPayment(trx, d.payment_id, { status: 'held', hold: 'maintenance', confirmations: { current: confirmationsAt(tip, d.block_number), required: d.confirmations_required } }, clock);
       });
     }
   }

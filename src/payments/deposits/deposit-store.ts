@@ -155,12 +155,6 @@ export async function selectIncidents(ex: DbExecutor, chain_id?: number) {
   return q.execute();
 }
 
-/** Deposits at depth whose release a maintenance window held back (status held, not yet posted), oldest first. */
-export async function selectHeldForMaintenance(ex: DbExecutor, chain_id: number, limit: number): Promise<DepositRow[]> {
-  const rows = await ex.selectFrom('deposits').selectAll().where('chain_id', '=', chain_id).where('status', '=', 'held').where('released_at_ms', 'is', null).where('orphaned', '=', 0).orderBy('block_number').orderBy('log_index').limit(limit).execute();
-  return rows.map(depositFrom);
-}
-
 /** A user's released deposits credited to the held balance because the account was frozen. */
 export async function selectFrozenHeld(ex: DbExecutor, user_id: string, limit: number): Promise<DepositRow[]> {
   const rows = await ex
