@@ -2,8 +2,9 @@
 // same key + same body -> the stored response again (`Idempotent-Replayed: true`);
 // same key + other body -> 422 idempotency_key_reused; same key while the first is still
 // running -> 409 idempotency_key_in_use. Results (4xx included) are kept 24 h, scoped per
-// caller. Not stored: 400 validation errors (they never reach this hook), 409 in_use, and 5xx
-// (the key is released so that the client can retry; handlers derive their record ids from the
+// caller. Not stored: 400 validation errors, 409 in_use, 401 (sign-in or step-up missing: the
+// request never ran, and the client retries with the same key once it has confirmed), 429
+// (throttled, never ran), and 5xx (the key is released so that the client can retry; handlers derive their record ids from the
 // key, so a retry after a crash finds the work already done instead of doing it twice).
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -115,7 +116,7 @@ export function registerIdempotency(app: FastifyInstance, db: Db, clock: Clock, 
     const idem = req.idempotency;
     if (!idem) return payload;
     req.idempotency = null;
-    if (reply.statusCode >= 500) {
+    if (reply.statusCode >= 500 || reply.statusCode === 401 || reply.statusCode === 429) {
       await db.kysely.deleteFrom('idempotency_keys').where('scope', '=', idem.scope).where('key', '=', idem.key).where('state', '=', 'in_flight').execute();
       return payload;
     }

@@ -22,7 +22,7 @@ import type { Principal } from '../../src/shared/principal.ts';
 import { DIALECTS, openTestDb, type TestDb } from '../helpers/db.ts';
 
 const PayBody = Type.Object(
-  { amount: Type.String({ pattern: '^[0-9]+$' }), to: Type.String({ minLength: 1 }), behave: Type.Optional(Type.Union([Type.Literal('slow'), Type.Literal('poor'), Type.Literal('crash'), Type.Literal('invalid')])) },
+  { amount: Type.String({ pattern: '^[0-9]+$' }), to: Type.String({ minLength: 1 }), behave: Type.Optional(Type.Union([Type.Literal('slow'), Type.Literal('poor'), Type.Literal('crash'), Type.Literal('invalid'), Type.Literal('stepup')])) },
   { additionalProperties: false },
 );
 
@@ -36,6 +36,7 @@ describe.each(DIALECTS)('idempotency on %s', (dialect) => {
   let app: App;
   const clock = new ManualClock();
   let ran = 0;
+  let steppedUp = false;
   let gate: Promise<void> = Promise.resolve();
   let entered: () => void = () => undefined;
 
@@ -54,6 +55,7 @@ describe.each(DIALECTS)('idempotency on %s', (dialect) => {
         if (req.body.behave === 'poor') throw new ProblemError(422, 'insufficient_funds', 'Not enough funds.');
         if (req.body.behave === 'crash') throw new Error('database went away');
         if (req.body.behave === 'invalid') throw problems.validation('The recipient is not valid.');
+        if (req.body.behave === 'stepup' && !steppedUp) throw new ProblemError(401, 'step_up_required', 'Confirm it is you first.');
         return reply.code(201).send({ payment: n, amount: req.body.amount, to: req.body.to });
       },
     );
@@ -156,6 +158,18 @@ describe.each(DIALECTS)('idempotency on %s', (dialect) => {
     const ok = await send('k-valid', { amount: '10', to: 'bob' });
     expect(ok.statusCode).toBe(201);
     expect(ok.headers['idempotent-replayed']).toBeUndefined();
+  });
+
+  it('does not store 401 (step-up missing): after confirming, the same key runs the request', async () => {
+    steppedUp = false;
+    expect((await send('k-step', { amount: '5', to: 'bob', behave: 'stepup' })).json()).toMatchObject({ status: 401, code: 'step_up_required' });
+    steppedUp = true;
+    const ok = await send('k-step', { amount: '5', to: 'bob', behave: 'stepup' });
+    expect(ok.statusCode).toBe(201);
+    expect(ok.headers['idempotent-replayed']).toBeUndefined();
+    const again = await send('k-step', { amount: '5', to: 'bob', behave: 'stepup' });
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(ran).toBe(2);
   });
 
   it('does not store 5xx: the key is released so that a retry runs again', async () => {
