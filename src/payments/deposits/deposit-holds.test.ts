@@ -166,4 +166,26 @@ describe.each(DIALECTS)('deposit holds (freeze, maintenance) on %s', (dialect) =
     expect(done.timeline.map((e: { status: string }) => e.status)).toEqual(['confirming', 'held', 'credited']);
     expect((await scanner.tick()).released).toBe(0);
   });
+
+  it('a frozen account paid during a window: held maintenance, then held account_frozen, then credited on unfreeze', async () => {
+    const admin = await h.user('root@example.test', ['admin']);
+    const carol = await h.user('carol@example.test');
+    await h.accounts.freeze(carol.id, 'user_request', { type: 'system', id: null }, null);
+    const start = h.clock.now_ms();
+    await h.maintenance.schedule({ scope: 'global', starts_at_ms: start, ends_at_ms: start + 60_000, message: 'Upgrade' }, 'usr_admin');
+    const tx = await pay(await address(carol.id), USDT(7));
+    await mine(chainEnv.client, 3);
+    await tickUntilIdle();
+    const holdOf = async () => (await h.t.db.kysely.selectFrom('payments').select(['status', 'hold_reason']).where('id', '=', depositPaymentId(31337, tx, 0)).executeTakeFirstOrThrow());
+    expect(await holdOf()).toEqual({ status: 'held', hold_reason: 'maintenance' });
+    h.clock.advance(60_001);
+    expect((await scanner.tick()).released).toBe(1);
+    expect(await holdOf()).toEqual({ status: 'held', hold_reason: 'account_frozen' });
+    expect(await balance(carol.id)).toMatchObject({ available_minor: 0n, held_minor: USDT(7) });
+    await h.accounts.staffUnfreeze(admin.principal, carol.id, 'ok', META);
+    while ((await release.tick()) > 0);
+    expect(await holdOf()).toEqual({ status: 'credited', hold_reason: null });
+    expect(await balance(carol.id)).toMatchObject({ available_minor: USDT(7), held_minor: 0n });
+    expect(await reconciles(tx)).toBeNull();
+  });
 });
