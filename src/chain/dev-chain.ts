@@ -11,6 +11,7 @@ import type { Hex } from './chain-types.ts';
 import { createEvmClient } from './evm.ts';
 import { loadOrCreateDevMnemonic } from './keys.ts';
 import { anvilAccount, deployTestUsdt, sendMint } from './test-usdt.ts';
+import { DEV_HOT_WALLET_INDEX } from './hot-wallet.ts';
 
 export const DEV_CHAIN_ID = 31337;
 /** Anvil test-mnemonic accounts: #0 deploys and owns the test USDT; #1..#5 are "outside payers". */
@@ -100,8 +101,9 @@ export async function startDevChain(data_dir: string, opts: { block_time_s?: num
     if (!usdt || !code || code === '0x') {
       const owner = anvilAccount(DEV_DEPLOYER_INDEX);
       usdt = await deployTestUsdt(client, anvil.rpc_url, owner);
-      // Outside payers start with test USDT (anvil already gives them ETH).
-      for (const i of DEV_PAYER_INDEXES) {
+      // Outside payers start with test USDT (anvil already gives them ETH), and so does the dev
+      // hot wallet: its float pays withdrawals before the sweeper has brought deposits in.
+      for (const i of [...DEV_PAYER_INDEXES, DEV_HOT_WALLET_INDEX]) {
         const h = await sendMint(anvil.rpc_url, DEV_CHAIN_ID, usdt, owner, anvilAccount(i).address.toLowerCase() as Hex, PAYER_USDT_MINOR);
         await client.waitForTransactionReceipt({ hash: h, pollingInterval: 200, timeout: 60_000 });
       }

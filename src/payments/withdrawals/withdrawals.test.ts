@@ -135,18 +135,25 @@ describe.each(DIALECTS)('withdrawals on %s', (dialect) => {
     expect(await balance()).toMatchObject({ available_minor: usdt(10_000 - 51), pending_out_minor: 0n });
   }, 60_000);
 
-  it('a transfer the hot wallet cannot cover is voided with its reason', async () => {
-    // Alice has the ledger balance, but the hot wallet holds only 950 USDT on chain.
+  it('waits (retrying) while the hot wallet cannot cover it, and completes once it is topped up', async () => {
+    // Alice has the ledger balance, but the hot wallet holds only 950 USDT on chain: the user's
+    // withdrawal must neither fail nor lose its reservation; it goes once liquidity arrives.
     const created = await withdrawals.request({ user_id: USER, user_status: 'active', idempotency_key: 'k-too-much', asset: 'USDT', to_address: TO, amount_minor: usdt(5_000) });
     expect((await balance()).pending_out_minor).toBe(usdt(5_001));
-    expect(await drive(created.payment.id, ['completed', 'failed'])).toBe('failed');
-    const w = (await withdrawals.get(created.payment.id))!;
-    expect(w.failure_reason).toMatch(/revert/i);
-    expect(await balance()).toMatchObject({ available_minor: usdt(10_000 - 51), pending_out_minor: 0n });
+    expect(await drive(created.payment.id, ['completed', 'failed', 'broadcast'], 1, 4)).toBe('requested');
+    const job = await t.db.kysely.selectFrom('jobs').select(['status', 'last_error']).where('kind', '=', 'withdrawal.advance').where('payload', 'like', `%${created.payment.id}%`).orderBy('created_at_ms', 'desc').executeTakeFirstOrThrow();
+    expect(job.last_error).toMatch(/hot wallet short of USDT/);
+    expect((await balance()).pending_out_minor).toBe(usdt(5_001));
+    await client.waitForTransactionReceipt({ hash: await sendMint(anvil.rpc_url, CHAIN, token, anvilAccount(0), hotSender.address, usdt(10_000)) });
+    clock.advance(10 * 60_000);
+    expect(await drive(created.payment.id, ['completed', 'failed'], 1, 30)).toBe('completed');
+    expect(await balance()).toMatchObject({ available_minor: usdt(10_000 - 51 - 5_001), pending_out_minor: 0n });
     const p = (await getPayment(t.db.kysely, created.payment.id))!;
-    expect(p.payment.status).toBe('failed');
-    expect(p.payment.params).toMatchObject({ reason: w.failure_reason });
-  }, 60_000);
+    expect(p.payment.status).toBe('completed');
+    // Give Alice back what this case spent, so that the cases below start where they expect.
+    const [refill] = await ledger.createTransfers([{ id: 'refill-alice', debit_account_id: ledgerAccountId('platform', PLATFORM_OWNER, 'USDT', 'external'), credit_account_id: ledgerAccountId('user', USER, 'USDT', 'user_available'), amount_minor: usdt(5_001), asset: 'USDT', reason: 'test', reference: null }]);
+    expect(refill!.result).toBe('ok');
+  }, 120_000);
 
   it('a job that died after signing resumes with the same transaction; two runners never reuse a nonce', async () => {
     // Two job runners on separate connections (PostgreSQL) or one shared handle (SQLite).

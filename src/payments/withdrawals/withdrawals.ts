@@ -283,6 +283,11 @@ export function createWithdrawals(deps: WithdrawalDeps): Withdrawals {
         ? { to: asset.contract, value_minor: 0n, data: erc20TransferData(to, w.amount_minor) }
         : { to, value_minor: w.amount_minor };
       const prepared = await sender.prepare({ purpose: 'withdrawal', purpose_id: w.id, confirmations_required: w.confirmations_required, ...intent });
+      if (!prepared.ok && isHotWalletShort(prepared.reason)) {
+        // The platform's hot wallet lacks the coins right now (sweeps or a top-up will bring
+        // them): the user's withdrawal waits and retries with backoff instead of failing.
+        throw new Error(`hot wallet short of ${w.asset} for ${w.id}; retrying: ${prepared.reason.slice(0, 200)}`);
+      }
       if (!prepared.ok) {
         await ctx.commit((trx) => fail(trx, w, 'unbroadcastable', prepared.reason));
         return;
@@ -331,4 +336,9 @@ export function createWithdrawals(deps: WithdrawalDeps): Withdrawals {
 
 export function registerWithdrawalJobs(jobs: JobRunner, withdrawals: Withdrawals): void {
   jobs.register(ADVANCE_JOB, async (payload, ctx) => withdrawals.advance((payload as { id: string }).id, ctx));
+}
+
+/** ERC20InsufficientBalance (OpenZeppelin 5, selector 0xe450d38c) or the classic revert text. */
+function isHotWalletShort(reason: string): boolean {
+  return /0xe450d38c|ERC20InsufficientBalance|transfer amount exceeds balance/i.test(reason);
 }
