@@ -135,3 +135,13 @@ export async function prepareDevChain(config: Config, log: { info(data: object, 
   log.info({ rpc_url: dev.info.rpc_url, pid: dev.info.pid, chain_id: dev.info.chain_id, usdt: dev.info.usdt, state: join(devChainDir(config.data_dir), 'state.json') }, 'no chain configured: started the local dev chain (anvil, 1 s blocks); pay it with `settle dev pay <address> <amount> [USDT|ETH]`');
   return { config: { ...config, chains: [dev.chain], deposit_mnemonic: mnemonic }, dev, stop: () => dev.stop() };
 }
+
+/**
+ * The chains a CLI command should look at: the configured ones, or, with none configured, the
+ * local dev chain that `settle start` runs from this data dir (whether or not it is up now).
+ */
+export function chainsForCli(config: Config): ChainConfigFile[] {
+  if (config.chains.length > 0) return config.chains;
+  const dev = readDevChainInfo(config.data_dir);
+  return dev ? [devChainConfig(dev.rpc_url, dev.usdt)] : [];
+}

@@ -3,6 +3,7 @@
 // (or a chain could not be read), 0 when everything is accounted for.
 import type { Command, CliIo } from '../../cli/cli-kit.ts';
 import { configFromEnv, describeDb, openConfiguredDb } from '../../main.ts';
+import { chainsForCli } from '../../chain/dev-chain.ts';
 import { createLedger } from '../../ledger/ledger.ts';
 import { systemClock } from '../../shared/clock.ts';
 import { formatAmount } from '../../shared/money.ts';
@@ -50,7 +51,8 @@ export const reconcileCommands: Command[] = [
     summary: 'prove deposits on chain = credited + held + pending, the ledger balances, and addresses hold what records say',
     usage: 'settle reconcile',
     async run(_args, io) {
-      const config = configFromEnv();
+      const base = configFromEnv();
+      const config = { ...base, chains: chainsForCli(base) };
       const db = openConfiguredDb(config);
       const bar = progressBar(process.stderr);
       try {
