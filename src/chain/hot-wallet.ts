@@ -22,6 +22,7 @@ import { isUniqueViolation } from '../db/database.ts';
 import type { Clock } from '../shared/clock.ts';
 import { deterministicId } from '../shared/ids.ts';
 import type { Hex } from './chain-types.ts';
+import { intervalWorker, type IntervalWorker } from '../jobs/interval-worker.ts';
 import {
   attemptsOf,
   getChainTx,
@@ -433,28 +434,8 @@ export function createHotWallets(opts: HotWalletsOptions): Map<number, Sender> {
  * tick): the safety net that rebroadcasts after a crash and fills any nonce whose owner (a
  * withdrawal, a sweep) stopped looking.
  */
-export function hotWalletWorker(senders: Iterable<Sender>, interval_ms: number, onError: (e: unknown) => void = () => undefined): { name: string; start(): void; stop(): Promise<void> } {
-  let timer: NodeJS.Timeout | null = null;
-  let running: Promise<void> | null = null;
-  let stopped = false;
-  const tick = async () => {
+export function hotWalletWorker(senders: Iterable<Sender>, interval_ms: number, onError: (e: unknown) => void = () => undefined): IntervalWorker {
+  return intervalWorker('hot-wallet', interval_ms, async () => {
     for (const s of senders) await s.refreshOpen(100).catch(onError);
-  };
-  const loop = () => {
-    running = tick().finally(() => {
-      running = null;
-      if (!stopped) timer = setTimeout(loop, interval_ms);
-    });
-  };
-  return {
-    name: 'hot-wallet',
-    start() {
-      if (!timer && !stopped) timer = setTimeout(loop, interval_ms);
-    },
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await running;
-    },
-  };
+  });
 }

@@ -28,6 +28,7 @@ import type { Hex } from './chain-types.ts';
 import { erc20TransferData, Sender } from './hot-wallet.ts';
 import { getChainTxByPurpose } from './hot-wallet-store.ts';
 import type { DepositKeys } from './keys.ts';
+import { intervalWorker, type IntervalWorker } from '../jobs/interval-worker.ts';
 
 export const SWEEP_JOB = 'chain.sweep.advance';
 const PLATFORM = 'platform';
@@ -277,29 +278,10 @@ export function registerSweepJobs(jobs: JobRunner, sweepers: Sweeper | ReadonlyM
  * addresses_per_plan_max; the jobs it enqueues do the work).
  * platform.workers.push(sweepWorker([...sweepers.values()], 60_000))
  */
-export function sweepWorker(sweepers: readonly Sweeper[], interval_ms: number, onError: (e: unknown) => void = () => undefined): { name: string; start(): void; stop(): Promise<void> } {
-  let timer: NodeJS.Timeout | null = null;
-  let running: Promise<void> | null = null;
-  let stopped = false;
-  const loop = () => {
-    running = (async () => {
-      for (const s of sweepers) await s.planSweeps().catch(onError);
-    })().finally(() => {
-      running = null;
-      if (!stopped) timer = setTimeout(loop, interval_ms);
-    });
-  };
-  return {
-    name: 'sweeper',
-    start() {
-      if (!timer && !stopped) timer = setTimeout(loop, interval_ms);
-    },
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await running;
-    },
-  };
+export function sweepWorker(sweepers: readonly Sweeper[], interval_ms: number, onError: (e: unknown) => void = () => undefined): IntervalWorker {
+  return intervalWorker('sweeper', interval_ms, async () => {
+    for (const s of sweepers) await s.planSweeps().catch(onError);
+  });
 }
 
 /**

@@ -18,6 +18,7 @@ import { newId } from '../shared/ids.ts';
 import { consumeOutbox, type OutboxRow } from './webhook-outbox.ts';
 import { checkWebhookUrl, isPrivateAddress, matchesEvent, newWebhookSecret, retryDelayMs, signWebhook, type UrlRefusal } from './webhook-rules.ts';
 import * as store from './webhook-store.ts';
+import { intervalWorker } from '../jobs/interval-worker.ts';
 
 export const DISPATCH_CONSUMER = 'notify.webhooks';
 export const ENDPOINTS_PER_USER_MAX = 20;
@@ -212,23 +213,7 @@ export function createWebhooks(deps: WebhooksDeps) {
 
     /** A Worker for platform.workers. */
     worker(poll_ms = 1000) {
-      let timer: NodeJS.Timeout | null = null;
-      let running: Promise<unknown> | null = null;
-      return {
-        name: 'notify.webhooks',
-        start() {
-          if (timer) return;
-          timer = setInterval(() => {
-            if (running) return;
-            running = service.dispatchTick().then(() => service.deliverTick()).catch(() => 0).finally(() => (running = null));
-          }, poll_ms);
-        },
-        async stop() {
-          if (timer) clearInterval(timer);
-          timer = null;
-          await running;
-        },
-      };
+      return intervalWorker('notify.webhooks', poll_ms, () => service.dispatchTick().then(() => service.deliverTick()));
     },
   };
   return service;

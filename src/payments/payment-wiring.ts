@@ -20,6 +20,7 @@ import { detectStuck } from './payment-stuck.ts';
 import { diagnosisRoutes, type DiagnosisChainDeps } from './diagnosis/diagnosis.ts';
 import { transferRoutes } from './transfers/transfer-routes.ts';
 import { createTransfers, type TransferAccounts, type Transfers } from './transfers/transfers.ts';
+import { intervalWorker } from '../jobs/interval-worker.ts';
 
 /** Measured block timing per chain, as the deposit scanner records it (chain_cursors). */
 export async function chainTimingFromScanner(ex: DbExecutor): Promise<Map<number, ChainTiming>> {
@@ -113,23 +114,4 @@ export function paymentEventRenderer(view: PaymentViewDeps) {
 
 const STUCK_EVERY_MS = 60_000;
 
-/** A Worker that runs `tick` every `every_ms`, one run at a time. */
-function intervalWorker(name: string, every_ms: number, tick: () => Promise<unknown>) {
-  let timer: NodeJS.Timeout | null = null;
-  let running: Promise<unknown> | null = null;
-  return {
-    name,
-    start() {
-      if (timer) return;
-      timer = setInterval(() => {
-        if (running) return;
-        running = tick().catch(() => undefined).finally(() => (running = null));
-      }, every_ms);
-    },
-    async stop() {
-      if (timer) clearInterval(timer);
-      timer = null;
-      await running;
-    },
-  };
-}
+

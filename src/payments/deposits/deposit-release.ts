@@ -16,6 +16,7 @@ import { transitionPayment } from '../payments.ts';
 import { depositTransferIds, type ReceiveMode } from './deposit-rules.ts';
 import { depositAccountSpecs } from './deposit-scanner.ts';
 import { selectDeposit, selectFrozenHeld, updateDeposit, type DepositRow } from './deposit-store.ts';
+import { intervalWorker } from '../../jobs/interval-worker.ts';
 
 export const DEPOSIT_RELEASE_CONSUMER = 'payments.deposit_release';
 const RELEASE_BATCH_MAX = 100;
@@ -82,23 +83,7 @@ export function createDepositRelease(deps: DepositReleaseDeps) {
 
     /** A Worker for platform.workers: polls the outbox for unfreezes. */
     worker(poll_ms = 1000) {
-      let timer: NodeJS.Timeout | null = null;
-      let running: Promise<unknown> | null = null;
-      return {
-        name: 'deposits.release',
-        start() {
-          if (timer) return;
-          timer = setInterval(() => {
-            if (running) return;
-            running = service.tick().catch(() => 0).finally(() => (running = null));
-          }, poll_ms);
-        },
-        async stop() {
-          if (timer) clearInterval(timer);
-          timer = null;
-          await running;
-        },
-      };
+      return intervalWorker('deposits.release', poll_ms, () => service.tick());
     },
   };
   return service;

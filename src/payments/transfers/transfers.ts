@@ -27,6 +27,7 @@ import { assetsFromChains, type AssetInfo } from '../payment-rules.ts';
 import { selectHeldPayments } from '../payment-store.ts';
 import { createPayment, getPayment, transitionPayment, type Payment, type TimelineEntry } from '../payments.ts';
 import { checkLimits, toReferenceCents, transferFeeMinor } from './transfer-rules.ts';
+import { intervalWorker } from '../../jobs/interval-worker.ts';
 
 export const PLATFORM_OWNER = 'platform';
 export const RELEASE_CONSUMER = 'payments.transfer_release';
@@ -179,23 +180,7 @@ export function createTransfers(deps: TransfersDeps) {
 
     /** A Worker for platform.workers: polls the outbox for unfreezes. */
     releaseWorker(poll_ms = 1000) {
-      let timer: NodeJS.Timeout | null = null;
-      let running: Promise<unknown> | null = null;
-      return {
-        name: 'transfers.release',
-        start() {
-          if (timer) return;
-          timer = setInterval(() => {
-            if (running) return;
-            running = service.releaseTick().catch(() => 0).finally(() => (running = null));
-          }, poll_ms);
-        },
-        async stop() {
-          if (timer) clearInterval(timer);
-          timer = null;
-          await running;
-        },
-      };
+      return intervalWorker('transfers.release', poll_ms, () => service.releaseTick());
     },
   };
   return service;
