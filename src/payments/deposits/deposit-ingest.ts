@@ -2,9 +2,9 @@
 // (behind, or during an outage) is recorded now, through the scanner's own path (same filters,
 // deterministic deposit ids, pending ledger transfer, payment), without moving its cursor.
 // Idempotent: a deposit already recorded is re-attached or left alone, exactly as a rescan does.
-// Known gap: a block ingested here and reorged out before the cursor reaches it is re-attached if
-// the transaction is re-mined, but is not marked orphaned if it vanishes (the scanner only
-// orphans deposits at or below blocks it stored).
+// A block ingested here and reorged out before the cursor reaches it: when the scanner reads that
+// range it orphans the deposit (its block hash is not the canonical one), then re-attaches it if
+// the transaction was re-mined, or drops it (voiding the pending credit) if it vanished.
 import type { ChainReader, Hex } from '../../chain/chain-types.ts';
 import type { DepositScanner, Seen } from './deposit-scanner.ts';
 

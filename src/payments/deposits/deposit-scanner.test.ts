@@ -13,6 +13,7 @@ import { getPayment } from '../payments.ts';
 import { createDepositScanner, type DepositScanner } from './deposit-scanner.ts';
 import { depositId, depositTransferIds } from './deposit-rules.ts';
 import { selectIncidents } from './deposit-store.ts';
+import { depositIngest } from './deposit-ingest.ts';
 import { ledgerEnv, mine, revert, snapshot, startChainEnv, type ChainEnv, type LedgerEnv } from './deposit-testkit.ts';
 
 const USDT = (n: number) => BigInt(Math.round(n * 1e6));
@@ -62,6 +63,21 @@ describe.each(DIALECTS)('deposit scanner on %s', (dialect) => {
     const ids = depositTransferIds(31337, tx, log, generation);
     return env.ledger.getTransfers([ids.pending, ids.post, ids.void, ids.reverse]);
   }
+
+  it('a deposit recorded ahead of the scan (diagnosis) from a block a reorg replaced is dropped, never released', async () => {
+    const a = await env.address('usr_ahead');
+    await scanner.tick(); // caught up; the scanner does not tick again until after the reorg
+    const snap = await snapshot(chainEnv.client);
+    const tx = await payUsdt(a, USDT(40));
+    const ingest = depositIngest({ readers: new Map([[31337, chainEnv.reader]]), scanners: [scanner] });
+    expect(await ingest(31337, tx)).toEqual({ result: 'ingested', deposits: 1 });
+    expect((await balance('usr_ahead', 'USDT')).pending_in_minor).toBe(USDT(40));
+    await revert(chainEnv.client, snap);
+    await mine(chainEnv.client, 15); // other blocks take its place, deeper than any tier
+    for (let i = 0; i < 6; i++) await scanner.tick();
+    expect((await deposit(tx)).status).toBe('dropped');
+    expect(await balance('usr_ahead', 'USDT')).toMatchObject({ available_minor: 0n, pending_in_minor: 0n, held_minor: 0n });
+  });
 
   it('detects ERC-20 and native deposits, counts each to its tier, releases each once', async () => {
     const a = await env.address('usr_a');

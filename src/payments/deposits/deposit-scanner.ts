@@ -410,6 +410,10 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
     const now = clock.now_ms();
     const detected = await db.transaction(async (trx) => {
       await store.upsertBlocks(trx, headers.map((h) => ({ chain_id, number: h.number, hash: h.hash, parent_hash: h.parent_hash, timestamp_s: h.timestamp_s, seen_at_ms: now })));
+      // Deposits recorded ahead of the scan (diagnosis) from a block this range no longer has are
+      // orphaned before anything is recorded, so a re-seen one re-attaches and a vanished one drops.
+      const orphaned = await store.orphanDepositsOffCanonical(trx, chain_id, from, to, (n) => headers[n - from]?.hash, now);
+      if (orphaned) log('warn', 'deposits recorded ahead of the scan were in blocks a reorg replaced', { chain_id, from, to, orphaned });
       const n = await recordFound(trx, found, owners, to);
       await deps.onDepositChange?.(trx, found.map((f) => depositId(chain_id, f.t.tx_hash, f.kind === 'token' ? f.t.log_index : NATIVE_LOG_INDEX))); // extension point (invoices)
       const moved = await store.advanceCursor(trx, chain_id, from, { next_block: to + 1, head, head_seen_at_ms: headSeenAt(head), block_time_ms: observedBlockTimeMs(samples), updated_at_ms: now });

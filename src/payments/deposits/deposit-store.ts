@@ -134,6 +134,28 @@ export async function orphanDepositsAbove(ex: DbExecutor, chain_id: number, numb
   return rows.map(depositFrom);
 }
 
+/**
+ * Marks as orphaned the deposits recorded in blocks from..to whose block hash is not the one the
+ * scanner now reads there: recorded ahead of the scan (by diagnosis) from a block that a reorg
+ * has since replaced. The scanner's orphan settlement then drops or re-attaches them.
+ */
+export async function orphanDepositsOffCanonical(ex: DbExecutor, chain_id: number, from: number, to: number, hashAt: (n: number) => string | undefined, now_ms: number): Promise<number> {
+  const rows = await ex
+    .selectFrom('deposits')
+    .select(['id', 'block_number', 'block_hash'])
+    .where('chain_id', '=', chain_id)
+    .where('block_number', '>=', from)
+    .where('block_number', '<=', to)
+    .where('orphaned', '=', 0)
+    .where('status', 'in', ['confirming', 'held', 'credited'])
+    .execute();
+  const stale = rows.filter((r) => r.block_number !== null && r.block_hash !== hashAt(r.block_number));
+  if (stale.length) {
+    await ex.updateTable('deposits').set({ orphaned: 1, block_hash: null, updated_at_ms: now_ms }).where('id', 'in', stale.map((r) => r.id)).execute();
+  }
+  return stale.length;
+}
+
 export async function selectOrphaned(ex: DbExecutor, chain_id: number, limit: number): Promise<DepositRow[]> {
   const rows = await ex.selectFrom('deposits').selectAll().where('chain_id', '=', chain_id).where('orphaned', '=', 1).limit(limit).execute();
   return rows.map(depositFrom);
