@@ -1,6 +1,7 @@
 // Kysely queries for the accounts tables: no decisions here, only reads and writes.
 import type { Selectable } from 'kysely';
 import type { DbExecutor } from '../db/database.ts';
+import type { AuditTable } from '../db/schema.ts';
 import type {
   ApiKeysTable, FreezesTable, KnownDevicesTable, LoginThrottleTable, NotificationsTable, SessionsTable, UnfreezeRequestsTable, UsersTable,
 } from '../db/schema-accounts.ts';
@@ -184,19 +185,7 @@ export async function useNotMeToken(ex: DbExecutor, token_hash: string, now_ms: 
 }
 
 // ------------------------------------------------------------ audit (core table, security events)
-export interface AuditRow {
-  id: string;
-  at_ms: number;
-  actor_type: string;
-  actor_id: string | null;
-  action: string;
-  subject_type: string | null;
-  subject_id: string | null;
-  ip: string | null;
-  user_agent: string | null;
-  request_id: string | null;
-  details: string;
-}
+export type AuditRow = AuditTable;
 export async function insertAudit(ex: DbExecutor, row: AuditRow): Promise<void> {
   await ex.insertInto('audit_log').values(row).execute();
 }

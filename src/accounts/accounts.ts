@@ -107,7 +107,7 @@ function asLocale(text: string): Locale {
 }
 
 function tokenHash(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  return sha256Hex(token);
 }
 
 function invalidCredentials(): ProblemError {

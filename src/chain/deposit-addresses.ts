@@ -3,6 +3,7 @@
 // issued, so that a payment sent the moment the address is shown can never be missed.
 import { sql } from 'kysely';
 import type { Db, DbExecutor } from '../db/database.ts';
+import { isUniqueViolation } from '../db/database.ts';
 import { systemClock, type Clock } from '../shared/clock.ts';
 import type { Hex } from './chain-types.ts';
 import type { DepositKeys } from './keys.ts';
@@ -17,11 +18,6 @@ export interface DepositAddress {
 }
 
 const ALLOCATION_ATTEMPTS_MAX = 8;
-
-function isUniqueViolation(error: unknown): boolean {
-  const e = error as { code?: string; message?: string };
-  return e?.code === '23505' || /UNIQUE constraint failed/.test(e?.message ?? '');
-}
 
 /**
  * ensureDepositAddress(db, keys, { chain_id: 31337, user_id: 'usr_1', issued_at_block: 120 })

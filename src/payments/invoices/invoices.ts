@@ -14,6 +14,7 @@
 //   // scanner: await invoices.onDepositChange(trx, [deposit_id])
 import type { Config } from '../../config.ts';
 import type { Db, DbExecutor } from '../../db/database.ts';
+import { isUniqueViolation } from '../../db/database.ts';
 import type { Hex } from '../../chain/chain-types.ts';
 import type { DepositKeys } from '../../chain/keys.ts';
 import { emitEvent, enqueueJob, type JobRunner } from '../../jobs/jobs.ts';
@@ -117,11 +118,6 @@ export function invoiceSnapshot(r: InvoiceRow): Record<string, unknown> {
     expires_at_ms: r.expires_at_ms,
     updated_at_ms: r.updated_at_ms,
   };
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  const e = error as { code?: string; message?: string };
-  return e?.code === '23505' || /UNIQUE constraint failed/.test(e?.message ?? '');
 }
 
 export function createInvoices(deps: InvoiceDeps): Invoices {
