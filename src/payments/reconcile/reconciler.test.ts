@@ -117,7 +117,7 @@ describe.each(DIALECTS)('reconciler on %s', (dialect) => {
     const fakeTx = `0x${'ab'.repeat(32)}` as Hex;
     const ids = depositTransferIds(31337, fakeTx, 0, 0);
     await t.db.kysely.insertInto('deposits').values({ ...real, id: depositId(31337, fakeTx, 0), tx_hash: fakeTx, payment_id: 'pay_forged', amount_minor: USDT(250), pending_transfer_id: ids.pending }).execute();
-    const ext = 'la:platform:platform:USDT:external';
+    const ext = 'la:platform:platform:USDT:deposit_wallets';
     const user = 'la:user:usr_a:USDT:user_available';
     expect((await env.ledger.createTransfers([{ id: ids.pending, debit_account_id: ext, credit_account_id: user, amount_minor: USDT(250), asset: 'USDT', pending: true, reason: 'deposit', reference: null }]))[0]!.result).toBe('ok');
     expect((await env.ledger.createTransfers([{ id: ids.post, post_pending_id: ids.pending, reason: 'deposit_released', reference: null }]))[0]!.result).toBe('ok');
