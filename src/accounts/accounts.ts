@@ -32,7 +32,8 @@ import {
   throttleRetryAfterS, unfreezePlan, withdrawPermission,
   type ApiKeyScope, type FreezeReason, type KycLimits, type Permission, type StatusAction, type ThrottleState, type UserFacts,
 } from './accounts-rules.ts';
-import { dummyPasswordHash, hashPassword, loadEncryptionKey, newRecoveryCode, normalizeRecoveryCode, open, openText, seal, sealText, verifyPassword } from './accounts-crypto.ts';
+import { dummyPasswordHash, hashPassword, newRecoveryCode, normalizeRecoveryCode, verifyPassword } from './accounts-crypto.ts';
+import { loadEncryptionKey, open, openText, seal, sealText } from '../shared/encryption.ts';
 import { noticeMessages } from './accounts-messages.ts';
 import * as store from './accounts-store.ts';
 import type { UserRow } from './accounts-store.ts';

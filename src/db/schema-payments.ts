@@ -86,7 +86,7 @@ export interface WebhookEndpointsTable {
   url: string;
   /** JSON array of event types ('payment.*' and '*' allowed). */
   events: string;
-  /** whsec_<base64> */
+  /** Sealed: `enc:v1:<AES-256-GCM envelope>` of whsec_<base64> (rows from before sealing: the plain whsec_…, sealed by the webhook worker). */
   secret: string;
   created_at_ms: number;
   deleted_at_ms: number | null;

@@ -26,6 +26,15 @@ export async function endpointById(ex: DbExecutor, id: string): Promise<Endpoint
 export async function deleteEndpoint(ex: DbExecutor, id: string, now_ms: number): Promise<void> {
   await ex.updateTable('webhook_endpoints').set({ deleted_at_ms: now_ms }).where('id', '=', id).execute();
 }
+/** Endpoints whose secret is still the plain `whsec_…` of before sealing (deleted ones too): not 'enc:v1:…'. */
+export async function plainSecretEndpoints(ex: DbExecutor, limit: number): Promise<Array<{ id: string; secret: string }>> {
+  return ex.selectFrom('webhook_endpoints').select(['id', 'secret']).where('secret', 'not like', 'enc:v1:%').orderBy('id').limit(limit).execute();
+}
+/** Compare-and-set, so that two workers sealing the same row leave one envelope. */
+export async function replaceSecret(ex: DbExecutor, id: string, from: string, to: string): Promise<boolean> {
+  const r = await ex.updateTable('webhook_endpoints').set({ secret: to }).where('id', '=', id).where('secret', '=', from).executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
 export async function insertMessage(ex: DbExecutor, row: MessageRow): Promise<void> {
   await ex.insertInto('webhook_messages').values(row).onConflict((oc) => oc.columns(['endpoint_id', 'event_id']).doNothing()).execute();
 }

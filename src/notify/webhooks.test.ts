@@ -146,6 +146,55 @@ describe.each(DIALECTS)('webhooks on %s', (dialect) => {
     expect((await h.app.inject({ url: '/api/v1/webhook-endpoints', headers: alice.headers })).json().data).toEqual([]);
   });
 
+  it('keeps endpoint secrets sealed at rest; a legacy plain-text row still signs and is sealed by the worker', async () => {
+    const alice = await h.user('alice@example.test');
+    const created = await h.app.inject({ method: 'POST', url: '/api/v1/webhook-endpoints', headers: alice.headers, payload: { url, events: ['payment.*'] } });
+    expect(created.statusCode).toBe(201);
+    const endpoint = created.json();
+    expect(endpoint.secret).toMatch(/^whsec_/);
+    const stored = await h.t.db.kysely.selectFrom('webhook_endpoints').select('secret').where('id', '=', endpoint.id).executeTakeFirstOrThrow();
+    expect(stored.secret).toMatch(/^enc:v1:/);
+    expect(stored.secret).not.toContain(endpoint.secret.slice(6));
+    // The list never shows the secret again.
+    expect((await h.app.inject({ url: '/api/v1/webhook-endpoints', headers: alice.headers })).body).not.toContain('whsec_');
+
+    // A row written before sealing existed: the plain secret, as the old code stored it.
+    const legacySecret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+    await h.t.db.kysely.insertInto('webhook_endpoints').values({ id: 'we_legacy0000000000', user_id: alice.id, url, events: JSON.stringify(['payment.*']), secret: legacySecret, created_at_ms: h.clock.now_ms(), deleted_at_ms: null }).execute();
+    await h.t.db.transaction((trx) => createPayment(trx, { id: 'pay_s1', user_id: alice.id, kind: 'deposit', direction: 'in', asset: 'USDT', amount_minor: 1_000_000n, status: 'confirming', confirmations: { current: 1, required: 3 } }, h.clock));
+    await webhooks.dispatchTick();
+    await webhooks.deliverTick();
+    expect(received).toHaveLength(2);
+    const byEndpoint = (secret: string) => received.filter((r) => independentlyValid(secret, r.headers, r.body));
+    expect(byEndpoint(endpoint.secret)).toHaveLength(1);
+    expect(byEndpoint(legacySecret)).toHaveLength(1);
+
+    // The worker's pass seals it (once; a second pass has nothing left), and it signs the same.
+    expect(await webhooks.sealLegacySecrets()).toBe(1);
+    expect(await webhooks.sealLegacySecrets()).toBe(0);
+    const sealed = await h.t.db.kysely.selectFrom('webhook_endpoints').select('secret').where('id', '=', 'we_legacy0000000000').executeTakeFirstOrThrow();
+    expect(sealed.secret).toMatch(/^enc:v1:/);
+    expect(sealed.secret).not.toContain(legacySecret.slice(6));
+    h.clock.advance(1000);
+    await h.t.db.transaction((trx) => transitionPayment(trx, 'pay_s1', { status: 'credited' }, h.clock));
+    await webhooks.dispatchTick();
+    await webhooks.deliverTick();
+    expect(received).toHaveLength(4);
+    expect(byEndpoint(legacySecret)).toHaveLength(2);
+    expect(byEndpoint(endpoint.secret)).toHaveLength(2);
+
+    // An envelope copied onto another endpoint does not open there (the id is bound in): the
+    // message is not sent, and its attempt says why.
+    await h.t.db.kysely.updateTable('webhook_endpoints').set({ secret: sealed.secret }).where('id', '=', endpoint.id).execute();
+    await h.t.db.transaction((trx) => createPayment(trx, { id: 'pay_s2', user_id: alice.id, kind: 'deposit', direction: 'in', asset: 'USDT', amount_minor: 2_000_000n, status: 'confirming', confirmations: { current: 1, required: 3 } }, h.clock));
+    await webhooks.dispatchTick();
+    await webhooks.deliverTick();
+    expect(received).toHaveLength(5);
+    expect(byEndpoint(legacySecret)).toHaveLength(3);
+    const msgs = (await h.app.inject({ url: `/api/v1/webhook-endpoints/${endpoint.id}/messages`, headers: alice.headers })).json().data;
+    expect(msgs[0].attempts[0]).toMatchObject({ status_code: null, error: expect.stringContaining('cannot be decrypted') });
+  });
+
   it('refuses hosts that resolve to private addresses when private URLs are off', async () => {
     const strict = createWebhooks({ db: h.t.db, clock: h.clock, config: { ...testConfig(), allow_private_webhook_urls: false }, resolve: async (host) => (host === 'inside.example' ? ['10.0.0.7'] : ['93.184.216.34']) });
     expect(await strict.createEndpoint('usr_x', 'https://inside.example/hook', ['*'])).toEqual({ ok: false, reason: 'private_address' });

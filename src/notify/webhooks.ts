@@ -10,10 +10,16 @@
 //   payment's messages wait behind their own head of line and never block other payments'.
 //   Failures retry with exponential backoff (10 s doubling, capped at 6 h, 30 attempts: > 4
 //   days); every attempt is logged with status and latency; staff or the owner can redeliver.
+//
+// Endpoint secrets are kept sealed (AES-256-GCM, src/shared/encryption.ts, the endpoint id as
+// additional data) because delivery must sign with them again; the plain `whsec_…` is shown once,
+// at creation. Rows written before sealing (a plain `whsec_…` in the column) still sign, and the
+// worker seals them a bounded batch per tick (sealLegacySecrets), so no migration needs the key.
 import { lookup } from 'node:dns/promises';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { Clock } from '../shared/clock.ts';
+import { loadEncryptionKey, openText, sealText } from '../shared/encryption.ts';
 import { newId } from '../shared/ids.ts';
 import { consumeOutbox, type OutboxRow } from './webhook-outbox.ts';
 import { checkWebhookUrl, isPrivateAddress, matchesEvent, newWebhookSecret, retryDelayMs, signWebhook, type UrlRefusal } from './webhook-rules.ts';
@@ -26,6 +32,24 @@ export const DISPATCH_BATCH_MAX = 200;
 export const DELIVERY_BATCH_MAX = 50;
 export const DELIVERY_TIMEOUT_MS = 10_000;
 export const RESPONSE_BYTES_MAX = 4096;
+/** Legacy plain-text secrets sealed per worker tick. */
+export const SEAL_BATCH_MAX = 100;
+/** How a sealed secret starts in webhook_endpoints.secret; a plain one starts with `whsec_`. */
+export const SEALED_PREFIX = 'enc:v1:';
+
+function secretAad(endpoint_id: string): string {
+  return `webhook_secret:${endpoint_id}`;
+}
+
+/** sealSecret(key, 'we_1', 'whsec_…') -> 'enc:v1:<base64 envelope>' */
+export function sealSecret(key: Buffer, endpoint_id: string, secret: string): string {
+  return `${SEALED_PREFIX}${sealText(key, secret, secretAad(endpoint_id))}`;
+}
+
+/** The signing secret of a stored row: opens a sealed one, passes a legacy plain one through. */
+export function openSecret(key: Buffer, endpoint_id: string, stored: string): string {
+  return stored.startsWith(SEALED_PREFIX) ? openText(key, stored.slice(SEALED_PREFIX.length), secretAad(endpoint_id)) : stored;
+}
 
 /** Turns an outbox event into the owner's id and the `data` of the webhook body, or null to skip. */
 export type EventRenderer = (event: OutboxRow) => Promise<{ user_id: string; data: unknown } | null>;
@@ -45,6 +69,8 @@ export interface WebhooksDeps {
   config: Config;
   /** Resolves a host name to its addresses (tests may pin it); defaults to DNS. */
   resolve?: (host: string) => Promise<string[]>;
+  /** Seals endpoint secrets; defaults to config.encryption_key, or the key generated into the data dir. */
+  encryption_key?: Buffer;
   /** Sends one request; defaults to fetch. */
   post?: (url: string, headers: Record<string, string>, body: string, timeout_ms: number) => Promise<{ status: number }>;
 }
@@ -77,6 +103,8 @@ export function createWebhooks(deps: WebhooksDeps) {
   const post = deps.post ?? fetchPost;
   const renderers = new Map<string, EventRenderer>();
   const allowPrivate = config.allow_private_webhook_urls;
+  const key = deps.encryption_key ?? loadEncryptionKey(config.encryption_key, config.data_dir);
+  let legacySealed = false;
 
   /** Refuses URLs whose host resolves to a private address (unless allowed). */
   async function urlRefusal(text: string): Promise<UrlRefusal | null> {
@@ -95,17 +123,25 @@ export function createWebhooks(deps: WebhooksDeps) {
       return;
     }
     const timestamp_s = Math.floor(now / 1000);
-    const headers = {
-      'content-type': 'application/json',
-      'user-agent': 'Settle-Webhooks/1',
-      'webhook-id': m.id,
-      'webhook-timestamp': String(timestamp_s),
-      'webhook-signature': signWebhook(endpoint.secret, m.id, timestamp_s, m.body),
-    };
     const t0 = process.hrtime.bigint();
     let status: number | null = null;
     let error: string | null = null;
     try {
+      // A secret that does not open (another key, a row copied between endpoints) is logged on
+      // the attempt and retried like any failure, never sent unsigned.
+      let secret: string;
+      try {
+        secret = openSecret(key, endpoint.id, endpoint.secret);
+      } catch {
+        throw new Error('endpoint secret cannot be decrypted with this encryption key');
+      }
+      const headers = {
+        'content-type': 'application/json',
+        'user-agent': 'Settle-Webhooks/1',
+        'webhook-id': m.id,
+        'webhook-timestamp': String(timestamp_s),
+        'webhook-signature': signWebhook(secret, m.id, timestamp_s, m.body),
+      };
       // Checked again at delivery: a name that now resolves inside the network is refused.
       const refusal = await urlRefusal(endpoint.url);
       if (refusal) throw new Error(`url refused: ${refusal}`);
@@ -143,7 +179,8 @@ export function createWebhooks(deps: WebhooksDeps) {
       if ((await store.liveEndpointsOf(db.kysely, user_id, ENDPOINTS_PER_USER_MAX)).length >= ENDPOINTS_PER_USER_MAX) return { ok: false, reason: 'too_many' };
       const now = clock.now_ms();
       const secret = newWebhookSecret();
-      const row = { id: newId('we', now), user_id, url, events: JSON.stringify([...new Set(events)]), secret, created_at_ms: now, deleted_at_ms: null };
+      const id = newId('we', now);
+      const row = { id, user_id, url, events: JSON.stringify([...new Set(events)]), secret: sealSecret(key, id, secret), created_at_ms: now, deleted_at_ms: null };
       await store.insertEndpoint(db.kysely, row);
       return { ok: true, endpoint: endpointFromRow(row), secret };
     },
@@ -182,6 +219,19 @@ export function createWebhooks(deps: WebhooksDeps) {
       return store.userEventsAfter(db.kysely, user_id, after, limit);
     },
 
+    /** Seals up to `limit` endpoint secrets still stored in plain text. Returns how many. */
+    async sealLegacySecrets(limit = SEAL_BATCH_MAX): Promise<number> {
+      // New rows are always sealed: once a pass finds none left, later ticks skip the scan.
+      if (legacySealed) return 0;
+      let sealed = 0;
+      const rows = await store.plainSecretEndpoints(db.kysely, limit);
+      for (const r of rows) {
+        if (await store.replaceSecret(db.kysely, r.id, r.secret, sealSecret(key, r.id, r.secret))) sealed++;
+      }
+      if (rows.length === 0) legacySealed = true;
+      return sealed;
+    },
+
     /** Outbox -> feed + messages. Returns events read. */
     async dispatchTick(): Promise<number> {
       const now = clock.now_ms();
@@ -213,7 +263,7 @@ export function createWebhooks(deps: WebhooksDeps) {
 
     /** A Worker for platform.workers. */
     worker(poll_ms = 1000) {
-      return intervalWorker('notify.webhooks', poll_ms, () => service.dispatchTick().then(() => service.deliverTick()));
+      return intervalWorker('notify.webhooks', poll_ms, () => service.sealLegacySecrets().then(() => service.dispatchTick()).then(() => service.deliverTick()));
     },
   };
   return service;
