@@ -375,17 +375,18 @@ export function createAccounts(deps: AccountsDeps) {
       if (!token || token.length > 200) return null;
       const now = clock.now_ms();
       if (token.startsWith('sk_')) {
-        const k = await store.apiKeyByHash(db.kysely, tokenHash(token));
+        // The key and its user in one statement (this runs on every request).
+        const k = await store.apiKeyWithUserByHash(db.kysely, tokenHash(token));
         if (!k || k.revoked_at_ms !== null) return null;
-        const u = await store.userById(db.kysely, k.user_id);
-        if (!u || u.status === 'closed') return null;
+        if (k.user_status === null || k.user_email === null || k.user_locale === null || k.user_status === 'closed') return null;
         if (!k.last_used_at_ms || now - k.last_used_at_ms > SESSION_TOUCH_MS) await store.touchApiKey(db.kysely, k.id, now);
         return {
-          kind: 'api_key', user_id: u.id, email: u.email, roles: ['user', 'merchant'], status: u.status as UserStatus, locale: asLocale(u.locale),
+          kind: 'api_key', user_id: k.user_id, email: k.user_email, roles: ['user', 'merchant'], status: k.user_status as UserStatus, locale: asLocale(k.user_locale),
           session_id: null, api_key_id: k.id, scopes: JSON.parse(k.scopes) as string[], privileged_until_ms: null,
         };
       }
-      const s = await store.sessionByTokenHash(db.kysely, tokenHash(token));
+      // The session and its user in one statement (this runs on every request).
+      const s = await store.sessionWithUserByTokenHash(db.kysely, tokenHash(token));
       if (!s || s.ended_at_ms !== null || s.expires_at_ms <= now || s.last_seen_at_ms + SESSION_IDLE_MS <= now) return null;
       if (viaCookie && !SAFE_METHODS.has(req.method)) {
         const sent = req.headers[CSRF_HEADER];
@@ -393,11 +394,10 @@ export function createAccounts(deps: AccountsDeps) {
           throw new ProblemError(403, 'csrf_failed', `Cookie-authenticated requests that change things must send the ${CSRF_HEADER} header (the token from sign-in).`);
         }
       }
-      const u = await store.userById(db.kysely, s.user_id);
-      if (!u || u.status === 'closed') return null;
+      if (s.user_status === null || s.user_email === null || s.user_roles === null || s.user_locale === null || s.user_status === 'closed') return null;
       if (now - s.last_seen_at_ms > SESSION_TOUCH_MS) await store.touchSession(db.kysely, s.id, now);
       return {
-        kind: 'session', user_id: u.id, email: u.email, roles: parseRoles(u.roles), status: u.status as UserStatus, locale: asLocale(u.locale),
+        kind: 'session', user_id: s.user_id, email: s.user_email, roles: parseRoles(s.user_roles), status: s.user_status as UserStatus, locale: asLocale(s.user_locale),
         session_id: s.id, api_key_id: null, scopes: null, privileged_until_ms: s.privileged_until_ms,
       };
     },
