@@ -12,7 +12,7 @@ import { sql } from 'kysely';
 import { DIALECTS } from '../../test/helpers/db.ts';
 import { bearer, json, startTestPlatform, totpCode, type TestPlatform } from './accounts-testkit.ts';
 import { main } from '../cli.ts';
-import { passwordVerificationCount } from './accounts-crypto.ts';
+import { passwordHashCount, passwordVerificationCount } from './accounts-crypto.ts';
 
 const PW = 'correct horse battery staple';
 const UA_A = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36';
@@ -70,9 +70,8 @@ describe.each(DIALECTS)('accounts API on %s', (dialect) => {
       const ok = await register(t, '  Ann@Example.COM ');
       expect(ok.statusCode).toBe(201);
       expect(json<{ user: { email: string; status: string; roles: string[] } }>(ok).user).toMatchObject({ email: 'ann@example.com', status: 'active', roles: ['user'] });
-      const dup = await register(t, 'ANN@example.com');
-      expect(dup.statusCode).toBe(409);
-      expect(json(dup).code).toBe('email_taken');
+      // A taken email is not told apart here (see the next test).
+      expect((await register(t, 'ANN@example.com')).statusCode).toBe(201);
       for (const [password, reason] of [['short', 'too_short'], ['password123', 'common'], ['iloveyou1', 'common'], ['x'.repeat(257), 'too_long'], ['aaaaaaaaaaaa', 'repetitive']] as const) {
         const res = await register(t, `p-${reason}@example.com`, password);
         expect(res.statusCode, password).toBe(400);
@@ -89,6 +88,58 @@ describe.each(DIALECTS)('accounts API on %s', (dialect) => {
       expect(huge.statusCode).toBe(400);
       const stored = await t.platform.db.kysely.selectFrom('users').select('password_hash').where('email', '=', 'ann@example.com').executeTakeFirstOrThrow();
       expect(stored.password_hash).toMatch(/^\$argon2id\$/);
+    });
+  });
+
+  it('registering a taken email answers like a free one, creates nothing, and mails the owner (at most hourly)', async () => {
+    await withPlatform(dialect, async (t) => {
+      const owner = await signedIn(t, 'owen@example.com');
+      await t.drainJobs();
+      const mailsBefore = t.platform.mailbox!.to('owen@example.com').length;
+      const h0 = passwordHashCount();
+      const fresh = await t.app.inject({ method: 'POST', url: '/api/v1/auth/register', payload: { email: 'newbie@example.com', password: 'another long passphrase', locale: 'zh-CN' } });
+      const h1 = passwordHashCount();
+      const taken = await t.app.inject({ method: 'POST', url: '/api/v1/auth/register', payload: { email: ' OWEN@example.com', password: 'another long passphrase', locale: 'zh-CN' } });
+      // The same work on both paths: one argon2id hash each.
+      expect([h1 - h0, passwordHashCount() - h1]).toEqual([1, 1]);
+      expect(taken.statusCode).toBe(fresh.statusCode);
+      expect(taken.statusCode).toBe(201);
+      expect(taken.headers['content-type']).toBe(fresh.headers['content-type']);
+      const a = json<{ user: Record<string, unknown> }>(fresh).user;
+      const b = json<{ user: Record<string, unknown> }>(taken).user;
+      expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
+      // Nothing of the owner: not their id, creation time, locale or roles; the shape of a new account.
+      expect(b).toMatchObject({ email: 'owen@example.com', status: 'active', kyc_level: 0, totp_enabled: false, locale: 'zh-CN', roles: ['user'], cooldown_until: null, freezes: [] });
+      expect(b.id).not.toBe(owner.id);
+      expect(String(b.id)).toMatch(/^usr_[0-9a-z]{10,60}$/);
+      expect(String(b.id).length).toBe(String(a.id).length);
+      expect(b.created_at).toBe(a.created_at);
+      // Nothing was created or changed: one row for the email, the owner's password still works.
+      const rows = await t.platform.db.kysely.selectFrom('users').select(['id', 'locale']).where('email', '=', 'owen@example.com').execute();
+      expect(rows).toEqual([{ id: owner.id, locale: 'en' }]);
+      expect((await t.platform.db.kysely.selectFrom('users').select('id').where('id', '=', String(b.id)).execute())).toEqual([]);
+      expect((await login(t, 'owen@example.com')).statusCode).toBe(200);
+      expect(json(await login(t, 'owen@example.com', 'another long passphrase')).code).toBe('invalid_credentials');
+      // Bad input is still refused the same way for both.
+      expect(json(await register(t, 'owen@example.com', 'short'))).toMatchObject({ code: 'weak_password', reason: 'too_short' });
+      // The owner is told through the real mail path, in their language, once per hour at most.
+      await t.drainJobs();
+      const mails = t.platform.mailbox!.to('owen@example.com').slice(mailsBefore);
+      expect(mails.map((m) => m.subject)).toEqual(['Someone tried to register with your email']);
+      expect(mails[0]!.text).toMatch(/sign in with your existing account/);
+      expect(mails[0]!.text).not.toContain('another long passphrase');
+      await register(t, 'owen@example.com', 'yet another passphrase');
+      await t.drainJobs();
+      expect(t.platform.mailbox!.to('owen@example.com').slice(mailsBefore)).toHaveLength(1);
+      t.clock.advance(3600_000);
+      await register(t, 'owen@example.com', 'a third passphrase here');
+      await t.drainJobs();
+      expect(t.platform.mailbox!.to('owen@example.com').slice(mailsBefore)).toHaveLength(2);
+      const again = json<{ token: string }>(await login(t, 'owen@example.com')).token;
+      const events = json<{ data: Array<{ action: string; details: { mailed: boolean } }> }>(await t.app.inject({ method: 'GET', url: '/api/v1/me/security-events', headers: bearer(again) }));
+      expect(events.data.filter((e) => e.action === 'registration_attempted').map((e) => e.details.mailed)).toEqual([true, false, true]);
+      // The command line (an operator) is told plainly.
+      await expect(t.platform.accounts.createUserWithRoles('owen@example.com', 'a long admin passphrase', ['admin'])).rejects.toMatchObject({ code: 'email_taken' });
     });
   });
 

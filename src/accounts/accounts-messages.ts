@@ -33,6 +33,11 @@ export const noticeMessages = defineMessages({
   totp_enabled_body: { en: 'Two-factor authentication was turned on (or re-bound) at {at}. Keep your recovery codes somewhere safe.', 'zh-CN': '双重验证已于 {at} 开启(或重新绑定)。请妥善保存恢复码。' },
   totp_disabled_title: { en: 'Two-factor authentication is off', 'zh-CN': '双重验证已关闭' },
   totp_disabled_body: { en: 'Two-factor authentication was turned off at {at}. If this was not you, freeze your account now.', 'zh-CN': '双重验证已于 {at} 关闭。如果不是您本人操作,请立即冻结账户。' },
+  register_attempt_title: { en: 'Someone tried to register with your email', 'zh-CN': '有人尝试用您的邮箱注册' },
+  register_attempt_body: {
+    en: 'At {at}, someone tried to create a new Settle account with this email address. It already belongs to your account, so nothing was created and nothing was changed.\nIf it was you: sign in with your existing account at {sign_in} (if you have forgotten the password, contact support to reset it).\nIf it was not you, you can ignore this message: your account is safe. Turning on two-factor authentication makes it safer still.',
+    'zh-CN': '{at},有人尝试用此邮箱地址注册新的 Settle 账户。该邮箱已属于您的账户,因此没有创建任何账户,也没有任何更改。\n如果是您本人:请在 {sign_in} 用现有账户登录(如果忘记了密码,请联系客服重置)。\n如果不是您本人,可以忽略此邮件,您的账户是安全的。开启双重验证会更安全。',
+  },
   api_key_created_title: { en: 'A new API key was created', 'zh-CN': '已创建新的 API 密钥' },
   api_key_created_body: { en: 'An API key named "{name}" ({prefix}…) was created at {at}.', 'zh-CN': '已于 {at} 创建名为“{name}”的 API 密钥({prefix}…)。' },
 });

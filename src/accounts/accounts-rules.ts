@@ -19,6 +19,8 @@ export const STEP_UP_WINDOW_MS = 15 * 60_000;
 export const COOLDOWN_MS = 24 * 3600_000;
 export const RECOVERY_CODES_COUNT = 10;
 export const NOT_ME_TOKEN_TTL_MS = 7 * 24 * 3600_000;
+/** A registration with a taken email mails its owner at most this often (no mail-bombing through the form). */
+export const REGISTER_ATTEMPT_MAIL_MS = 3600_000;
 export const IP_FAILURES_MAX = 100;
 export const IP_WINDOW_MS = 15 * 60_000;
 export const API_KEY_SCOPES = ['invoices:write', 'invoices:read', 'payments:read', 'webhooks:write'] as const;

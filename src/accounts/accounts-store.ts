@@ -212,6 +212,12 @@ export type AuditRow = AuditTable;
 export async function insertAudit(ex: DbExecutor, row: AuditRow): Promise<void> {
   await ex.insertInto('audit_log').values(row).execute();
 }
+/** When `action` was last recorded on this user, or null. */
+export async function lastAuditAt(ex: DbExecutor, user_id: string, action: string): Promise<number | null> {
+  const r = await ex.selectFrom('audit_log').select('at_ms').where('subject_type', '=', 'user').where('subject_id', '=', user_id).where('action', '=', action)
+    .orderBy('at_ms', 'desc').limit(1).executeTakeFirst();
+  return r ? Number(r.at_ms) : null;
+}
 /** Newest first, paged by id (ids sort by time). */
 export async function auditPage(ex: DbExecutor, filter: { subject_id?: string; before_id?: string }, limit: number): Promise<AuditRow[]> {
   let q = ex.selectFrom('audit_log').selectAll();

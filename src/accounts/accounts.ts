@@ -26,7 +26,7 @@ import { translate, pickLocale, type Locale } from '../shared/i18n.ts';
 import { newId, randomToken, sha256Hex } from '../shared/ids.ts';
 import { ROLES, type Principal, type Role, type UserStatus } from '../shared/principal.ts';
 import {
-  API_KEY_SCOPES, COOLDOWN_MS, FREEZE_REASONS, NOT_ME_TOKEN_TTL_MS, RECOVERY_CODES_COUNT, SESSION_ABSOLUTE_MS, SESSION_IDLE_MS,
+  API_KEY_SCOPES, COOLDOWN_MS, FREEZE_REASONS, NOT_ME_TOKEN_TTL_MS, RECOVERY_CODES_COUNT, REGISTER_ATTEMPT_MAIL_MS, SESSION_ABSOLUTE_MS, SESSION_IDLE_MS,
   SESSION_TOUCH_MS, STAFF_ACTIONS, STEP_UP_WINDOW_MS, accountFailure, checkPassword, deviceFingerprint, explainFreeze, ipFailure,
   kycLimits, nextStatus, normalizeEmail, passwordMessages, receiveMode, requirementMessages, sendPermission, sniffContentType,
   throttleRetryAfterS, unfreezePlan, withdrawPermission,
@@ -298,36 +298,69 @@ export function createAccounts(deps: AccountsDeps) {
     };
   }
 
+  type CreateResult = { created: true; user: UserDto } | { created: false; owner_id: string; lookalike: UserDto };
+
+  /**
+   * Validates, hashes (always: both outcomes cost one argon2id hash) and inserts a user, or, when
+   * the email is taken, records the attempt on the owner's account and tells them, in the same
+   * kind of transaction, and returns what a new account would have looked like.
+   */
+  async function createUser(input: { email: string; password: string; locale?: string | undefined }, meta: RequestMeta, roles: Role[]): Promise<CreateResult> {
+    const email = normalizeEmail(input.email, config.limits.email_length_max);
+    if (!email) throw new ProblemError(400, 'invalid_email', 'That is not an email address we can use.');
+    const locale = pickLocale(input.locale ?? null);
+    checkNewPassword(input.password, email, locale);
+    const password_hash = await hashPassword(input.password);
+    const now = clock.now_ms();
+    const id = newId('usr', now);
+    const row: UserRow = {
+      id, email, password_hash, status: 'active', kyc_level: 0, locale, roles: JSON.stringify(roles), totp_secret_enc: null, totp_pending_secret_enc: null,
+      totp_enabled: 0, totp_last_counter: null, totp_bound_at_ms: null, password_changed_at_ms: now, identity_verified_at_ms: null,
+      cooldown_until_ms: null, created_at_ms: now, updated_at_ms: now,
+    };
+    const attempt = async (): Promise<CreateResult> => db.transaction(async (trx): Promise<CreateResult> => {
+      const owner = await store.userByEmail(trx, email);
+      if (owner) {
+        await noteRegistrationAttempt(trx, owner, meta);
+        // What a fresh account looks like, with an id that was never stored: nothing of the owner.
+        return { created: false, owner_id: owner.id, lookalike: await toDto(trx, row) };
+      }
+      await store.insertUser(trx, row);
+      await audit(trx, 'registered', id, { type: 'user', id }, meta, { roles });
+      return { created: true, user: await toDto(trx, row) };
+    });
+    try {
+      return await attempt();
+    } catch (error) {
+      // Two registrations of one new email at once: the loser sees the winner's row on retry.
+      if (isUniqueViolation(error)) return attempt();
+      throw error;
+    }
+  }
+
+  /** A registration with a taken email: audited on the owner's account; the owner is mailed, at most once per interval. */
+  async function noteRegistrationAttempt(ex: DbExecutor, owner: UserRow, meta: RequestMeta): Promise<void> {
+    const now = clock.now_ms();
+    const last = await store.lastAuditAt(ex, owner.id, 'registration_attempted');
+    const mailed = last === null || now - last >= REGISTER_ATTEMPT_MAIL_MS;
+    await audit(ex, 'registration_attempted', owner.id, { type: 'user', id: null }, meta, { mailed });
+    if (mailed) await notice(ex, owner, 'registration_attempted', 'register_attempt_title', 'register_attempt_body', { at: isoTime(now), sign_in: `${config.public_url}/` });
+  }
+
   // ---------------------------------------------------------------- the face
   const accounts = {
     encryption_key: key,
 
-    /** register({ email, password, locale }, meta) -> UserDto; 409 email_taken; 400 weak_password / invalid_email. */
-    async register(input: { email: string; password: string; locale?: string | undefined }, meta: RequestMeta, roles: Role[] = ['user']): Promise<UserDto> {
-      const email = normalizeEmail(input.email, config.limits.email_length_max);
-      if (!email) throw new ProblemError(400, 'invalid_email', 'That is not an email address we can use.');
-      const locale = pickLocale(input.locale ?? null);
-      checkNewPassword(input.password, email, locale);
-      const password_hash = await hashPassword(input.password);
-      const now = clock.now_ms();
-      const id = newId('usr', now);
-      try {
-        return await db.transaction(async (trx) => {
-          const row: UserRow = {
-            id, email, password_hash, status: 'active', kyc_level: 0, locale, roles: JSON.stringify(roles), totp_secret_enc: null, totp_pending_secret_enc: null,
-            totp_enabled: 0, totp_last_counter: null, totp_bound_at_ms: null, password_changed_at_ms: now, identity_verified_at_ms: null,
-            cooldown_until_ms: null, created_at_ms: now, updated_at_ms: now,
-          };
-          await store.insertUser(trx, row);
-          await audit(trx, 'registered', id, { type: 'user', id }, meta, { roles });
-          return toDto(trx, row);
-        });
-      } catch (error) {
-        if (isUniqueViolation(error)) throw new ProblemError(409, 'email_taken', 'An account with that email already exists; sign in or reset the password.');
-        throw error;
-      }
+    /**
+     * register({ email, password, locale }, meta) -> UserDto (201); 400 weak_password / invalid_email.
+     * A taken email gets the same answer as a free one (docs/decisions/0005-accounts-security.md):
+     * the same argon2id hash is paid, nothing is created, the DTO carries a fresh id that belongs to
+     * nobody, and the owner is told by mail (at most one such mail per REGISTER_ATTEMPT_MAIL_MS).
+     */
+    async register(input: { email: string; password: string; locale?: string | undefined }, meta: RequestMeta): Promise<UserDto> {
+      const r = await createUser(input, meta, ['user']);
+      return r.created ? r.user : r.lookalike;
     },
-
     /**
      * login({ email, password, totp_code? }, meta) -> { token, csrf_token, expires_at_ms, user }.
      * Unknown email and wrong password take the same path (one argon2 verify) and the same answer.
@@ -775,7 +808,10 @@ export function createAccounts(deps: AccountsDeps) {
     // -------------------------------------------------------------- CLI and tests
     /** Creates a user with roles directly (the `settle admin create` command). */
     async createUserWithRoles(email: string, password: string, roles: Role[]): Promise<UserDto> {
-      return accounts.register({ email, password }, { ip: null, user_agent: 'settle-cli', request_id: null }, [...new Set<Role>(['user', ...roles])]);
+      const r = await createUser({ email, password }, { ip: null, user_agent: 'settle-cli', request_id: null }, [...new Set<Role>(['user', ...roles])]);
+      // The operator at the command line owns the database: telling them is no leak.
+      if (!r.created) throw new ProblemError(409, 'email_taken', 'An account with that email already exists.');
+      return r.user;
     },
 
     /** Issues a session without a password (tests and the authorization walk only). */
