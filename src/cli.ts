@@ -9,6 +9,7 @@ import { ledgerCommands } from './ledger/ledger-cli.ts';
 import { accountsCommands } from './accounts/accounts-cli.ts';
 import { reconcileCommands } from './payments/reconcile/reconcile-cli.ts';
 import { chainCommands, chainDoctorCheck } from './chain/chain-cli.ts';
+import { fundingCommands } from './payments/reconcile/funding-cli.ts';
 
 const core: Command[] = [
   {
@@ -68,7 +69,7 @@ const core: Command[] = [
 /** Extra doctor checks contributed by modules (chains …); each returns its failure count. */
 export const doctorChecks: Array<(config: ReturnType<typeof configFromEnv>, io: CliIo) => Promise<number>> = [chainDoctorCheck];
 
-export const COMMANDS: Command[] = [...core, ...ledgerCommands, ...accountsCommands, ...chainCommands, ...reconcileCommands];
+export const COMMANDS: Command[] = [...core, ...ledgerCommands, ...accountsCommands, ...chainCommands, ...reconcileCommands, ...fundingCommands];
 
 /** main(['migrate']) -> exit code */
 export async function main(argv: string[], io: CliIo = { out: (l) => console.log(l), err: (l) => console.error(l) }): Promise<number> {

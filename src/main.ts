@@ -7,7 +7,7 @@ import { openDb, type Db } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { buildPlatformApp, createPlatform, startBackground, stopBackground, type Platform } from './platform.ts';
 import type { App } from './app.ts';
-import { prepareDevChain, type DevChainHandle } from './chain/dev-chain.ts';
+import { bookDevFloat, prepareDevChain, type DevChainHandle } from './chain/dev-chain.ts';
 
 export interface Running {
   config: Config;
@@ -49,6 +49,9 @@ export async function start(config: Config, log = pino({ level: config.log_level
     log.info({ database: describeDb(config), migrations_applied: applied.length }, 'database ready');
     platform = await createPlatform(config, db, { log });
     platform.closers.unshift(dev.stop); // closers run in reverse: the chain stops last
+    // The dev hot wallet's float is operator capital, booked once so that reconciliation can compare it with the chain.
+    const devHot = dev.dev ? platform.hotWallets?.get(dev.dev.info.chain_id) : undefined;
+    if (dev.dev && devHot) await bookDevFloat({ ledger: platform.ledger, client: devHot.client, chain: dev.dev.chain, hot: devHot.address });
     prepare?.(platform);
     app = await buildPlatformApp(platform, log);
     address = await app.listen({ port: config.port, host: config.host });

@@ -1,8 +1,9 @@
 // The sweeper: consolidates coins sitting on users' deposit addresses into the hot wallet when
 // it is worth the gas, and records each sweep in the ledger as an internal movement.
 //
-// planSweeps() reads balances (bounded per call) and records one sweep per (address, asset) at a
-// time; its id derives from (chain, address, asset, the address's nonce), so two sweepers, or one
+// planSweeps() reads balances of users' deposit addresses and invoices' addresses (both are
+// derived keys: m/44'/60'/0'/0/i and m/44'/60'/1'/0/i) (bounded per call) and records one sweep
+// per (address, asset) at a time; its id derives from (chain, address, asset, the address's nonce), so two sweepers, or one
 // run twice, plan the same sweep once. A durable job (`chain.sweep.advance`) then drives it:
 //   ERC-20: the hot wallet tops the address up with gas (a hot-wallet transaction, nonce from the
 //           database) -> the deposit key signs token.transfer(hot wallet, amount) -> confirmed.
@@ -11,7 +12,8 @@
 // nonces, signed bytes recorded before broadcast), so a crash never signs a second transfer.
 // At the end, in one database transaction with the sweep's status: the asset moves
 // deposit_wallets -> hot_wallet, the top-up hot_wallet -> deposit_wallets (native), and every gas
-// fee paid is booked to the `gas` expense account.
+// fee paid is booked to the `gas` expense account. A sweep whose gas top-up fails still books
+// the top-up's fee (the hot wallet paid it).
 import type { Transaction } from 'kysely';
 import { toHex, type PublicClient } from 'viem';
 import type { Db } from '../db/database.ts';
@@ -56,6 +58,8 @@ export interface SweeperDeps {
   client: PublicClient;
   hot: Sender;
   keys: DepositKeys;
+  /** Keys of invoice addresses (createDepositKeys(mnemonic, INVOICE_PATH_PREFIX)); absent: invoice addresses are not swept. */
+  invoice_keys?: DepositKeys | null;
   /** The native coin; balances below sweep_min_minor (e.g. gas left over from a top-up) stay put. */
   native: { code: string; sweep_min_minor: bigint } | null;
   tokens: SweepAsset[];
@@ -80,13 +84,20 @@ export interface Sweeper {
 /** const sweeper = createSweeper({ db, clock, ledger, chain_id, client, hot, keys, native, tokens }) */
 export function createSweeper(deps: SweeperDeps): Sweeper {
   const { db, clock, ledger, client, hot, chain_id } = deps;
-  const senders = new Map<number, Sender>();
-  const senderFor = (index: number): Sender => {
-    let s = senders.get(index);
+  const senders = new Map<string, Sender>();
+  // A sweep row names its address and HD index; which key family (users' or invoices') derived
+  // it is found by deriving the address again, so no column is needed to tell them apart.
+  const keysFor = (address: string, index: number): DepositKeys => {
+    if (deps.keys.address(index) === address.toLowerCase()) return deps.keys;
+    if (deps.invoice_keys && deps.invoice_keys.address(index) === address.toLowerCase()) return deps.invoice_keys;
+    throw new Error(`sweep: ${address} is not derived at index ${index} by any key family the sweeper holds`);
+  };
+  const senderFor = (address: string, index: number): Sender => {
+    let s = senders.get(address.toLowerCase());
     if (!s) {
-      const pk = toHex(deps.keys.account(index).getHdKey().privateKey!);
+      const pk = toHex(keysFor(address, index).account(index).getHdKey().privateKey!);
       s = new Sender({ chain_id, client, private_key: pk, db, clock });
-      senders.set(index, s);
+      senders.set(address.toLowerCase(), s);
     }
     return s;
   };
@@ -116,7 +127,10 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
 
   async function planSweeps(): Promise<SweepRow[]> {
     const limit = deps.addresses_per_plan_max ?? 500;
-    const addresses = await db.kysely.selectFrom('deposit_addresses').select(['address', 'hd_index']).where('chain_id', '=', chain_id).orderBy('hd_index').limit(limit).execute();
+    const users = await db.kysely.selectFrom('deposit_addresses').select(['address', 'hd_index']).where('chain_id', '=', chain_id).orderBy('hd_index').limit(limit).execute();
+    // Invoice addresses hold merchants' coins exactly like deposit addresses hold users'.
+    const invoices = deps.invoice_keys ? await db.kysely.selectFrom('invoices').select(['address', 'hd_index']).where('chain_id', '=', chain_id).orderBy('hd_index').limit(limit).execute() : [];
+    const addresses = [...users, ...invoices].slice(0, limit);
     const fees = await client.estimateFeesPerGas();
     const planned: SweepRow[] = [];
     for (const a of addresses) {
@@ -160,6 +174,15 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
     if (Number(res.numUpdatedRows) !== 1) throw new Error(`sweep ${s.id} moved under us`);
   }
 
+  async function bookTopupGasOnly(trx: Transaction<Database>, s: SweepRow, fee: bigint): Promise<void> {
+    const gasAsset = native ?? s.asset;
+    if (fee <= 0n) return;
+    const [r] = await ledger.createTransfersIn(trx, [
+      { id: `sweep:${s.id}:topup_gas`, debit_account_id: ledgerAccountId('platform', PLATFORM, gasAsset, 'gas'), credit_account_id: ledgerAccountId('platform', PLATFORM, gasAsset, 'hot_wallet'), amount_minor: fee, asset: gasAsset, reason: 'gas', reference: s.id },
+    ]);
+    if (r!.result !== 'ok' && r!.result !== 'exists') throw new Error(`sweep ${s.id}: ledger refused the top-up gas: ${r!.result}`);
+  }
+
   async function setStatus(trx: Transaction<Database>, s: SweepRow, to: string, patch: Partial<SweepRow>): Promise<void> {
     const res = await trx.updateTable('sweeps').set({ ...patch, status: to, updated_at_ms: clock.now_ms() }).where('id', '=', s.id).where('status', '=', s.status).executeTakeFirst();
     if (Number(res.numUpdatedRows) !== 1) throw new Error(`sweep ${s.id} moved under us`);
@@ -172,7 +195,7 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
     await ledger.ensureAccounts([account(s.asset, 'hot_wallet'), account(s.asset, 'deposit_wallets'), account(gasAsset, 'hot_wallet'), account(gasAsset, 'deposit_wallets'), account(gasAsset, 'gas')]);
     const again = (trx: Transaction<Database>) => enqueueJob(trx, SWEEP_JOB, { id, chain_id }, { run_at_ms: clock.now_ms() + (deps.poll_ms ?? 1000) }, clock);
     const token = deps.tokens.find((t) => t.code === s.asset) ?? null;
-    const from = senderFor(s.derivation_index);
+    const from = senderFor(s.deposit_address, s.derivation_index);
 
     if (s.status === 'planned') {
       if (!token) {
@@ -207,7 +230,11 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
       const v = await hot.refresh(s.gas_tx_id!);
       await ctx.commit(async (trx) => {
         if (v.status === 'confirmed') await setStatus(trx, s, 'sweeping', {});
-        else if (v.status === 'failed') await setStatus(trx, s, 'failed', { failure_reason: `gas top-up failed: ${v.failure_reason}` });
+        else if (v.status === 'failed') {
+          // The top-up moved nothing, but if one of its attempts was mined the hot wallet paid its gas.
+          await bookTopupGasOnly(trx, s, v.gas_fee_minor ?? 0n);
+          await setStatus(trx, s, 'failed', { failure_reason: `gas top-up failed: ${v.failure_reason}`, gas_fee_minor: v.gas_fee_minor ?? 0n });
+        }
         await again(trx);
       });
       return;
@@ -293,6 +320,8 @@ export function createSweepers(opts: {
   chains: ReadonlyArray<{ chain_id: number; rpc_url: string; poll_interval_ms?: number | undefined; native?: { symbol: string; decimals: number; min_deposit?: string | undefined } | undefined; tokens?: ReadonlyArray<{ symbol: string; address: string; decimals: number; min_deposit?: string | undefined }> | undefined }>;
   hotWallets: ReadonlyMap<number, Sender>;
   keys: DepositKeys;
+  /** Invoice-address keys; with them the sweepers also empty invoices' addresses. */
+  invoice_keys?: DepositKeys | null;
   db: Db;
   clock: Clock;
   ledger: Ledger;
@@ -309,7 +338,7 @@ export function createSweepers(opts: {
     out.set(
       c.chain_id,
       createSweeper({
-        db: opts.db, clock: opts.clock, ledger: opts.ledger, chain_id: c.chain_id, client: opts.client(c), hot, keys: opts.keys,
+        db: opts.db, clock: opts.clock, ledger: opts.ledger, chain_id: c.chain_id, client: opts.client(c), hot, keys: opts.keys, invoice_keys: opts.invoice_keys ?? null,
         native: c.native ? { code: c.native.symbol, sweep_min_minor: minOf(c.native.decimals, c.native.min_deposit) } : null,
         tokens: (c.tokens ?? []).map((t) => ({ code: t.symbol, contract: t.address.toLowerCase() as Hex, sweep_min_minor: minOf(t.decimals, t.min_deposit) })),
         ...(c.poll_interval_ms ? { poll_ms: c.poll_interval_ms } : {}),

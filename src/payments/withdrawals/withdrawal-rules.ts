@@ -68,6 +68,15 @@ export function withdrawalIds(user_id: string, idempotency_key: string): { id: s
   return { id, amount_transfer_id: `wd:${id}:amount`, fee_transfer_id: `wd:${id}:fee` };
 }
 
+/**
+ * The gas booking of a withdrawal's mined transaction, from the chain tx itself: one per mined
+ * hash, so a re-run of the job (or a second worker) books it once.
+ * withdrawalGasId(31337, '0xab…') -> 'gas:31337:0xab…'
+ */
+export function withdrawalGasId(chain_id: number, mined_hash: string): string {
+  return `gas:${chain_id}:${mined_hash.toLowerCase()}`;
+}
+
 export function postIds(id: string): { amount: string; fee: string } {
   return { amount: `wd:${id}:amount:post`, fee: `wd:${id}:fee:post` };
 }

@@ -1,7 +1,8 @@
 // Withdrawals: the payments side of sending coins out.
 //
 // request (one database transaction): checks -> PENDING ledger transfers user available ->
-// external (amount) and user available -> fees (fee), linked -> the withdrawal row -> the payment
+// hot_wallet (amount: the coins leave custody from the hot wallet) and user available -> fees
+// (fee), linked -> the withdrawal row -> the payment
 // (`requested`, with its outbox event) -> a durable `withdrawal.advance` job. Nothing touches the
 // chain inside it.
 //
@@ -13,6 +14,9 @@
 //   broadcast / confirming -> the hot wallet refreshes (receipt, depth, rebroadcast, fee bump,
 //                 cancel of an unbroadcastable nonce) -> `confirming n/required`, or at depth
 //                 POST the pending transfers -> `completed`, or VOID them -> `failed` with why.
+//                 Either way, the gas the hot wallet paid for the mined transaction (payload or
+//                 cancel) is booked gas <- hot_wallet in the chain's native coin, in the same
+//                 database transaction, with an id derived from the mined hash (withdrawalGasId).
 // Ids derive from (user, Idempotency-Key), so a retried request or a re-run job finds its own
 // records and never makes a second withdrawal, ledger transfer or chain transaction.
 import type { Transaction } from 'kysely';
@@ -24,12 +28,13 @@ import type { Ledger } from '../../ledger/ledger.ts';
 import { ledgerAccountId, type AccountSpec, type TransferInput } from '../../ledger/ledger-types.ts';
 import { checkWithdrawalAddress } from '../../chain/address-rules.ts';
 import type { Hex } from '../../chain/chain-types.ts';
-import { erc20TransferData, type Sender } from '../../chain/hot-wallet.ts';
+import { erc20TransferData, type Sender, type TxView } from '../../chain/hot-wallet.ts';
+import { platformAccount } from '../../chain/hot-wallet-funding.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { ProblemError } from '../../shared/errors.ts';
 import type { UserStatus } from '../../shared/principal.ts';
 import { createPayment, getPayment, transitionPayment, type Payment, type TimelineEntry } from '../payments.ts';
-import { confirmationsFor, dailyLimitInAsset, nextStep, postIds, USD_STABLE, voidIds, withdrawalIds, type WithdrawalStatus } from './withdrawal-rules.ts';
+import { confirmationsFor, dailyLimitInAsset, nextStep, postIds, USD_STABLE, voidIds, withdrawalGasId, withdrawalIds, type WithdrawalStatus } from './withdrawal-rules.ts';
 import { getWithdrawal, insertWithdrawal, updateWithdrawal, withdrawnSince, type WithdrawalRow } from './withdrawal-store.ts';
 
 export const ADVANCE_JOB = 'withdrawal.advance';
@@ -97,31 +102,33 @@ interface AssetOnChain {
   contract: Hex | null;
   confirmations: Array<{ max_amount: string | null; blocks: number }> | undefined;
   poll_ms: number;
+  /** The chain's native coin (what gas is paid in), or null when the chain configures none. */
+  native: string | null;
 }
 
 function findAsset(config: Pick<Config, 'chains'>, code: string): AssetOnChain | null {
   for (const c of config.chains) {
     const poll_ms = c.poll_interval_ms ?? 1000;
-    if (c.native?.symbol === code) return { code, decimals: c.native.decimals, chain_id: c.chain_id, contract: null, confirmations: c.native.confirmations, poll_ms };
+    const native = c.native?.symbol ?? null;
+    if (c.native?.symbol === code) return { code, decimals: c.native.decimals, chain_id: c.chain_id, contract: null, confirmations: c.native.confirmations, poll_ms, native };
     const t = c.tokens?.find((x) => x.symbol === code);
-    if (t) return { code, decimals: t.decimals, chain_id: c.chain_id, contract: t.address.toLowerCase() as Hex, confirmations: t.confirmations, poll_ms };
+    if (t) return { code, decimals: t.decimals, chain_id: c.chain_id, contract: t.address.toLowerCase() as Hex, confirmations: t.confirmations, poll_ms, native };
   }
   return null;
 }
 
 const acct = (asset: string) => ({
   user: (user_id: string) => ledgerAccountId('user', user_id, asset, 'user_available'),
-  external: ledgerAccountId('platform', PLATFORM_OWNER, asset, 'external'),
-  fees: ledgerAccountId('platform', PLATFORM_OWNER, asset, 'fees'),
+  hot: platformAccount(asset, 'hot_wallet').id,
+  fees: platformAccount(asset, 'fees').id,
 });
 
 function accountSpecs(asset: string, user_id: string): AccountSpec[] {
   const a = acct(asset);
-  const none = { debits_must_not_exceed_credits: false, credits_must_not_exceed_debits: false };
   return [
     { id: a.user(user_id), asset, owner_type: 'user', owner_id: user_id, kind: 'user_available', flags: { debits_must_not_exceed_credits: true, credits_must_not_exceed_debits: false } },
-    { id: a.external, asset, owner_type: 'platform', owner_id: PLATFORM_OWNER, kind: 'external', flags: none },
-    { id: a.fees, asset, owner_type: 'platform', owner_id: PLATFORM_OWNER, kind: 'fees', flags: none },
+    platformAccount(asset, 'hot_wallet'),
+    platformAccount(asset, 'fees'),
   ];
 }
 
@@ -178,7 +185,7 @@ export function createWithdrawals(deps: WithdrawalDeps): Withdrawals {
       const again = await getPayment(trx, ids.id);
       if (again) return { result: 'exists' as const, ...again };
       const batch: TransferInput[] = [
-        { id: ids.amount_transfer_id, debit_account_id: a.user(req.user_id), credit_account_id: a.external, amount_minor: req.amount_minor, asset: req.asset, pending: true, linked: fee > 0n, reason: 'withdrawal', reference: ids.id },
+        { id: ids.amount_transfer_id, debit_account_id: a.user(req.user_id), credit_account_id: a.hot, amount_minor: req.amount_minor, asset: req.asset, pending: true, linked: fee > 0n, reason: 'withdrawal', reference: ids.id },
       ];
       if (fee > 0n) batch.push({ id: ids.fee_transfer_id, debit_account_id: a.user(req.user_id), credit_account_id: a.fees, amount_minor: fee, asset: req.asset, pending: true, reason: 'withdrawal_fee', reference: ids.id });
       const results = await ledger.createTransfersIn(trx, batch);
@@ -260,6 +267,19 @@ export function createWithdrawals(deps: WithdrawalDeps): Withdrawals {
     if (bad) throw new Error(`withdrawal ${w.id}: ${how} refused by the ledger: ${bad.result}`);
   }
 
+  /**
+   * Books the gas the hot wallet paid for the withdrawal's mined transaction (payload or cancel):
+   * gas <- hot_wallet in the native coin. Nothing when no attempt was mined (no fee was paid).
+   */
+  async function bookGas(trx: Transaction<Database>, w: WithdrawalRow, native: string | null, view: Pick<TxView, 'hash' | 'block_number' | 'gas_fee_minor'>): Promise<void> {
+    if (!native || view.block_number === null || !view.gas_fee_minor) return;
+    await ledger.ensureAccounts([platformAccount(native, 'gas'), platformAccount(native, 'hot_wallet')], trx);
+    const [r] = await ledger.createTransfersIn(trx, [
+      { id: withdrawalGasId(w.chain_id, view.hash), debit_account_id: platformAccount(native, 'gas').id, credit_account_id: platformAccount(native, 'hot_wallet').id, amount_minor: view.gas_fee_minor, asset: native, reason: 'gas', reference: w.id },
+    ]);
+    if (r!.result !== 'ok' && r!.result !== 'exists') throw new Error(`withdrawal ${w.id}: gas booking refused by the ledger: ${r!.result}`);
+  }
+
   async function fail(trx: Transaction<Database>, w: WithdrawalRow, code: string, reason: string): Promise<void> {
     await resolveLedger(trx, w, 'void');
     await move(trx, w, 'failed', { failure_code: code, failure_reason: reason }, reason, { status: 'failed', params: { reason } });
@@ -313,10 +333,12 @@ export function createWithdrawals(deps: WithdrawalDeps): Withdrawals {
       switch (view.status) {
         case 'confirmed':
           await resolveLedger(trx, w, 'post');
+          await bookGas(trx, w, asset.native, view);
           await move(trx, w, 'completed', { tx_hash: view.hash, block_number: view.block_number, confirmations: view.confirmations }, null, { status: 'completed', chain, confirmations });
           return;
         case 'failed':
           await fail(trx, { ...w }, 'failed_on_chain', view.failure_reason ?? 'failed on chain');
+          await bookGas(trx, w, asset.native, view);
           return;
         case 'mined':
           await move(trx, w, 'confirming', { tx_hash: view.hash, block_number: view.block_number, confirmations: view.confirmations }, null, { status: 'confirming', chain, confirmations });
