@@ -13,7 +13,7 @@
 import { formatUnits, parseUnits } from 'viem';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../helpers/db.ts';
-import { BLOCK_S, iso, type Client, type Payment, type World, startWorld } from './scenario-kit.ts';
+import { BLOCK_S, iso, PASSWORD, type Client, type Payment, type World, startWorld } from './scenario-kit.ts';
 
 const BLOCK_MS = BLOCK_S * 1000;
 
@@ -31,6 +31,10 @@ const TEXT = {
     en: { message: `The funds arrived and are safe; they will be released when maintenance ends (${window.en}).`, next_action: `Nothing to do: the release happens by itself at ${ends_at}.` },
     'zh-CN': { message: `资金已到达且安全,将在维护结束后自动放行(${window['zh-CN']})。`, next_action: `无需操作,将于 ${ends_at} 自动放行。` },
   }),
+  frozen: {
+    en: { message: 'The funds arrived and are safe, but they are held because the account is frozen.', next_action: 'Ask for the account to be unfrozen (POST /me/unfreeze-request); the funds are released automatically when it is.' },
+    'zh-CN': { message: '资金已到达且安全,但因账户已冻结而被暂时保留。', next_action: '请申请解冻账户(POST /me/unfreeze-request);解冻后资金将自动放行。' },
+  },
 } as const;
 
 async function depositByTx(w: World, c: Client, tx: string): Promise<Payment> {
@@ -192,7 +196,120 @@ describe.each(DIALECTS)('the article\'s causes, end to end on %s', (dialect) => 
     expect((await w.balances(zh)).USDT).toMatchObject({ available: '14', held: '0' });
     await expectClean(w);
   }, 60_000);
+
+  it('account frozen: the deposit is credited to the held balance (account_frozen) with a link to the unfreeze request, and released by itself on unfreeze', async () => {
+    const users = [await w.signUp('zhao.lei@example.test', 'zh-CN'), await w.signUp('carol@example.test', 'en')];
+    const admin = await w.staff();
+    for (const u of users) {
+      const other = admin;
+      const address = await w.depositAddress(u);
+      // The article's own case: the user asks for a freeze (a phone was stolen, say).
+      const frozen = await w.call(u, 'POST', '/me/freeze', {});
+      expect(frozen.statusCode, frozen.body).toBe(200);
+      expect(frozen.json().user).toMatchObject({ status: 'frozen' });
+      const refused = await w.call(u, 'POST', '/transfers', { to_email: other.email, asset: 'USDT', amount: '1' }, { 'idempotency-key': `fz-${u.id}` });
+      expect([refused.statusCode, refused.json().code]).toEqual([403, 'account_frozen']);
+
+      const tx = await w.sendUsdt(address, '10');
+      let p = await depositByTx(w, u, tx);
+      // Known to be held from the first sighting; nobody can say when a person will act: no ETA.
+      expect(p).toMatchObject({ status: 'confirming', amount: '10', hold: { reason: 'account_frozen' }, confirmations: { current: 1, required: 3 } });
+      expect(p.explanation).toEqual({ code: 'held_account_frozen', ...TEXT.frozen[u.locale], eta: null });
+      await w.mine(2);
+      p = await w.payment(u, p.id);
+      expect(p).toMatchObject({ status: 'held', hold: { reason: 'account_frozen' }, confirmations: { current: 3, required: 3 } });
+      expect(p.explanation).toEqual({ code: 'held_account_frozen', ...TEXT.frozen[u.locale], eta: null });
+      expect(await w.balances(u)).toMatchObject({ USDT: { available: '0', pending_in: '0', held: '10' } });
+
+      // The link in next_action: what it takes, done, asked, approved.
+      await stepUp(w, u);
+      expect((await w.call(u, 'POST', '/me/password', { new_password: 'another horse battery staple 10' })).statusCode).toBe(204);
+      const asked = await w.call(u, 'POST', '/me/unfreeze-request', {});
+      expect(asked.statusCode, asked.body).toBe(200);
+      expect(asked.json()).toMatchObject({ status: 'pending', requirements: [expect.objectContaining({ code: 'password_changed', met: true })] });
+      const approved = await w.call(admin, 'POST', `/admin/unfreeze-requests/${asked.json().id}/approve`, {});
+      expect(approved.statusCode, approved.body).toBe(200);
+      expect(approved.json().user).toMatchObject({ status: 'active' });
+      const unfrozenAt = w.t.clock.now_ms();
+
+      await w.tick();
+      p = await w.payment(u, p.id);
+      expect(p).toMatchObject({ status: 'credited', hold: null });
+      expect(p.explanation).toEqual({ code: 'deposit_credited', ...TEXT.credited[u.locale], eta: null });
+      expect(p.timeline.map((e) => [e.status, e.code])).toEqual([['confirming', 'held_account_frozen'], ['held', 'held_account_frozen'], ['credited', 'deposit_credited']]);
+      expect(p.timeline.map((e) => e.message)).toEqual([TEXT.frozen[u.locale].message, TEXT.frozen[u.locale].message, TEXT.credited[u.locale].message]);
+      expect(p.timeline[2]!.at).toBe(iso(unfrozenAt));
+      expect(await w.balances(u)).toMatchObject({ USDT: { available: '10', pending_in: '0', held: '0' } });
+      // The 24 h cool-down after an unfreeze blocks withdrawals, not internal transfers.
+      const send = await w.call(u, 'POST', '/transfers', { to_email: other.email, asset: 'USDT', amount: '1' }, { 'idempotency-key': `fz2-${u.id}` });
+      expect(send.statusCode, send.body).toBe(201);
+      const out = await w.call(u, 'POST', '/withdrawals', { asset: 'USDT', to_address: '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed', amount: '1' }, { 'idempotency-key': `fz3-${u.id}` });
+      expect([out.statusCode, out.json().code]).toEqual([403, 'cooldown']);
+    }
+    await expectClean(w);
+  }, 60_000);
+
+  it('account frozen, unfrozen while the deposit is still confirming: credited at depth, not left held', async () => {
+    const admin = await w.staff();
+    for (const u of [await w.signUp('sun.li@example.test', 'zh-CN'), await w.signUp('dave@example.test', 'en')]) {
+      const address = await w.depositAddress(u);
+      expect((await w.call(u, 'POST', '/me/freeze', {})).statusCode).toBe(200);
+      const tx = await w.sendUsdt(address, '10');
+      let p = await depositByTx(w, u, tx);
+      expect(p).toMatchObject({ status: 'confirming', hold: { reason: 'account_frozen' }, explanation: { code: 'held_account_frozen', eta: null } });
+      // Unfrozen one block later, before the deposit reaches its depth.
+      await stepUp(w, u);
+      expect((await w.call(u, 'POST', '/me/password', { new_password: 'another horse battery staple 10' })).statusCode).toBe(204);
+      const asked = await w.call(u, 'POST', '/me/unfreeze-request', {});
+      const approved = await w.call(admin, 'POST', `/admin/unfreeze-requests/${asked.json().id}/approve`, {});
+      expect(approved.statusCode, approved.body).toBe(200);
+      expect(approved.json().user).toMatchObject({ status: 'active' });
+      await w.tick();
+      await w.mine(2);
+      p = await w.payment(u, p.id);
+      expect.soft(p, 'a deposit of an account that is no longer frozen is not held for a freeze').toMatchObject({ status: 'credited', hold: null, explanation: { code: 'deposit_credited', ...TEXT.credited[u.locale], eta: null } });
+      expect.soft(await w.balances(u)).toMatchObject({ USDT: { available: '10', held: '0' } });
+      // Whatever happened, the coins are accounted for: 10 USDT in available or held.
+      const b = (await w.balances(u)).USDT!;
+      expect(parseUnits(b.available, 6) + parseUnits(b.held, 6)).toBe(parseUnits('10', 6));
+    }
+    await expectClean(w);
+  }, 60_000);
+
+  it('account restricted: it still receives (credited), but cannot send or withdraw until staff lift it', async () => {
+    const admin = await w.staff();
+    const users = [await w.signUp('zhou.yan@example.test', 'zh-CN'), await w.signUp('erin@example.test', 'en')];
+    for (const u of users) {
+      const other = admin;
+      const address = await w.depositAddress(u);
+      const restricted = await w.call(admin, 'POST', `/admin/users/${u.id}/restrict`, { reason: 'documents expired' });
+      expect(restricted.statusCode, restricted.body).toBe(200);
+      expect(restricted.json().user).toMatchObject({ status: 'restricted' });
+      const tx = await w.sendUsdt(address, '10');
+      await w.mine(2);
+      const p = await depositByTx(w, u, tx);
+      expect(p).toMatchObject({ status: 'credited', hold: null, explanation: { code: 'deposit_credited', ...TEXT.credited[u.locale] } });
+      expect(await w.balances(u)).toMatchObject({ USDT: { available: '10', held: '0' } });
+      const send = await w.call(u, 'POST', '/transfers', { to_email: other.email, asset: 'USDT', amount: '1' }, { 'idempotency-key': `rs-${u.id}` });
+      expect([send.statusCode, send.json().code]).toEqual([403, 'account_restricted']);
+      await stepUp(w, u);
+      const out = await w.call(u, 'POST', '/withdrawals', { asset: 'USDT', to_address: '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed', amount: '1' }, { 'idempotency-key': `rw-${u.id}` });
+      expect([out.statusCode, out.json().code]).toEqual([403, 'account_restricted']);
+      expect(await w.balances(u)).toMatchObject({ USDT: { available: '10', pending_out: '0', held: '0' } });
+      const lifted = await w.call(admin, 'POST', `/admin/users/${u.id}/unfreeze`, { reason: 'documents renewed' });
+      expect(lifted.statusCode, lifted.body).toBe(200);
+      expect(lifted.json().user).toMatchObject({ status: 'active' });
+      const again = await w.call(u, 'POST', '/transfers', { to_email: other.email, asset: 'USDT', amount: '1' }, { 'idempotency-key': `rs2-${u.id}` });
+      expect(again.statusCode, again.body).toBe(201);
+    }
+    await expectClean(w);
+  }, 60_000);
 });
+
+async function stepUp(w: World, c: Client, password = PASSWORD): Promise<void> {
+  const res = await w.call(c, 'POST', '/auth/step-up', { password });
+  expect(res.statusCode, res.body).toBe(204);
+}
 
 async function expectClean(w: World): Promise<void> {
   const report = await w.audit();

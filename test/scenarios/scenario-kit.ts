@@ -50,6 +50,8 @@ export interface World {
   scanner: DepositScanner;
   /** POST /auth/register with the locale, then POST /auth/login: a real session. */
   signUp(email: string, locale: Locale): Promise<Client>;
+  /** POST /auth/login: a new session (a staff freeze ends the old ones). */
+  signIn(c: Client, password?: string): Promise<Client>;
   /** The first admin (as `settle admin create` makes it), signed in through the API. */
   staff(email?: string): Promise<Client>;
   call(c: Client | null, method: 'GET' | 'POST', url: string, body?: unknown, headers?: Record<string, string>): Promise<LightMyRequestResponse>;
@@ -115,8 +117,8 @@ export async function startWorld(dialect: Dialect): Promise<World> {
     const call: World['call'] = (c, method, url, body, headers = {}) =>
       app.inject({ method, url: `/api/v1${url}`, headers: { ...(c ? c.headers : {}), ...headers }, ...(body !== undefined ? { payload: body as Record<string, unknown> } : {}) });
 
-    async function login(email: string, locale: Locale): Promise<Client> {
-      const res = await call(null, 'POST', '/auth/login', { email, password: PASSWORD });
+    async function login(email: string, locale: Locale, password = PASSWORD): Promise<Client> {
+      const res = await call(null, 'POST', '/auth/login', { email, password });
       expect(res.statusCode, res.body).toBe(200);
       const { token, user } = res.json() as { token: string; user: { id: string; locale: string } };
       expect(user.locale).toBe(locale);
@@ -156,6 +158,7 @@ export async function startWorld(dialect: Dialect): Promise<World> {
         expect(res.statusCode, res.body).toBe(201);
         return login(email, locale);
       },
+      signIn: (c, password) => login(c.email, c.locale, password),
       async staff(email = `staff${++staffCount}@settle.test`) {
         await platform.accounts.createUserWithRoles(email, PASSWORD, ['admin']);
         return login(email, 'en');
