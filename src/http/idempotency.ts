@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../db/database.ts';
 import { isUniqueViolation } from '../db/database.ts';
+import { groupCommit } from '../db/group-commit.ts';
 import { ProblemError } from '../shared/errors.ts';
 import type { Clock } from '../shared/clock.ts';
 
@@ -41,17 +42,25 @@ export function requestHash(method: string, route: string, params: unknown, body
   return createHash('sha256').update(`${method} ${route}\n${canonical(params)}\n${canonical(body ?? null)}`).digest('hex');
 }
 
+// Every write of this bookkeeping goes through the database's group commit: on SQLite, the keys
+// of concurrent requests share one commit (one fsync) instead of one each.
 async function claimKey(db: Db, scope: string, key: string, hash: string, now: number): Promise<boolean> {
-  try {
-    await db.kysely
-      .insertInto('idempotency_keys')
-      .values({ scope, key, request_hash: hash, state: 'in_flight', response_status: null, response_body: null, locked_until_ms: now + IDEMPOTENCY_LOCK_MS, created_at_ms: now, expires_at_ms: now + IDEMPOTENCY_TTL_MS })
-      .execute();
-    return true;
-  } catch (error) {
-    if (!isUniqueViolation(error)) throw error;
-    return false;
-  }
+  return groupCommit(db).write(async (ex) => {
+    try {
+      await ex
+        .insertInto('idempotency_keys')
+        .values({ scope, key, request_hash: hash, state: 'in_flight', response_status: null, response_body: null, locked_until_ms: now + IDEMPOTENCY_LOCK_MS, created_at_ms: now, expires_at_ms: now + IDEMPOTENCY_TTL_MS })
+        .execute();
+      return true;
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      return false;
+    }
+  });
+}
+
+async function releaseKey(db: Db, scope: string, key: string): Promise<void> {
+  await groupCommit(db).write((ex) => ex.deleteFrom('idempotency_keys').where('scope', '=', scope).where('key', '=', key).where('state', '=', 'in_flight').execute());
 }
 
 async function findKey(db: Db, scope: string, key: string) {
@@ -87,7 +96,7 @@ export function registerIdempotency(app: FastifyInstance, db: Db, clock: Clock, 
       }
       const found = await findKey(db, scope, key);
       if (found && found.expires_at_ms > now) row = found;
-      else await db.kysely.deleteFrom('idempotency_keys').where('scope', '=', scope).where('key', '=', key).where('expires_at_ms', '<=', now).execute();
+      else await groupCommit(db).write((ex) => ex.deleteFrom('idempotency_keys').where('scope', '=', scope).where('key', '=', key).where('expires_at_ms', '<=', now).execute());
     }
     if (!row) throw new ProblemError(409, 'idempotency_key_in_use', 'A request with this Idempotency-Key is still being processed; retry shortly.', {}, { 'retry-after': '1' });
     if (row.request_hash !== hash) throw new ProblemError(422, 'idempotency_key_reused', 'This Idempotency-Key was already used with a different request. Use a new key for a new request.');
@@ -98,14 +107,16 @@ export function registerIdempotency(app: FastifyInstance, db: Db, clock: Clock, 
       return reply.send(row.response_body ?? '');
     }
     // In flight. A lock past its time means the first request died with its process: take it over.
-    const taken = await db.kysely
-      .updateTable('idempotency_keys')
-      .set({ locked_until_ms: now + IDEMPOTENCY_LOCK_MS })
-      .where('scope', '=', scope)
-      .where('key', '=', key)
-      .where('state', '=', 'in_flight')
-      .where('locked_until_ms', '<', now)
-      .executeTakeFirst();
+    const taken = await groupCommit(db).write((ex) =>
+      ex
+        .updateTable('idempotency_keys')
+        .set({ locked_until_ms: now + IDEMPOTENCY_LOCK_MS })
+        .where('scope', '=', scope)
+        .where('key', '=', key)
+        .where('state', '=', 'in_flight')
+        .where('locked_until_ms', '<', now)
+        .executeTakeFirst(),
+    );
     if (Number(taken.numUpdatedRows) !== 1) {
       throw new ProblemError(409, 'idempotency_key_in_use', 'A request with this Idempotency-Key is still being processed; retry shortly.', {}, { 'retry-after': '1' });
     }
@@ -117,21 +128,19 @@ export function registerIdempotency(app: FastifyInstance, db: Db, clock: Clock, 
     if (!idem) return payload;
     req.idempotency = null;
     if (reply.statusCode >= 500 || reply.statusCode === 401 || reply.statusCode === 429) {
-      await db.kysely.deleteFrom('idempotency_keys').where('scope', '=', idem.scope).where('key', '=', idem.key).where('state', '=', 'in_flight').execute();
+      await releaseKey(db, idem.scope, idem.key);
       return payload;
     }
     const body = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : payload == null ? '' : String(payload);
     if (reply.statusCode === 400 && isValidationProblem(body)) {
       // A request that failed validation never ran: release the key so a corrected retry may use it.
-      await db.kysely.deleteFrom('idempotency_keys').where('scope', '=', idem.scope).where('key', '=', idem.key).where('state', '=', 'in_flight').execute();
+      await releaseKey(db, idem.scope, idem.key);
       return payload;
     }
-    await db.kysely
-      .updateTable('idempotency_keys')
-      .set({ state: 'done', response_status: reply.statusCode, response_body: body })
-      .where('scope', '=', idem.scope)
-      .where('key', '=', idem.key)
-      .execute();
+    // Durable before the client sees the answer, so that a retry always finds it.
+    await groupCommit(db).write((ex) =>
+      ex.updateTable('idempotency_keys').set({ state: 'done', response_status: reply.statusCode, response_body: body }).where('scope', '=', idem.scope).where('key', '=', idem.key).execute(),
+    );
     return payload;
   });
 }

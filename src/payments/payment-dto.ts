@@ -79,6 +79,20 @@ export function blockingWindow(windows: readonly ActiveWindow[], chain_id: numbe
   return best;
 }
 
+/**
+ * Whether toPaymentDto reads measured chain timing for this payment: only etaMs's block-based
+ * ETA of a payment that is not held and waits for blocks (pending, confirming, broadcast).
+ * Callers skip loading the timing when no payment needs it.
+ */
+export function needsChainTiming(p: Pick<Payment, 'hold' | 'status'>): boolean {
+  return !p.hold && (p.status === 'pending' || p.status === 'confirming' || p.status === 'broadcast');
+}
+
+/** Whether toPaymentDto reads the active maintenance windows for this payment (a maintenance hold). */
+export function needsMaintenanceWindows(p: Pick<Payment, 'hold'>): boolean {
+  return p.hold?.reason === 'maintenance';
+}
+
 function decimalsOf(ctx: DtoContext, asset: string): number {
   return ctx.assets.get(asset)?.decimals ?? 0;
 }
@@ -86,8 +100,8 @@ function decimalsOf(ctx: DtoContext, asset: string): number {
 /** toPaymentDto(payment, timeline, ctx) -> the API's `payment` object. */
 export function toPaymentDto(p: Payment, timeline: readonly TimelineEntry[], ctx: DtoContext): PaymentDto {
   const chain_id = p.chain?.chain_id ?? ctx.assets.get(p.asset)?.chain_id ?? null;
-  const timing = chain_id !== null ? ctx.timing.get(chain_id) : undefined;
-  const window = p.hold?.reason === 'maintenance' ? blockingWindow(ctx.windows, chain_id) : null;
+  const timing = chain_id !== null && needsChainTiming(p) ? ctx.timing.get(chain_id) : undefined;
+  const window = needsMaintenanceWindows(p) ? blockingWindow(ctx.windows, chain_id) : null;
   const eta = etaMs({
     now_ms: ctx.now_ms,
     status: p.status,

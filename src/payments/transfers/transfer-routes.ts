@@ -39,7 +39,7 @@ export function transferRoutes(deps: PaymentViewDeps & { transfers: Transfers })
         // API keys are for merchants' invoices and reads; moving a user's money needs a session.
         if (me.kind !== 'session') throw new ProblemError(403, 'session_required', 'Transfers need a signed-in session, not an API key.');
         const { payment, timeline } = await deps.transfers.send(me.user_id, req.body, req.idempotency?.key ?? null);
-        const ctx = await dtoContext(deps, req, me, [payment]);
+        const ctx = await dtoContext(deps, req, me, [payment], 'dto');
         return reply.code(201).send(toPaymentDto(payment, timeline, ctx));
       },
     );

@@ -12,6 +12,7 @@
 // the outbox: the release worker reads the outbox with its own cursor.
 import type { Config } from '../../config.ts';
 import type { Db, DbExecutor } from '../../db/database.ts';
+import { groupCommit } from '../../db/group-commit.ts';
 import type { Transaction } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
@@ -125,7 +126,9 @@ export function createTransfers(deps: TransfersDeps) {
       const transfer_id = idempotency_key ? deterministicId('trf', sender_id, idempotency_key) : newId('trf', clock.now_ms());
       const out_id = deterministicId('pay', transfer_id, 'out');
 
-      await db.transaction(async (trx) => {
+      // Concurrent transfers share one commit (one fsync) on SQLite; each still runs alone, in
+      // arrival order, inside its own savepoint, and is acknowledged only once committed.
+      await groupCommit(db).transaction(async (trx) => {
         const now = clock.now_ms();
         const me = await accounts.standing(sender_id, trx);
         if (!me.send.ok) throw refuse(403, me.send.code, me.send.code === 'account_frozen' ? 'Your account is frozen: it can receive, but cannot send.' : me.send.code === 'account_restricted' ? 'Your account is restricted: sending is not allowed.' : 'Your account cannot send.');
