@@ -4,8 +4,8 @@ import { defineMessages } from '../shared/i18n.ts';
 export const noticeMessages = defineMessages({
   new_device_title: { en: 'New sign-in to your Settle account', 'zh-CN': '您的 Settle 账户有新的登录' },
   new_device_body: {
-    en: 'Someone signed in to your account from a device or network we have not seen before: {device}, network {network}, at {at}.\nIf this was you, you can ignore this message.\nIf it was not you, freeze your account now with one click (nothing can leave it while it is frozen):\n{link}',
-    'zh-CN': '您的账户在一个新的设备或网络上登录:{device},网络 {network},时间 {at}。\n如果是您本人操作,请忽略此消息。\n如果不是您本人,请立即一键冻结账户(冻结期间资金无法转出):\n{link}',
+    en: 'Someone signed in to your account from a device or network we have not seen before: {device}, network {network}, at {at}.\nIf this was you, you can ignore this message.\nIf it was not you, open this link and confirm to freeze your account (nothing can leave it while it is frozen):\n{link}',
+    'zh-CN': '您的账户在一个新的设备或网络上登录:{device},网络 {network},时间 {at}。\n如果是您本人操作,请忽略此消息。\n如果不是您本人,请打开以下链接并确认冻结账户(冻结期间资金无法转出):\n{link}',
   },
   frozen_title: { en: 'Your account is frozen', 'zh-CN': '您的账户已被冻结' },
   frozen_body: { en: '{message}\nWhat to do:\n{steps}', 'zh-CN': '{message}\n您需要:\n{steps}' },
@@ -40,4 +40,25 @@ export const noticeMessages = defineMessages({
   },
   api_key_created_title: { en: 'A new API key was created', 'zh-CN': '已创建新的 API 密钥' },
   api_key_created_body: { en: 'An API key named "{name}" ({prefix}…) was created at {at}.', 'zh-CN': '已于 {at} 创建名为“{name}”的 API 密钥({prefix}…)。' },
+});
+
+/** The "this wasn't me" pages (GET shows a confirmation; its button POSTs the freeze). */
+export const notMePageMessages = defineMessages({
+  confirm_title: { en: 'Was this sign-in not you?', 'zh-CN': '这次登录不是您本人吗?' },
+  confirm_body: {
+    en: 'If someone else signed in to your Settle account, freeze it now. While it is frozen nothing can leave it, and every session is signed out, including theirs. Incoming funds are kept safe as held. To lift the freeze later, change your password, set up two-factor authentication again and ask to be unfrozen.',
+    'zh-CN': '如果有其他人登录了您的 Settle 账户,请立即冻结。冻结期间资金无法转出,所有登录会话(包括对方的)都会退出;转入的资金会被安全地暂存。之后要解冻,请修改密码、重新绑定双重验证并提交解冻申请。',
+  },
+  confirm_button: { en: 'Freeze my account', 'zh-CN': '冻结我的账户' },
+  confirm_ignore: { en: 'If the sign-in was you, just close this page: nothing happens unless you press the button.', 'zh-CN': '如果是您本人登录,直接关闭此页面即可:不按按钮就不会有任何操作。' },
+  done_title: { en: 'Your account is frozen', 'zh-CN': '您的账户已冻结' },
+  done_body: {
+    en: 'Your account is frozen and every session has been signed out. Sign in, change your password, set up two-factor authentication again and ask to be unfrozen.',
+    'zh-CN': '您的账户已冻结,所有登录会话已退出。请登录后修改密码、重新绑定双重验证并申请解冻。',
+  },
+  expired_title: { en: 'This link no longer works', 'zh-CN': '此链接已失效' },
+  expired_body: {
+    en: 'This link was already used or has expired. If you still want to freeze your account, sign in and use "Freeze my account".',
+    'zh-CN': '此链接已被使用或已过期。如果仍需冻结账户,请登录后使用“冻结我的账户”。',
+  },
 });

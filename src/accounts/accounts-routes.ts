@@ -7,10 +7,13 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastif
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ProblemError } from '../shared/errors.ts';
+import { pickLocale, translate } from '../shared/i18n.ts';
 import { requirePrincipal, requireRole, type Principal, type Role } from '../shared/principal.ts';
 import { API_KEY_SCOPES, FREEZE_REASONS, STAFF_ACTIONS } from './accounts-rules.ts';
 import { CSRF_COOKIE, SESSION_COOKIE, metaOf, type Accounts } from './accounts.ts';
 import { SESSION_ABSOLUTE_MS } from './accounts-rules.ts';
+import { notMePageMessages } from './accounts-messages.ts';
+import { NOT_ME_PAGE_HEADERS, notMeConfirmPage, notMeDonePage, notMeExpiredPage } from './not-me-page.ts';
 
 /** Who may call a route: nobody in particular, any signed-in caller (session or API key), sessions only, or sessions with one of the roles. */
 export type RouteAuth = 'public' | 'any' | 'session' | readonly Role[];
@@ -134,17 +137,49 @@ export function accountsRoutes(accounts: Accounts, opts: { upload_bytes_max: num
       return reply.code(204).send(null);
     });
 
+    // The "this wasn't me" link (new-device mail). GET only shows a confirmation page in the
+    // user's language (mail scanners prefetch links; a GET must not freeze); its button POSTs
+    // the token (a form body, parsed only in this child scope) and that freezes, once.
+    const NotMeToken = Type.String({ minLength: 20, maxLength: 100, pattern: '^[A-Za-z0-9_-]+$' });
+    const Html = { content: { 'text/html': { schema: Type.String() } } };
     app.get('/auth/not-me', {
       config: { auth: 'public' },
       schema: {
-        tags, summary: 'One-click "this wasn\'t me" from a new-device alert: freezes the account',
-        querystring: Type.Object({ token: Type.String({ minLength: 20, maxLength: 100, pattern: '^[A-Za-z0-9_-]+$' }) }),
-        response: { 200: Type.Object({ status: Type.String(), message: Type.String() }) },
+        tags, summary: 'The "this wasn\'t me" link from a new-device alert: a confirmation page (HTML, en / zh-CN) whose button POSTs here; changes nothing',
+        querystring: Type.Object({ token: NotMeToken }),
+        response: { 200: Html, 404: Html },
       },
-    }, async (req) => {
-      const user = await accounts.notMe(req.query.token, metaOf(req));
-      const zh = user.locale === 'zh-CN';
-      return { status: user.status, message: zh ? '您的账户已冻结,所有登录会话已退出。请登录后修改密码、重新绑定双重验证并申请解冻。' : 'Your account is frozen and every session has been signed out. Sign in, change your password, set up two-factor again and ask to be unfrozen.' };
+    }, async (req, reply) => {
+      const locale = await accounts.notMeLocale(req.query.token);
+      reply.headers(NOT_ME_PAGE_HEADERS).type('text/html; charset=utf-8');
+      if (!locale) return reply.code(404).send(notMeExpiredPage(pickLocale(null, req.headers['accept-language'])));
+      return reply.send(notMeConfirmPage(locale, req.url.split('?')[0]!, req.query.token));
+    });
+    await app.register(async (child) => {
+      const scoped = child.withTypeProvider<TypeBoxTypeProvider>();
+      scoped.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 1024 }, (_req, body, done) => {
+        done(null, Object.fromEntries(new URLSearchParams(String(body))));
+      });
+      scoped.post('/auth/not-me', {
+        config: { auth: 'public' },
+        schema: {
+          tags, summary: 'Freeze the account of a "this wasn\'t me" link (the page\'s button, or JSON {token}); the token works once',
+          body: Type.Object({ token: NotMeToken }, { additionalProperties: false }),
+          response: { 200: { content: { 'text/html': { schema: Type.String() }, 'application/json': { schema: Type.Object({ status: Type.String(), message: Type.String() }) } } }, 404: Html },
+        },
+      }, async (req, reply) => {
+        const form = String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+        let user;
+        try {
+          user = await accounts.notMe(req.body.token, metaOf(req));
+        } catch (error) {
+          if (!form || !(error instanceof ProblemError) || error.code !== 'link_expired') throw error;
+          return reply.code(404).headers(NOT_ME_PAGE_HEADERS).type('text/html; charset=utf-8').send(notMeExpiredPage(pickLocale(null, req.headers['accept-language'])));
+        }
+        const locale = user.locale;
+        if (form) return reply.headers(NOT_ME_PAGE_HEADERS).type('text/html; charset=utf-8').send(notMeDonePage(locale));
+        return reply.type('application/json').send({ status: user.status, message: translate(notMePageMessages, 'done_body', locale) });
+      });
     });
 
     // ------------------------------------------------------------ me

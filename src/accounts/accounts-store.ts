@@ -199,6 +199,11 @@ export async function notificationsOf(ex: DbExecutor, user_id: string, limit: nu
 export async function insertNotMeToken(ex: DbExecutor, row: { token_hash: string; user_id: string; device_id: string | null; created_at_ms: number; expires_at_ms: number }): Promise<void> {
   await ex.insertInto('not_me_tokens').values({ ...row, used_at_ms: null }).execute();
 }
+/** The user of a live (unused, unexpired) not-me token, without using it; or null. */
+export async function peekNotMeToken(ex: DbExecutor, token_hash: string, now_ms: number): Promise<string | null> {
+  const row = await ex.selectFrom('not_me_tokens').select(['user_id', 'used_at_ms', 'expires_at_ms']).where('token_hash', '=', token_hash).executeTakeFirst();
+  return row && row.used_at_ms === null && row.expires_at_ms > now_ms ? row.user_id : null;
+}
 /** Uses a live not-me token once; returns its user or null. */
 export async function useNotMeToken(ex: DbExecutor, token_hash: string, now_ms: number): Promise<string | null> {
   const row = await ex.selectFrom('not_me_tokens').select(['user_id', 'used_at_ms', 'expires_at_ms']).where('token_hash', '=', token_hash).executeTakeFirst();

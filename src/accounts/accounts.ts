@@ -406,6 +406,9 @@ export function createAccounts(deps: AccountsDeps) {
         viaCookie = true;
       }
       if (!token || token.length > 200) return null;
+      // A public form (the not-me page's button, sign-in, sign-up) posted from a browser that
+      // holds a session cookie: the cookie is not used there, so it needs no CSRF token.
+      if (viaCookie && !SAFE_METHODS.has(req.method) && req.routeOptions?.config?.auth === 'public') return null;
       const now = clock.now_ms();
       if (token.startsWith('sk_')) {
         // The key and its user in one statement (this runs on every request).
@@ -629,7 +632,19 @@ export function createAccounts(deps: AccountsDeps) {
       });
     },
 
-    /** The one-click "this wasn't me" link from a new-device mail: freezes (abnormal_login, by the user). */
+    /**
+     * The "this wasn't me" link from a new-device mail only shows a page (GET: mail scanners
+     * fetch links); it reads the token without using it. -> the user's locale, or null when the
+     * link is used or expired.
+     */
+    async notMeLocale(token: string): Promise<Locale | null> {
+      const user_id = await store.peekNotMeToken(db.kysely, tokenHash(token), clock.now_ms());
+      if (!user_id) return null;
+      const u = await store.userById(db.kysely, user_id);
+      return u ? asLocale(u.locale) : null;
+    },
+
+    /** The page's button (POST): uses the token once and freezes (abnormal_login, by the user). 404 link_expired. */
     async notMe(token: string, meta: RequestMeta): Promise<UserDto> {
       return db.transaction(async (trx) => {
         const user_id = await store.useNotMeToken(trx, tokenHash(token), clock.now_ms());
