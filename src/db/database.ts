@@ -114,6 +114,27 @@ class GuardedSqliteDialect extends SqliteDialect {
   }
 }
 
+// Kysely prepares every query anew, and compiling a statement costs SQLite about as much as
+// running a point lookup. Compiled statements are kept by their text (bounded; the set of query
+// shapes is small) and reused; one still being iterated (a stream) is never handed out twice.
+const STATEMENTS_CACHED_MAX = 2000;
+function withStatementCache(raw: BetterSqlite3.Database): { close(): void; prepare(text: string): BetterSqlite3.Statement } {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => raw.close(),
+    prepare(text) {
+      const cached = cache.get(text);
+      if (cached && !cached.busy) return cached;
+      const stmt = raw.prepare(text);
+      if (!cached) {
+        if (cache.size >= STATEMENTS_CACHED_MAX) cache.clear();
+        cache.set(text, stmt);
+      }
+      return stmt;
+    },
+  };
+}
+
 const RETRYABLE_PG_CODES = new Set(['40001', '40P01']);
 const TRANSACTION_RETRIES_MAX = 8;
 
@@ -124,7 +145,7 @@ function openSqlite(target: Extract<DbTarget, { kind: 'sqlite' }>): Db {
   raw.pragma(`synchronous = ${target.synchronous ?? 'FULL'}`);
   raw.pragma('foreign_keys = ON');
   raw.pragma('busy_timeout = 10000');
-  const dialect = new GuardedSqliteDialect({ database: raw });
+  const dialect = new GuardedSqliteDialect({ database: withStatementCache(raw) });
   const kysely = new Kysely<Database>({ dialect, plugins: [new BigintPlugin()] });
   dialect.owner = kysely;
   return {
