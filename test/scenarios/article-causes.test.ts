@@ -10,7 +10,8 @@
 // every BLOCK_S seconds by both the chain's and the platform's clock, so every ETA must equal a
 // time computed here from that pace. Each scenario ends with `ledger verify` and `reconcile`
 // clean. Expected texts are written out here, not read from the catalogue.
-import { formatUnits, parseUnits } from 'viem';
+import { request } from 'node:http';
+import { formatUnits, parseEther, parseUnits } from 'viem';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../helpers/db.ts';
 import { BLOCK_S, iso, PASSWORD, type Client, type Payment, type World, startWorld } from './scenario-kit.ts';
@@ -31,6 +32,22 @@ const TEXT = {
     en: { message: `The funds arrived and are safe; they will be released when maintenance ends (${window.en}).`, next_action: `Nothing to do: the release happens by itself at ${ends_at}.` },
     'zh-CN': { message: `资金已到达且安全,将在维护结束后自动放行(${window['zh-CN']})。`, next_action: `无需操作,将于 ${ends_at} 自动放行。` },
   }),
+  sent: {
+    en: { message: 'Transfer sent: the recipient has it.', next_action: 'Nothing to do.' },
+    'zh-CN': { message: '转账已发送,收款人已收到。', next_action: '无需操作。' },
+  },
+  withdrawalRequested: {
+    en: { message: 'Your withdrawal is accepted and queued for sending.', next_action: 'Nothing to do: it is sent shortly.' },
+    'zh-CN': { message: '您的提现已受理,正在排队发送。', next_action: '无需操作,即将发送。' },
+  },
+  withdrawalConfirming: (cur: number, req: number) => ({
+    en: { message: `Your withdrawal is confirming: ${cur} of ${req} confirmations.`, next_action: `Nothing to do: it completes at ${req} confirmations.` },
+    'zh-CN': { message: `您的提现正在确认中:已确认 ${cur}/${req}。`, next_action: `无需操作,达到 ${req} 个确认后完成。` },
+  }),
+  withdrawalCompleted: {
+    en: { message: 'Your withdrawal is complete.', next_action: 'Nothing to do.' },
+    'zh-CN': { message: '您的提现已完成。', next_action: '无需操作。' },
+  },
   frozen: {
     en: { message: 'The funds arrived and are safe, but they are held because the account is frozen.', next_action: 'Ask for the account to be unfrozen (POST /me/unfreeze-request); the funds are released automatically when it is.' },
     'zh-CN': { message: '资金已到达且安全,但因账户已冻结而被暂时保留。', next_action: '请申请解冻账户(POST /me/unfreeze-request);解冻后资金将自动放行。' },
@@ -197,6 +214,75 @@ describe.each(DIALECTS)('the article\'s causes, end to end on %s', (dialect) => 
     await expectClean(w);
   }, 60_000);
 
+  it('network failure while submitting: the same Idempotency-Key retried after a dropped response gets the first answer, and money moves once', async () => {
+    const shop = await w.staff('shop@settle.test');
+    const users = [await w.signUp('chen.jie@example.test', 'zh-CN'), await w.signUp('frank@example.test', 'en')];
+    const base = await w.listen();
+    await w.fundHotWallet('2', shop);
+    const outside = { [users[0]!.id]: '0x00000000000000000000000000000000000c0ffe', [users[1]!.id]: '0x00000000000000000000000000000000000beef1' };
+    for (const u of users) {
+      const address = await w.depositAddress(u);
+      await w.sendUsdt(address, '100');
+      await w.sendEth(address, '0.5');
+      await w.mine(2);
+      expect(await w.balances(u)).toMatchObject({ USDT: { available: '100' }, ETH: { available: '0.5' } });
+
+      // An internal transfer whose answer is lost on the way back …
+      const order = { to_email: shop.email, asset: 'USDT', amount: '25', memo: 'order 42' };
+      await postAndDrop(base, '/transfers', u, `pay-${u.id}`, order);
+      // … is retried with the same key: the first answer, marked as a replay, and nothing more.
+      const first = await postOverHttp(base, '/transfers', u, `pay-${u.id}`, order);
+      expect([first.status, first.replayed]).toEqual([201, 'true']);
+      expect(first.body).toMatchObject({ kind: 'transfer', direction: 'out', status: 'completed', amount: '25', hold: null, explanation: { code: 'transfer_sent', ...TEXT.sent[u.locale], eta: null } });
+      const again = await postOverHttp(base, '/transfers', u, `pay-${u.id}`, order);
+      expect([again.status, again.replayed, again.body.id]).toEqual([201, 'true', first.body.id]);
+      // The same key for another order is a client bug, refused: it cannot move money either.
+      const reused = await postOverHttp(base, '/transfers', u, `pay-${u.id}`, { ...order, amount: '26' });
+      expect([reused.status, reused.body.code]).toEqual([422, 'idempotency_key_reused']);
+      const fee = parseUnits(first.body.fee as string, 6);
+      expect((await w.balances(u)).USDT).toMatchObject({ available: formatUnits(parseUnits('75', 6) - fee, 6), pending_out: '0', held: '0' });
+      const transfers = (await w.call(u, 'GET', '/payments?kind=transfer')).json().data as Payment[];
+      expect(transfers.map((p) => p.id)).toEqual([first.body.id]);
+      expect(transfers[0]!.timeline.map((e) => [e.status, e.code, e.message])).toEqual([['completed', 'transfer_sent', TEXT.sent[u.locale].message]]);
+
+      // A withdrawal whose answer is lost: retried, replayed, sent on chain exactly once.
+      await stepUp(w, u);
+      const payout = { asset: 'ETH', to_address: outside[u.id], amount: '0.2' };
+      await postAndDrop(base, '/withdrawals', u, `out-${u.id}`, payout);
+      const got = await postOverHttp(base, '/withdrawals', u, `out-${u.id}`, payout);
+      expect([got.status, got.replayed]).toEqual([201, 'true']);
+      expect(got.body).toMatchObject({ kind: 'withdrawal', direction: 'out', status: 'requested', amount: '0.2', explanation: { code: 'withdrawal_requested', ...TEXT.withdrawalRequested[u.locale] } });
+      expect((await w.balances(u)).ETH).toMatchObject({ available: '0.3', pending_out: '0.2' });
+      const id = got.body.id as string;
+      const requestedAt = Date.parse(got.body.created_at as string);
+      const sentAt = await w.stampNextBlock(); // the hot wallet's broadcast is mined in this block
+      await w.tick();
+      let p = await w.payment(u, id);
+      // Broadcast: 0 of 3 seen yet (≤ 1 ETH: the first tier); the ETA is 3 blocks from the one it is in.
+      expect(p).toMatchObject({ status: 'broadcast', confirmations: { current: 0, required: 3 }, chain: { to: outside[u.id], tx_hash: expect.stringMatching(/^0x[0-9a-f]{64}$/) } });
+      expect(p.explanation).toMatchObject({ code: 'withdrawal_broadcast', eta: iso(sentAt + 2 * BLOCK_MS) });
+      await w.mine(1);
+      p = await w.payment(u, id);
+      expect(p).toMatchObject({ status: 'confirming', confirmations: { current: 2, required: 3 } });
+      expect(p.explanation).toEqual({ code: 'withdrawal_confirming', ...TEXT.withdrawalConfirming(2, 3)[u.locale], eta: iso(sentAt + 2 * BLOCK_MS) });
+      await w.mine(1);
+      p = await w.payment(u, id);
+      expect(p).toMatchObject({ status: 'completed', confirmations: { current: 3, required: 3 } });
+      expect(p.explanation).toEqual({ code: 'withdrawal_completed', ...TEXT.withdrawalCompleted[u.locale], eta: null });
+      expect(p.timeline.map((e) => [e.status, e.at])).toEqual([
+        ['requested', iso(requestedAt)],
+        ['broadcast', iso(sentAt)],
+        ['confirming', iso(sentAt + BLOCK_MS)],
+        ['completed', iso(sentAt + 2 * BLOCK_MS)],
+      ]);
+      expect(p.timeline[3]!.message).toBe(TEXT.withdrawalCompleted[u.locale].message);
+      expect((await w.call(u, 'GET', '/payments?kind=withdrawal')).json().data.map((x: Payment) => x.id)).toEqual([id]);
+      expect(await w.chain.client.getBalance({ address: outside[u.id] as `0x${string}` })).toBe(parseEther('0.2'));
+      expect((await w.balances(u)).ETH).toMatchObject({ available: '0.3', pending_out: '0', held: '0' });
+    }
+    await expectClean(w);
+  }, 60_000);
+
   it('account frozen: the deposit is credited to the held balance (account_frozen) with a link to the unfreeze request, and released by itself on unfreeze', async () => {
     const users = [await w.signUp('zhao.lei@example.test', 'zh-CN'), await w.signUp('carol@example.test', 'en')];
     const admin = await w.staff();
@@ -305,6 +391,32 @@ describe.each(DIALECTS)('the article\'s causes, end to end on %s', (dialect) => 
     await expectClean(w);
   }, 60_000);
 });
+
+/**
+ * POST over a real connection that dies as the answer starts to arrive: the server did the work,
+ * the client never learns what happened (the article's "network problem while submitting").
+ */
+function postAndDrop(base: string, path: string, c: Client, key: string, body: unknown): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}/api/v1${path}`, { method: 'POST', headers: { ...c.headers, 'content-type': 'application/json', 'idempotency-key': key } }, (res) => {
+      res.destroy();
+      req.destroy();
+      resolve();
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+/** A careful client's retry: while the first attempt is still running (409 in use), it waits and asks again. */
+async function postOverHttp(base: string, path: string, c: Client, key: string, body: unknown): Promise<{ status: number; replayed: string | null; body: Record<string, unknown> }> {
+  for (let attempt = 0; ; attempt++) {
+    const res = await fetch(`${base}/api/v1${path}`, { method: 'POST', headers: { ...c.headers, 'content-type': 'application/json', 'idempotency-key': key }, body: JSON.stringify(body) });
+    const out = { status: res.status, replayed: res.headers.get('idempotent-replayed'), body: (await res.json()) as Record<string, unknown> };
+    if (out.status !== 409 || out.body.code !== 'idempotency_key_in_use' || attempt >= 50) return out;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 async function stepUp(w: World, c: Client, password = PASSWORD): Promise<void> {
   const res = await w.call(c, 'POST', '/auth/step-up', { password });

@@ -21,6 +21,8 @@ import { verifyLedger } from '../../src/ledger/ledger.ts';
 import { startChainEnv, TEST_DEPOSIT_MNEMONIC, type ChainEnv } from '../../src/payments/deposits/deposit-testkit.ts';
 import type { DepositScanner } from '../../src/payments/deposits/deposit-scanner.ts';
 import { createReconciler, type ReconcileReport } from '../../src/payments/reconcile/reconciler.ts';
+import { recordFunding } from '../../src/payments/reconcile/funding.ts';
+import { chainAssets, requiredConfirmations } from '../../src/payments/deposits/deposit-rules.ts';
 import type { Locale } from '../../src/shared/i18n.ts';
 
 /** Seconds between blocks: what the scanner should measure and every ETA should be built from. */
@@ -59,8 +61,15 @@ export interface World {
   /** Sends USDT from the payer in the next block, then lets the platform see that block. */
   sendUsdt(to: string, amount: string): Promise<Hex>;
   sendEth(to: string, amount: string): Promise<Hex>;
-  /** Moves both clocks one block ahead and returns the next block's time (ms); call before anything that mines. */
-  nextBlock(): number;
+  /** Moves both clocks one block ahead: the next block (a hot-wallet broadcast, say) is stamped then. */
+  stampNextBlock(): Promise<number>;
+  /**
+   * The operator tops up the hot wallet from outside and books it as operator capital, as
+   * `settle chain record-funding` does (withdrawals and their gas leave from that float).
+   */
+  fundHotWallet(eth: string, by: Client): Promise<void>;
+  /** Starts a real listening server on a free port -> its base URL (closed with the world). */
+  listen(): Promise<string>;
   /** Mines n empty blocks, one BLOCK_S apart; the platform sees each one. */
   mine(n: number): Promise<void>;
   /** One round of the background work: scanner, due jobs, release consumers. */
@@ -132,14 +141,10 @@ export async function startWorld(dialect: Dialect): Promise<World> {
       await platform.payments!.transfers.releaseTick();
     }
 
-    function nextBlock(): number {
+    async function stamp(): Promise<number> {
       clock.advance(BLOCK_S * 1000);
+      await client.request({ method: 'evm_setNextBlockTimestamp' as never, params: [numberToHex(clock.now_ms() / 1000)] as never });
       return clock.now_ms();
-    }
-
-    async function stamp(): Promise<void> {
-      const at_s = nextBlock() / 1000;
-      await client.request({ method: 'evm_setNextBlockTimestamp' as never, params: [numberToHex(at_s)] as never });
     }
 
     async function included(hash: Hex): Promise<Hex> {
@@ -177,7 +182,23 @@ export async function startWorld(dialect: Dialect): Promise<World> {
         await stamp();
         return included(await sendNative(chain.anvil.rpc_url, 31337, payer, to as Hex, parseEther(amount)));
       },
-      nextBlock,
+      stampNextBlock: stamp,
+      async fundHotWallet(eth, by) {
+        const hot = platform.hotWallets!.get(31337)!.address.toLowerCase() as Hex;
+        await stamp();
+        const tx = await sendNative(chain.anvil.rpc_url, 31337, anvilAccount(0), hot, parseEther(eth));
+        await included(tx);
+        const c = platform.config.chains[0]!;
+        await world.mine(requiredConfirmations(chainAssets(c).find((a) => a.token === null)!.tiers, parseEther(eth)) - 1);
+        const r = await recordFunding({ db: platform.db, ledger: platform.ledger, clock }, { chain: c, client, hot, tx_hash: tx, actor: { user_id: by.id, via: 'cli' } });
+        expect(r).toMatchObject({ ok: true, result: 'ok' });
+      },
+      async listen() {
+        await app.listen({ port: 0, host: '127.0.0.1' });
+        const address = app.server.address();
+        if (!address || typeof address === 'string') throw new Error('no port');
+        return `http://127.0.0.1:${address.port}`;
+      },
       async mine(n) {
         for (let i = 0; i < n; i++) {
           await stamp();
