@@ -1,28 +1,63 @@
-// Goal: under a random mix of operations — on-chain deposits (USDT and ETH, some below the
-// minimum), internal transfers, freezes and unfreezes, and a reorg that removes deposits still
-// confirming — no coin is lost or invented: at the end `ledger verify` and the reconciler are
-// clean, every user's available and held balances equal an in-memory reference model, and every
-// coin sent on chain (and still in the canonical chain) is on one of our addresses and credited.
-// Method: a seeded PRNG (the seed is printed; SETTLE_SIM_SEED=<n> replays a run) drives a real
-// anvil (real transactions, evm_snapshot/evm_revert for the reorg), the real deposit scanner and
-// ledger on each dialect, and the reconciler; workers are driven by explicit ticks.
-// Not covered here yet: withdrawals (hot wallet + jobs), invoices, maintenance windows, restarts.
+// Goal: under a random mix of operations by many users — on-chain deposits (USDT and ETH, some
+// below the minimum), internal transfers (POST /transfers, some retried with their
+// Idempotency-Key), withdrawals through the real hot wallet to outside addresses (including the
+// wait for hot-wallet liquidity), merchant invoices paid exact / partial / over / late, freezes
+// and unfreezes, a chain-scoped maintenance window switched on and off, a reorg that removes
+// deposits still confirming, and restarts of the whole platform — no coin is lost, doubled or
+// invented: at the end `settle ledger verify` and `settle reconcile` (the CLI, as a child
+// process) are clean, every user's balances equal an in-memory model (deposits − transfers out
+// + in − withdrawals − fees), every coin sent on chain to our addresses is credited or held,
+// every withdrawal is on chain exactly once (recipients' balances, the hot wallet's nonce), and
+// each invoice ends in the status its payments call for.
+// Method: a seeded PRNG (the seed is printed; SETTLE_SIM_SEED=<n> replays the operation mix)
+// drives createPlatform over a real database and a real anvil: requests through app.inject with
+// real sessions and API keys; background work is driven by explicit ticks (scanner, outbox
+// consumers, job runner) on a ManualClock whose advances are mirrored into the chain's time
+// (evm_increaseTime) so that invoice expiry and block timestamps agree. A restart stops the
+// platform (sometimes after letting its workers run on their own for a moment), closes the
+// database and builds a new platform over the same database file and the same anvil.
+// The model decides no timing: a deposit belongs to its user from the moment the chain accepts
+// it (at the end every account is unfrozen and every deposit is deep, so it must be available),
+// except dust below the minimum, which stays held.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEther } from 'viem';
+import { getAddress, keccak256, numberToHex, parseEther, toHex } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
 import { DIALECTS, openTestDb } from '../helpers/db.ts';
-import { anvilAccount, sendMint, sendNative, sendTokenTransfer } from '../../src/chain/test-usdt.ts';
+import { anvilAccount, balanceOfToken, sendMint, sendNative, sendTokenTransfer } from '../../src/chain/test-usdt.ts';
 import type { Hex } from '../../src/chain/chain-types.ts';
+import { devHotWalletKey } from '../../src/chain/hot-wallet.ts';
 import { verifyLedger } from '../../src/ledger/ledger.ts';
-import { ledgerAccountId } from '../../src/ledger/ledger-types.ts';
-import { systemClock } from '../../src/shared/clock.ts';
-import { createDepositScanner } from '../../src/payments/deposits/deposit-scanner.ts';
-import { ledgerEnv, mine, revert, snapshot, startChainEnv, type ChainEnv } from '../../src/payments/deposits/deposit-testkit.ts';
+import { ManualClock } from '../../src/shared/clock.ts';
+import { formatAmount, parseAmount } from '../../src/shared/money.ts';
+import { loadConfig } from '../../src/config.ts';
+import { openDb, type Db } from '../../src/db/database.ts';
+import { buildPlatformApp, createPlatform, startBackground, stopBackground, type Platform } from '../../src/platform.ts';
+import type { App } from '../../src/app.ts';
+import type { Principal } from '../../src/shared/principal.ts';
+import { mine, revert, snapshot, startChainEnv, TEST_DEPOSIT_MNEMONIC, type ChainEnv } from '../../src/payments/deposits/deposit-testkit.ts';
 import { createReconciler } from '../../src/payments/reconcile/reconciler.ts';
+import { recordFunding } from '../../src/payments/reconcile/funding.ts';
+import { bookDevFloat } from '../../src/chain/dev-chain.ts';
+import type { WithdrawalsTable } from '../../src/payments/withdrawals/withdrawal-store.ts';
+import type { Database } from '../../src/db/schema.ts';
+import type { Kysely } from 'kysely';
+
+/** The withdrawals table's type lives in its store (see there). */
+const wdb = (db: Db) => db.kysely as unknown as Kysely<Database & { withdrawals: WithdrawalsTable }>;
 
 const SEED = Number(process.env.SETTLE_SIM_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const USERS = 6;
-const STEPS = 60;
+const STEPS = Number(process.env.SETTLE_SIM_STEPS ?? 90);
+const CHAIN = 31337;
+const PW = 'correct horse battery staple 9';
+const ROOT = join(import.meta.dirname, '..', '..');
+const META = { ip: null, user_agent: null, request_id: null };
 const payer = anvilAccount(2);
+const hotAddress = privateKeyToAccount(devHotWalletKey()).address.toLowerCase() as Hex;
 
 /** mulberry32: small, fast, good enough to drive a simulation reproducibly. */
 function prng(seed: number) {
@@ -38,17 +73,34 @@ function prng(seed: number) {
 }
 
 type Asset = 'USDT' | 'ETH';
+const ASSETS = ['USDT', 'ETH'] as const;
+const DECIMALS: Record<Asset, number> = { USDT: 6, ETH: 18 };
+const MINIMUM: Record<Asset, bigint> = { USDT: 1_000_000n, ETH: parseEther('0.001') };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const minor = (asset: Asset, text: string) => {
+  const p = parseAmount(text, DECIMALS[asset]);
+  if (!p.ok) throw new Error(`bad amount ${text}`);
+  return p.amount_minor;
+};
+
 interface Wallet {
-  available: bigint;
-  held: bigint;
+  /** Everything the user owns that is not dust: available once unfrozen and deep. */
+  owned: bigint;
+  /** Deposits below the minimum: held for ever. */
+  dust: bigint;
+}
+interface InvoiceCase {
+  id: string;
+  kind: 'exact' | 'partial' | 'over' | 'late';
+  asset: Asset;
 }
 
 describe.each(DIALECTS)('seeded simulation on %s', (dialect) => {
   let chainEnv: ChainEnv;
   beforeAll(async () => {
-    console.log(`simulation seed ${SEED} (replay with SETTLE_SIM_SEED=${SEED})`);
+    console.log(`simulation seed ${SEED} on ${dialect} (replay with SETTLE_SIM_SEED=${SEED})`);
     chainEnv = await startChainEnv({});
-    const h = await sendMint(chainEnv.anvil.rpc_url, 31337, chainEnv.usdt, anvilAccount(0), payer.address.toLowerCase() as Hex, 1_000_000_000_000n);
+    const h = await sendMint(chainEnv.anvil.rpc_url, CHAIN, chainEnv.usdt, anvilAccount(0), payer.address.toLowerCase() as Hex, 1_000_000_000_000n);
     await chainEnv.client.waitForTransactionReceipt({ hash: h, pollingInterval: 50 });
   });
   afterAll(async () => {
@@ -58,123 +110,440 @@ describe.each(DIALECTS)('seeded simulation on %s', (dialect) => {
   it(`ends with ledger verify and reconcile clean and every coin accounted for (seed ${SEED})`, async () => {
     const rnd = prng(SEED);
     const t = await openTestDb(dialect);
-    try {
-      const env = await ledgerEnv(t.db, chainEnv);
-      const frozen = new Set<string>();
-      const scanner = createDepositScanner({ db: t.db, ledger: env.ledger, reader: chainEnv.reader, chain: chainEnv.chain, blocks_per_tick_max: 100, receiveMode: async (u) => (frozen.has(u) ? 'hold' : 'credit') });
-      const reconciler = createReconciler({ db: t.db, ledger: env.ledger, chains: [chainEnv.chain], clock: systemClock, client: () => chainEnv.client });
-      const users = Array.from({ length: USERS }, (_, i) => `usr_sim${i}`);
-      const addr = new Map<string, Hex>();
-      for (const u of users) addr.set(u, await env.address(u));
-      // The reference model; deposits are applied when the scanner detects them (status decided
-      // by the freeze set at that moment, as the scanner does) and removed again by the reorg.
-      const model = new Map<string, Record<Asset, Wallet>>(users.map((u) => [u, { USDT: { available: 0n, held: 0n }, ETH: { available: 0n, held: 0n } }]));
-      const sentOnChain: Record<Asset, bigint> = { USDT: 0n, ETH: 0n };
-      const minimum: Record<Asset, bigint> = { USDT: 1_000_000n, ETH: parseEther('0.001') };
-      let pendingSends: Array<{ user: string; asset: Asset; amount: bigint }> = [];
-      const rpc = chainEnv.anvil.rpc_url;
+    const dir = mkdtempSync(join(tmpdir(), 'settle-sim-'));
+    const configPath = join(dir, 'settle.config.json');
+    writeFileSync(configPath, JSON.stringify({ rate_limit: { per_second: 100_000, burst: 100_000 }, chains: [{ ...chainEnv.chain, poll_interval_ms: 50 }] }, null, 2));
+    const envVars = { SETTLE_DATA_DIR: dir, SETTLE_CONFIG: configPath, SETTLE_DEPOSIT_MNEMONIC: TEST_DEPOSIT_MNEMONIC };
+    const config = loadConfig(envVars, dir);
+    const clock = new ManualClock(Date.now());
+    const client = chainEnv.client;
+    const rpc = chainEnv.anvil.rpc_url;
+    let db: Db = openDb(t.target);
+    let p!: Platform;
+    let app!: App;
+    let restarts = 0;
+    let step = -1;
+    const trail: string[] = [];
+    const note = (s: string) => {
+      trail.push(`#${step} ${s}`);
+      if (trail.length > 40) trail.shift();
+    };
 
-      async function deposit(): Promise<void> {
-        const user = rnd.pick(users);
-        const asset: Asset = rnd.next() < 0.6 ? 'USDT' : 'ETH';
-        // Mostly normal amounts, sometimes dust below the minimum (held, never lost).
-        const amount = asset === 'USDT' ? BigInt(rnd.next() < 0.15 ? rnd.int(1, 900_000) : rnd.int(1, 900) * 1_000_000) : rnd.next() < 0.15 ? BigInt(rnd.int(1, 900)) * 10n ** 12n : BigInt(rnd.int(1, 900)) * 10n ** 15n;
-        const h = asset === 'USDT' ? await sendTokenTransfer(rpc, 31337, chainEnv.usdt, payer, addr.get(user)!, amount) : await sendNative(rpc, 31337, payer, addr.get(user)!, amount);
-        const receipt = await chainEnv.client.waitForTransactionReceipt({ hash: h, pollingInterval: 20 });
-        // The model counts only what the chain accepted (a seed once ran the payer dry).
-        expect(receipt.status).toBe('success');
-        pendingSends.push({ user, asset, amount });
+    async function boot(): Promise<void> {
+      p = await createPlatform(config, db, { clock, job_poll_ms: 20 });
+      app = await buildPlatformApp(p);
+    }
+    /** Stops the platform (its workers sometimes ran on their own first) and builds a new one. */
+    async function restart(): Promise<void> {
+      if (rnd.next() < 0.6) {
+        startBackground(p);
+        await sleep(rnd.int(20, 250));
       }
-      /** Scanner tick; what it detected is credited in the model with the freeze state now. */
-      async function scan(): Promise<void> {
-        await scanner.tick();
-        for (const s of pendingSends) {
-          const w = model.get(s.user)![s.asset];
-          if (frozen.has(s.user) || s.amount < minimum[s.asset]) w.held += s.amount;
-          else w.available += s.amount;
-          sentOnChain[s.asset] += s.amount;
+      await app.close();
+      await stopBackground(p);
+      await db.close();
+      db = openDb(t.target);
+      await boot();
+      restarts++;
+      note('restart');
+    }
+    async function passTime(ms: number): Promise<void> {
+      clock.advance(ms);
+      await client.request({ method: 'evm_increaseTime' as never, params: [numberToHex(Math.ceil(ms / 1000))] as never });
+    }
+    async function tickAll(rounds = 2): Promise<void> {
+      for (let r = 0; r < rounds; r++) {
+        for (const s of p.deposits!.scanners) await s.tick();
+        await p.deposits!.release.tick();
+        await p.payments!.transfers.releaseTick();
+        for (let i = 0; i < 10; i++) if ((await p.jobs.tick()) === 0) break;
+      }
+    }
+
+    try {
+      await boot();
+      // ------------------------------------------------------------------ people
+      const staffUser = await p.accounts.createUserWithRoles('staff@sim.test', PW, ['admin']);
+      const staff: Principal = { kind: 'session', user_id: staffUser.id, email: staffUser.email, roles: staffUser.roles, status: 'active', locale: 'en', session_id: null, api_key_id: null, scopes: null, privileged_until_ms: null };
+      const users: Array<{ id: string; email: string; token: string; password: string }> = [];
+      for (let i = 0; i < USERS; i++) {
+        const u = await p.accounts.createUserWithRoles(`u${i}@sim.test`, PW, []);
+        users.push({ id: u.id, email: u.email, token: (await p.accounts.issueSessionForTests(u.id)).token, password: PW });
+      }
+      const addr = new Map<string, Hex>();
+      for (const u of users) {
+        const r = await p.deposits!.addressFor(u.id, 'USDT');
+        if (r.result !== 'ok') throw new Error(`no deposit address: ${r.result}`);
+        addr.set(u.id, r.address);
+      }
+      // The hot wallet's genesis ETH is operator capital, booked as the dev chain books it.
+      await bookDevFloat({ ledger: p.ledger, client, chain: config.chains[0]!, hot: hotAddress });
+      const merchant = users[0]!;
+      let merchantKey = '';
+      const model = new Map<string, Record<Asset, Wallet>>(users.map((u) => [u.id, { USDT: { owned: 0n, dust: 0n }, ETH: { owned: 0n, dust: 0n } }]));
+      /** Coins sent on chain (and still canonical) to our deposit and invoice addresses. */
+      const sentToUs: Record<Asset, bigint> = { USDT: 0n, ETH: 0n };
+      const frozen = new Set<string>();
+      const recipients = Array.from({ length: 3 }, (_, i) => getAddress(`0x${keccak256(toHex(`sim-recipient-${SEED}-${i}`)).slice(26)}`));
+      const withdrawn = new Map<string, Record<Asset, bigint>>(recipients.map((r) => [r.toLowerCase(), { USDT: 0n, ETH: 0n }]));
+      const withdrawals: string[] = [];
+      const invoices: InvoiceCase[] = [];
+      const counts = { deposits: 0, transfers: 0, replays: 0, refused: 0, withdrawals: 0, waited: 0, topups: 0, invoices: 0, freezes: 0, unfreezes: 0, maintenance_503: 0, maintenance_held: 0 };
+      let keyN = 0;
+      const nextKey = () => `sim-${SEED}-${keyN++}`;
+
+      /** A request as a user; a lost session (freeze, idle) is replaced, a step-up given once. */
+      async function as(u: { id: string; token: string; password: string }, method: 'GET' | 'POST', url: string, payload?: object, headers: Record<string, string> = {}) {
+        for (let attempt = 0; ; attempt++) {
+          const res = await app.inject({ method, url: `/api/v1${url}`, headers: { authorization: `Bearer ${u.token}`, ...headers }, ...(payload ? { payload } : {}) });
+          const code = res.statusCode === 401 ? (res.json() as { code: string }).code : null;
+          if (!code || attempt > 2) return res;
+          if (code === 'step_up_required') {
+            const s = await app.inject({ method: 'POST', url: '/api/v1/auth/step-up', headers: { authorization: `Bearer ${u.token}` }, payload: { password: u.password } });
+            if (s.statusCode !== 204) u.token = (await p.accounts.issueSessionForTests(u.id)).token;
+          } else {
+            u.token = (await p.accounts.issueSessionForTests(u.id)).token;
+          }
         }
-        pendingSends = [];
       }
+      async function available(user_id: string, asset: Asset): Promise<bigint> {
+        const [b] = await p.ledger.balancesOf('user', user_id, [asset]);
+        return b?.available_minor ?? 0n;
+      }
+      async function maintenanceOn(): Promise<boolean> {
+        return (await p.payments!.maintenance.blocking('chain', CHAIN)) !== null;
+      }
+      async function pay(to: Hex, asset: Asset, amount: bigint): Promise<void> {
+        const h = asset === 'USDT' ? await sendTokenTransfer(rpc, CHAIN, chainEnv.usdt, payer, to, amount) : await sendNative(rpc, CHAIN, payer, to, amount);
+        const receipt = await client.waitForTransactionReceipt({ hash: h, pollingInterval: 20 });
+        expect(receipt.status).toBe('success'); // the model counts only what the chain accepted
+        sentToUs[asset] += amount;
+      }
+
+      // ------------------------------------------------------------------ operations
+      async function deposit(): Promise<void> {
+        const u = rnd.pick(users);
+        const asset: Asset = rnd.next() < 0.6 ? 'USDT' : 'ETH';
+        const dust = rnd.next() < 0.12;
+        const amount = asset === 'USDT' ? BigInt(dust ? rnd.int(1, 900_000) : rnd.int(1, 1200) * 1_000_000) : dust ? BigInt(rnd.int(1, 900)) * 10n ** 12n : BigInt(rnd.int(1, 1200)) * 10n ** 15n;
+        await pay(addr.get(u.id)!, asset, amount);
+        const w = model.get(u.id)![asset];
+        if (amount < MINIMUM[asset]) w.dust += amount;
+        else w.owned += amount;
+        counts.deposits++;
+        note(`deposit ${u.email} ${formatAmount(amount, DECIMALS[asset])} ${asset}`);
+      }
+
       async function transfer(): Promise<void> {
         const [from, to] = [rnd.pick(users), rnd.pick(users)];
-        const asset: Asset = rnd.pick(['USDT', 'ETH'] as const);
-        const have = model.get(from)![asset].available;
-        if (from === to || have === 0n || frozen.has(from)) return;
-        const amount = 1n + BigInt(Math.floor(rnd.next() * Number(have > 10n ** 15n ? 10n ** 15n : have)));
-        const [r] = await env.ledger.createTransfers([{ id: `sim:${SEED}:${rnd.int(0, 2 ** 30)}`, debit_account_id: ledgerAccountId('user', from, asset, 'user_available'), credit_account_id: ledgerAccountId('user', to, asset, 'user_available'), amount_minor: amount, asset, reason: 'transfer', reference: null }]);
-        if (r!.result !== 'ok') return;
-        model.get(from)![asset].available -= amount;
-        model.get(to)![asset].available += amount;
+        if (from === to) return;
+        const asset = rnd.pick(ASSETS);
+        const have = await available(from.id, asset);
+        if (have === 0n) return;
+        const cap = asset === 'USDT' ? 300_000_000n : 10n ** 17n;
+        const amount = 1n + BigInt(Math.floor(rnd.next() * Number((have < cap ? have : cap) - 1n)));
+        const key = nextKey();
+        const body = { to_email: to.email, asset, amount: formatAmount(amount, DECIMALS[asset]) };
+        const res = await as(from, 'POST', '/transfers', body, { 'idempotency-key': key });
+        note(`transfer ${from.email} -> ${to.email} ${body.amount} ${asset}: ${res.statusCode}`);
+        if (res.statusCode !== 201) {
+          const code = (res.json() as { code: string }).code;
+          // A chain window never blocks internal transfers; a frozen sender is refused; limits and
+          // a balance eaten by the fee are the only other refusals.
+          if (frozen.has(from.id)) expect(code).toBe('account_frozen');
+          else expect(['limit_exceeded', 'insufficient_funds']).toContain(code);
+          counts.refused++;
+          return;
+        }
+        expect(frozen.has(from.id)).toBe(false);
+        const payment = res.json() as { id: string; amount: string; fee: string; status: string };
+        model.get(from.id)![asset].owned -= amount + minor(asset, payment.fee);
+        model.get(to.id)![asset].owned += amount;
+        counts.transfers++;
+        if (rnd.next() < 0.25) {
+          // The client lost the answer and retries: the first answer again, nothing moves twice.
+          const again = await as(from, 'POST', '/transfers', body, { 'idempotency-key': key });
+          expect(again.statusCode).toBe(201);
+          expect(again.headers['idempotent-replayed']).toBe('true');
+          expect((again.json() as { id: string }).id).toBe(payment.id);
+          counts.replays++;
+        }
+      }
+
+      async function withdraw(): Promise<void> {
+        const u = rnd.pick(users);
+        const asset = rnd.pick(ASSETS);
+        const have = await available(u.id, asset);
+        const to: string = rnd.next() < 0.08 ? addr.get(rnd.pick(users).id)! : rnd.pick(recipients);
+        const cap = asset === 'USDT' ? 40_000_000n : 5n * 10n ** 16n;
+        const amount = have > 1n ? 1n + BigInt(Math.floor(rnd.next() * Number((have < cap ? have : cap) - 1n))) : 1n;
+        const windowOn = await maintenanceOn();
+        const res = await as(u, 'POST', '/withdrawals', { asset, to_address: to, amount: formatAmount(amount, DECIMALS[asset]) }, { 'idempotency-key': nextKey() });
+        note(`withdraw ${u.email} ${formatAmount(amount, DECIMALS[asset])} ${asset} to ${to}: ${res.statusCode}`);
+        if (windowOn) {
+          // A chain window refuses withdrawals on that chain before anything else is looked at.
+          expect([res.statusCode, (res.json() as { code: string }).code]).toEqual([503, 'maintenance']);
+          expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+          counts.maintenance_503++;
+          return;
+        }
+        if (res.statusCode !== 201) {
+          const code = (res.json() as { code: string }).code;
+          if ([...addr.values()].includes(to as Hex)) expect(code).toBe('invalid_address'); // one of our own deposit addresses
+          else if (frozen.has(u.id)) expect(code).toBe('account_frozen');
+          else expect(res.statusCode === 403 || code === 'insufficient_funds').toBe(true); // cool-down after an unfreeze, KYC limit
+          counts.refused++;
+          return;
+        }
+        expect(frozen.has(u.id)).toBe(false);
+        const payment = res.json() as { id: string; fee: string };
+        model.get(u.id)![asset].owned -= amount + minor(asset, payment.fee);
+        withdrawn.get(to.toLowerCase())![asset] += amount;
+        withdrawals.push(payment.id);
+        counts.withdrawals++;
+      }
+
+      /** Withdrawals still moving; USDT ones waiting because the hot wallet is short are counted. */
+      async function openWithdrawals(): Promise<Array<{ id: string; asset: string; status: string; amount_minor: bigint }>> {
+        return wdb(db).selectFrom('withdrawals').select(['id', 'asset', 'status', 'amount_minor']).where('status', 'not in', ['completed', 'failed', 'cancelled']).execute();
+      }
+      async function topUpIfShort(force: boolean): Promise<void> {
+        const open = (await openWithdrawals()).filter((w) => w.asset === 'USDT' && w.status === 'requested');
+        if (open.length === 0) return;
+        const need = open.reduce((s, w) => s + BigInt(w.amount_minor), 0n);
+        const have = await balanceOfToken(client, chainEnv.usdt, hotAddress);
+        if (have >= need) return;
+        counts.waited += open.length;
+        if (!force && rnd.next() < 0.6) return; // they keep waiting (the job retries with backoff)
+        // The operator funds the hot wallet and records it (`settle chain record-funding`'s code).
+        const h = await sendMint(rpc, CHAIN, chainEnv.usdt, anvilAccount(0), hotAddress, need - have + BigInt(rnd.int(0, 50)) * 1_000_000n);
+        await client.waitForTransactionReceipt({ hash: h, pollingInterval: 20 });
+        await mine(client, 12);
+        const funded = await recordFunding({ db, ledger: p.ledger, clock }, { chain: config.chains[0]!, client, hot: hotAddress, tx_hash: h, actor: { user_id: staff.user_id, via: 'cli' } });
+        expect(funded.ok, JSON.stringify(funded, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))).toBe(true);
+        counts.topups++;
+        note(`top-up hot wallet for ${open.length} waiting withdrawal(s)`);
+      }
+
+      async function invoice(): Promise<void> {
+        if (!merchantKey) {
+          const res = await as(merchant, 'POST', '/api-keys', { name: 'shop', scopes: ['invoices:write', 'invoices:read'] });
+          expect(res.statusCode).toBe(201);
+          merchantKey = (res.json() as { key: string }).key;
+        }
+        const kind = rnd.pick(['exact', 'partial', 'over', 'late'] as const);
+        const asset: Asset = rnd.next() < 0.7 ? 'USDT' : 'ETH';
+        const due = asset === 'USDT' ? BigInt(rnd.int(4, 400)) * 1_000_000n : BigInt(rnd.int(4, 400)) * 10n ** 15n;
+        const windowOn = await maintenanceOn();
+        const res = await app.inject({
+          method: 'POST',
+          url: '/api/v1/invoices',
+          headers: { authorization: `Bearer ${merchantKey}`, 'idempotency-key': nextKey() },
+          payload: { asset, amount: formatAmount(due, DECIMALS[asset]), expires_in_s: kind === 'late' ? 60 : 1800 },
+        });
+        note(`invoice ${kind} ${formatAmount(due, DECIMALS[asset])} ${asset}: ${res.statusCode}`);
+        if (windowOn) {
+          expect([res.statusCode, (res.json() as { code: string }).code]).toEqual([503, 'maintenance']);
+          counts.maintenance_503++;
+          return;
+        }
+        expect(res.statusCode).toBe(201);
+        const inv = res.json() as { id: string; address: Hex };
+        if (kind === 'late') {
+          await passTime(120_000);
+          await tickAll(1); // the expiry job runs
+        }
+        const amount = kind === 'partial' ? due / 2n : kind === 'over' ? due + due / 4n : due;
+        await pay(inv.address, asset, amount);
+        model.get(merchant.id)![asset].owned += amount;
+        invoices.push({ id: inv.id, kind, asset });
+        counts.invoices++;
+      }
+
+      /** The user does what a user_request freeze asks (a new password), then staff lift it. */
+      async function unfreeze(u: { id: string; token: string; password: string }): Promise<void> {
+        const password = `${PW} ${keyN++}`;
+        const res = await as(u, 'POST', '/me/password', { new_password: password });
+        expect(res.statusCode, res.body).toBeLessThan(300);
+        u.password = password;
+        await p.accounts.staffUnfreeze(staff, u.id, 'simulation', META);
+      }
+      async function toggleFreeze(): Promise<void> {
+        const u = rnd.pick(users);
+        if (frozen.has(u.id)) {
+          await unfreeze(u);
+          frozen.delete(u.id);
+          counts.unfreezes++;
+        } else {
+          await p.accounts.freeze(u.id, 'user_request', { type: 'system', id: null }, null);
+          frozen.add(u.id);
+          counts.freezes++;
+        }
+        note(`${frozen.has(u.id) ? 'freeze' : 'unfreeze'} ${u.email}`);
+      }
+
+      let windowId: string | null = null;
+      async function maintenance(): Promise<void> {
+        if (windowId) {
+          await p.payments!.maintenance.end(windowId, staff.user_id);
+          windowId = null;
+          note('maintenance window ended');
+          await tickAll(); // the scanner releases what the window held, in chain order
+          return;
+        }
+        const now = clock.now_ms();
+        const r = await p.payments!.maintenance.schedule({ scope: `chain:${CHAIN}`, starts_at_ms: now, ends_at_ms: now + 3600_000, message: 'Node upgrade' }, staff.user_id);
+        if (!r.ok) throw new Error(`window refused: ${r.reason}`);
+        windowId = r.window.id;
+        note('maintenance window on');
+        // A deposit that reaches its depth during the window is held (maintenance), not credited.
+        const u = rnd.pick(users);
+        const amount = BigInt(rnd.int(2, 50)) * 1_000_000n;
+        await pay(addr.get(u.id)!, 'USDT', amount);
+        model.get(u.id)!.USDT.owned += amount;
+        await mine(client, 3);
+        await tickAll();
+        // (The deposit row stays confirming, its ledger transfer pending; the payment says why.)
+        const held = await db.kysely
+          .selectFrom('deposits')
+          .innerJoin('payments', 'payments.id', 'deposits.payment_id')
+          .select(['deposits.status as deposit', 'payments.status as payment', 'payments.hold_reason'])
+          .where('deposits.to_address', '=', addr.get(u.id)!)
+          .where('deposits.amount_minor', '=', amount)
+          .execute();
+        expect(held.some((d) => d.deposit === 'confirming' && d.payment === 'held' && d.hold_reason === 'maintenance'), `seed ${SEED}: ${JSON.stringify(held)}`).toBe(true);
+        counts.maintenance_held++;
       }
 
       let reorged = false;
       /** A reorg: deposits sent and detected while confirming vanish with their blocks. */
       async function reorg(): Promise<void> {
-        await scan();
-        await mine(chainEnv.client, 4);
-        await scan();
-        const snap = await snapshot(chainEnv.client);
-        const before = structuredClone([...model].map(([u, w]) => [u, { USDT: { ...w.USDT }, ETH: { ...w.ETH } }] as const));
-        const sentBefore = { ...sentOnChain };
+        if ((await openWithdrawals()).length > 0) return; // hot-wallet transactions stay out of the reverted blocks
+        await mine(client, 14);
+        await tickAll();
+        const snap = await snapshot(client);
+        const before = new Map([...model].map(([u, w]) => [u, { USDT: { ...w.USDT }, ETH: { ...w.ETH } }]));
+        const sentBefore = { ...sentToUs };
         await deposit();
         await deposit();
-        await scan();
-        await revert(chainEnv.client, snap);
-        await mine(chainEnv.client, 3);
+        for (const s of p.deposits!.scanners) await s.tick();
+        await revert(client, snap);
+        await mine(client, 3);
         for (const [u, w] of before) model.set(u, w);
-        Object.assign(sentOnChain, sentBefore);
+        Object.assign(sentToUs, sentBefore);
         reorged = true;
-        await scanner.tick();
+        note('reorg');
+        await tickAll();
       }
 
-      for (let step = 0; step < STEPS; step++) {
-        if (step === STEPS / 2 && !reorged) await reorg();
+      // ------------------------------------------------------------------ the run
+      const restartAt = new Set([Math.floor(STEPS / 3), Math.floor((2 * STEPS) / 3)]);
+      for (step = 0; step < STEPS; step++) {
+        if (step === Math.floor(STEPS / 2) && !reorged) await reorg();
+        if (restartAt.has(step)) await restart();
         const op = rnd.next();
-        if (op < 0.45) await deposit();
-        else if (op < 0.65) await transfer();
-        else if (op < 0.75) {
-          const u = rnd.pick(users);
-          if (frozen.has(u)) frozen.delete(u);
-          else frozen.add(u);
-        } else if (op < 0.85 && !reorged) {
-          await reorg();
-        } else {
-          await mine(chainEnv.client, rnd.int(1, 3));
-          await scan();
+        if (op < 0.3) await deposit();
+        else if (op < 0.45) await transfer();
+        else if (op < 0.57) await withdraw();
+        else if (op < 0.65) await invoice();
+        else if (op < 0.72) await toggleFreeze();
+        else if (op < 0.76 || (step === Math.floor(STEPS / 4) && !windowId)) await maintenance();
+        else if (op < 0.79 && !reorged) await reorg();
+        else if (op < 0.81) await restart();
+        else {
+          await passTime(rnd.int(2, 40) * 1000);
+          await mine(client, rnd.int(1, 3));
+          await tickAll();
+          await topUpIfShort(false);
         }
       }
-      await scan();
-      // Settle: deep enough for every tier used, then tick until nothing more is released.
-      await mine(chainEnv.client, 14);
-      for (let i = 0; i < 10; i++) if ((await scanner.tick()).released === 0 && i > 0) break;
+      step = STEPS;
 
-      expect(reorged).toBe(true);
-      {
-        const dropped = await t.db.kysely.selectFrom('deposits').select('id').where('status', '=', 'dropped').execute();
-        expect(dropped.length).toBeGreaterThanOrEqual(2); // the reorg really removed deposits
+      // ------------------------------------------------------------------ settle everything
+      if (windowId) await maintenance();
+      for (const u of users.filter((x) => frozen.has(x.id))) {
+        await unfreeze(u);
+        frozen.delete(u.id);
       }
-      const verify = await verifyLedger(t.db.kysely);
-      expect(verify.problem).toBeNull();
-      const report = await reconciler.run();
-      expect(report.discrepancies).toEqual([]);
+      await passTime(2_000_000); // past every invoice's expiry and the outbox gap window
+      for (let i = 0; i < 40; i++) {
+        await topUpIfShort(true);
+        await mine(client, 13);
+        await tickAll();
+        const open = await openWithdrawals();
+        const moving = await db.kysely.selectFrom('deposits').select('id').where((eb) => eb.or([eb('status', '=', 'confirming'), eb.and([eb('status', '=', 'held'), eb('hold_reason', '!=', 'below_minimum')])])).execute();
+        if (open.length === 0 && moving.length === 0) break;
+        await passTime(60_000);
+      }
+      note('settled');
+      const fail = (what: string) => `${what} (seed ${SEED}; replay with SETTLE_SIM_SEED=${SEED})\n${trail.join('\n')}`;
+      console.log(`simulation seed ${SEED} on ${dialect}: ${JSON.stringify({ ...counts, restarts, reorged })}`);
+
+      expect(reorged, fail('no reorg ran')).toBe(true);
+      expect(restarts, fail('restarts')).toBeGreaterThanOrEqual(2);
+      expect((await db.kysely.selectFrom('deposits').select('id').where('status', '=', 'dropped').execute()).length, fail('the reorg removed no deposit')).toBeGreaterThanOrEqual(2);
+      expect(await openWithdrawals(), fail('withdrawals still moving')).toEqual([]);
+      expect(await db.kysely.selectFrom('deposits').select(['id', 'status', 'hold_reason']).where('status', 'in', ['confirming', 'pending']).execute(), fail('deposits still confirming')).toEqual([]);
+
+      // The ledger and the reconciler, as the CLI runs them (a child process over the same files).
+      const cli = (args: string[]) => spawnSync(process.execPath, ['bin/settle.mjs', ...args], { cwd: ROOT, env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SETTLE_'))), SETTLE_LOG_LEVEL: 'warn', ...envVars, ...t.env }, encoding: 'utf8', timeout: 60_000 });
+      const verifyCli = cli(['ledger', 'verify']);
+      expect(verifyCli.status, fail(`settle ledger verify: ${verifyCli.stdout}${verifyCli.stderr}`)).toBe(0);
+      const reconcileCli = cli(['reconcile']);
+      expect(reconcileCli.status, fail(`settle reconcile: ${reconcileCli.stdout}${reconcileCli.stderr}`)).toBe(0);
+      expect((await verifyLedger(db.kysely)).problem, fail('ledger verify')).toBeNull();
+      const report = await createReconciler({ db, ledger: p.ledger, chains: config.chains, clock, client: () => client }).run();
+      expect(report.discrepancies, fail('reconcile')).toEqual([]);
       expect(report.ok).toBe(true);
-      for (const asset of ['USDT', 'ETH'] as const) {
+      for (const asset of ASSETS) {
         const s = report.summaries.find((x) => x.asset === asset)!;
-        // Every coin sent on chain (and still canonical) is on our addresses, and credited or held.
-        expect(s.on_chain_minor).toBe(sentOnChain[asset]);
-        expect(s.credited_minor + s.held_minor).toBe(sentOnChain[asset]);
-        expect(s.pending_minor).toBe(0n);
+        // Every coin sent on chain (and still canonical) to our addresses is there, credited or held.
+        expect({ asset, on_chain: s.on_chain_minor, credited_and_held: s.credited_minor + s.held_minor, pending: s.pending_minor }, fail('coins on chain')).toEqual({ asset, on_chain: sentToUs[asset], credited_and_held: sentToUs[asset], pending: 0n });
       }
+
+      // Nobody is frozen now: nothing may stay held for a freeze (a deposit first seen while its
+      // account was frozen, and deep only after the unfreeze, included).
+      const stillFrozenHeld = await db.kysely
+        .selectFrom('deposits')
+        .innerJoin('payments', 'payments.id', 'deposits.payment_id')
+        .select(['deposits.id', 'deposits.user_id', 'deposits.status', 'deposits.hold_reason', 'deposits.credit_kind', 'deposits.released_at_ms', 'payments.status as payment_status'])
+        .where((eb) => eb.or([eb('deposits.hold_reason', '=', 'account_frozen'), eb('payments.hold_reason', '=', 'account_frozen')]))
+        .execute();
+      expect(stillFrozenHeld, fail('deposits held for a freeze that was lifted')).toEqual([]);
+
+      // Every user: what the model says, to the unit.
       for (const u of users) {
-        const b = await env.ledger.balancesOf('user', u, ['USDT', 'ETH']);
-        for (const asset of ['USDT', 'ETH'] as const) {
-          const got = b.find((x) => x.asset === asset)!;
-          expect({ user: u, asset, available: got.available_minor, held: got.held_minor }).toEqual({ user: u, asset, available: model.get(u)![asset].available, held: model.get(u)![asset].held });
+        const b = await p.ledger.balancesOf('user', u.id, [...ASSETS]);
+        for (const asset of ASSETS) {
+          const got = b.find((x) => x.asset === asset);
+          const want = model.get(u.id)![asset];
+          expect({ user: u.email, asset, available: got?.available_minor ?? 0n, held: got?.held_minor ?? 0n, pending_out: got?.pending_out_minor ?? 0n }, fail('balances')).toEqual({ user: u.email, asset, available: want.owned, held: want.dust, pending_out: 0n });
         }
+      }
+
+      // Every withdrawal completed and on chain exactly once.
+      const rows = await wdb(db).selectFrom('withdrawals').select(['id', 'status']).execute();
+      expect(rows.map((r) => r.id).sort(), fail('withdrawal rows')).toEqual([...withdrawals].sort());
+      expect(rows.filter((r) => r.status !== 'completed'), fail('withdrawals not completed')).toEqual([]);
+      for (const [to, want] of withdrawn) {
+        expect({ to, USDT: await balanceOfToken(client, chainEnv.usdt, to as Hex), ETH: await client.getBalance({ address: to as Hex }) }, fail('recipient balances')).toEqual({ to, ...want });
+      }
+      // The hot wallet sent nothing but these withdrawals (no sweeps run here): one nonce each.
+      expect(await client.getTransactionCount({ address: hotAddress, blockTag: 'latest' }), fail('hot wallet nonce')).toBe(withdrawals.length);
+
+      // Every invoice ends as its payments call for.
+      for (const inv of invoices) {
+        const res = await app.inject({ url: `/api/v1/invoices/${inv.id}`, headers: { authorization: `Bearer ${merchantKey}` } });
+        const got = res.json() as { status: string; exception: string | null };
+        const want = { exact: ['settled', null], partial: ['expired', 'paid_partial'], over: ['settled', 'paid_over'], late: ['expired', 'paid_late'] }[inv.kind];
+        expect({ id: inv.id, kind: inv.kind, status: got.status, exception: got.exception }, fail('invoice status')).toEqual({ id: inv.id, kind: inv.kind, status: want[0], exception: want[1] });
       }
     } finally {
+      await app?.close().catch(() => undefined);
+      if (p) await stopBackground(p).catch(() => undefined);
+      await db.close().catch(() => undefined);
       await t.cleanup();
+      rmSync(dir, { recursive: true, force: true });
     }
-  }, 120_000);
+  }, 300_000);
 });
