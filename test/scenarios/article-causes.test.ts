@@ -48,11 +48,30 @@ const TEXT = {
     en: { message: 'Your withdrawal is complete.', next_action: 'Nothing to do.' },
     'zh-CN': { message: '您的提现已完成。', next_action: '无需操作。' },
   },
+  invoicePaid: {
+    en: { message: 'Payment to the invoice received and credited.', next_action: 'Nothing to do.' },
+    'zh-CN': { message: '账单付款已收到并入账。', next_action: '无需操作。' },
+  },
+  belowMinimum: {
+    en: { message: 'The amount is below the minimum deposit for USDT; it is recorded and held, not lost.', next_action: 'Contact support to recover amounts below the minimum.' },
+    'zh-CN': { message: '金额低于 USDT 的最低充值额,已记录并保留,不会丢失。', next_action: '请联系客服找回低于最低额的资金。' },
+  },
   frozen: {
     en: { message: 'The funds arrived and are safe, but they are held because the account is frozen.', next_action: 'Ask for the account to be unfrozen (POST /me/unfreeze-request); the funds are released automatically when it is.' },
     'zh-CN': { message: '资金已到达且安全,但因账户已冻结而被暂时保留。', next_action: '请申请解冻账户(POST /me/unfreeze-request);解冻后资金将自动放行。' },
   },
 } as const;
+
+interface Invoice {
+  id: string;
+  status: string;
+  exception: string | null;
+  amount_due: string;
+  amount_paid: string;
+  address: string;
+  expires_at: string;
+  payments: Payment[];
+}
 
 async function depositByTx(w: World, c: Client, tx: string): Promise<Payment> {
   const res = await w.call(c, 'GET', '/payments?kind=deposit&limit=100');
@@ -279,6 +298,116 @@ describe.each(DIALECTS)('the article\'s causes, end to end on %s', (dialect) => 
       expect((await w.call(u, 'GET', '/payments?kind=withdrawal')).json().data.map((x: Payment) => x.id)).toEqual([id]);
       expect(await w.chain.client.getBalance({ address: outside[u.id] as `0x${string}` })).toBe(parseEther('0.2'));
       expect((await w.balances(u)).ETH).toMatchObject({ available: '0.3', pending_out: '0', held: '0' });
+    }
+    await expectClean(w);
+  }, 60_000);
+
+  it('wrong amount or address: a deposit below the minimum is held, not lost; a withdrawal to an invalid address is refused before anything moves', async () => {
+    const users = [await w.signUp('huang.min@example.test', 'zh-CN'), await w.signUp('grace@example.test', 'en')];
+    const addresses = new Map<string, string>();
+    for (const u of users) addresses.set(u.id, await w.depositAddress(u));
+    const hot = w.t.platform.hotWallets!.get(31337)!.address;
+    for (const u of users) {
+      const tiny = await w.sendUsdt(addresses.get(u.id)!, '0.5'); // the minimum is 1 USDT
+      let p = await depositByTx(w, u, tiny);
+      expect(p).toMatchObject({ status: 'confirming', amount: '0.5', hold: { reason: 'below_minimum' }, confirmations: { current: 1, required: 3 } });
+      expect(p.explanation).toEqual({ code: 'held_below_minimum', ...TEXT.belowMinimum[u.locale], eta: null });
+      await w.mine(2);
+      p = await w.payment(u, p.id);
+      expect(p).toMatchObject({ status: 'held', hold: { reason: 'below_minimum' }, confirmations: { current: 3, required: 3 } });
+      expect(p.explanation).toEqual({ code: 'held_below_minimum', ...TEXT.belowMinimum[u.locale], eta: null });
+      expect(p.timeline.map((e) => [e.status, e.code, e.message])).toEqual([
+        ['confirming', 'held_below_minimum', TEXT.belowMinimum[u.locale].message],
+        ['held', 'held_below_minimum', TEXT.belowMinimum[u.locale].message],
+      ]);
+      expect((await w.balances(u)).USDT).toEqual({ available: '0', pending_in: '0', pending_out: '0', held: '0.5' });
+      // A right amount afterwards is credited as usual, next to the held one.
+      await w.sendUsdt(addresses.get(u.id)!, '10');
+      await w.mine(2);
+      expect((await w.balances(u)).USDT).toEqual({ available: '10', pending_in: '0', pending_out: '0', held: '0.5' });
+
+      // Withdrawals to addresses that cannot be right are refused before anything moves.
+      await stepUp(w, u);
+      const nonce = await w.chain.client.getTransactionCount({ address: hot });
+      const other = addresses.get(users.find((x) => x !== u)!.id)!;
+      const wrong: Array<[string, string]> = [
+        ['0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeA', 'malformed'], // two digits short
+        ['0x5AAeb6053F3E94C9b9A09f33669435E7Ef1BeAed', 'bad_checksum'], // one letter's case mistyped
+        ['0x0000000000000000000000000000000000000000', 'zero_address'],
+        [other, 'own_deposit_address'], // a Settle user's deposit address: an internal transfer is the tool
+      ];
+      for (const [to_address, reason] of wrong) {
+        const res = await w.call(u, 'POST', '/withdrawals', { asset: 'USDT', to_address, amount: '5' }, { 'idempotency-key': `bad-${u.id}-${reason}` });
+        expect([res.statusCode, res.json().code, res.json().reason]).toEqual([422, 'invalid_address', reason]);
+      }
+      expect((await w.call(u, 'GET', '/payments?kind=withdrawal')).json().data).toEqual([]);
+      expect((await w.balances(u)).USDT).toEqual({ available: '10', pending_in: '0', pending_out: '0', held: '0.5' });
+      await w.tick();
+      expect(await w.chain.client.getTransactionCount({ address: hot })).toBe(nonce);
+    }
+    await expectClean(w);
+  }, 60_000);
+
+  it('wrong amount: invoices record paid_partial (open for the rest until expiry), paid_over and paid_late, and every coin is credited to the merchant', async () => {
+    for (const m of [await w.signUp('shop.zh@example.test', 'zh-CN'), await w.signUp('shop.en@example.test', 'en')]) {
+      await stepUp(w, m);
+      const created = await w.call(m, 'POST', '/api-keys', { name: 'checkout' });
+      expect(created.statusCode, created.body).toBe(201);
+      const key = { ...m, headers: { authorization: `Bearer ${created.json().key as string}` } };
+      const invoice = async (amount: string, expires_in_s: number) => {
+        const res = await w.call(key, 'POST', '/invoices', { asset: 'USDT', amount, expires_in_s }, { 'idempotency-key': `inv-${m.id}-${amount}-${expires_in_s}` });
+        expect(res.statusCode, res.body).toBe(201);
+        return res.json() as Invoice;
+      };
+      const read = async (id: string) => (await w.call(key, 'GET', `/invoices/${id}`)).json() as Invoice;
+
+      // Short, then completed before expiry: paid_partial while short (still open for the
+      // rest), cleared once paid in full; each payment is the merchant's, explained.
+      const a = await invoice('25', 900);
+      const firstTx = await w.sendUsdt(a.address, '10');
+      const firstSeen = w.t.clock.now_ms();
+      let inv = await read(a.id);
+      expect(inv).toMatchObject({ status: 'new', exception: 'paid_partial', amount_due: '25', amount_paid: '10' });
+      expect(inv.payments).toHaveLength(1);
+      expect(inv.payments[0]).toMatchObject({ kind: 'invoice', direction: 'in', amount: '10', status: 'confirming', confirmations: { current: 1, required: 3 }, chain: { tx_hash: firstTx, to: a.address } });
+      expect(inv.payments[0]!.explanation).toMatchObject({ code: 'deposit_confirming', eta: iso(firstSeen + 2 * BLOCK_MS) });
+      await w.mine(2);
+      inv = await read(a.id);
+      expect(inv).toMatchObject({ status: 'new', exception: 'paid_partial', amount_paid: '10' });
+      expect(inv.payments[0]).toMatchObject({ status: 'credited', hold: null, explanation: { code: 'invoice_payment_received', ...TEXT.invoicePaid[m.locale], eta: null } });
+      expect(inv.payments[0]!.timeline.map((e) => [e.status, e.at])).toEqual([['confirming', iso(firstSeen)], ['credited', iso(firstSeen + 2 * BLOCK_MS)]]);
+      expect((await w.balances(m)).USDT).toMatchObject({ available: '10', held: '0' });
+      await w.sendUsdt(a.address, '15');
+      expect(await read(a.id)).toMatchObject({ status: 'processing', exception: null, amount_paid: '25' });
+      await w.mine(2);
+      inv = await read(a.id);
+      expect(inv).toMatchObject({ status: 'settled', exception: null, amount_paid: '25' });
+      expect(inv.payments.map((p) => [p.amount, p.status])).toEqual(expect.arrayContaining([['10', 'credited'], ['15', 'credited']]));
+
+      // Overpaid: settled, paid_over, the whole amount credited.
+      const b = await invoice('20', 900);
+      await w.sendUsdt(b.address, '25');
+      await w.mine(2);
+      expect(await read(b.id)).toMatchObject({ status: 'settled', exception: 'paid_over', amount_due: '20', amount_paid: '25' });
+
+      // Short and never completed: expired with paid_partial; what came is still credited.
+      const c = await invoice('30', 60);
+      await w.sendUsdt(c.address, '10');
+      await w.mine(2);
+      expect(await read(c.id)).toMatchObject({ status: 'new', exception: 'paid_partial', amount_paid: '10' });
+      // Paid after expiry: expired with paid_late, credited all the same (the merchant decides).
+      const d = await invoice('20', 60);
+      while (w.t.clock.now_ms() < Date.parse(d.expires_at)) await w.mine(1);
+      expect(await read(c.id)).toMatchObject({ status: 'expired', exception: 'paid_partial', amount_paid: '10' });
+      expect(await read(d.id)).toMatchObject({ status: 'expired', exception: null, amount_paid: '0' });
+      const lateTx = await w.sendUsdt(d.address, '20');
+      await w.mine(2);
+      inv = await read(d.id);
+      expect(inv).toMatchObject({ status: 'expired', exception: 'paid_late', amount_due: '20', amount_paid: '20' });
+      expect(inv.payments).toEqual([expect.objectContaining({ amount: '20', status: 'credited', chain: expect.objectContaining({ tx_hash: lateTx }), explanation: expect.objectContaining({ code: 'invoice_payment_received', ...TEXT.invoicePaid[m.locale] }) })]);
+
+      // Every coin paid to the merchant's invoices: 25 + 25 + 10 + 20.
+      expect((await w.balances(m)).USDT).toEqual({ available: '80', pending_in: '0', pending_out: '0', held: '0' });
     }
     await expectClean(w);
   }, 60_000);
