@@ -307,11 +307,11 @@ export function accountsRoutes(accounts: Accounts, opts: { upload_bytes_max: num
 
     app.post('/admin/users/:id/freeze', {
       config: { auth: STAFF_ACTIONS.freeze },
-      schema: { tags: staffTags, summary: 'Freeze an account (compliance: risk or admin)', params: IdParams, body: Type.Object({ reason: FreezeReason, note: Type.Optional(Note) }, { additionalProperties: false }), response: { 200: UserEnvelope } },
+      schema: { tags: staffTags, summary: 'Freeze an account (compliance: risk or admin); 403 target_outranks_actor on an account of equal or higher role unless admin', params: IdParams, body: Type.Object({ reason: FreezeReason, note: Type.Optional(Note) }, { additionalProperties: false }), response: { 200: UserEnvelope } },
     }, async (req) => {
       const staff = me(req);
       if (req.body.reason === 'compliance') requireRole(staff, STAFF_ACTIONS.freeze_compliance);
-      return { user: await accounts.freeze(req.params.id, req.body.reason, { type: 'staff', id: staff.user_id }, metaOf(req), { note: req.body.note ?? null }) };
+      return { user: await accounts.staffFreeze(staff, req.params.id, req.body.reason, req.body.note ?? null, metaOf(req)) };
     });
 
     const UnfreezeResult = Type.Object({ user: User, unfreeze_request: Type.Union([UnfreezeRequest, Type.Null()]) });

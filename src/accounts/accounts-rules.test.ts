@@ -1,12 +1,12 @@
 // Goal: the pure rules of accounts — NIST password policy and its shipped blocklist, Keycloak's
 // throttle arithmetic, the looser per-IP window, device fingerprints, the account state machine,
-// unfreeze requirements, KYC limits and file sniffing.
+// unfreeze requirements, who among staff may act on whom, KYC limits and file sniffing.
 // Method: plain unit tests plus fast-check properties over the throttle and the state machine.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
   FREEZE_REASONS, USER_STATUSES, accountFailure, approvalsRequired, checkPassword, commonPasswords, deviceFingerprint, explainFreeze, ipFailure,
-  kycLimits, networkOf, nextStatus, normalizeEmail, sniffContentType, throttleRetryAfterS, uaFamily, unfreezePlan, withdrawPermission, sendPermission,
+  kycLimits, networkOf, nextStatus, normalizeEmail, sniffContentType, staffMayActOn, throttleRetryAfterS, uaFamily, unfreezePlan, withdrawPermission, sendPermission,
   type StatusAction, type ThrottleState,
 } from './accounts-rules.ts';
 
@@ -163,5 +163,20 @@ describe('KYC', () => {
     expect(sniffContentType(Buffer.from('RIFF\0\0\0\0WEBPVP8 '))).toBe('image/webp');
     expect(sniffContentType(Buffer.from('<svg onload=alert(1)>'))).toBeNull();
     expect(sniffContentType(Buffer.from([0x89, 0x50]))).toBeNull();
+  });
+});
+
+describe('staff act only below their own role, unless admin', () => {
+  it('refuses equal and higher targets for agents and risk; admins act on anyone', () => {
+    expect(staffMayActOn(['user', 'agent'], ['user'])).toBe(true);
+    expect(staffMayActOn(['user', 'agent'], ['user', 'merchant'])).toBe(true);
+    expect(staffMayActOn(['user', 'agent'], ['user', 'agent'])).toBe(false);
+    expect(staffMayActOn(['user', 'agent'], ['user', 'admin'])).toBe(false);
+    expect(staffMayActOn(['user', 'risk'], ['user', 'agent'])).toBe(true);
+    expect(staffMayActOn(['user', 'risk'], ['user', 'risk'])).toBe(false);
+    expect(staffMayActOn(['user', 'risk'], ['user', 'agent', 'admin'])).toBe(false);
+    expect(staffMayActOn(['user', 'admin'], ['user', 'admin'])).toBe(true);
+    // A target's highest role counts, and so does the actor's.
+    expect(staffMayActOn(['user', 'agent', 'risk'], ['user', 'agent'])).toBe(true);
   });
 });

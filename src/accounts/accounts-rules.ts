@@ -346,6 +346,22 @@ export const STAFF_ACTIONS = {
   audit: ['risk', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
+/** How far each role reaches: staff may act on accounts strictly below their highest role. */
+export const ROLE_RANK: Record<Role, number> = { user: 0, merchant: 0, agent: 1, risk: 2, admin: 3 };
+
+export function roleRank(roles: readonly Role[]): number {
+  return Math.max(0, ...roles.map((r) => ROLE_RANK[r]));
+}
+
+/**
+ * May a staff member with `actor` roles take a staff action (freeze, unfreeze, restrict, KYC)
+ * on an account with `target` roles? Only on lower ranks, unless the actor is an admin.
+ * staffMayActOn(['agent'], ['admin']) -> false; staffMayActOn(['risk'], ['user', 'agent']) -> true
+ */
+export function staffMayActOn(actor: readonly Role[], target: readonly Role[]): boolean {
+  return actor.includes('admin') || roleRank(actor) > roleRank(target);
+}
+
 export interface KycLimits {
   /** Amounts are in a reference unit: US dollar cents (stablecoins count 1:1). Null = no limit. */
   reference: 'USD';

@@ -29,7 +29,7 @@ import {
   API_KEY_SCOPES, COOLDOWN_MS, FREEZE_REASONS, NOT_ME_TOKEN_TTL_MS, RECOVERY_CODES_COUNT, REGISTER_ATTEMPT_MAIL_MS, SESSION_ABSOLUTE_MS, SESSION_IDLE_MS,
   SESSION_TOUCH_MS, STAFF_ACTIONS, STEP_UP_WINDOW_MS, accountFailure, checkPassword, deviceFingerprint, explainFreeze, ipFailure,
   kycLimits, nextStatus, normalizeEmail, passwordMessages, receiveMode, requirementMessages, sendPermission, sniffContentType,
-  throttleRetryAfterS, unfreezePlan, withdrawPermission,
+  staffMayActOn, throttleRetryAfterS, unfreezePlan, withdrawPermission,
   type ApiKeyScope, type FreezeReason, type KycLimits, type Permission, type StatusAction, type ThrottleState, type UserFacts,
 } from './accounts-rules.ts';
 import { dummyPasswordHash, hashPassword, newRecoveryCode, normalizeRecoveryCode, verifyPassword } from './accounts-crypto.ts';
@@ -296,6 +296,20 @@ export function createAccounts(deps: AccountsDeps) {
       approved_by: approvals.map((a) => a.staff_id),
       cooldown_hours: COOLDOWN_MS / 3600_000,
     };
+  }
+
+  /**
+   * Staff act only on accounts below their own role, unless they are admins: an agent cannot
+   * freeze an admin or another agent. A refusal is audited on the target's account and answers
+   * 403 target_outranks_actor. Read before the caller's transaction (the audit must outlive the
+   * refusal), and the target's roles change only through the CLI.
+   */
+  async function requireOutranks(staff: Principal, user_id: string, action: string, meta: RequestMeta | null): Promise<void> {
+    const target = await loadUser(db.kysely, user_id);
+    const target_roles = parseRoles(target.roles);
+    if (staffMayActOn(staff.roles, target_roles)) return;
+    await audit(db.kysely, 'staff_action_refused', target.id, { type: 'staff', id: staff.user_id }, meta, { action, actor_roles: staff.roles, target_roles });
+    throw new ProblemError(403, 'target_outranks_actor', `Only an admin may ${action} an account whose role is as high as yours or higher.`, { action });
   }
 
   type CreateResult = { created: true; user: UserDto } | { created: false; owner_id: string; lookalike: UserDto };
@@ -632,6 +646,12 @@ export function createAccounts(deps: AccountsDeps) {
       });
     },
 
+    /** POST /admin/users/{id}/freeze: a staff freeze, refused on accounts of equal or higher role (unless admin). */
+    async staffFreeze(staff: Principal, user_id: string, reason: FreezeReason, note: string | null, meta: RequestMeta): Promise<UserDto> {
+      await requireOutranks(staff, user_id, 'freeze', meta);
+      return accounts.freeze(user_id, reason, { type: 'staff', id: staff.user_id }, meta, { note });
+    },
+
     /**
      * The "this wasn't me" link from a new-device mail only shows a page (GET: mail scanners
      * fetch links); it reads the token without using it. -> the user's locale, or null when the
@@ -679,6 +699,9 @@ export function createAccounts(deps: AccountsDeps) {
 
     /** approveUnfreeze(staff, request_id) — requirements must be met; compliance needs two different staff. */
     async approveUnfreeze(staff: Principal, request_id: string, note: string | null, meta: RequestMeta) {
+      const pending = await store.unfreezeRequestById(db.kysely, request_id);
+      if (!pending) throw problems.notFound('unfreeze request');
+      await requireOutranks(staff, pending.user_id, 'unfreeze', meta);
       return db.transaction(async (trx) => {
         const req = await store.unfreezeRequestById(trx, request_id);
         if (!req) throw problems.notFound('unfreeze request');
@@ -688,6 +711,7 @@ export function createAccounts(deps: AccountsDeps) {
 
     /** POST /admin/users/{id}/unfreeze: an approval on the staff member's word (creates the request if needed). */
     async staffUnfreeze(staff: Principal, user_id: string, note: string, meta: RequestMeta) {
+      await requireOutranks(staff, user_id, 'unfreeze', meta);
       return db.transaction(async (trx) => {
         const u = await loadUser(trx, user_id);
         if (u.status === 'restricted') {
@@ -708,6 +732,7 @@ export function createAccounts(deps: AccountsDeps) {
     },
 
     async restrict(staff: Principal, user_id: string, reason: string, meta: RequestMeta): Promise<UserDto> {
+      await requireOutranks(staff, user_id, 'restrict', meta);
       return db.transaction(async (trx) => {
         const u = await loadUser(trx, user_id);
         const next = transition(u.status as UserStatus, 'restrict');
@@ -721,6 +746,7 @@ export function createAccounts(deps: AccountsDeps) {
 
     /** Staff sets the KYC level after reviewing documents; level >= 1 counts as identity verified. */
     async setKycLevel(staff: Principal, user_id: string, level: number, meta: RequestMeta): Promise<UserDto> {
+      await requireOutranks(staff, user_id, 'set the KYC level of', meta);
       return db.transaction(async (trx) => {
         const u = await loadUser(trx, user_id);
         const now = clock.now_ms();
@@ -789,6 +815,7 @@ export function createAccounts(deps: AccountsDeps) {
 
     /** Decrypts one document for staff review (the caller has checked the role and audits the read). */
     async readKycDocument(staff: Principal, user_id: string, id: string, meta: RequestMeta): Promise<{ content_type: string; bytes: Buffer }> {
+      await requireOutranks(staff, user_id, 'read the identity documents of', meta);
       const row = await store.kycDocumentCipher(db.kysely, user_id, id);
       if (!row) throw problems.notFound('document');
       await audit(db.kysely, 'kyc_document_read', user_id, { type: 'staff', id: staff.user_id }, meta, { document_id: id });
