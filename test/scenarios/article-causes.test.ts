@@ -348,7 +348,7 @@ describe.each(DIALECTS)('the article\'s causes, end to end on %s', (dialect) => 
     await expectClean(w);
   }, 60_000);
 
-  it('wrong amount: invoices record paid_partial (open for the rest until expiry), paid_over and paid_late, and every coin is credited to the merchant', async () => {
+  it('wrong amount: invoices record paid_partial (open for the rest until expiry), paid_over and paid_late (judged by block time), and every coin is credited to the merchant', async () => {
     for (const m of [await w.signUp('shop.zh@example.test', 'zh-CN'), await w.signUp('shop.en@example.test', 'en')]) {
       await stepUp(w, m);
       const created = await w.call(m, 'POST', '/api-keys', { name: 'checkout' });
@@ -406,8 +406,22 @@ describe.each(DIALECTS)('the article\'s causes, end to end on %s', (dialect) => 
       expect(inv).toMatchObject({ status: 'expired', exception: 'paid_late', amount_due: '20', amount_paid: '20' });
       expect(inv.payments).toEqual([expect.objectContaining({ amount: '20', status: 'credited', chain: expect.objectContaining({ tx_hash: lateTx }), explanation: expect.objectContaining({ code: 'invoice_payment_received', ...TEXT.invoicePaid[m.locale] }) })]);
 
-      // Every coin paid to the merchant's invoices: 25 + 25 + 10 + 20.
-      expect((await w.balances(m)).USDT).toEqual({ available: '80', pending_in: '0', pending_out: '0', held: '0' });
+      // Lateness is judged by the block's time, not by when Settle saw it: paid in time while
+      // the platform was down, seen only after the expiry, it is on time (settled, not late).
+      const e = await invoice('5', 60);
+      await w.mine(3);
+      const onTimeTx = await w.sendUsdt(e.address, '5', { down: true });
+      const minedAt = w.t.clock.now_ms();
+      expect(minedAt).toBeLessThanOrEqual(Date.parse(e.expires_at));
+      await w.mine(4, { down: true });
+      expect(w.t.clock.now_ms()).toBeGreaterThan(Date.parse(e.expires_at));
+      await w.tick(); // back up: the expiry job and the scanner run together
+      inv = await read(e.id);
+      expect(inv).toMatchObject({ status: 'settled', exception: null, amount_paid: '5' });
+      expect(inv.payments).toEqual([expect.objectContaining({ amount: '5', status: 'credited', chain: expect.objectContaining({ tx_hash: onTimeTx }) })]);
+
+      // Every coin paid to the merchant's invoices: 25 + 25 + 10 + 20 + 5.
+      expect((await w.balances(m)).USDT).toEqual({ available: '85', pending_in: '0', pending_out: '0', held: '0' });
     }
     await expectClean(w);
   }, 60_000);

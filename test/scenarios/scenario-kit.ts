@@ -58,8 +58,8 @@ export interface World {
   staff(email?: string): Promise<Client>;
   call(c: Client | null, method: 'GET' | 'POST', url: string, body?: unknown, headers?: Record<string, string>): Promise<LightMyRequestResponse>;
   depositAddress(c: Client): Promise<Hex>;
-  /** Sends USDT from the payer in the next block, then lets the platform see that block. */
-  sendUsdt(to: string, amount: string): Promise<Hex>;
+  /** Sends USDT from the payer in the next block, then lets the platform see that block (unless `down`: the platform is not running). */
+  sendUsdt(to: string, amount: string, opts?: { down?: boolean }): Promise<Hex>;
   sendEth(to: string, amount: string): Promise<Hex>;
   /** Moves both clocks one block ahead: the next block (a hot-wallet broadcast, say) is stamped then. */
   stampNextBlock(): Promise<number>;
@@ -70,8 +70,8 @@ export interface World {
   fundHotWallet(eth: string, by: Client): Promise<void>;
   /** Starts a real listening server on a free port -> its base URL (closed with the world). */
   listen(): Promise<string>;
-  /** Mines n empty blocks, one BLOCK_S apart; the platform sees each one. */
-  mine(n: number): Promise<void>;
+  /** Mines n empty blocks, one BLOCK_S apart; the platform sees each one (unless `down`). */
+  mine(n: number, opts?: { down?: boolean }): Promise<void>;
   /** One round of the background work: scanner, due jobs, release consumers. */
   tick(): Promise<void>;
   payment(c: Client, id: string): Promise<Payment>;
@@ -147,10 +147,10 @@ export async function startWorld(dialect: Dialect): Promise<World> {
       return clock.now_ms();
     }
 
-    async function included(hash: Hex): Promise<Hex> {
+    async function included(hash: Hex, down = false): Promise<Hex> {
       const r = await client.waitForTransactionReceipt({ hash, pollingInterval: 20 });
       expect(r.status).toBe('success');
-      await tick();
+      if (!down) await tick();
       return hash;
     }
 
@@ -174,9 +174,9 @@ export async function startWorld(dialect: Dialect): Promise<World> {
         expect([200, 201]).toContain(res.statusCode);
         return (res.json() as { address: Hex }).address;
       },
-      async sendUsdt(to, amount) {
+      async sendUsdt(to, amount, opts = {}) {
         await stamp();
-        return included(await sendTokenTransfer(chain.anvil.rpc_url, 31337, chain.usdt, payer, to as Hex, parseUnits(amount, 6)));
+        return included(await sendTokenTransfer(chain.anvil.rpc_url, 31337, chain.usdt, payer, to as Hex, parseUnits(amount, 6)), opts.down);
       },
       async sendEth(to, amount) {
         await stamp();
@@ -199,11 +199,11 @@ export async function startWorld(dialect: Dialect): Promise<World> {
         if (!address || typeof address === 'string') throw new Error('no port');
         return `http://127.0.0.1:${address.port}`;
       },
-      async mine(n) {
+      async mine(n, opts = {}) {
         for (let i = 0; i < n; i++) {
           await stamp();
           await client.request({ method: 'evm_mine' as never });
-          await tick();
+          if (!opts.down) await tick();
         }
       },
       tick,
