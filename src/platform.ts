@@ -26,7 +26,7 @@ import type { Hex } from './chain/chain-types.ts';
 import { createWithdrawals, registerWithdrawalJobs, standingGate, type Withdrawals } from './payments/withdrawals/withdrawals.ts';
 import { withdrawalRoutes } from './payments/withdrawals/withdrawal-routes.ts';
 import { createSweepers, registerSweepJobs, sweepWorker } from './chain/sweep.ts';
-import { createDepositKeys } from './chain/keys.ts';
+import { createDepositKeys, INVOICE_PATH_PREFIX } from './chain/keys.ts';
 import { wirePayments, type PaymentsWiring } from './payments/payment-wiring.ts';
 import { diagnosisChainFrom } from './payments/diagnosis/diagnosis.ts';
 import { wireInvoices } from './payments/invoices/invoice-wiring.ts';
@@ -139,7 +139,7 @@ export async function createPlatform(config: Config, db: Db, opts: PlatformOptio
   if (hotWallets.size) platform.workers.push(hotWalletWorker([...hotWallets.values()], 5_000, (e) => log?.warn({ err: String(e) }, 'hot wallet refresh failed')));
   // Sweeper: consolidates deposit-address balances into the hot wallets (needs the deposit keys).
   if (hotWallets.size && config.deposit_mnemonic) {
-    const sweepers = createSweepers({ chains: config.chains, hotWallets, keys: createDepositKeys(config.deposit_mnemonic), db, clock, ledger, client: (c) => createEvmClient(c) });
+    const sweepers = createSweepers({ chains: config.chains, hotWallets, keys: createDepositKeys(config.deposit_mnemonic), invoice_keys: createDepositKeys(config.deposit_mnemonic, INVOICE_PATH_PREFIX), db, clock, ledger, client: (c) => createEvmClient(c) });
     registerSweepJobs(jobs, sweepers);
     platform.workers.push(sweepWorker([...sweepers.values()], 60_000, (e) => log?.warn({ err: String(e) }, 'sweep planning failed')));
   }
@@ -174,7 +174,7 @@ export async function createPlatform(config: Config, db: Db, opts: PlatformOptio
   // Reconciliation: proves deposits = credited + held + pending, the ledger balances and deposit
   // addresses hold on chain what records say, every minute (the full ledger replay every 10 min);
   // staff see and acknowledge incidents.
-  const reconciler = createReconciler({ db, ledger, chains: config.chains, clock, metrics, ledger_verify_every_ms: 600_000, log: (level, msg, data) => log?.[level](data ?? {}, msg) });
+  const reconciler = createReconciler({ db, ledger, chains: config.chains, clock, metrics, hotWallet: (chain_id) => hotWallets.get(chain_id)?.address ?? null, ledger_verify_every_ms: 600_000, log: (level, msg, data) => log?.[level](data ?? {}, msg) });
   platform.workers.push(reconcileWorker(reconciler, 60_000, (e) => log?.warn({ err: String(e) }, 'reconcile run failed')));
   platform.routes.push({ name: 'incidents', plugin: incidentRoutes({ db, clock }) });
 

@@ -143,3 +143,39 @@ export async function startHarness(dialect: Dialect, extraRoutes: (h: { t: TestD
     },
   };
 }
+
+// ------------------------------------------------------------------ hot-wallet funding on a real chain
+import type { PublicClient } from 'viem';
+import type { ChainConfigFile } from '../config.ts';
+import type { Db } from '../db/database.ts';
+import type { Clock } from '../shared/clock.ts';
+import type { Hex } from '../chain/chain-types.ts';
+import { anvilAccount, sendMint, sendNative } from '../chain/test-usdt.ts';
+import { recordFunding } from './reconcile/funding.ts';
+
+/**
+ * Funds a hot wallet the honest way for a test: a real transaction on anvil (native coin from
+ * anvil account #`from`, or TestUSDT minted by its deployer, account #0), mined deep enough, then
+ * booked through `settle chain record-funding`'s code (debit hot_wallet / credit external), so
+ * that reconciliation's hot-wallet and solvency checks stay clean.
+ * await fundHotWallet({ db, ledger, clock, chain, client }, hot, 'ETH', parseEther('1'))
+ */
+export async function fundHotWallet(
+  env: { db: Db; ledger: Ledger; clock: Clock; chain: ChainConfigFile; client: PublicClient },
+  hot: Hex,
+  asset: 'ETH' | 'USDT',
+  amount_minor: bigint,
+  opts: { from?: number } = {},
+): Promise<Hex> {
+  const { chain, client } = env;
+  const usdt = chain.tokens?.find((t) => t.symbol === 'USDT')?.address as Hex | undefined;
+  const hash =
+    asset === 'ETH'
+      ? await sendNative(chain.rpc_url, chain.chain_id, anvilAccount(opts.from ?? 4), hot, amount_minor)
+      : await sendMint(chain.rpc_url, chain.chain_id, usdt!, anvilAccount(0), hot, amount_minor);
+  await client.waitForTransactionReceipt({ hash, pollingInterval: 50 });
+  await client.request({ method: 'anvil_mine' as never, params: ['0xc'] as never }); // 12 blocks: deeper than any test tier
+  const r = await recordFunding(env, { chain, client, hot, tx_hash: hash, actor: { user_id: 'usr_test_admin', via: 'cli' } });
+  if (!r.ok) throw new Error(`funding refused: ${r.code}: ${r.detail}`);
+  return hash;
+}

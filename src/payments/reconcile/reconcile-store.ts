@@ -4,6 +4,7 @@ import type { DbExecutor } from '../../db/database.ts';
 import type { ReconcileIncidentsTable } from '../../db/schema-payments.ts';
 import { isUniqueViolation } from '../../db/database.ts';
 import type { DepositFact } from './reconcile-rules.ts';
+import { getWithdrawalsByIds } from '../withdrawals/withdrawal-store.ts';
 
 export type ReconcileIncidentRow = ReconcileIncidentsTable;
 
@@ -95,4 +96,68 @@ export async function acknowledgeIncident(ex: DbExecutor, id: string, by: string
   if (c.acknowledged_at_ms !== null) return 'already';
   await ex.updateTable('chain_incidents').set({ acknowledged_at_ms: now_ms, acknowledged_by: by }).where('id', '=', id).execute();
   return 'ok';
+}
+
+const FINAL_WITHDRAWAL = new Set(['completed', 'failed', 'cancelled']);
+const FINAL_SWEEP = new Set(['confirmed', 'failed']);
+
+/** One of our transactions touching the hot wallet, and whether its owner booked it in the ledger. */
+export interface HotTxRow {
+  id: string;
+  purpose: string;
+  from_address: string;
+  to_address: string;
+  value_minor: bigint;
+  data: string;
+  block_number: number | null;
+  booked: boolean;
+}
+
+/**
+ * Our transactions on a chain that touch the hot wallet: sent by it (withdrawals, gas top-ups,
+ * their cancels) and sweeps (into it). `booked` is true once the owner (withdrawal, sweep)
+ * reached a final status: the same database transaction booked its ledger effects. Transactions
+ * of an unknown purpose count as booked, so that anything they moved shows as a difference.
+ */
+export async function selectHotWalletTxs(ex: DbExecutor, chain_id: number, hot: string): Promise<HotTxRow[]> {
+  const txs = await ex
+    .selectFrom('chain_txs')
+    .select(['id', 'purpose', 'purpose_id', 'from_address', 'to_address', 'value_minor', 'data', 'block_number'])
+    .where('chain_id', '=', chain_id)
+    .where((eb) => eb.or([eb('from_address', '=', hot.toLowerCase()), eb('purpose', '=', 'sweep')]))
+    .execute();
+  const wIds = txs.filter((t) => t.purpose === 'withdrawal').map((t) => t.purpose_id);
+  const sIds = txs.filter((t) => t.purpose === 'sweep' || t.purpose === 'sweep_gas').map((t) => t.purpose_id);
+  const wStatus = new Map<string, string>();
+  for (let i = 0; i < wIds.length; i += 500) for (const w of await getWithdrawalsByIds(ex, wIds.slice(i, i + 500))) wStatus.set(w.id, w.status);
+  const sStatus = new Map<string, string>();
+  for (let i = 0; i < sIds.length; i += 500) {
+    for (const r of await ex.selectFrom('sweeps').select(['id', 'status']).where('id', 'in', sIds.slice(i, i + 500)).execute()) sStatus.set(r.id, r.status);
+  }
+  return txs.map((t) => {
+    const owner = t.purpose === 'withdrawal' ? wStatus.get(t.purpose_id) : t.purpose === 'sweep' || t.purpose === 'sweep_gas' ? sStatus.get(t.purpose_id) : undefined;
+    const booked = t.purpose === 'withdrawal' ? FINAL_WITHDRAWAL.has(owner ?? '') : t.purpose === 'sweep' || t.purpose === 'sweep_gas' ? FINAL_SWEEP.has(owner ?? '') : true;
+    return { id: t.id, purpose: t.purpose, from_address: t.from_address, to_address: t.to_address, value_minor: t.value_minor, data: t.data, block_number: t.block_number === null ? null : Number(t.block_number), booked };
+  });
+}
+
+/** Every signed attempt (hash, kind) of the given transactions. */
+export async function selectAttempts(ex: DbExecutor, tx_ids: readonly string[]): Promise<Array<{ tx_id: string; hash: string; kind: string }>> {
+  if (tx_ids.length === 0) return [];
+  return ex.selectFrom('chain_tx_attempts').select(['tx_id', 'hash', 'kind']).where('tx_id', 'in', [...tx_ids]).orderBy('tx_id').orderBy('seq').execute();
+}
+
+/**
+ * One page of the ledger's accounts of an asset, by id. Read directly (not through the ledger's
+ * face, which has no listing) for the solvency sum; the balances are the ledger's own columns.
+ */
+export async function selectLedgerAccountsPage(ex: DbExecutor, asset: string, after_id: string, limit: number) {
+  return ex
+    .selectFrom('ledger_accounts')
+    .select(['id', 'owner_type', 'kind', 'debits_pending_minor', 'debits_posted_minor', 'credits_pending_minor', 'credits_posted_minor'])
+    .where('asset', '=', asset)
+    .where('id', '>', after_id)
+    .orderBy('id')
+    .limit(limit)
+    .execute();
 }

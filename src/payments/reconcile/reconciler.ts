@@ -1,16 +1,20 @@
 // The reconciler: proves per chain and asset that every deposit seen on chain is accounted for in
 // the ledger (credited + held + pending), that the ledger itself balances (the ledger's own
 // verifyLedger, through its face), and — as a check from outside our database — that every
-// deposit address holds on chain exactly what our records say. Each difference becomes an
+// deposit address holds on chain exactly what our records say — and custody: the hot wallet's
+// ledger balance equals its balance on chain (in-flight transactions counted from their receipts),
+// the ledger's deposit_wallets equals what our receiving addresses hold, and custody assets cover
+// what the platform owes (docs/decisions/0006-custody-accounting.md). Each difference becomes an
 // incident: a log line, the `settle_reconcile_discrepancies` gauge and a row in
 // reconcile_incidents (one open row per key; rows not found again are resolved).
 //
 // It runs as a platform worker (every interval_ms, one run at a time) and on demand
 // (`settle reconcile`). Work per run is bounded by addresses_max per chain and by pages.
-import type { PublicClient } from 'viem';
+import { TransactionReceiptNotFoundError, type PublicClient } from 'viem';
 import type { ChainConfigFile } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import { verifyLedger, type Ledger } from '../../ledger/ledger.ts';
+import { platformAccount } from '../../chain/hot-wallet-funding.ts';
 import type { Metrics } from '../../ops/metrics.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';
@@ -21,6 +25,10 @@ import {
   addDeposit,
   checkDeposit,
   compareAddress,
+  custodyProblems,
+  debitBalance,
+  hotWalletEffect,
+  solvencyPart,
   discrepancyKey,
   emptySummary,
   expectedBalances,
@@ -40,6 +48,11 @@ const RPC_PARALLEL_MAX = 8;
 const ERC20_ABI = [{ type: 'function', name: 'balanceOf', stateMutability: 'view', inputs: [{ name: 'a', type: 'address' }], outputs: [{ name: '', type: 'uint256' }] }] as const;
 const OPEN_TX_STATUSES = new Set(['signed', 'broadcast', 'mined']);
 const OPEN_SWEEP_STATUSES = new Set(['planned', 'gas', 'sweeping', 'gas_pending', 'signed', 'broadcast']);
+/** Unbooked hot-wallet transactions looked up on chain per run; more and the check reports in flight. */
+const HOT_IN_FLIGHT_MAX = 200;
+/** Reads of (transactions, ledger, transactions) retried when a booking lands between them. */
+const HOT_SNAPSHOT_TRIES = 3;
+const LEDGER_PAGE_MAX = 1000;
 
 export interface ReconcileDeps {
   db: Db;
@@ -47,6 +60,8 @@ export interface ReconcileDeps {
   chains: readonly ChainConfigFile[];
   clock: Clock;
   metrics?: Metrics;
+  /** The hot wallet address of a chain (null: none; its check is skipped). */
+  hotWallet?: (chain_id: number) => string | null;
   /** A public client per chain (tests and the CLI pass none: one is made from the chain's rpc_url). */
   client?: (chain: ChainConfigFile) => PublicClient;
   /** Deposit addresses checked on chain per chain and run. */
@@ -115,8 +130,12 @@ export function createReconciler(deps: ReconcileDeps): Reconciler {
     return all;
   }
 
-  /** Re-reads every deposit address's balances on chain and compares them with our records. */
-  async function checkAddresses(chain: ChainConfigFile, deposits: DepositFact[], summaries: Map<string, AssetSummary>, out: Discrepancy[]): Promise<void> {
+  /**
+   * Re-reads every deposit address's balances on chain and compares them with our records.
+   * Returns whether every receiving address was read (none in flight, none left over), which is
+   * what comparing their sum with the ledger's deposit_wallets needs.
+   */
+  async function checkAddresses(chain: ChainConfigFile, deposits: DepositFact[], summaries: Map<string, AssetSummary>, out: Discrepancy[]): Promise<'checked' | 'in_flight' | 'partial'> {
     const chain_id = chain.chain_id;
     const assets = chainAssets(chain);
     const native = assets.find((a) => a.token === null)?.code ?? null;
@@ -150,6 +169,8 @@ export function createReconciler(deps: ReconcileDeps): Reconciler {
     const head = await client.getBlockNumber({ cacheTime: 0 });
     let done = 0;
     let after = '';
+    let complete = false;
+    let anyInFlight = false;
     while (done < addresses_max) {
       const page = await store.selectAddressesPage(db.kysely, chain_id, after, Math.min(ADDRESS_PAGE_MAX, addresses_max - done));
       if (page.length === 0) break;
@@ -161,6 +182,7 @@ export function createReconciler(deps: ReconcileDeps): Reconciler {
               const s = summaries.get(a.code) ?? emptySummary(chain_id, a.code);
               summaries.set(a.code, s);
               if (inFlight.has(address)) {
+                anyInFlight = true;
                 s.addresses_in_flight++;
                 continue;
               }
@@ -180,7 +202,97 @@ export function createReconciler(deps: ReconcileDeps): Reconciler {
       done += page.length;
       after = page[page.length - 1]!;
       deps.progress?.({ chain_id, phase: 'addresses', done, total: null });
-      if (page.length < ADDRESS_PAGE_MAX) break;
+      if (page.length < ADDRESS_PAGE_MAX) {
+        complete = true;
+        break;
+      }
+    }
+    if (done < addresses_max) complete = true;
+    return anyInFlight ? 'in_flight' : complete ? 'checked' : 'partial';
+  }
+
+  /**
+   * The hot wallet: its balance on chain at block h equals its ledger balance (posted) plus what
+   * our mined-but-unbooked transactions did (read from their receipts). The ledger is read between
+   * two reads of which transactions are booked; if a booking landed in between, it is read again.
+   */
+  async function checkHotWallet(chain: ChainConfigFile, summaries: Map<string, AssetSummary>): Promise<string[]> {
+    const chain_id = chain.chain_id;
+    const hot = deps.hotWallet?.(chain_id)?.toLowerCase() ?? null;
+    if (!hot) return [];
+    const assets = chainAssets(chain);
+    const native = assets.find((a) => a.token === null)?.code ?? null;
+    const tokens = assets.flatMap((a) => (a.token ? [{ code: a.code, contract: a.token }] : []));
+    const setAll = (status: 'in_flight') => {
+      for (const a of assets) Object.assign(summaries.get(a.code)!.custody.hot_wallet, { status, address: hot });
+    };
+    const client = clientFor(chain);
+    const head = await client.getBlockNumber({ cacheTime: 0 });
+    const onChain = new Map<string, bigint>();
+    for (const a of assets) {
+      onChain.set(a.code, a.token === null
+        ? await client.getBalance({ address: hot as Hex, blockNumber: head })
+        : await client.readContract({ address: a.token, abi: ERC20_ABI, functionName: 'balanceOf', args: [hot as Hex], blockNumber: head }));
+    }
+    const ids = assets.map((a) => platformAccount(a.code, 'hot_wallet').id);
+    let txs: store.HotTxRow[] | null = null;
+    let accounts: Awaited<ReturnType<Ledger['getAccounts']>> = [];
+    for (let i = 0; i < HOT_SNAPSHOT_TRIES && !txs; i++) {
+      const before = await store.selectHotWalletTxs(db.kysely, chain_id, hot);
+      accounts = await ledger.getAccounts(ids);
+      const after = await store.selectHotWalletTxs(db.kysely, chain_id, hot);
+      const bookedBefore = new Set(before.filter((t) => t.booked).map((t) => t.id));
+      if (after.every((t) => !t.booked || bookedBefore.has(t.id))) txs = before;
+    }
+    // Still moving, too much in flight, or booked from a block above the one read: next run.
+    const open = txs?.filter((t) => !t.booked) ?? [];
+    if (!txs || open.length > HOT_IN_FLIGHT_MAX || txs.some((t) => t.booked && t.block_number !== null && t.block_number > Number(head))) {
+      setAll('in_flight');
+      return [];
+    }
+    const effects = new Map<string, bigint>();
+    let counted = 0;
+    const attempts = await store.selectAttempts(db.kysely, open.map((t) => t.id));
+    for (const t of open) {
+      for (const at of attempts.filter((x) => x.tx_id === t.id)) {
+        const receipt = await receiptOf(client, at.hash as Hex);
+        if (!receipt || receipt.blockNumber > head) continue;
+        const mined = { kind: at.kind as 'payload' | 'cancel', success: receipt.status === 'success', gas_fee_minor: receipt.gasUsed * receipt.effectiveGasPrice };
+        for (const [asset, v] of hotWalletEffect(t, mined, hot, native, tokens)) effects.set(asset, (effects.get(asset) ?? 0n) + v);
+        counted++;
+        break;
+      }
+    }
+    const checked: string[] = [];
+    for (const a of assets) {
+      const acct = accounts.find((x) => x.id === platformAccount(a.code, 'hot_wallet').id);
+      const s = summaries.get(a.code)!;
+      s.custody.hot_wallet = {
+        status: 'checked', address: hot,
+        ledger_minor: acct ? acct.debits_posted_minor - acct.credits_posted_minor : 0n,
+        in_flight_minor: effects.get(a.code) ?? 0n, in_flight_txs: counted, on_chain_minor: onChain.get(a.code)!,
+      };
+      checked.push(`hot_wallet_mismatch:${chain_id}:${a.code}:`);
+    }
+    return checked;
+  }
+
+  /** Custody assets against what is owed, and the ledger's deposit_wallets, per asset of a chain (database only). */
+  async function checkSolvency(chain: ChainConfigFile, summaries: Map<string, AssetSummary>): Promise<void> {
+    for (const a of chainAssets(chain)) {
+      const c = summaries.get(a.code)!.custody;
+      let after = '';
+      for (;;) {
+        const page = await store.selectLedgerAccountsPage(db.kysely, a.code, after, LEDGER_PAGE_MAX);
+        for (const acct of page) {
+          const part = solvencyPart(acct);
+          c.assets_minor += part.assets_minor;
+          c.liabilities_minor += part.liabilities_minor;
+          if (acct.owner_type === 'platform' && acct.kind === 'deposit_wallets') c.deposit_wallets.ledger_minor += debitBalance(acct);
+        }
+        if (page.length < LEDGER_PAGE_MAX) break;
+        after = page[page.length - 1]!.id;
+      }
     }
   }
 
@@ -254,12 +366,24 @@ export function createReconciler(deps: ReconcileDeps): Reconciler {
           if (p) found.push(p);
         }
         try {
-          await checkAddresses(chain, deposits, perAsset, found);
+          const dw = await checkAddresses(chain, deposits, perAsset, found);
           checked.push(`address_balance:${chain.chain_id}:`);
+          for (const s of perAsset.values()) {
+            Object.assign(s.custody.deposit_wallets, { status: dw, on_chain_minor: s.on_chain_minor, addresses: s.addresses_checked + s.addresses_in_flight });
+            if (dw === 'checked') checked.push(`deposit_wallets_mismatch:${chain.chain_id}:${s.asset}:`);
+          }
+          checked.push(...(await checkHotWallet(chain, perAsset)));
         } catch (error) {
+          for (const s of perAsset.values()) {
+            s.custody.deposit_wallets.status = 'unreachable';
+            if (s.custody.hot_wallet.status !== 'no_hot_wallet' || deps.hotWallet?.(chain.chain_id)) s.custody.hot_wallet.status = 'unreachable';
+          }
           unreachable.push({ chain_id: chain.chain_id, error: (error as Error).message.split('\n')[0]! });
           log('warn', `reconcile: chain ${chain.chain_id} could not be read; its on-chain check is skipped`, { error: String(error) });
         }
+        await checkSolvency(chain, perAsset);
+        checked.push(`custody_shortfall:${chain.chain_id}:`);
+        for (const s of perAsset.values()) found.push(...custodyProblems(chain.chain_id, s.asset, s.custody));
         for (const s of perAsset.values()) {
           s.refunded_minor = refunds.get(`${s.chain_id}:${s.asset}`) ?? 0n;
           s.discrepancies = found.filter((d) => d.asset === s.asset).length;
@@ -281,6 +405,16 @@ export function createReconciler(deps: ReconcileDeps): Reconciler {
       return report;
     },
   };
+}
+
+/** The receipt of a transaction hash, or null while it is not mined. */
+async function receiptOf(client: PublicClient, hash: Hex) {
+  try {
+    return await client.getTransactionReceipt({ hash });
+  } catch (error) {
+    if (error instanceof TransactionReceiptNotFoundError || (error as Error)?.name === 'TransactionReceiptNotFoundError') return null;
+    throw error;
+  }
 }
 
 /** A platform Worker: one run every interval_ms (never two at once); errors are logged. */

@@ -48,6 +48,11 @@ export async function updateWithdrawal(ex: DbExecutor, id: string, fromStatus: s
   return Number(res.numUpdatedRows) === 1;
 }
 
+export async function getWithdrawalsByIds(ex: DbExecutor, ids: readonly string[]): Promise<Array<Pick<WithdrawalRow, 'id' | 'status'>>> {
+  if (ids.length === 0) return [];
+  return w(ex).selectFrom('withdrawals').select(['id', 'status']).where('id', 'in', [...ids]).execute();
+}
+
 export async function openWithdrawals(ex: DbExecutor, limit: number): Promise<WithdrawalRow[]> {
   return w(ex).selectFrom('withdrawals').selectAll().where('status', 'in', ['requested', 'broadcast', 'confirming']).orderBy('created_at_ms').limit(limit).execute();
 }
