@@ -115,6 +115,10 @@ function invalidCredentials(): ProblemError {
   return new ProblemError(401, 'invalid_credentials', 'The email or password is not right.');
 }
 
+function apiKeySuspended(): ProblemError {
+  return new ProblemError(403, 'account_frozen', 'The account that owns this API key is frozen, so its API keys are suspended until it is unfrozen. The owner can still sign in to see balances and payments and to ask to be unfrozen.');
+}
+
 function tooManyAttempts(retry_s: number): ProblemError {
   return new ProblemError(429, 'too_many_attempts', `Too many failed sign-in attempts; try again in ${retry_s} s.`, { retry_after_s: retry_s }, { 'retry-after': String(retry_s) });
 }
@@ -262,8 +266,9 @@ export function createAccounts(deps: AccountsDeps) {
     await store.insertFreeze(ex, { id: newId('frz', now), user_id: u.id, reason, actor_type: actor.type, actor_id: actor.id, note, created_at_ms: now, lifted_at_ms: null, lifted_by_request_id: null });
     await store.updateUser(ex, u.id, { status: next, updated_at_ms: now });
     const ended = await store.endSessionsOf(ex, u.id, keep_session, now, 'account_frozen');
+    const api_keys_suspended = (await store.apiKeysOf(ex, u.id, 100)).filter((k) => k.revoked_at_ms === null).length;
     await emitEvent(ex, { type: 'account.frozen', aggregate_type: 'user', aggregate_id: u.id, payload: { user_id: u.id, reason, by: actor.type, at_ms: now } }, clock);
-    await audit(ex, 'account_frozen', u.id, actor, meta, { reason, sessions_ended: ended, note });
+    await audit(ex, 'account_frozen', u.id, actor, meta, { reason, sessions_ended: ended, api_keys_suspended, note });
     const e = explainFreeze(reason, asLocale(u.locale));
     await notice(ex, u, 'account_frozen', 'frozen_title', 'frozen_body', { message: e.message, steps: e.what_to_do.map((s) => `- ${s}`).join('\n') });
   }
@@ -429,6 +434,9 @@ export function createAccounts(deps: AccountsDeps) {
         const k = await store.apiKeyWithUserByHash(db.kysely, tokenHash(token));
         if (!k || k.revoked_at_ms !== null) return null;
         if (k.user_status === null || k.user_email === null || k.user_locale === null || k.user_status === 'closed') return null;
+        // Freezing ends every session; a key cannot sign in again, so it is suspended instead
+        // until the unfreeze. The owner still signs in to see the money and ask to be unfrozen.
+        if (k.user_status === 'frozen') throw apiKeySuspended();
         if (!k.last_used_at_ms || now - k.last_used_at_ms > SESSION_TOUCH_MS) await store.touchApiKey(db.kysely, k.id, now);
         return {
           kind: 'api_key', user_id: k.user_id, email: k.user_email, roles: ['user', 'merchant'], status: k.user_status as UserStatus, locale: asLocale(k.user_locale),
