@@ -6,6 +6,7 @@
 //   npm run bench:ledger                                  # SQLite workloads
 //   SETTLE_BENCH_DATABASE_URL=postgres://… npm run bench:ledger   # + PostgreSQL workloads
 //   SETTLE_BENCH_SECONDS=5 (per workload, default 5)
+//   SETTLE_BENCH_ONLY=<regex> (run only the workloads whose names match, e.g. 'batched|single')
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,10 +17,12 @@ import { openDb, type Db } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { createLedger, type Ledger } from '../src/ledger/ledger.ts';
 import { systemClock } from '../src/shared/clock.ts';
-import { accountKey, transferHash } from '../src/ledger/ledger-rules.ts';
+import { transferHash } from '../src/ledger/ledger-rules.ts';
+import { historyKey } from '../src/ledger/ledger-store.ts';
 import { ledgerAccountId, type AccountSpec, type TransferInput } from '../src/ledger/ledger-types.ts';
 
 const SECONDS = Number(process.env.SETTLE_BENCH_SECONDS ?? 5);
+const ONLY = process.env.SETTLE_BENCH_ONLY ? new RegExp(process.env.SETTLE_BENCH_ONLY) : null;
 const PG_URL = process.env.SETTLE_BENCH_DATABASE_URL || process.env.SETTLE_TEST_DATABASE_URL || '';
 const USERS = 1000;
 const ASSET = 'USDT';
@@ -43,7 +46,8 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-function print(f: Figures): void {
+function print(f: Figures | null): void {
+  if (!f) return;
   const l = [...f.latencies_ms].sort((a, b) => a - b);
   const rate = Math.round(f.transfers / f.seconds);
   console.log(
@@ -86,7 +90,8 @@ async function setup(db: Db, ledger: Ledger): Promise<void> {
 }
 
 /** callers run concurrently until the deadline, each sending batches of batch_size. */
-async function drive(name: string, callers: number, batch_size: number, hot_share: number, send: (batch: TransferInput[]) => Promise<number>): Promise<Figures> {
+async function drive(name: string, callers: number, batch_size: number, hot_share: number, send: (batch: TransferInput[]) => Promise<number>): Promise<Figures | null> {
+  if (ONLY && !ONLY.test(name)) return null;
   const latencies: number[] = [];
   let transfers = 0;
   let failed = 0;
@@ -135,7 +140,12 @@ function naive(db: Db) {
         const seq = Number(head.seq) + 1;
         const row = { id: t.id, seq, debit_account_id: dr.id, credit_account_id: cr.id, asset: t.asset, amount_minor: t.amount_minor, type: 'single' as const, pending_id: null, timeout_ms: 0, expires_at_ms: null, flags: 0, reason: t.reason, reference: t.reference, created_at_ms: Date.now(), prev_hash: head.hash };
         const hash = transferHash(row);
-        await trx.insertInto('ledger_transfers').values({ ...row, hash, debit_key: accountKey(dr.id), credit_key: accountKey(cr.id) }).execute();
+        const { id, asset, amount_minor, type, pending_id, timeout_ms, expires_at_ms, flags, reason, reference, created_at_ms } = row;
+        const keys = { debit_key: historyKey(seq, Number(dr.num)), credit_key: historyKey(seq, Number(cr.num)) };
+        await trx
+          .insertInto('ledger_transfers')
+          .values({ id, seq, ...keys, asset, amount_minor, type, pending_id, timeout_ms, expires_at_ms, flags, reason, reference, created_at_ms, hash: Buffer.from(hash, 'hex') })
+          .execute();
         await trx.updateTable('ledger_accounts').set({ debits_posted_minor: dr.debits_posted_minor + t.amount_minor }).where('id', '=', dr.id).execute();
         await trx.updateTable('ledger_accounts').set({ credits_posted_minor: cr.credits_posted_minor + t.amount_minor }).where('id', '=', cr.id).execute();
         await trx.updateTable('ledger_head').set({ seq, hash }).where('id', '=', 1).execute();

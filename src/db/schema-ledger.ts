@@ -1,6 +1,7 @@
-// Tables owned by the ledger module (migration 2026-11-26T0200_ledger). Money columns end in
+// Tables owned by the ledger module (migrations 2026-11-26T0200_ledger, T0600_ledger_compact). Money columns end in
 // `_minor` (bigint through the BigintPlugin); `_ms` columns are epoch milliseconds.
 // ledger_transfers is append-only: triggers on both dialects refuse UPDATE and DELETE.
+import type { Generated } from 'kysely';
 
 export interface AssetsTable {
   code: string;
@@ -11,6 +12,8 @@ export interface AssetsTable {
 }
 
 export interface LedgerAccountsTable {
+  /** A small integer key, assigned on insert; transfers name accounts by it (see debit_key). */
+  num: Generated<number>;
   id: string;
   asset: string;
   owner_type: string;
@@ -30,9 +33,10 @@ export interface LedgerTransfersTable {
   id: string;
   /** Position in the hash chain (1, 2, 3 … without gaps). */
   seq: number;
-  debit_account_id: string;
-  credit_account_id: string;
-  /** accountKey(debit_account_id): a 48-bit key indexed for history (see ledger-rules.ts). */
+  /**
+   * (seq >> 16) * 2^32 + the debit account's num: names the account (key & 0xffffffff) and is the
+   * history index key, bucketed by seq so that a batch's index entries sit together (see ledger-store.ts).
+   */
   debit_key: number;
   credit_key: number;
   asset: string;
@@ -48,8 +52,8 @@ export interface LedgerTransfersTable {
   reason: string;
   reference: string | null;
   created_at_ms: number;
-  prev_hash: string;
-  hash: string;
+  /** sha256 (32 bytes) of the previous transfer's hash (hex) and this one's canonical fields. */
+  hash: Buffer;
 }
 
 /** One row (id = 1): the chain head, locked by every batch so that the chain stays one line. */

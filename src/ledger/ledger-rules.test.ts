@@ -5,8 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { GENESIS_HASH, applyBatch, newBatchState, ownerBalances, transferHash, type AccountState, type BatchState, type RuleInput } from './ledger-rules.ts';
 import type { LedgerAccount, TransferInput } from './ledger-types.ts';
 
+let nums = 0;
 function acct(id: string, flags: Partial<AccountState> = {}, asset = 'USDT'): AccountState {
-  return { id, asset, debits_must_not_exceed_credits: false, credits_must_not_exceed_debits: false, debits_pending_minor: 0n, debits_posted_minor: 0n, credits_pending_minor: 0n, credits_posted_minor: 0n, ...flags };
+  return { id, num: ++nums, asset, debits_must_not_exceed_credits: false, credits_must_not_exceed_debits: false, debits_pending_minor: 0n, debits_posted_minor: 0n, credits_pending_minor: 0n, credits_posted_minor: 0n, ...flags };
 }
 
 function state(now_ms = 1000): BatchState {

@@ -26,6 +26,8 @@ export const GENESIS_HASH = '0'.repeat(64);
 
 export interface AccountState extends AccountFlags {
   id: string;
+  /** The account's small integer key (transfer rows name accounts by it). */
+  num: number;
   asset: string;
   debits_pending_minor: bigint;
   debits_posted_minor: bigint;
@@ -337,23 +339,6 @@ export function transferHash(t: Omit<Transfer, 'hash'>): string {
   return hash('sha256', `${t.prev_hash}\n${canonical}`, 'hex');
 }
 
-const accountKeys = new Map<string, number>();
-const ACCOUNT_KEYS_CACHED_MAX = 100_000;
-
-/**
- * accountKey('la:user:usr_1:USDT:user_available') -> the first 48 bits of its sha256, a number.
- * History indexes these instead of the long ids; queries filter on the id as well.
- */
-export function accountKey(account_id: string): number {
-  let key = accountKeys.get(account_id);
-  if (key === undefined) {
-    key = Number.parseInt(hash('sha256', account_id, 'hex').slice(0, 12), 16);
-    if (accountKeys.size >= ACCOUNT_KEYS_CACHED_MAX) accountKeys.clear();
-    accountKeys.set(account_id, key);
-  }
-  return key;
-}
-
 export interface Balances {
   debits_pending_minor: bigint;
   debits_posted_minor: bigint;
@@ -394,7 +379,7 @@ export function replayTransfer(dr: Balances, cr: Balances, t: Transfer, pending_
 }
 
 /** Which flag, if any, an account's balances break. */
-export function flagViolation(a: AccountState): 'exceeds_credits' | 'exceeds_debits' | null {
+export function flagViolation(a: Balances & AccountFlags): 'exceeds_credits' | 'exceeds_debits' | null {
   if (a.debits_must_not_exceed_credits && a.debits_pending_minor + a.debits_posted_minor > a.credits_posted_minor) return 'exceeds_credits';
   if (a.credits_must_not_exceed_debits && a.credits_pending_minor + a.credits_posted_minor > a.debits_posted_minor) return 'exceeds_debits';
   return null;

@@ -3,20 +3,26 @@
 // A batch runs through a LedgerTx: lock the chain head, load the transfers and accounts the batch
 // names, let the rules decide, write the outcome. Two implementations:
 // - SQLite: prepared statements on the raw better-sqlite3 handle. This is the measured hot path:
-//   a batch of 8,190 transfers makes ~25,000 statement executions, and going through Kysely
-//   (query compilation, plugin transforms, one promise per statement) costs several times the
-//   SQLite work itself. Statements run synchronously on the one connection, inside a transaction
-//   that the caller holds (Kysely's connection mutex keeps every other query out meanwhile).
-// - PostgreSQL: set-based statements through Kysely (`= any($1)` reads, `unnest` multi-row insert
-//   and update), so a batch costs a fixed handful of round trips whatever its size. Every writer
-//   locks the chain head first and then the touched accounts in sorted id order (FOR UPDATE):
-//   writers queue on the head instead of deadlocking on accounts.
-import { sql, type Kysely, type Transaction } from 'kysely';
+//   going through Kysely (query compilation, plugin transforms, one promise per statement) costs
+//   several times the SQLite work itself. Statements run synchronously on the one connection,
+//   inside a transaction that the caller holds (Kysely's connection mutex keeps every other query
+//   out meanwhile).
+// - PostgreSQL: set-based statements (`= any($1)` reads, `unnest` multi-row insert and update), so
+//   a batch costs a fixed handful of round trips whatever its size. Every writer locks the chain
+//   head first and then the touched accounts in sorted id order (FOR UPDATE): writers queue on
+//   the head instead of deadlocking on accounts.
+//
+// The layout (migration 2026-11-26T0600_ledger_compact, docs/decisions/ledger-performance.md):
+// a transfer row names its accounts by `debit_key` / `credit_key` = bucket(seq) * 2^32 + the
+// account's `num`, stores its hash as 32 bytes and not the previous hash (read back by seq).
+// The keys are also the history indexes: bucketed by seq, the entries a batch adds sit together
+// at the tail of each index instead of one page per account, which is what made commits heavy.
+import { sql, type RawBuilder, type Kysely, type Transaction } from 'kysely';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Database } from '../db/schema.ts';
 import type { DbExecutor } from '../db/database.ts';
 import type { AccountKind, AssetSpec, LedgerAccount, Transfer } from './ledger-types.ts';
-import { accountFlagBits, accountFlagsFromBits, accountKey, type AccountState, type ChainHead } from './ledger-rules.ts';
+import { GENESIS_HASH, accountFlagBits, accountFlagsFromBits, type AccountState, type ChainHead } from './ledger-rules.ts';
 import type { AccountSpec } from './ledger-types.ts';
 
 export interface LedgerTx {
@@ -26,34 +32,38 @@ export interface LedgerTx {
   loadResolutions(pending_ids: string[]): Promise<Array<{ pending_id: string; type: string }>>;
   /** ids must be sorted (lock order). */
   lockAccounts(ids: string[]): Promise<AccountState[]>;
-  write(created: Transfer[], dirty: AccountState[], head: ChainHead): Promise<void>;
+  /** accounts: every account the created transfers name (their nums are written). */
+  write(created: Transfer[], accounts: ReadonlyMap<string, AccountState>, dirty: AccountState[], head: ChainHead): Promise<void>;
 }
 
-const TRANSFER_COLUMNS = [
-  'id',
-  'seq',
-  'debit_account_id',
-  'credit_account_id',
-  'asset',
-  'amount_minor',
-  'type',
-  'pending_id',
-  'timeout_ms',
-  'expires_at_ms',
-  'flags',
-  'reason',
-  'reference',
-  'created_at_ms',
-  'prev_hash',
-  'hash',
-] as const;
-const INSERT_COLUMNS = [...TRANSFER_COLUMNS, 'debit_key', 'credit_key'] as const;
+/** Transfers per history bucket (a power of two): seq >> BUCKET_SHIFT. */
+export const BUCKET_SHIFT = 16;
+const BUCKET_SIZE = 2 ** BUCKET_SHIFT;
+const NUM_SPAN = 2 ** 32;
+/** A page of history probes this many buckets at most per query (it widens over empty ones). */
+const HISTORY_BUCKETS_PER_QUERY_MAX = 256;
+
+/** historyKey(70000, 7) -> 1 * 2^32 + 7: the account's num in the bucket of seq. */
+export function historyKey(seq: number, num: number): number {
+  return Math.floor(seq / BUCKET_SIZE) * NUM_SPAN + num;
+}
+
+/** Every transfer read: the row, its accounts' ids (by num) and the previous hash (by seq). */
+const TRANSFER_SELECT = `select t.seq, t.id, da.id as debit_account_id, ca.id as credit_account_id, t.asset, t.amount_minor, t.type,
+  t.pending_id, t.timeout_ms, t.expires_at_ms, t.flags, t.reason, t.reference, t.created_at_ms, t.hash, p.hash as prev_hash
+  from ledger_transfers t
+  left join ledger_accounts da on da.num = (t.debit_key & ${NUM_SPAN - 1})
+  left join ledger_accounts ca on ca.num = (t.credit_key & ${NUM_SPAN - 1})
+  left join ledger_transfers p on p.seq = t.seq - 1`;
+
+const INSERT_COLUMNS = 'seq, id, debit_key, credit_key, asset, amount_minor, type, pending_id, timeout_ms, expires_at_ms, flags, reason, reference, created_at_ms, hash';
 
 interface RawTransferRow {
   id: string;
   seq: number;
-  debit_account_id: string;
-  credit_account_id: string;
+  /** null only if the account row is missing (verify reports it). */
+  debit_account_id: string | null;
+  credit_account_id: string | null;
   asset: string;
   amount_minor: bigint | string;
   type: string;
@@ -64,16 +74,18 @@ interface RawTransferRow {
   reason: string;
   reference: string | null;
   created_at_ms: number;
-  prev_hash: string;
-  hash: string;
+  prev_hash: Uint8Array | null;
+  hash: Uint8Array;
 }
+
+const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 export function toTransfer(r: RawTransferRow): Transfer {
   return {
     id: r.id,
     seq: Number(r.seq),
-    debit_account_id: r.debit_account_id,
-    credit_account_id: r.credit_account_id,
+    debit_account_id: r.debit_account_id ?? '',
+    credit_account_id: r.credit_account_id ?? '',
     asset: r.asset,
     amount_minor: BigInt(r.amount_minor),
     type: r.type as Transfer['type'],
@@ -84,12 +96,13 @@ export function toTransfer(r: RawTransferRow): Transfer {
     reason: r.reason,
     reference: r.reference,
     created_at_ms: Number(r.created_at_ms),
-    prev_hash: r.prev_hash,
-    hash: r.hash,
+    prev_hash: r.prev_hash === null ? GENESIS_HASH : hex(r.prev_hash),
+    hash: hex(r.hash),
   };
 }
 
 interface RawAccountRow {
+  num: number;
   id: string;
   asset: string;
   owner_type: string;
@@ -104,8 +117,11 @@ interface RawAccountRow {
 }
 
 function toState(r: RawAccountRow): AccountState {
+  const num = Number(r.num);
+  if (!(num > 0 && num < NUM_SPAN)) throw new Error(`ledger account ${r.id} has num ${num}: out of the 32-bit key space`);
   return {
     id: r.id,
+    num,
     asset: r.asset,
     ...accountFlagsFromBits(r.flags),
     debits_pending_minor: BigInt(r.debits_pending_minor),
@@ -131,6 +147,12 @@ export function toAccount(r: RawAccountRow): LedgerAccount {
   };
 }
 
+function numOf(accounts: ReadonlyMap<string, AccountState>, id: string): number {
+  const a = accounts.get(id);
+  if (!a) throw new Error(`ledger account ${id} was not loaded with its batch`);
+  return a.num;
+}
+
 // ---------------------------------------------------------------- SQLite (prepared statements)
 
 /** The raw statements, prepared once per connection (after migrations). */
@@ -140,6 +162,7 @@ export class SqliteStatements {
   readonly rollback: BetterSqlite3.Statement;
   private readonly head: BetterSqlite3.Statement;
   private readonly setHead: BetterSqlite3.Statement;
+  private readonly exists: BetterSqlite3.Statement;
   private readonly transfer: BetterSqlite3.Statement;
   private readonly resolution: BetterSqlite3.Statement;
   private readonly account: BetterSqlite3.Statement;
@@ -152,12 +175,14 @@ export class SqliteStatements {
     this.rollback = raw.prepare('rollback');
     this.head = raw.prepare('select seq, hash from ledger_head where id = 1');
     this.setHead = raw.prepare('update ledger_head set seq = ?, hash = ? where id = 1');
-    this.transfer = raw.prepare(`select ${TRANSFER_COLUMNS.join(', ')} from ledger_transfers where id = ?`);
+    // The common case (a new id) costs one probe of the id index; the full row only for retries.
+    this.exists = raw.prepare('select 1 from ledger_transfers where id = ?').pluck();
+    this.transfer = raw.prepare(`${TRANSFER_SELECT} where t.id = ?`);
     this.resolution = raw.prepare('select pending_id, type from ledger_transfers where pending_id = ?');
     this.account = raw.prepare('select * from ledger_accounts where id = ?');
-    this.insert = raw.prepare(`insert into ledger_transfers (${INSERT_COLUMNS.join(', ')}) values (${INSERT_COLUMNS.map(() => '?').join(', ')})`);
+    this.insert = raw.prepare(`insert into ledger_transfers (${INSERT_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.update = raw.prepare(
-      'update ledger_accounts set debits_pending_minor = ?, debits_posted_minor = ?, credits_pending_minor = ?, credits_posted_minor = ? where id = ?',
+      'update ledger_accounts set debits_pending_minor = ?, debits_posted_minor = ?, credits_pending_minor = ?, credits_posted_minor = ? where num = ?',
     );
   }
 
@@ -172,8 +197,8 @@ export class SqliteStatements {
       loadTransfers: async (ids) => {
         const out: Transfer[] = [];
         for (const id of ids) {
-          const row = this.transfer.get(id) as RawTransferRow | undefined;
-          if (row) out.push(toTransfer(row));
+          if (this.exists.get(id) === undefined) continue;
+          out.push(toTransfer(this.transfer.get(id) as RawTransferRow));
         }
         return out;
       },
@@ -193,13 +218,14 @@ export class SqliteStatements {
         }
         return out;
       },
-      write: async (created, dirty, head) => {
+      write: async (created, accounts, dirty, head) => {
+        const insert = this.insert;
         for (const t of created) {
-          this.insert.run(
-            t.id,
+          insert.run(
             t.seq,
-            t.debit_account_id,
-            t.credit_account_id,
+            t.id,
+            historyKey(t.seq, numOf(accounts, t.debit_account_id)),
+            historyKey(t.seq, numOf(accounts, t.credit_account_id)),
             t.asset,
             t.amount_minor.toString(),
             t.type,
@@ -210,14 +236,11 @@ export class SqliteStatements {
             t.reason,
             t.reference,
             t.created_at_ms,
-            t.prev_hash,
-            t.hash,
-            accountKey(t.debit_account_id),
-            accountKey(t.credit_account_id),
+            Buffer.from(t.hash, 'hex'),
           );
         }
         for (const a of dirty) {
-          this.update.run(a.debits_pending_minor.toString(), a.debits_posted_minor.toString(), a.credits_pending_minor.toString(), a.credits_posted_minor.toString(), a.id);
+          this.update.run(a.debits_pending_minor.toString(), a.debits_posted_minor.toString(), a.credits_pending_minor.toString(), a.credits_posted_minor.toString(), a.num);
         }
         this.setHead.run(head.seq, head.hash);
       },
@@ -237,7 +260,7 @@ export function pgTx(trx: Transaction<Database> | Kysely<Database>): LedgerTx {
     },
     async loadTransfers(ids) {
       if (!ids.length) return [];
-      const r = await sql<RawTransferRow>`select * from ledger_transfers where id = any(${ids}::text[])`.execute(trx);
+      const r = await sql<RawTransferRow>`${sql.raw(TRANSFER_SELECT)} where t.id = any(${ids}::text[])`.execute(trx);
       return r.rows.map(toTransfer);
     },
     async loadResolutions(pending_ids) {
@@ -250,26 +273,61 @@ export function pgTx(trx: Transaction<Database> | Kysely<Database>): LedgerTx {
       const r = await sql<RawAccountRow>`select * from ledger_accounts where id = any(${ids}::text[]) order by id for update`.execute(trx);
       return r.rows.map(toState);
     },
-    async write(created, dirty, head) {
-      if (created.length) {
-        const col = <K extends keyof Transfer>(k: K) => created.map((t) => t[k]);
-        await sql`insert into ledger_transfers (${sql.raw(INSERT_COLUMNS.join(', '))})
-          select * from unnest(${col('id')}::text[], ${col('seq')}::int8[], ${col('debit_account_id')}::text[], ${col('credit_account_id')}::text[],
-            ${col('asset')}::text[], ${created.map((t) => t.amount_minor.toString())}::numeric[], ${col('type')}::text[], ${col('pending_id')}::text[],
-            ${col('timeout_ms')}::int8[], ${col('expires_at_ms')}::int8[], ${col('flags')}::int4[], ${col('reason')}::text[], ${col('reference')}::text[],
-            ${col('created_at_ms')}::int8[], ${col('prev_hash')}::text[], ${col('hash')}::text[],
-            ${created.map((t) => accountKey(t.debit_account_id))}::int8[], ${created.map((t) => accountKey(t.credit_account_id))}::int8[])`.execute(trx);
-      }
+    async write(created, accounts, dirty, head) {
+      if (created.length) await sql`${pgInsert(created, accounts)}`.execute(trx);
       if (dirty.length) {
         const s = (f: (a: AccountState) => bigint) => dirty.map((a) => f(a).toString());
         await sql`update ledger_accounts a set debits_pending_minor = v.dp, debits_posted_minor = v.dpo, credits_pending_minor = v.cp, credits_posted_minor = v.cpo
-          from unnest(${dirty.map((a) => a.id)}::text[], ${s((a) => a.debits_pending_minor)}::numeric[], ${s((a) => a.debits_posted_minor)}::numeric[],
-            ${s((a) => a.credits_pending_minor)}::numeric[], ${s((a) => a.credits_posted_minor)}::numeric[]) as v(id, dp, dpo, cp, cpo)
-          where a.id = v.id`.execute(trx);
+          from unnest(${dirty.map((a) => a.num)}::int8[], ${s((a) => a.debits_pending_minor)}::numeric[], ${s((a) => a.debits_posted_minor)}::numeric[],
+            ${s((a) => a.credits_pending_minor)}::numeric[], ${s((a) => a.credits_posted_minor)}::numeric[]) as v(num, dp, dpo, cp, cpo)
+          where a.num = v.num`.execute(trx);
       }
       await sql`update ledger_head set seq = ${head.seq}, hash = ${head.hash} where id = 1`.execute(trx);
     },
   };
+}
+
+/** One multi-row insert: a column array per field, whatever the batch size. */
+function pgInsert(created: Transfer[], accounts: ReadonlyMap<string, AccountState>): RawBuilder<unknown> {
+  const n = created.length;
+  const seq = new Array<number>(n);
+  const id = new Array<string>(n);
+  const dk = new Array<number>(n);
+  const ck = new Array<number>(n);
+  const asset = new Array<string>(n);
+  const amount = new Array<string>(n);
+  const type = new Array<string>(n);
+  const pending = new Array<string | null>(n);
+  const timeout = new Array<number>(n);
+  const expires = new Array<number | null>(n);
+  const flags = new Array<number>(n);
+  const reason = new Array<string>(n);
+  const reference = new Array<string | null>(n);
+  const created_at = new Array<number>(n);
+  const hash = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    const t = created[i]!;
+    seq[i] = t.seq;
+    id[i] = t.id;
+    dk[i] = historyKey(t.seq, numOf(accounts, t.debit_account_id));
+    ck[i] = historyKey(t.seq, numOf(accounts, t.credit_account_id));
+    asset[i] = t.asset;
+    amount[i] = t.amount_minor.toString();
+    type[i] = t.type;
+    pending[i] = t.pending_id;
+    timeout[i] = t.timeout_ms;
+    expires[i] = t.expires_at_ms;
+    flags[i] = t.flags;
+    reason[i] = t.reason;
+    reference[i] = t.reference;
+    created_at[i] = t.created_at_ms;
+    hash[i] = t.hash;
+  }
+  return sql`insert into ledger_transfers (${sql.raw(INSERT_COLUMNS)})
+    select s, i, dk, ck, a, am, ty, p, tm, ex, f, r, rf, c, decode(h, 'hex')
+    from unnest(${seq}::int8[], ${id}::text[], ${dk}::int8[], ${ck}::int8[], ${asset}::text[], ${amount}::numeric[], ${type}::text[],
+      ${pending}::text[], ${timeout}::int8[], ${expires}::int8[], ${flags}::int4[], ${reason}::text[], ${reference}::text[],
+      ${created_at}::int8[], ${hash}::text[]) as v(s, i, dk, ck, a, am, ty, p, tm, ex, f, r, rf, c, h)`;
 }
 
 // ---------------------------------------------------------------- reads (both dialects, Kysely)
@@ -309,30 +367,44 @@ export async function selectOwnerAccounts(ex: DbExecutor, owner_type: string, ow
 
 export async function selectTransfers(ex: DbExecutor, ids: string[]): Promise<Transfer[]> {
   if (!ids.length) return [];
-  const rows = await ex.selectFrom('ledger_transfers').select(TRANSFER_COLUMNS).where('id', 'in', ids).execute();
-  return rows.map((r) => toTransfer(r as unknown as RawTransferRow));
+  const r = await sql<RawTransferRow>`${sql.raw(TRANSFER_SELECT)} where t.id in (${sql.join(ids)})`.execute(ex);
+  return r.rows.map(toTransfer);
 }
 
-/** An account's transfers with seq < before_seq, newest first: two index range scans merged. */
+/**
+ * An account's transfers with seq < before_seq, newest first. The history keys are bucketed by
+ * seq, so it walks the buckets from the newest down: one query for an account active in the
+ * latest bucket, and a widening span of buckets per query across quiet stretches.
+ */
 export async function selectHistory(ex: DbExecutor, account_id: string, before_seq: number | null, limit: number): Promise<Transfer[]> {
-  const key = accountKey(account_id);
-  const side = (column: 'debit_account_id' | 'credit_account_id') => {
-    const keyColumn = column === 'debit_account_id' ? 'debit_key' : 'credit_key';
-    let q = ex.selectFrom('ledger_transfers').select(TRANSFER_COLUMNS).where(keyColumn, '=', key).where(column, '=', account_id);
-    if (before_seq !== null) q = q.where('seq', '<', before_seq);
-    return q.orderBy('seq', 'desc').limit(limit).execute();
-  };
-  const [debits, credits] = await Promise.all([side('debit_account_id'), side('credit_account_id')]);
-  return [...debits, ...credits]
-    .map((r) => toTransfer(r as unknown as RawTransferRow))
-    .sort((a, b) => b.seq - a.seq)
-    .slice(0, limit);
+  const account = await ex.selectFrom('ledger_accounts').select('num').where('id', '=', account_id).executeTakeFirst();
+  if (!account) return [];
+  const num = Number(account.num);
+  const below = before_seq ?? (await selectHead(ex)).seq + 1;
+  const out: Transfer[] = [];
+  let bucket = Math.floor((below - 1) / BUCKET_SIZE);
+  let span = 1;
+  while (bucket >= 0 && out.length < limit) {
+    const low = Math.max(0, bucket - span + 1);
+    const keys: number[] = [];
+    for (let b = bucket; b >= low; b--) keys.push(b * NUM_SPAN + num);
+    const n = limit - out.length;
+    const r = await sql<RawTransferRow>`${sql.raw(TRANSFER_SELECT)} where t.seq in (
+        select seq from (select seq from ledger_transfers where debit_key in (${sql.join(keys)}) and seq < ${below} order by seq desc limit ${n}) d
+        union all
+        select seq from (select seq from ledger_transfers where credit_key in (${sql.join(keys)}) and seq < ${below} order by seq desc limit ${n}) c)
+      order by t.seq desc limit ${n}`.execute(ex);
+    for (const row of r.rows) out.push(toTransfer(row));
+    bucket = low - 1;
+    span = Math.min(span * 2, HISTORY_BUCKETS_PER_QUERY_MAX);
+  }
+  return out;
 }
 
 /** Transfers in seq order after `after_seq` (verify streams the chain with it). */
 export async function selectTransfersAfter(ex: DbExecutor, after_seq: number, limit: number): Promise<Transfer[]> {
-  const rows = await ex.selectFrom('ledger_transfers').select(TRANSFER_COLUMNS).where('seq', '>', after_seq).orderBy('seq').limit(limit).execute();
-  return rows.map((r) => toTransfer(r as unknown as RawTransferRow));
+  const r = await sql<RawTransferRow>`${sql.raw(TRANSFER_SELECT)} where t.seq > ${after_seq} order by t.seq limit ${limit}`.execute(ex);
+  return r.rows.map(toTransfer);
 }
 
 export async function selectAllAccounts(ex: DbExecutor): Promise<LedgerAccount[]> {

@@ -34,7 +34,7 @@ export async function verifyLedger(ex: DbExecutor): Promise<VerifyReport> {
       if (transferHash(t) !== t.hash) return fail(`transfer ${t.id} (seq ${t.seq}): hash does not match its fields (altered)`);
       const dr = byId.get(t.debit_account_id);
       const cr = byId.get(t.credit_account_id);
-      if (!dr || !cr) return fail(`transfer ${t.id}: account ${dr ? t.credit_account_id : t.debit_account_id} does not exist`);
+      if (!dr || !cr) return fail(`transfer ${t.id}: its ${dr ? 'credit' : 'debit'} account ${(dr ? t.credit_account_id : t.debit_account_id) || '(no account has its key)'} does not exist`);
       if (dr.asset !== t.asset || cr.asset !== t.asset) return fail(`transfer ${t.id}: asset ${t.asset} differs from its accounts'`);
       if (t.amount_minor <= 0n) return fail(`transfer ${t.id}: amount ${t.amount_minor} is not positive`);
       let pendingAmount: bigint | null = null;

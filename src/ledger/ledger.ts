@@ -111,7 +111,7 @@ export function createLedger(db: Db, clock: Clock, opts: LedgerOptions = {}): Le
     for (const a of await tx.lockAccounts(accountIdsToLock(all, state.transfers))) state.accounts.set(a.id, a);
     const results = segments.map((segment) => applyBatch(state, segment));
     if (state.created.length) {
-      await tx.write(state.created, [...state.dirty].map((id) => state.accounts.get(id)!), state.head);
+      await tx.write(state.created, state.accounts, [...state.dirty].map((id) => state.accounts.get(id)!), state.head);
       for (const t of state.created) {
         if (t.expires_at_ms === null) continue;
         await enqueueJob(ex, EXPIRE_JOB, { pending_id: t.id }, { run_at_ms: t.expires_at_ms, unique_key: `${EXPIRE_JOB}:${t.id}` }, clock);
