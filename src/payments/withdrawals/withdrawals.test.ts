@@ -1,6 +1,8 @@
 // Goal: a withdrawal moves the money exactly once: pending in the ledger at request, broadcast by
 // the hot wallet, posted at depth (completed), or voided with its reason when the chain refuses
-// it. Method: real anvil with a deployed TestUSDT, the real ledger and job runner on a real
+// it. The coins leave custody from hot_wallet, and the gas the hot wallet paid is booked
+// gas <- hot_wallet once per mined transaction; the hot wallet's own coins are operator capital,
+// booked through record-funding when they arrive. Method: real anvil with a deployed TestUSDT, the real ledger and job runner on a real
 // database (SQLite, and PostgreSQL when SETTLE_TEST_DATABASE_URL is set); the job is driven by
 // JobRunner.tick() with a manual clock, and blocks are mined by hand.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +12,7 @@ import { startAnvil, type AnvilHandle } from '../../chain/anvil.ts';
 import { createEvmClient } from '../../chain/evm.ts';
 import { erc20TransferData, Sender } from '../../chain/hot-wallet.ts';
 import { openDb } from '../../db/database.ts';
-import { anvilAccount, balanceOfToken, deployTestUsdt, sendMint, sendNative } from '../../chain/test-usdt.ts';
+import { anvilAccount, balanceOfToken, deployTestUsdt, sendNative } from '../../chain/test-usdt.ts';
 import type { Hex } from '../../chain/chain-types.ts';
 import { JobRunner } from '../../jobs/jobs.ts';
 import { createLedger, type Ledger } from '../../ledger/ledger.ts';
@@ -18,6 +20,8 @@ import { ledgerAccountId } from '../../ledger/ledger-types.ts';
 import { ManualClock } from '../../shared/clock.ts';
 import type { ProblemError } from '../../shared/errors.ts';
 import { getPayment } from '../payments.ts';
+import { fundHotWallet } from '../payment-testkit.ts';
+import { parseEther } from 'viem';
 import { createWithdrawals, PLATFORM_OWNER, registerWithdrawalJobs, type Withdrawals } from './withdrawals.ts';
 
 const CHAIN = 31337;
@@ -60,7 +64,6 @@ describe.each(DIALECTS)('withdrawals on %s', (dialect) => {
     token = await deployTestUsdt(client, anvil.rpc_url, anvilAccount(0));
     const hotKey = toHex(anvilAccount(1).getHdKey().privateKey!);
     const sender = new Sender({ chain_id: CHAIN, client, private_key: hotKey, db: t.db, clock });
-    await client.waitForTransactionReceipt({ hash: await sendMint(anvil.rpc_url, CHAIN, token, anvilAccount(0), sender.address, usdt(1_000)) });
     withdrawalsConfig = {
       chains: [
         {
@@ -79,6 +82,8 @@ describe.each(DIALECTS)('withdrawals on %s', (dialect) => {
       { code: 'ETH', decimals: 18, chain_id: CHAIN, contract_address: null },
     ]);
     hotSender = sender;
+    // The hot wallet's 1,000 USDT float arrives on chain and is booked as operator capital.
+    await fundHotWallet({ db: t.db, ledger, clock, chain: withdrawalsConfig.chains[0]!, client }, sender.address, 'USDT', usdt(1_000));
     withdrawals = createWithdrawals({ db: t.db, clock, config: withdrawalsConfig, ledger, sender: () => sender, feeFor: (asset) => (asset === 'USDT' ? usdt(1) : 0n) });
     jobs = new JobRunner(t.db, { clock });
     registerWithdrawalJobs(jobs, withdrawals);
@@ -127,6 +132,13 @@ describe.each(DIALECTS)('withdrawals on %s', (dialect) => {
     expect(await balanceOfToken(client, token, TO.toLowerCase() as Hex)).toBe(usdt(50));
     const fees = await ledger.getAccounts([ledgerAccountId('platform', PLATFORM_OWNER, 'USDT', 'fees')]);
     expect(fees[0]!.credits_posted_minor).toBe(usdt(1));
+    // Custody: the 50 USDT left the hot wallet (1,000 of capital booked in), and its gas was booked once.
+    const platformAcct = async (asset: string, kind: 'hot_wallet' | 'gas') => (await ledger.getAccounts([ledgerAccountId('platform', PLATFORM_OWNER, asset, kind)]))[0]!;
+    const [hotUsdt, hotEth, gas] = [await platformAcct('USDT', 'hot_wallet'), await platformAcct('ETH', 'hot_wallet'), await platformAcct('ETH', 'gas')];
+    expect([hotUsdt!.kind, hotUsdt!.asset, hotUsdt!.debits_posted_minor, hotUsdt!.credits_posted_minor]).toEqual(['hot_wallet', 'USDT', usdt(1_000), usdt(50)]);
+    const receipt = await client.getTransactionReceipt({ hash: w1.tx_hash as Hex });
+    const fee = receipt.gasUsed * receipt.effectiveGasPrice;
+    expect([hotEth!.kind, hotEth!.credits_posted_minor, gas!.kind, gas!.debits_posted_minor]).toEqual(['hot_wallet', fee, 'gas', fee]);
     const timeline = (await getPayment(t.db.kysely, created.payment.id))!.timeline.map((e) => e.status);
     expect(timeline).toEqual(['requested', 'broadcast', 'confirming', 'completed']);
     // Running the job machinery again changes nothing.
@@ -144,7 +156,7 @@ describe.each(DIALECTS)('withdrawals on %s', (dialect) => {
     const job = await t.db.kysely.selectFrom('jobs').select(['status', 'last_error']).where('kind', '=', 'withdrawal.advance').where('payload', 'like', `%${created.payment.id}%`).orderBy('created_at_ms', 'desc').executeTakeFirstOrThrow();
     expect(job.last_error).toMatch(/hot wallet short of USDT/);
     expect((await balance()).pending_out_minor).toBe(usdt(5_001));
-    await client.waitForTransactionReceipt({ hash: await sendMint(anvil.rpc_url, CHAIN, token, anvilAccount(0), hotSender.address, usdt(10_000)) });
+    await fundHotWallet({ db: t.db, ledger, clock, chain: withdrawalsConfig.chains[0]!, client }, hotSender.address, 'USDT', usdt(10_000));
     clock.advance(10 * 60_000);
     expect(await drive(created.payment.id, ['completed', 'failed'], 1, 30)).toBe('completed');
     expect(await balance()).toMatchObject({ available_minor: usdt(10_000 - 51 - 5_001), pending_out_minor: 0n });
@@ -206,6 +218,27 @@ describe.each(DIALECTS)('withdrawals on %s', (dialect) => {
     const after = (await withdrawals.get(created.payment.id))!;
     expect([after.failure_code, after.failure_reason]).toEqual(['failed_on_chain', expect.stringMatching(/nonce_used_elsewhere/)]);
     expect(await balance()).toMatchObject({ available_minor: usdt(10_000 - 51 - 16), pending_out_minor: 0n });
+  }, 60_000);
+
+  it('a native withdrawal leaves the hot wallet with its amount and its gas, each booked once', async () => {
+    const ext = ledgerAccountId('platform', PLATFORM_OWNER, 'ETH', 'external');
+    const aliceEth = ledgerAccountId('user', USER, 'ETH', 'user_available');
+    await ledger.ensureAccounts([
+      { id: ext, asset: 'ETH', owner_type: 'platform', owner_id: PLATFORM_OWNER, kind: 'external', flags: { debits_must_not_exceed_credits: false, credits_must_not_exceed_debits: false } },
+      { id: aliceEth, asset: 'ETH', owner_type: 'user', owner_id: USER, kind: 'user_available', flags: { debits_must_not_exceed_credits: true, credits_must_not_exceed_debits: false } },
+    ]);
+    expect((await ledger.createTransfers([{ id: 'fund-alice-eth', debit_account_id: ext, credit_account_id: aliceEth, amount_minor: parseEther('1'), asset: 'ETH', reason: 'test', reference: null }]))[0]!.result).toBe('ok');
+    const hotId = ledgerAccountId('platform', PLATFORM_OWNER, 'ETH', 'hot_wallet');
+    const before = (await ledger.getAccounts([hotId]))[0]!.credits_posted_minor;
+    const created = await withdrawals.request({ user_id: USER, user_status: 'active', idempotency_key: 'k-eth', asset: 'ETH', to_address: TO, amount_minor: parseEther('0.1') });
+    expect(await drive(created.payment.id, ['completed', 'failed'])).toBe('completed');
+    clock.advance(5_000);
+    await jobs.tick(); // a re-run books nothing twice
+    const w = (await withdrawals.get(created.payment.id))!;
+    const receipt = await client.getTransactionReceipt({ hash: w.tx_hash as Hex });
+    const after = (await ledger.getAccounts([hotId]))[0]!.credits_posted_minor;
+    expect(after - before).toBe(parseEther('0.1') + receipt.gasUsed * receipt.effectiveGasPrice);
+    expect((await ledger.getTransfers([`gas:${CHAIN}:${w.tx_hash}`]))[0]).toMatchObject({ amount_minor: receipt.gasUsed * receipt.effectiveGasPrice, reference: w.id });
   }, 60_000);
 
   it('refuses before anything moves: bad address, frozen account, no funds', async () => {
