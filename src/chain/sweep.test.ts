@@ -15,7 +15,7 @@ import { ManualClock } from '../shared/clock.ts';
 import { startAnvil, type AnvilHandle } from './anvil.ts';
 import { createEvmClient } from './evm.ts';
 import { Sender } from './hot-wallet.ts';
-import { createDepositKeys } from './keys.ts';
+import { createDepositKeys, INVOICE_PATH_PREFIX } from './keys.ts';
 import { anvilAccount, balanceOfToken, deployTestUsdt, sendMint, sendNative } from './test-usdt.ts';
 import type { Hex } from './chain-types.ts';
 import { createSweeper, registerSweepJobs, type Sweeper } from './sweep.ts';
@@ -29,7 +29,9 @@ describe.each(DIALECTS)('sweeper on %s', (dialect) => {
   let token: Hex;
   let ledger: Ledger;
   const clock = new ManualClock(Date.now());
-  const keys = createDepositKeys(generateMnemonic(english));
+  const mnemonic = generateMnemonic(english);
+  const keys = createDepositKeys(mnemonic);
+  const invoiceKeys = createDepositKeys(mnemonic, INVOICE_PATH_PREFIX);
   const dep0 = keys.address(0);
   const dep1 = keys.address(1);
 
@@ -56,10 +58,10 @@ describe.each(DIALECTS)('sweeper on %s', (dialect) => {
     await anvil?.stop();
   });
 
-  function sweeperOn(db: TestDb['db']): { sweeper: Sweeper; jobs: JobRunner; hot: Sender } {
+  function sweeperOn(db: TestDb['db'], withInvoices = false): { sweeper: Sweeper; jobs: JobRunner; hot: Sender } {
     const hot = new Sender({ chain_id: CHAIN, client, private_key: toHex(anvilAccount(1).getHdKey().privateKey!), db, clock });
     const l = db === t.db ? ledger : createLedger(db, clock);
-    const sweeper = createSweeper({ db, clock, ledger: l, chain_id: CHAIN, client, hot, keys, native: { code: 'ETH', sweep_min_minor: parseEther('0.01') }, tokens: [{ code: 'USDT', contract: token, sweep_min_minor: 1_000_000n }] });
+    const sweeper = createSweeper({ db, clock, ledger: l, chain_id: CHAIN, client, hot, keys, native: { code: 'ETH', sweep_min_minor: parseEther('0.01') }, tokens: [{ code: 'USDT', contract: token, sweep_min_minor: 1_000_000n }], invoice_keys: withInvoices ? invoiceKeys : null });
     const jobs = new JobRunner(db, { clock });
     registerSweepJobs(jobs, sweeper);
     return { sweeper, jobs, hot };
@@ -118,4 +120,33 @@ describe.each(DIALECTS)('sweeper on %s', (dialect) => {
       if (db2 !== t.db) await db2.close();
     }
   }, 90_000);
+
+  it('sweeps an invoice address too: its key comes from the invoice path, even at an index a user also has', async () => {
+    // Invoice #0's address (m/44'/60'/1'/0/0) is not user #0's (m/44'/60'/0'/0/0): the sweeper
+    // must sign with the invoice key, found by deriving the address again.
+    const inv = invoiceKeys.address(0);
+    expect(inv).not.toBe(dep0);
+    await client.waitForTransactionReceipt({ hash: await sendMint(anvil.rpc_url, CHAIN, token, anvilAccount(0), inv, 30_000_000n) });
+    const now = clock.now_ms();
+    await t.db.kysely.insertInto('invoices').values({
+      id: 'inv_1', user_id: 'usr_merchant', chain_id: CHAIN, asset: 'USDT', amount_due_minor: 30_000_000n, amount_paid_minor: 30_000_000n, status: 'settled', exception: null,
+      address: inv, hd_index: 0, issued_at_block: 0, order_id: null, metadata: null, mark_reason: null, marked_by: null, expires_at_ms: now, status_since_ms: now, created_at_ms: now, updated_at_ms: now,
+    }).execute();
+    // Without the invoice keys, invoice addresses are left alone (as before).
+    expect(await sweeperOn(t.db).sweeper.planSweeps()).toEqual([]);
+    const a = sweeperOn(t.db, true);
+    const hotBefore = await balanceOfToken(client, token, a.hot.address);
+    const planned = await a.sweeper.planSweeps();
+    expect(planned.map((p) => [p.asset, p.deposit_address, p.amount_minor])).toEqual([['USDT', inv, 30_000_000n]]);
+    for (let i = 0; i < 12 && (await a.sweeper.get(planned[0]!.id))!.status !== 'confirmed'; i++) {
+      clock.advance(1_500);
+      await a.jobs.tick();
+      await client.request({ method: 'anvil_mine' as never, params: [toHex(1)] as never });
+    }
+    expect((await a.sweeper.get(planned[0]!.id))!.status).toBe('confirmed');
+    expect(await balanceOfToken(client, token, inv)).toBe(0n);
+    expect((await balanceOfToken(client, token, a.hot.address)) - hotBefore).toBe(30_000_000n);
+    const [hot] = await ledger.getAccounts([ledgerAccountId('platform', 'platform', 'USDT', 'hot_wallet')]);
+    expect(hot!.debits_posted_minor).toBe(250_000_000n + 30_000_000n);
+  }, 60_000);
 });
