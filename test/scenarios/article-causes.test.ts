@@ -162,8 +162,8 @@ describe.each(DIALECTS)('the article\'s causes, end to end on %s', (dialect) => 
     const status = (await w.call(null, 'GET', '/status')).json() as { status: string; maintenance: Array<{ ends_at: string }>; announcements: Array<{ message: string; active: boolean }> };
     expect(status.status).toBe('maintenance');
     expect(status.maintenance).toEqual([expect.objectContaining({ scope: 'global', ends_at: iso(end), message: said.en })]);
-    const ann = (await w.call(null, 'GET', '/announcements', undefined, { 'accept-language': 'zh-CN' })).json() as { data?: unknown[] } | unknown[];
-    expect(JSON.stringify(ann)).toContain(said['zh-CN']);
+    const ann = (await w.call(null, 'GET', '/announcements', undefined, { 'accept-language': 'zh-CN' })).json() as { data: unknown[] };
+    expect(ann.data).toEqual([expect.objectContaining({ kind: 'maintenance', scope: 'global', active: true, message: said['zh-CN'], messages: said, ends_at: iso(end) })]);
 
     // Money-moving requests answer 503 maintenance, with Retry-After and the window's message
     // in the caller's language — before validation, so even a sloppy body learns only that.
@@ -230,6 +230,17 @@ describe.each(DIALECTS)('the article\'s causes, end to end on %s', (dialect) => 
     const fee = parseUnits(retry.json().fee as string, 6);
     expect((await w.balances(en)).USDT).toMatchObject({ available: formatUnits(parseUnits('6', 6) - fee, 6), held: '0' });
     expect((await w.balances(zh)).USDT).toMatchObject({ available: '14', held: '0' });
+
+    // A window on one chain stops that chain's withdrawals, not internal transfers.
+    const chainEnd = w.t.clock.now_ms() + 5 * BLOCK_MS;
+    const chainWindow = await w.call(admin, 'POST', '/admin/maintenance-windows', { scope: 'chain:31337', starts_at: iso(w.t.clock.now_ms()), ends_at: iso(chainEnd), message: 'Node resync', message_zh: '节点重新同步' });
+    expect(chainWindow.statusCode, chainWindow.body).toBe(201);
+    await stepUp(w, zh);
+    const blocked = await w.call(zh, 'POST', '/withdrawals', { asset: 'USDT', to_address: '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed', amount: '1' }, { 'idempotency-key': `cw-${zh.id}` });
+    expect([blocked.statusCode, blocked.headers['retry-after'], blocked.json().code]).toEqual([503, String(5 * BLOCK_S), 'maintenance']);
+    const internal = await w.call(zh, 'POST', '/transfers', { to_email: en.email, asset: 'USDT', amount: '1' }, { 'idempotency-key': `ct-${zh.id}` });
+    expect(internal.statusCode, internal.body).toBe(201);
+    expect(((await w.call(null, 'GET', '/status')).json() as { status: string; chains: Array<{ maintenance: boolean }> })).toMatchObject({ status: 'degraded', chains: [{ maintenance: true }] });
     await expectClean(w);
   }, 60_000);
 
