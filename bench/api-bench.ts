@@ -1,16 +1,25 @@
-// API benchmark: requests/s and p50/p99 latency over real HTTP (keep-alive, N concurrent
-// clients) for GET /payments/{id} and POST /transfers on the whole platform (SQLite, durable
-// settings, real sessions, real ledger), next to a bare Fastify route in the same process and
-// run, so that the figures say what the platform adds on this machine.
+// API benchmark: requests/s, p50/p99 latency, SQL statements and commits per request, and the
+// server's CPU time per request, over real HTTP (keep-alive, N concurrent clients) for
+// GET /payments/{id} and POST /transfers on the whole platform (SQLite, durable settings, real
+// sessions, real ledger), next to a bare Fastify route in the same process and run, so that the
+// figures say what the platform adds on this machine.
+//
+// The clients run in a worker thread, so that the server's thread spends its time serving only;
+// "server CPU/req" is that thread's CPU time (Linux /proc) divided by requests, which stays
+// meaningful when other processes share the machine (throughput and latency then do not).
+// Each workload gets a warm-up (not counted) before it is measured.
 //
 //   npm run bench:api
-//   SETTLE_BENCH_SECONDS=5 (per workload, default 5)  SETTLE_BENCH_CONCURRENCY=16 (default)
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+//   SETTLE_BENCH_SECONDS=10 (measured, per workload)  SETTLE_BENCH_WARMUP_SECONDS=2
+//   SETTLE_BENCH_CONCURRENCY=16  SETTLE_BENCH_ONLY=bare,healthz,get,transfer (a subset)
+//   SETTLE_BENCH_PROFILE=<dir>   a CPU profile of each workload's measured part (no startup)
+//   SETTLE_BENCH_TRACE=1         the statements of one request of each workload, and SQL time by statement
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { request, Agent } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type BetterSqlite3 from 'better-sqlite3';
 import Fastify from 'fastify';
 import { openDb } from '../src/db/database.ts';
@@ -20,40 +29,109 @@ import { testConfig } from '../src/payments/payment-testkit.ts';
 import { assetsFromChains } from '../src/payments/payment-rules.ts';
 import { ledgerAccountId } from '../src/ledger/ledger-types.ts';
 
-const SECONDS = Number(process.env.SETTLE_BENCH_SECONDS ?? 5);
+const SECONDS = Number(process.env.SETTLE_BENCH_SECONDS ?? 10);
+const WARMUP_SECONDS = Number(process.env.SETTLE_BENCH_WARMUP_SECONDS ?? 2);
 const CONCURRENCY = Number(process.env.SETTLE_BENCH_CONCURRENCY ?? 16);
-/** Comma-separated subset of workloads to run (bare,get,transfer), for profiling one at a time. */
-const ONLY = new Set((process.env.SETTLE_BENCH_ONLY ?? 'bare,get,transfer').split(','));
+const ONLY = new Set((process.env.SETTLE_BENCH_ONLY ?? 'bare,healthz,get,transfer').split(','));
 
-interface Result {
-  name: string;
+/** What the client worker sends: one request shape; `key_prefix` numbers an Idempotency-Key per request. */
+interface Workload {
+  port: number;
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string | null;
+  expect: number;
+  key_prefix: string | null;
+}
+
+interface ClientResult {
   ok: number;
   failed: number;
   seconds: number;
   latencies_ms: number[];
-  /** SQLite statements executed and durable commits (fsyncs with synchronous=FULL) during the run. */
-  statements: number;
-  commits: number;
+}
+
+// The client side, run in a worker thread from this source (plain JavaScript, so the worker loads
+// nothing of the platform): CONCURRENCY loops for `seconds`, numbering Idempotency-Keys from `first`.
+const CLIENT_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const { request, Agent } = require('node:http');
+function call(agent, w, i) {
+  const headers = { ...w.headers, ...(w.key_prefix ? { 'idempotency-key': w.key_prefix + '-' + i } : {}) };
+  if (w.body) { headers['content-type'] = 'application/json'; headers['content-length'] = String(Buffer.byteLength(w.body)); }
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: w.port, method: w.method, path: w.path, agent, headers }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode || 0));
+    });
+    req.on('error', reject);
+    if (w.body) req.write(w.body);
+    req.end();
+  });
+}
+async function drive(m) {
+  const agent = new Agent({ keepAlive: true, maxSockets: m.concurrency });
+  const latencies = [];
+  let ok = 0, failed = 0, n = m.first;
+  const t0 = performance.now();
+  const end = t0 + m.seconds * 1000;
+  await Promise.all(Array.from({ length: m.concurrency }, async () => {
+    do {
+      const s = performance.now();
+      const status = await call(agent, m.w, n++).catch(() => 0);
+      if (m.record) latencies.push(performance.now() - s);
+      if (status === m.w.expect) ok++; else failed++;
+    } while (performance.now() < end);
+  }));
+  agent.destroy();
+  return { ok, failed, seconds: (performance.now() - t0) / 1000, latencies_ms: latencies };
+}
+parentPort.on('message', (m) => { drive(m).then((r) => parentPort.postMessage(r)); });
+`;
+
+interface ClientRun {
+  w: Workload;
+  seconds: number;
+  first: number;
+  record: boolean;
+  concurrency: number;
+}
+
+let client: Worker | null = null;
+function inClient(m: ClientRun): Promise<ClientResult> {
+  client ??= new Worker(CLIENT_SOURCE, { eval: true });
+  const c = client;
+  return new Promise((resolve, reject) => {
+    c.once('message', resolve);
+    c.once('error', reject);
+    c.postMessage(m);
+  });
 }
 
 // Counts every statement better-sqlite3 runs (Kysely's and the ledger's prepared ones alike) and
 // every commit that reaches the disk: an explicit COMMIT, or a write outside any transaction
 // (autocommit). Cheap: a counter and a flag test around each call.
 const sqlCount = { statements: 0, commits: 0 };
-/** SETTLE_BENCH_TRACE=1 prints the statements of one request of each workload before it runs. */
 const TRACE = process.env.SETTLE_BENCH_TRACE === '1';
 let tracing = false;
-/** SETTLE_BENCH_PROFILE=<dir> writes a CPU profile of each workload's steady state (no startup). */
-const PROFILE_DIR = process.env.SETTLE_BENCH_PROFILE ?? null;
 const timeBySql = new Map<string, { n: number; ns: bigint }>();
+const PROFILE_DIR = process.env.SETTLE_BENCH_PROFILE ?? null;
+
+const kinds = new WeakMap<BetterSqlite3.Statement, 'commit' | 'write' | 'other'>();
 function countStatements(raw: BetterSqlite3.Database): void {
   const proto = Object.getPrototypeOf(raw.prepare('select 1')) as Record<string, unknown>;
   for (const method of ['run', 'get', 'all', 'iterate'] as const) {
     const original = proto[method] as (this: BetterSqlite3.Statement, ...args: unknown[]) => unknown;
     proto[method] = function (this: BetterSqlite3.Statement, ...args: unknown[]) {
       sqlCount.statements++;
+      let kind = kinds.get(this);
+      if (kind === undefined) {
+        kind = /^\s*commit\b/i.test(this.source) ? 'commit' : /^\s*(begin|savepoint|release|rollback)\b/i.test(this.source) || this.reader ? 'other' : 'write';
+        kinds.set(this, kind);
+      }
+      if (kind === 'commit' || (kind === 'write' && !raw.inTransaction)) sqlCount.commits++;
       if (tracing) console.log(`  sql: ${this.source.replace(/\s+/g, ' ').slice(0, 160)}`);
-      if (/^\s*commit\b/i.test(this.source) || (!this.reader && !raw.inTransaction && !/^\s*begin\b/i.test(this.source))) sqlCount.commits++;
       if (!TRACE) return original.apply(this, args);
       const t = process.hrtime.bigint();
       try {
@@ -69,31 +147,34 @@ function countStatements(raw: BetterSqlite3.Database): void {
   }
 }
 
-function call(agent: Agent, port: number, method: string, path: string, headers: Record<string, string>, body: string | null): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method, path, agent, headers: { ...headers, ...(body ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}) } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    if (body) req.write(body);
-    req.end();
-  });
+/** CPU time (user + system) of this process's main thread, in ms; null off Linux. */
+function mainThreadCpuMs(): number | null {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in USER_HZ (100)
+  } catch {
+    return null;
+  }
 }
 
-async function run(name: string, port: number, make: (i: number) => { method: string; path: string; headers: Record<string, string>; body: string | null; expect: number }): Promise<Result> {
-  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  const latencies: number[] = [];
-  let ok = 0;
-  let failed = 0;
-  let n = 0;
+interface Result extends ClientResult {
+  name: string;
+  statements: number;
+  commits: number;
+  cpu_ms: number | null;
+}
+
+let numbered = 0;
+async function run(name: string, w: Workload): Promise<Result> {
   if (TRACE) {
-    const r = make(-1);
     tracing = true;
-    await call(agent, port, r.method, r.path, r.headers, r.body);
+    await inClient({ w, seconds: 0, first: numbered++, record: false, concurrency: 1 });
     tracing = false;
-    timeBySql.clear();
   }
+  await inClient({ w, seconds: WARMUP_SECONDS, first: numbered, record: false, concurrency: CONCURRENCY });
+  numbered += 1_000_000;
+  timeBySql.clear();
   const session = PROFILE_DIR ? new Session() : null;
   if (session) {
     session.connect();
@@ -101,27 +182,16 @@ async function run(name: string, port: number, make: (i: number) => { method: st
     await session.post('Profiler.start');
   }
   const before = { ...sqlCount };
-  const t0 = performance.now();
-  const end = t0 + SECONDS * 1000;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (performance.now() < end) {
-        const r = make(n++);
-        const s = performance.now();
-        const status = await call(agent, port, r.method, r.path, r.headers, r.body).catch(() => 0);
-        latencies.push(performance.now() - s);
-        if (status === r.expect) ok++;
-        else failed++;
-      }
-    }),
-  );
-  agent.destroy();
+  const cpu0 = mainThreadCpuMs();
+  const r = await inClient({ w, seconds: SECONDS, first: numbered, record: true, concurrency: CONCURRENCY });
+  const cpu1 = mainThreadCpuMs();
+  numbered += 1_000_000;
   if (session && PROFILE_DIR) {
     const { profile } = await session.post('Profiler.stop');
     writeFileSync(join(PROFILE_DIR, `${name.replace(/[^a-z0-9]+/gi, '_')}.cpuprofile`), JSON.stringify(profile));
     session.disconnect();
   }
-  return { name, ok, failed, seconds: (performance.now() - t0) / 1000, latencies_ms: latencies, statements: sqlCount.statements - before.statements, commits: sqlCount.commits - before.commits };
+  return { ...r, name, statements: sqlCount.statements - before.statements, commits: sqlCount.commits - before.commits, cpu_ms: cpu0 === null || cpu1 === null ? null : cpu1 - cpu0 };
 }
 
 function pct(sorted: number[], p: number): number {
@@ -137,7 +207,12 @@ function printSqlTimes(): void {
 function print(r: Result): void {
   if (TRACE) printSqlTimes();
   const sorted = [...r.latencies_ms].sort((a, b) => a - b);
-  console.log(`${r.name.padEnd(28)} ${String(Math.round(r.ok / r.seconds)).padStart(7)} req/s   p50 ${pct(sorted, 50).toFixed(2).padStart(7)} ms   p99 ${pct(sorted, 99).toFixed(2).padStart(7)} ms   ${(r.statements / Math.max(1, r.ok + r.failed)).toFixed(1).padStart(5)} stmts/req  ${(r.commits / Math.max(1, r.ok + r.failed)).toFixed(2)} commits/req   ok ${r.ok}  failed ${r.failed}`);
+  const n = Math.max(1, r.ok + r.failed);
+  const cpu = r.cpu_ms === null ? '   n/a' : (r.cpu_ms / n).toFixed(3).padStart(6);
+  console.log(
+    `${r.name.padEnd(24)} ${String(Math.round(r.ok / r.seconds)).padStart(6)} req/s  p50 ${pct(sorted, 50).toFixed(2).padStart(7)} ms  p99 ${pct(sorted, 99).toFixed(2).padStart(7)} ms  ` +
+      `server CPU/req ${cpu} ms  ${(r.statements / n).toFixed(1).padStart(5)} stmts/req  ${(r.commits / n).toFixed(2)} commits/req  ok ${r.ok} failed ${r.failed}`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -173,11 +248,14 @@ async function main(): Promise<void> {
   const paymentId = (first.json() as { id: string }).id;
 
   countStatements(db.sqlite!);
-  console.log(`Settle API bench: ${CONCURRENCY} concurrent keep-alive clients, ${SECONDS} s per workload, SQLite synchronous=FULL, node ${process.version}`);
-  if (ONLY.has('bare')) print(await run('bare Fastify GET /bare', barePort, () => ({ method: 'GET', path: '/bare', headers: {}, body: null, expect: 200 })));
-  if (ONLY.has('get')) print(await run('GET /payments/{id}', port, () => ({ method: 'GET', path: `/api/v1/payments/${paymentId}`, headers: auth, body: null, expect: 200 })));
+  console.log(`Settle API bench: ${CONCURRENCY} concurrent keep-alive clients (worker thread), ${WARMUP_SECONDS} s warm-up + ${SECONDS} s measured per workload, SQLite synchronous=FULL, node ${process.version}`);
+  if (ONLY.has('bare')) print(await run('bare Fastify GET /bare', { port: barePort, method: 'GET', path: '/bare', headers: {}, body: null, expect: 200, key_prefix: null }));
+  // The platform's own hooks and headers without a database or a caller: what the app adds to bare Fastify.
+  if (ONLY.has('healthz')) print(await run('platform GET /healthz', { port, method: 'GET', path: '/healthz', headers: {}, body: null, expect: 200, key_prefix: null }));
+  if (ONLY.has('get')) print(await run('GET /payments/{id}', { port, method: 'GET', path: `/api/v1/payments/${paymentId}`, headers: auth, body: null, expect: 200, key_prefix: null }));
   const runId = Date.now().toString(36);
-  if (ONLY.has('transfer')) print(await run('POST /transfers', port, (i) => ({ method: 'POST', path: '/api/v1/transfers', headers: { ...auth, 'idempotency-key': `bench-${runId}-${i}` }, body: JSON.stringify({ to_email: 'bob@bench.test', asset: 'ETH', amount: '0.000001' }), expect: 201 })));
+  if (ONLY.has('transfer')) print(await run('POST /transfers', { port, method: 'POST', path: '/api/v1/transfers', headers: auth, body: JSON.stringify({ to_email: 'bob@bench.test', asset: 'ETH', amount: '0.000001' }), expect: 201, key_prefix: `bench-${runId}` }));
+  await client?.terminate();
 
   await bare.close();
   await app.close();

@@ -27,6 +27,8 @@ type Work = (trx: Transaction<Database>) => Promise<unknown>;
 
 interface Item {
   work: Work;
+  /** A single statement: no savepoint around it. */
+  single: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -37,8 +39,9 @@ export interface GroupCommit {
   /** One state change (CONVENTIONS #5), committed together with concurrent ones on SQLite. */
   transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
   /**
-   * A small write that needs no transaction of its own (bookkeeping such as idempotency keys):
-   * grouped on SQLite, run directly (autocommit) on PostgreSQL.
+   * ONE statement that needs no transaction of its own (bookkeeping such as idempotency keys):
+   * grouped on SQLite without a savepoint (SQLite undoes a failed statement by itself), run
+   * directly (autocommit) on PostgreSQL.
    */
   write<T>(work: (ex: DbExecutor) => Promise<T>): Promise<T>;
 }
@@ -70,6 +73,13 @@ function sqliteGroupCommit(db: Db): GroupCommit {
       await db.transaction(async (trx) => {
         outcomes = [];
         for (const item of group) {
+          if (item.single) {
+            const outcome = await item.work(trx).then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+            // An error that made SQLite roll the whole transaction back (disk full, I/O) fails the group.
+            if (!outcome.ok && !db.sqlite?.inTransaction) throw outcome.error;
+            outcomes.push(outcome);
+            continue;
+          }
           await sql`savepoint group_item`.execute(trx);
           try {
             const value = await item.work(trx);
@@ -112,9 +122,9 @@ function sqliteGroupCommit(db: Db): GroupCommit {
     }
   }
 
-  function enqueue<T>(work: Work): Promise<T> {
+  function enqueue<T>(work: Work, single: boolean): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
+      queue.push({ work, single, resolve: resolve as (v: unknown) => void, reject });
       if (draining) return;
       draining = true;
       void outsideCallers(drain);
@@ -122,7 +132,7 @@ function sqliteGroupCommit(db: Db): GroupCommit {
   }
 
   return {
-    transaction: (work) => enqueue(work),
-    write: (work) => enqueue(work),
+    transaction: (work) => enqueue(work, false),
+    write: (work) => enqueue(work, true),
   };
 }

@@ -132,7 +132,11 @@ export function createTransfers(deps: TransfersDeps) {
         const now = clock.now_ms();
         const me = await accounts.standing(sender_id, trx);
         if (!me.send.ok) throw refuse(403, me.send.code, me.send.code === 'account_frozen' ? 'Your account is frozen: it can receive, but cannot send.' : me.send.code === 'account_restricted' ? 'Your account is restricted: sending is not allowed.' : 'Your account cannot send.');
-        const limit = checkLimits(toReferenceCents(asset.code, amount, asset.decimals), await sentTodayCents(trx, sender_id, assets, now), { single_transfer_minor: me.limits.single_transfer_minor, daily_minor: me.limits.daily_withdrawal_minor });
+        // The day's total (a scan of today's transfers) is read only when the limits apply: assets
+        // without a reference price are not limited.
+        const amount_cents = toReferenceCents(asset.code, amount, asset.decimals);
+        const sent_today_cents = amount_cents === null ? 0n : await sentTodayCents(trx, sender_id, assets, now);
+        const limit = checkLimits(amount_cents, sent_today_cents, { single_transfer_minor: me.limits.single_transfer_minor, daily_minor: me.limits.daily_withdrawal_minor });
         if (limit) throw refuse(422, 'limit_exceeded', `This transfer is above your verification level's ${limit.limit === 'daily' ? 'daily' : 'single-transfer'} limit of ${formatAmount(limit.limit_cents, 2)} USD.`, { limit: limit.limit, limit_usd: formatAmount(limit.limit_cents, 2), used_usd: formatAmount(limit.used_cents, 2) });
         const [balance] = await ledger.balancesOf('user', sender_id, [asset.code], trx);
         if ((balance?.available_minor ?? 0n) < amount + fee) throw refuse(422, 'insufficient_funds', `Your available ${asset.code} balance does not cover ${formatAmount(amount, asset.decimals)} plus the fee of ${formatAmount(fee, asset.decimals)}.`);
