@@ -113,8 +113,8 @@ describe.each(DIALECTS)('deposit scanner restarts and outages on %s', (dialect) 
     const m0 = await sendMint(anvil.rpc_url, 31337, usdt, anvilAccount(0), anvilAccount(0).address.toLowerCase() as Hex, USDT(1000));
     await client.waitForTransactionReceipt({ hash: m0, pollingInterval: 20 });
     const before = await pay(USDT(20));
-    await sleep(300); // the scanner sees it (confirming)
     const row = () => t!.db.kysely.selectFrom('deposits').select(['status', 'tx_hash']).execute();
+    for (let i = 0; i < 100 && (await row()).length === 0; i++) await sleep(100); // the scanner sees it (confirming)
     expect((await row()).map((r) => r.status)).toEqual(['confirming']);
 
     await anvil.stop(); // SIGTERM: anvil writes its state

@@ -14,13 +14,15 @@
 //   4. once caught up, settles orphans: re-seen deposits have already been re-attached in step 3;
 //      the rest are dropped (pending transfer voided) or, if already released, reversed with a
 //      correcting transfer and an incident for staff;
-//   5. releases deposits that reached their required depth below the verified tip: each release
-//      is one transaction posting the pending transfer and moving the payment.
+//   5. releases deposits that reached their required depth below the verified tip, as one batch:
+//      one transaction, one ledger call posting every pending transfer, deposits and payments
+//      (timeline + outbox) moved in bulk. New deposits in step 3 are stored in bulk too (a
+//      statement per table per chunk), so a range's cost grows with its rows, not its statements.
 //
 // Exactly once: deposit ids and ledger transfer ids derive from (chain id, tx hash, log index);
 // the cursor moves only from the value this tick read, inside the same transaction as the
 // deposits found, so a crash anywhere re-reads the range and finds everything already there.
-import type { ChainConfigFile } from '../../config.ts';
+import { LIMITS, type ChainConfigFile } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import type { Transaction } from 'kysely';
 import type { Database } from '../../db/schema.ts';
@@ -34,7 +36,8 @@ import type { Metrics } from '../../ops/metrics.ts';
 import { assert, AssertionError } from '../../shared/assert.ts';
 import { systemClock, type Clock } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';
-import { createPayment, transitionPayment } from '../payments.ts';
+import { transitionPayment, type NewPayment, type PaymentChange } from '../payments.ts';
+import { createPaymentsBulk, transitionPaymentsBulk } from './deposit-payments.ts';
 import { observedBlockTimeMs, type DepositStatus, type HoldReason } from '../payment-rules.ts';
 import {
   addHeadSample,
@@ -56,16 +59,16 @@ import type { DepositRow } from './deposit-store.ts';
 export const PLATFORM_OWNER = 'platform';
 /** Blocks kept below the cursor for reorg detection; a deeper reorg is raised as an incident. */
 export const REORG_WINDOW_BLOCKS = 256;
-/** Deposits examined per tick for release / orphan settlement. */
+/** Orphaned deposits settled per tick. */
 const OPEN_DEPOSITS_PER_TICK_MAX = 5000;
+/** Deposits released per tick: one transaction and one ledger call (within the ledger's batch bound). */
+const RELEASE_PER_TICK_MAX = Math.min(5000, LIMITS.ledger_batch_max);
 /** Blocks fetched in parallel for native transfers. */
 const NATIVE_BLOCKS_PARALLEL_MAX = 8;
 /** Confirming payments whose shown confirmation count is refreshed per tick. */
 const CONFIRMATION_REFRESH_MAX = 500;
-/** Deposits released per transaction. */
-const RELEASE_CHUNK_MAX = 500;
-/** Ledger transfers per createTransfersIn call (below ledger_batch_max). */
-const LEDGER_CHUNK_MAX = 4000;
+/** Ledger transfers per createTransfersIn call (the ledger's own bound). */
+const LEDGER_CHUNK_MAX = LIMITS.ledger_batch_max;
 
 export interface DepositScannerDeps {
   db: Db;
@@ -83,7 +86,7 @@ export interface DepositScannerDeps {
    */
   platformAddresses?: () => Hex[];
   /** Extension point (invoices): more addresses this scanner credits, address -> owner (an invoice's merchant). */
-  extraOwners?: (ex: Db['kysely'], chain_id: number) => Promise<Map<Hex, { user_id: string; hd_index: number }>>;
+  extraOwners?: (ex: Db['kysely'], chain_id: number) => Promise<Map<Hex, Owner>>;
   /** Extension point (invoices): told of deposits found or changed, inside the same transaction. */
   onDepositChange?: (trx: Transaction<Database>, deposit_ids: string[]) => Promise<void>;
   /**
@@ -104,6 +107,8 @@ export interface TickReport {
   dropped: number;
   reversed: number;
   caught_up: boolean;
+  /** The tick released as many as one batch holds: more may be due (the worker ticks again at once). */
+  release_more: boolean;
   aborted: string | null;
 }
 
@@ -119,6 +124,13 @@ export interface DepositScanner {
    * deposit-ingest.ts): the scan's filters and records; the cursor does not move. -> deposits new.
    */
   ingest(header: BlockHeader, transfers: Seen[], head: number): Promise<number>;
+}
+
+/** Who an address's coins belong to; an invoice's address also names its invoice (payment kind `invoice`). */
+export interface Owner {
+  user_id: string;
+  hd_index: number;
+  invoice_id?: string;
 }
 
 /** A transfer read from the chain, before its block is checked. */
@@ -271,25 +283,46 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
     return f.kind === 'native' ? native! : tokens.get(f.t.token)!;
   }
 
+  /** Deposit addresses, then invoice addresses (extension point: credited to their merchant). */
+  async function ownersOf(): Promise<Map<Hex, Owner>> {
+    const owners = new Map<Hex, Owner>(await depositAddressOwners(db.kysely, chain_id));
+    for (const [a, o] of (await deps.extraOwners?.(db.kysely, chain_id)) ?? []) if (!owners.has(a)) owners.set(a, o);
+    return owners;
+  }
+
   /** Stores new deposits (pending ledger transfer + payment) and re-attaches re-seen ones, in trx. */
-  async function recordFound(trx: Transaction<Database>, found: Found[], owners: Map<Hex, { user_id: string }>, tip: number): Promise<number> {
+  async function recordFound(trx: Transaction<Database>, found: Found[], owners: Map<Hex, Owner>, tip: number): Promise<{ n: number; ids: string[] }> {
     const now = clock.now_ms();
-    const keyed = found.map((f) => ({ f, log_index: f.kind === 'token' ? f.t.log_index : NATIVE_LOG_INDEX }));
-    const existing = new Map((await store.selectDeposits(trx, keyed.map((k) => depositId(chain_id, k.f.t.tx_hash, k.log_index)))).map((d) => [d.id, d]));
-    const fresh: Array<{ f: Found; log_index: number; id: string; user_id: string; asset: ChainAsset }> = [];
+    const keyed = found.map((f) => {
+      const log_index = f.kind === 'token' ? f.t.log_index : NATIVE_LOG_INDEX;
+      return { f, log_index, id: depositId(chain_id, f.t.tx_hash, log_index) };
+    });
+    const existing = new Map((await store.selectDeposits(trx, keyed.map((k) => k.id))).map((d) => [d.id, d]));
+    const fresh: Array<{ f: Found; log_index: number; id: string; user_id: string; invoice_id: string | undefined; asset: ChainAsset }> = [];
+    const freshIds = new Set<string>();
     for (const k of keyed) {
-      const id = depositId(chain_id, k.f.t.tx_hash, k.log_index);
+      const id = k.id;
       const d = existing.get(id);
       if (d) await reattach(trx, d, k.f, tip);
-      else if (!fresh.some((x) => x.id === id)) fresh.push({ ...k, id, user_id: owners.get(k.f.t.to)!.user_id, asset: assetOf(k.f) });
+      else if (!freshIds.has(id)) {
+        freshIds.add(id);
+        const owner = owners.get(k.f.t.to)!;
+        fresh.push({ ...k, id, user_id: owner.user_id, invoice_id: owner.invoice_id, asset: assetOf(k.f) });
+      }
     }
-    if (fresh.length === 0) return 0;
+    const result = { n: fresh.length, ids: keyed.map((k) => k.id) };
+    if (fresh.length === 0) return result;
     await ensureAccounts(trx, fresh.map((x) => ({ user_id: x.user_id, asset: x.asset.code })));
     const rows: DepositRow[] = [];
     const transfers: TransferInput[] = [];
-    const holds = new Map<string, HoldReason | null>();
+    const payments: NewPayment[] = [];
+    const modes = new Map<string, ReceiveMode>();
     for (const x of fresh) {
-      const mode = await deps.receiveMode(x.user_id, trx);
+      let mode = modes.get(x.user_id);
+      if (mode === undefined) {
+        mode = await deps.receiveMode(x.user_id, trx);
+        modes.set(x.user_id, mode);
+      }
       const decision = creditDecision(mode, x.f.t.amount_minor, x.asset.min_deposit_minor);
       const ids = depositTransferIds(chain_id, x.f.t.tx_hash, x.log_index, 0);
       transfers.push({
@@ -302,8 +335,7 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
         reason: 'deposit',
         reference: x.id,
       });
-      holds.set(x.id, decision.hold);
-      rows.push({
+      const row: DepositRow = {
         id: x.id,
         chain_id,
         tx_hash: x.f.t.tx_hash,
@@ -328,30 +360,29 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
         first_seen_at_ms: now,
         released_at_ms: null,
         updated_at_ms: now,
+      };
+      rows.push(row);
+      // A payment into an invoice's address is the merchant's invoice payment (kind `invoice`).
+      payments.push({
+        id: row.payment_id,
+        user_id: row.user_id,
+        kind: x.invoice_id ? 'invoice' : 'deposit',
+        direction: 'in',
+        asset: row.asset,
+        amount_minor: row.amount_minor,
+        status: 'confirming',
+        hold: decision.hold,
+        confirmations: { current: confirmationsAt(tip, row.block_number), required: row.confirmations_required },
+        chain: { chain_id, tx_hash: row.tx_hash, log_index: row.log_index === NATIVE_LOG_INDEX ? null : row.log_index, block_number: row.block_number, from: row.from_address, to: row.to_address, token: row.token_address },
+        counterparty: x.invoice_id ?? null,
+        reference: row.id,
       });
     }
+    // In bulk: one ledger call for the range's pending transfers, then a statement per table per chunk.
     await applyTransfers(trx, transfers, 'deposit detection');
     await store.insertDeposits(trx, rows);
-    for (const r of rows) {
-      await createPayment(
-        trx,
-        {
-          id: r.payment_id,
-          user_id: r.user_id,
-          kind: 'deposit',
-          direction: 'in',
-          asset: r.asset,
-          amount_minor: r.amount_minor,
-          status: 'confirming',
-          hold: holds.get(r.id) ?? null,
-          confirmations: { current: confirmationsAt(tip, r.block_number), required: r.confirmations_required },
-          chain: { chain_id, tx_hash: r.tx_hash, log_index: r.log_index === NATIVE_LOG_INDEX ? null : r.log_index, block_number: r.block_number, from: r.from_address, to: r.to_address, token: r.token_address },
-          reference: r.id,
-        },
-        clock,
-      );
-    }
-    return rows.length;
+    await createPaymentsBulk(trx, payments, clock);
+    return result;
   }
 
   /** A known deposit seen in a (possibly new) block: re-attach it; a dropped one comes back. */
@@ -383,9 +414,7 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
 
   /** Scans [from, to]; false when the chain moved under the read (the next tick sorts it out). */
   async function scanRange(from: number, to: number, head: number): Promise<{ ok: true; detected: number } | { ok: false; reason: string }> {
-    const owners = await depositAddressOwners(db.kysely, chain_id);
-    // Invoice addresses (extension point): credited to their merchant like a deposit address.
-    for (const [a, o] of (await deps.extraOwners?.(db.kysely, chain_id)) ?? []) if (!owners.has(a)) owners.set(a, o);
+    const owners = await ownersOf();
     const isOurs = (a: Hex) => owners.has(a);
     const internal = new Set((deps.platformAddresses?.() ?? []).map((a) => a.toLowerCase() as Hex));
     const [range, logs] = await Promise.all([readRange(from, to, isOurs), reader.tokenTransfers(from, to, tokenList)]);
@@ -414,8 +443,8 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
       // orphaned before anything is recorded, so a re-seen one re-attaches and a vanished one drops.
       const orphaned = await store.orphanDepositsOffCanonical(trx, chain_id, from, to, (n) => headers[n - from]?.hash, now);
       if (orphaned) log('warn', 'deposits recorded ahead of the scan were in blocks a reorg replaced', { chain_id, from, to, orphaned });
-      const n = await recordFound(trx, found, owners, to);
-      await deps.onDepositChange?.(trx, found.map((f) => depositId(chain_id, f.t.tx_hash, f.kind === 'token' ? f.t.log_index : NATIVE_LOG_INDEX))); // extension point (invoices)
+      const { n, ids } = await recordFound(trx, found, owners, to);
+      await deps.onDepositChange?.(trx, ids); // extension point (invoices)
       const moved = await store.advanceCursor(trx, chain_id, from, { next_block: to + 1, head, head_seen_at_ms: headSeenAt(head), block_time_ms: observedBlockTimeMs(samples), updated_at_ms: now });
       if (!moved) throw new ChainRpcError('cursor moved by another scanner or an address issue', 'scan');
       await store.deleteBlocksBelow(trx, chain_id, to - REORG_WINDOW_BLOCKS);
@@ -496,49 +525,57 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
   }
 
   /**
-   * Releases deposits at depth below the verified tip (in chunks: one transaction per chunk, each
-   * deposit's post, status and payment committing together) and refreshes the others' counts.
+   * Releases deposits at depth below the verified tip, in chain order, as ONE batch: one
+   * transaction, one ledger call posting every pending transfer, the deposits marked in bulk
+   * (only those still confirming: a concurrent release finds nothing left to move), their
+   * payments moved in bulk (timeline + outbox), invoices told once. At most RELEASE_PER_TICK_MAX
+   * per tick; `more` says the tick was full, so the worker ticks again at once. Then refreshes
+   * the shown confirmations of the deposits still counting.
    */
-  async function releaseAtDepth(tip: number, refresh: boolean): Promise<number> {
-    const open = await store.selectConfirming(db.kysely, chain_id, OPEN_DEPOSITS_PER_TICK_MAX);
-    const atDepth = open.filter((d) => confirmationsAt(tip, d.block_number) >= d.confirmations_required);
-    const counting = open.filter((d) => confirmationsAt(tip, d.block_number) < d.confirmations_required);
+  async function releaseAtDepth(tip: number, refresh: boolean): Promise<{ released: number; more: boolean }> {
     // A maintenance window on the chain holds releases back; once it is over, they go in chain order.
     const window = (await deps.maintenanceBlocking?.(chain_id)) ?? null;
-    if (window) await holdForMaintenance(atDepth, tip);
-    const due = window ? [] : atDepth.sort((a, b) => (a.block_number ?? 0) - (b.block_number ?? 0) || a.log_index - b.log_index);
     let released = 0;
-    for (let i = 0; i < due.length; i += RELEASE_CHUNK_MAX) {
-      const chunk = due.slice(i, i + RELEASE_CHUNK_MAX);
-      released += await db.transaction(async (trx) => {
-        const fresh = new Map((await store.selectDeposits(trx, chunk.map((d) => d.id))).map((d) => [d.id, d]));
-        const ready = chunk.filter((d) => {
-          const f = fresh.get(d.id);
-          return f && f.status === 'confirming' && f.orphaned === 0 && f.block_hash === d.block_hash;
-        });
+    let more = false;
+    if (window) await holdForMaintenance(tip);
+    else {
+      const r = await db.transaction(async (trx) => {
+        const due = await store.selectDue(trx, chain_id, tip, RELEASE_PER_TICK_MAX);
+        if (due.length === 0) return { released: 0, due: 0 };
         await applyTransfers(
           trx,
-          ready.map((d) => ({ id: depositTransferIds(chain_id, d.tx_hash, d.log_index, d.generation).post, post_pending_id: d.pending_transfer_id, reason: 'deposit_released', reference: d.id })),
+          due.map((d) => ({ id: depositTransferIds(chain_id, d.tx_hash, d.log_index, d.generation).post, post_pending_id: d.pending_transfer_id, reason: 'deposit_released', reference: d.id })),
           'deposit release',
         );
         const now = clock.now_ms();
-        for (const d of ready) {
-          const status: DepositStatus = d.credit_kind === 'user_held' ? 'held' : 'credited';
-          await store.updateDeposit(trx, d.id, { status, released_at_ms: now, updated_at_ms: now });
-          await transitionPayment(trx, d.payment_id, { status, hold: d.hold_reason as HoldReason | null, confirmations: { current: confirmationsAt(tip, d.block_number), required: d.confirmations_required } }, clock);
-        }
+        const byStatus = (s: DepositStatus) => due.filter((d) => (d.credit_kind === 'user_held' ? 'held' : 'credited') === s).map((d) => d.id);
+        const moved = new Set([...(await store.markReleased(trx, byStatus('credited'), 'credited', now)), ...(await store.markReleased(trx, byStatus('held'), 'held', now))]);
+        const ready = due.filter((d) => moved.has(d.id));
+        await transitionPaymentsBulk(
+          trx,
+          ready.map((d) => ({
+            id: d.payment_id,
+            change: { status: d.credit_kind === 'user_held' ? 'held' : 'credited', hold: d.hold_reason as HoldReason | null, confirmations: { current: confirmationsAt(tip, d.block_number), required: d.confirmations_required } },
+          })),
+          clock,
+        );
         if (ready.length) await deps.onDepositChange?.(trx, ready.map((d) => d.id)); // extension point (invoices)
-        return ready.length;
+        return { released: ready.length, due: due.length };
       });
+      released = r.released;
+      more = r.due === RELEASE_PER_TICK_MAX;
     }
-    if (refresh && counting.length) {
+    if (refresh) {
       // Bounded: the shown count of the oldest deposits is refreshed first; the rest catch up on
       // later blocks (their release never depends on it).
-      await db.transaction(async (trx) => {
-        for (const d of counting.slice(0, CONFIRMATION_REFRESH_MAX)) await transitionPayment(trx, d.payment_id, { status: 'confirming', confirmations: { current: confirmationsAt(tip, d.block_number), required: d.confirmations_required } }, clock);
-      });
+      const counting = await store.selectCounting(db.kysely, chain_id, tip, CONFIRMATION_REFRESH_MAX);
+      if (counting.length) {
+        await db.transaction((trx) =>
+          transitionPaymentsBulk(trx, counting.map((d) => ({ id: d.payment_id, change: { status: 'confirming', confirmations: { current: confirmationsAt(tip, d.block_number), required: d.confirmations_required } } })), clock),
+        );
+      }
     }
-    return released;
+    return { released, more };
   }
 
   /**
@@ -547,19 +584,21 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
    * payment shows `held` / `maintenance` (ETA: the window's end) with its confirmations still
    * counted, and is released by the first tick that finds no window.
    */
-  async function holdForMaintenance(atDepth: DepositRow[], tip: number): Promise<void> {
-    for (let i = 0; i < atDepth.length; i += RELEASE_CHUNK_MAX) {
-      const chunk = atDepth.slice(i, i + RELEASE_CHUNK_MAX);
-      await db.transaction(async (trx) => {
-        for (const d of chunk) await transitionPayment(trx, d.payment_id, { status: 'held', hold: 'maintenance', confirmations: { current: confirmationsAt(tip, d.block_number), required: d.confirmations_required } }, clock);
-      });
-    }
+  async function holdForMaintenance(tip: number): Promise<void> {
+    await db.transaction(async (trx) => {
+      const atDepth = await store.selectDue(trx, chain_id, tip, RELEASE_PER_TICK_MAX);
+      const changes: Array<{ id: string; change: PaymentChange }> = atDepth.map((d) => ({
+        id: d.payment_id,
+        change: { status: 'held', hold: 'maintenance', confirmations: { current: confirmationsAt(tip, d.block_number), required: d.confirmations_required } },
+      }));
+      await transitionPaymentsBulk(trx, changes, clock);
+    });
   }
 
   let lastTip = -1;
 
   async function tick(): Promise<TickReport> {
-    const report: TickReport = { head: null, scanned_from: null, scanned_to: null, detected: 0, released: 0, reorg_depth: 0, dropped: 0, reversed: 0, caught_up: false, aborted: null };
+    const report: TickReport = { head: null, scanned_from: null, scanned_to: null, detected: 0, released: 0, reorg_depth: 0, dropped: 0, reversed: 0, caught_up: false, release_more: false, aborted: null };
     const head = await reader.head();
     report.head = head;
     addHeadSample(samples, { number: head, seen_at_ms: clock.now_ms() });
@@ -598,7 +637,9 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
       report.reversed = o.reversed;
     }
     const tip = next - 1;
-    report.released = await releaseAtDepth(tip, tip !== lastTip);
+    const r = await releaseAtDepth(tip, tip !== lastTip);
+    report.released = r.released;
+    report.release_more = r.more;
     lastTip = tip;
     if (report.released) m?.released.inc(labels, report.released);
     m?.cursor.set(labels, next);
@@ -607,7 +648,8 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
     return report;
   }
 
-  // The worker: one tick at a time, at the chain's pace; at once again while catching up.
+  // The worker: one tick at a time, at the chain's pace; at once again while catching up or while
+  // more deposits are due than one release batch holds.
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
   let stopped = true;
@@ -617,10 +659,14 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
     timer = setTimeout(() => {
       timer = null;
       running = (async () => {
+        // Fixed rate: a tick's own work does not stretch the poll period (a block mined just after
+        // a tick read the head waits at most one interval for the next one).
+        const started = Date.now();
         let again = interval;
         try {
           const r = await tick();
-          if (r.scanned_to !== null && !r.caught_up) again = 0;
+          again = Math.max(0, interval - (Date.now() - started));
+          if ((r.scanned_to !== null && !r.caught_up) || r.release_more) again = 0;
         } catch (error) {
           m?.errors.inc(labels);
           if (error instanceof ChainRpcError) log('warn', 'deposit scanner: chain unreachable or moved, retrying', { chain_id, err: error.message });
@@ -634,8 +680,7 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
   };
 
   async function ingest(header: BlockHeader, transfers: Seen[], head: number): Promise<number> {
-    const owners = await depositAddressOwners(db.kysely, chain_id);
-    for (const [a, o] of (await deps.extraOwners?.(db.kysely, chain_id)) ?? []) if (!owners.has(a)) owners.set(a, o);
+    const owners = await ownersOf();
     const internal = new Set((deps.platformAddresses?.() ?? []).map((a) => a.toLowerCase() as Hex));
     const found = transfers
       .filter((s) => s.t.block_hash === header.hash && s.t.block_number === header.number && owners.has(s.t.to) && s.t.amount_minor > 0n && !internal.has(s.t.from))
@@ -643,8 +688,8 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
       .map((s) => ({ ...s, header }) as Found);
     if (!found.length) return 0;
     return db.transaction(async (trx) => {
-      const n = await recordFound(trx, found, owners, Math.max(head, header.number));
-      await deps.onDepositChange?.(trx, found.map((f) => depositId(chain_id, f.t.tx_hash, f.kind === 'token' ? f.t.log_index : NATIVE_LOG_INDEX))); // extension point (invoices)
+      const { n, ids } = await recordFound(trx, found, owners, Math.max(head, header.number));
+      await deps.onDepositChange?.(trx, ids); // extension point (invoices)
       return n;
     });
   }

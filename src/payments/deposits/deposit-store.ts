@@ -92,8 +92,8 @@ export async function deleteBlocksBelow(ex: DbExecutor, chain_id: number, number
 export async function selectDeposits(ex: DbExecutor, ids: string[]): Promise<DepositRow[]> {
   if (ids.length === 0) return [];
   const out: DepositRow[] = [];
-  for (let i = 0; i < ids.length; i += 500) {
-    const rows = await ex.selectFrom('deposits').selectAll().where('id', 'in', ids.slice(i, i + 500)).execute();
+  for (let i = 0; i < ids.length; i += 1000) {
+    const rows = await ex.selectFrom('deposits').selectAll().where('id', 'in', ids.slice(i, i + 1000)).execute();
     out.push(...rows.map(depositFrom));
   }
   return out;
@@ -105,11 +105,66 @@ export async function selectDeposit(ex: DbExecutor, id: string): Promise<Deposit
 }
 
 export async function insertDeposits(ex: DbExecutor, rows: DepositRow[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += 100) await ex.insertInto('deposits').values(rows.slice(i, i + 100)).execute();
+  // 24 columns a row: 1000 rows stay under both dialects' bound-parameter limits.
+  for (let i = 0; i < rows.length; i += 1000) await ex.insertInto('deposits').values(rows.slice(i, i + 1000)).execute();
 }
 
 export async function updateDeposit(ex: DbExecutor, id: string, patch: Partial<DepositRow>): Promise<void> {
   await ex.updateTable('deposits').set(patch).where('id', '=', id).execute();
+}
+
+/**
+ * Confirming deposits that have reached their required depth at `tip` (the inclusion block counts
+ * as 1: block_number + required - 1 <= tip), in chain order.
+ */
+export async function selectDue(ex: DbExecutor, chain_id: number, tip: number, limit: number): Promise<DepositRow[]> {
+  const rows = await ex
+    .selectFrom('deposits')
+    .selectAll()
+    .where('chain_id', '=', chain_id)
+    .where('status', '=', 'confirming')
+    .where('orphaned', '=', 0)
+    .where((eb) => eb(eb('block_number', '+', eb.ref('confirmations_required')), '<=', tip + 1))
+    .orderBy('block_number')
+    .orderBy('log_index')
+    .limit(limit)
+    .execute();
+  return rows.map(depositFrom);
+}
+
+/** Confirming deposits still short of their depth at `tip`, oldest block first. */
+export async function selectCounting(ex: DbExecutor, chain_id: number, tip: number, limit: number): Promise<DepositRow[]> {
+  const rows = await ex
+    .selectFrom('deposits')
+    .selectAll()
+    .where('chain_id', '=', chain_id)
+    .where('status', '=', 'confirming')
+    .where('orphaned', '=', 0)
+    .where((eb) => eb(eb('block_number', '+', eb.ref('confirmations_required')), '>', tip + 1))
+    .orderBy('block_number')
+    .limit(limit)
+    .execute();
+  return rows.map(depositFrom);
+}
+
+/**
+ * Marks released the deposits among `ids` that are still confirming, attached and in the block
+ * the caller read (a concurrent release or a reorg makes a row drop out) -> the ids it moved.
+ */
+export async function markReleased(ex: DbExecutor, ids: string[], status: 'credited' | 'held', now_ms: number): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < ids.length; i += 1000) {
+    const rows = await ex
+      .updateTable('deposits')
+      .set({ status, released_at_ms: now_ms, updated_at_ms: now_ms })
+      .where('id', 'in', ids.slice(i, i + 1000))
+      .where('status', '=', 'confirming')
+      .where('orphaned', '=', 0)
+      .returning('id')
+      .execute();
+    out.push(...rows.map((r) => r.id));
+  }
+  return out;
 }
 
 /** Deposits still counting confirmations on a chain, oldest block first. */

@@ -99,7 +99,7 @@ describe.each(DIALECTS)('invoice API on %s', (dialect) => {
         amount_minor, user_id: 'usr_m', payment_id, status, hold_reason: null, credit_kind: 'user_available', block_number: 50 + n, block_hash: `0x${'b'.repeat(63)}${n % 10}`, block_timestamp_s: Math.floor(block_time_ms / 1000),
         orphaned: 0, confirmations_required: 3, generation: 0, pending_transfer_id: `pt_${n}`, first_seen_at_ms: clock.now_ms(), released_at_ms: status === 'credited' ? clock.now_ms() : null, updated_at_ms: clock.now_ms(),
       }).execute();
-      await createPayment(trx, { id: payment_id, user_id: 'usr_m', kind: 'deposit', direction: 'in', asset: 'USDT', amount_minor, status: 'confirming', confirmations: { current: 1, required: 3 }, chain: { chain_id: 31337, tx_hash: tx, log_index: 0, block_number: 50 + n, from: '0xaa', to: invoice.address, token: '0x5f' }, reference: id }, clock);
+      await createPayment(trx, { id: payment_id, user_id: 'usr_m', kind: 'invoice', direction: 'in', asset: 'USDT', amount_minor, status: 'confirming', confirmations: { current: 1, required: 3 }, chain: { chain_id: 31337, tx_hash: tx, log_index: 0, block_number: 50 + n, from: '0xaa', to: invoice.address, token: '0x5f' }, reference: id }, clock);
       if (status === 'credited') await transitionPayment(trx, payment_id, { status: 'credited' }, clock);
       await invoices.onDepositChange(trx, [id]);
     });

@@ -81,6 +81,10 @@ describe.each(DIALECTS)('invoices on a real chain on %s', (dialect) => {
     expect((await balance('usr_merchant')).available_minor).toBe(USDT(10));
     const types = (await t.db.kysely.selectFrom('outbox_events').select('type').where('aggregate_id', '=', inv.id).orderBy('seq').execute()).map((e) => e.type);
     expect(types).toEqual(['invoice.new', 'invoice.new', 'invoice.processing', 'invoice.settled']);
+    // Payments into an invoice's address are the merchant's payments of kind `invoice`, naming the invoice.
+    const pays = await t.db.kysely.selectFrom('payments').select(['kind', 'direction', 'status', 'counterparty', 'code']).where('user_id', '=', 'usr_merchant').execute();
+    expect(pays).toHaveLength(2);
+    for (const p of pays) expect(p).toEqual({ kind: 'invoice', direction: 'in', status: 'credited', counterparty: inv.id, code: 'invoice_payment_received' });
     // A rescan from scratch changes nothing (exactly once).
     await t.db.kysely.updateTable('chain_cursors').set({ next_block: inv.issued_at_block }).execute();
     await t.db.kysely.deleteFrom('chain_blocks').execute();

@@ -95,8 +95,8 @@ export interface Invoices {
    * addresses) and recomputes the invoices they pay. Deposits to other addresses are ignored.
    */
   onDepositChange(trx: DbExecutor, deposit_ids: readonly string[]): Promise<void>;
-  /** Invoice addresses of a chain -> merchant (for the scanner's owner map). */
-  addressOwners(ex: DbExecutor, chain_id: number): Promise<Map<Hex, { user_id: string; hd_index: number }>>;
+  /** Invoice addresses of a chain -> merchant and invoice (for the scanner's owner map: payments of kind `invoice`). */
+  addressOwners(ex: DbExecutor, chain_id: number): Promise<Map<Hex, { user_id: string; hd_index: number; invoice_id: string }>>;
   registerJobs(jobs: JobRunner): void;
   checkoutUrl(id: string): string;
   asset(code: string): AssetInfo | null;
@@ -285,7 +285,7 @@ export function createInvoices(deps: InvoiceDeps): Invoices {
 
     async addressOwners(ex, chain_id) {
       const m = await store.invoiceAddressOwners(ex, chain_id);
-      return new Map([...m].map(([a, o]) => [a as Hex, { user_id: o.user_id, hd_index: o.hd_index }]));
+      return new Map([...m].map(([a, o]) => [a as Hex, { user_id: o.user_id, hd_index: o.hd_index, invoice_id: o.invoice_id }]));
     },
 
     registerJobs(jobs) {
