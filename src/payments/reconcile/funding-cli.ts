@@ -1,6 +1,7 @@
 // `settle chain record-funding <chain_id> <tx_hash> --by <admin email>`: books an operator top-up
 // of the chain's hot wallet from the chain itself (see funding.ts), audited under the named admin.
-// Exits 0 when booked now or already booked before, 1 when refused (with the reason).
+// Exits 0 when booked now or already booked before, 1 when the chain refutes it (with the reason),
+// 2 for a usage error (unknown chain, --by not an admin).
 import { privateKeyToAddress } from 'viem/accounts';
 import { CliError, requireFlag, type Command } from '../../cli/cli-kit.ts';
 import { configFromEnv, openConfiguredDb } from '../../main.ts';

@@ -306,14 +306,28 @@ describe.each(DIALECTS)('reconciler on %s', (dialect) => {
       expect(ok.stdout).toContain('reconciled: no differences');
       expect(ok.stdout).toMatch(/ok {3}chain 31337 ETH custody: hot wallet ledger 10000 = chain 10000; deposit wallets ledger 0\.5 = chain 0\.5; custody 10000\.5 ≥ owed 0\.5/);
 
+      // The operator tops the dev hot wallet up with 2 ETH and an admin records it from the CLI.
+      const topup = await payEth(devHot, parseEther('2'));
+      await mine(chainEnv.client, 12);
+      const cli = (...args: string[]) => spawnSync(process.execPath, ['bin/settle.mjs', ...args], { env: { ...process.env, ...t.env, SETTLE_CONFIG: configPath, SETTLE_DATA_DIR: dir }, encoding: 'utf8', timeout: 60_000 });
+      expect(cli('admin', 'create', '--email', 'ops@example.test', '--password', 'a long operator passphrase 7', '--role', 'admin').status).toBe(0);
+      const refused = cli('chain', 'record-funding', '31337', topup, '--by', 'nobody@example.test');
+      expect([refused.status, refused.stderr]).toEqual([2, expect.stringContaining('nobody@example.test is not an admin')]);
+      const recorded = cli('chain', 'record-funding', '31337', topup, '--by', 'ops@example.test');
+      expect(recorded.stderr).toBe('');
+      expect(recorded.stdout).toContain(`booked 2 ETH (funding:31337:${topup}:native)`);
+      const again = cli('chain', 'record-funding', '31337', topup, '--by', 'ops@example.test');
+      expect([again.status, again.stdout]).toEqual([0, expect.stringContaining('already recorded')]);
+
       await payUsdt(b, USDT(3));
       const bad = run();
       expect(bad.status).toBe(1);
       expect(bad.stdout).toMatch(/FAIL chain 31337 USDT: .*2 difference/);
       expect(bad.stdout).toMatch(/FAIL chain 31337 USDT custody: .*deposit wallets ledger 7500 ≠ chain 7503/);
       expect(bad.stderr).toContain(`FAIL unrecorded_coins: ${b} holds 3000000 USDT`);
+      expect(bad.stdout).toMatch(/ok {3}chain 31337 ETH custody: hot wallet ledger 10002 = chain 10002;/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  }, 120_000);
+  }, 240_000);
 });
