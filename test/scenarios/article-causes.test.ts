@@ -40,6 +40,10 @@ const TEXT = {
     en: { message: 'Your withdrawal is accepted and queued for sending.', next_action: 'Nothing to do: it is sent shortly.' },
     'zh-CN': { message: '您的提现已受理,正在排队发送。', next_action: '无需操作,即将发送。' },
   },
+  withdrawalBroadcast: {
+    en: { message: 'Your withdrawal has been sent to the network and is waiting for a block.', next_action: 'Nothing to do: it confirms by itself.' },
+    'zh-CN': { message: '您的提现已广播到网络,正在等待出块。', next_action: '无需操作,将自动确认。' },
+  },
   withdrawalConfirming: (cur: number, req: number) => ({
     en: { message: `Your withdrawal is confirming: ${cur} of ${req} confirmations.`, next_action: `Nothing to do: it completes at ${req} confirmations.` },
     'zh-CN': { message: `您的提现正在确认中:已确认 ${cur}/${req}。`, next_action: `无需操作,达到 ${req} 个确认后完成。` },
@@ -288,12 +292,13 @@ describe.each(DIALECTS)('the article\'s causes, end to end on %s', (dialect) => 
       expect((await w.balances(u)).ETH).toMatchObject({ available: '0.3', pending_out: '0.2' });
       const id = got.body.id as string;
       const requestedAt = Date.parse(got.body.created_at as string);
+      expect((got.body.explanation as Payment['explanation']).eta).toBe(iso(requestedAt)); // queued: it goes at once
       const sentAt = await w.stampNextBlock(); // the hot wallet's broadcast is mined in this block
       await w.tick();
       let p = await w.payment(u, id);
       // Broadcast: 0 of 3 seen yet (≤ 1 ETH: the first tier); the ETA is 3 blocks from the one it is in.
       expect(p).toMatchObject({ status: 'broadcast', confirmations: { current: 0, required: 3 }, chain: { to: outside[u.id], tx_hash: expect.stringMatching(/^0x[0-9a-f]{64}$/) } });
-      expect(p.explanation).toMatchObject({ code: 'withdrawal_broadcast', eta: iso(sentAt + 2 * BLOCK_MS) });
+      expect(p.explanation).toEqual({ code: 'withdrawal_broadcast', ...TEXT.withdrawalBroadcast[u.locale], eta: iso(sentAt + 2 * BLOCK_MS) });
       await w.mine(1);
       p = await w.payment(u, id);
       expect(p).toMatchObject({ status: 'confirming', confirmations: { current: 2, required: 3 } });
@@ -313,6 +318,8 @@ describe.each(DIALECTS)('the article\'s causes, end to end on %s', (dialect) => 
       expect(await w.chain.client.getBalance({ address: outside[u.id] as `0x${string}` })).toBe(parseEther('0.2'));
       expect((await w.balances(u)).ETH).toMatchObject({ available: '0.3', pending_out: '0', held: '0' });
     }
+    // The shop got each order once.
+    expect((await w.balances(shop)).USDT).toMatchObject({ available: '50', held: '0' });
     await expectClean(w);
   }, 60_000);
 
