@@ -163,21 +163,25 @@ function naive(db: Db) {
  */
 function minimalSqlite(db: Db, per_tx: number) {
   const raw = db.sqlite!;
-  raw.exec('create table if not exists bench_min (id integer primary key, dr text, cr text, amount_minor text)');
-  raw.exec('create table if not exists bench_min_acc (id text primary key, balance_minor text)');
-  const acc = raw.prepare("insert or ignore into bench_min_acc values (?, '0')");
-  for (const id of USER_IDS) acc.run(id);
-  const ins = raw.prepare('insert into bench_min (dr, cr, amount_minor) values (?, ?, ?)');
-  const upd = raw.prepare('update bench_min_acc set balance_minor = balance_minor + ? where id = ?');
-  const run = raw.transaction((batch: TransferInput[]) => {
-    for (const t of batch) {
-      const c = t as Extract<TransferInput, { debit_account_id: string }>;
-      ins.run(c.debit_account_id, c.credit_account_id, '1');
-      upd.run(-1, c.debit_account_id);
-      upd.run(1, c.credit_account_id);
-    }
-  });
+  let run: ((batch: TransferInput[]) => void) | null = null;
+  const prepare = () => {
+    raw.exec('create table if not exists bench_min (id integer primary key, dr text, cr text, amount_minor text)');
+    raw.exec('create table if not exists bench_min_acc (id text primary key, balance_minor text)');
+    const acc = raw.prepare("insert or ignore into bench_min_acc values (?, '0')");
+    raw.transaction(() => USER_IDS.forEach((id) => acc.run(id)))();
+    const ins = raw.prepare('insert into bench_min (dr, cr, amount_minor) values (?, ?, ?)');
+    const upd = raw.prepare('update bench_min_acc set balance_minor = balance_minor + ? where id = ?');
+    return raw.transaction((batch: TransferInput[]) => {
+      for (const t of batch) {
+        const c = t as Extract<TransferInput, { debit_account_id: string }>;
+        ins.run(c.debit_account_id, c.credit_account_id, '1');
+        upd.run(-1, c.debit_account_id);
+        upd.run(1, c.credit_account_id);
+      }
+    });
+  };
   return async (batch: TransferInput[]): Promise<number> => {
+    run ??= prepare();
     for (let i = 0; i < batch.length; i += per_tx) run(batch.slice(i, i + per_tx));
     return 0;
   };

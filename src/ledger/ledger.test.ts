@@ -118,6 +118,36 @@ describe.each(DIALECTS)('ledger on %s', (dialect) => {
     expect(seen).toEqual(['h6', 'h5', 'h4', 'h3', 'h2', 'h1', 'h0', 'fund']);
   });
 
+  it('pages history across seq buckets and long quiet stretches', async () => {
+    // History keys are bucketed by seq (65,536 transfers each). Moving the chain head forward
+    // (which verify would refuse, but history does not care) puts transfers in far-apart buckets
+    // without writing hundreds of thousands of them.
+    const jumpTo = (seq: number) => sql`update ledger_head set seq = ${seq} where id = 1`.execute(t.db.kysely);
+    await jumpTo(65_536 - 3);
+    expect((await ledger.createTransfers(Array.from({ length: 6 }, (_, i) => tr(`b${i}`, i % 2 ? BOB : ALICE, i % 2 ? ALICE : BOB, 1n)))).every((r) => r.result === 'ok')).toBe(true);
+    await jumpTo(65_536 * 40 + 7);
+    expect((await ledger.createTransfers([tr('late0', ALICE, BOB, 1n), tr('late1', BOB, ALICE, 1n)])).every((r) => r.result === 'ok')).toBe(true);
+    const page = async (account: string, limit: number) => {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      for (let n = 0; n < 20; n++) {
+        const r: Awaited<ReturnType<Ledger['history']>> = await ledger.history(account, { limit, cursor });
+        seen.push(...r.data.map((x) => x.id));
+        cursor = r.next_cursor;
+        if (!cursor) break;
+      }
+      return seen;
+    };
+    const all = ['late1', 'late0', 'b5', 'b4', 'b3', 'b2', 'b1', 'b0'];
+    expect(await page(ALICE, 3)).toEqual([...all, 'fund']);
+    expect(await page(ALICE, 50)).toEqual([...all, 'fund']);
+    expect(await page(BOB, 2)).toEqual(all);
+    expect(await page(WORLD, 5)).toEqual(['fund']);
+    expect(await page(ALICE_HELD, 5)).toEqual([]);
+    const [late] = await ledger.getTransfers(['late0']);
+    expect(late).toMatchObject({ seq: 65_536 * 40 + 8, debit_account_id: ALICE, credit_account_id: BOB });
+  });
+
   it('registers assets idempotently and refuses a conflicting definition', async () => {
     const usdt = { code: 'USDT', decimals: 6, chain_id: 31337, contract_address: '0x5fbdb2315678afecb367f032d93f642f64180aa3' };
     const eth = { code: 'ETH', decimals: 18, chain_id: 31337, contract_address: null };
