@@ -88,6 +88,9 @@ export interface WebhookEndpointsTable {
   events: string;
   /** Sealed: `enc:v1:<AES-256-GCM envelope>` of whsec_<base64> (rows from before sealing: the plain whsec_…, sealed by the webhook worker). */
   secret: string;
+  /** After a rotation: the replaced secret (sealed), still signing until previous_secret_until_ms (migration T0650). */
+  previous_secret: string | null;
+  previous_secret_until_ms: number | null;
   created_at_ms: number;
   deleted_at_ms: number | null;
 }

@@ -1,13 +1,13 @@
 // Webhook endpoints (session or API key with webhooks:write), their messages and attempts,
 // manual redelivery, and the caller's own event feed (GET /events?after=).
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { isoTime } from '../shared/clock.ts';
 import { ProblemError, problems } from '../shared/errors.ts';
 import { requireScope } from '../shared/principal.ts';
 import { EVENT_PATTERN_RE } from './webhook-rules.ts';
-import type { Webhooks } from './webhooks.ts';
+import type { AuditMeta, Webhooks } from './webhooks.ts';
 
 const Problem = Type.Object({ type: Type.String(), title: Type.String(), status: Type.Integer(), detail: Type.String(), code: Type.String() }, { additionalProperties: true });
 const Endpoint = Type.Object({ id: Type.String(), url: Type.String(), events: Type.Array(Type.String()), created_at: Type.String() });
@@ -18,6 +18,11 @@ const REFUSALS: Record<string, string> = {
   private_address: 'The url points at a loopback or private address; webhooks only go to public hosts.',
   too_many: 'You have the maximum number of webhook endpoints; delete one first.',
 };
+
+function auditMeta(req: FastifyRequest): AuditMeta {
+  const ua = req.headers['user-agent'];
+  return { ip: req.ip ?? null, user_agent: typeof ua === 'string' ? ua.slice(0, 512) : null, request_id: req.id };
+}
 
 export function webhookRoutes(deps: { webhooks: Webhooks }): FastifyPluginAsync {
   const { webhooks } = deps;
@@ -40,7 +45,7 @@ export function webhookRoutes(deps: { webhooks: Webhooks }): FastifyPluginAsync 
       },
       async (req, reply) => {
         const me = requireScope(req.principal, 'webhooks:write');
-        const r = await webhooks.createEndpoint(me.user_id, req.body.url, req.body.events);
+        const r = await webhooks.createEndpoint(me.user_id, req.body.url, req.body.events, auditMeta(req));
         if (!r.ok) throw new ProblemError(422, r.reason === 'too_many' ? 'too_many_endpoints' : 'invalid_webhook_url', REFUSALS[r.reason]!, { reason: r.reason });
         return reply.code(201).send({ id: r.endpoint.id, url: r.endpoint.url, events: r.endpoint.events, secret: r.secret, created_at: isoTime(r.endpoint.created_at_ms) });
       },
@@ -60,8 +65,28 @@ export function webhookRoutes(deps: { webhooks: Webhooks }): FastifyPluginAsync 
       { schema: { tags: ['webhooks'], summary: 'Delete a webhook endpoint', security: [{ bearer: [] }], params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) }), response: { 204: Type.Null(), '4xx': Problem } } },
       async (req, reply) => {
         const me = requireScope(req.principal, 'webhooks:write');
-        if (!(await webhooks.deleteEndpoint(me.user_id, req.params.id))) throw problems.notFound('webhook endpoint');
+        if (!(await webhooks.deleteEndpoint(me.user_id, req.params.id, auditMeta(req)))) throw problems.notFound('webhook endpoint');
         return reply.code(204).send(null);
+      },
+    );
+
+    app.post(
+      '/webhook-endpoints/:id/rotate-secret',
+      {
+        schema: {
+          tags: ['webhooks'],
+          summary: 'Replace the signing secret; the new one is shown once, and the old one keeps signing next to it for 24 h',
+          security: [{ bearer: [] }],
+          params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) }),
+          response: { 200: Type.Object({ id: Type.String(), secret: Type.String(), previous_secret_expires_at: Type.String() }), '4xx': Problem },
+        },
+      },
+      async (req) => {
+        const me = requireScope(req.principal, 'webhooks:write');
+        const r = await webhooks.rotateSecret(me.user_id, req.params.id, auditMeta(req));
+        if (!r.ok && r.reason === 'not_found') throw problems.notFound('webhook endpoint');
+        if (!r.ok) throw new ProblemError(409, 'rotation_conflict', 'The secret was rotated by another request at the same moment; rotate again if you need a secret you have seen.');
+        return { id: req.params.id, secret: r.secret, previous_secret_expires_at: isoTime(r.previous_valid_until_ms) };
       },
     );
 

@@ -1,6 +1,7 @@
 // Kysely queries for webhook endpoints, messages, attempts and the user event feed.
 import type { Selectable } from 'kysely';
 import type { DbExecutor } from '../db/database.ts';
+import type { AuditTable } from '../db/schema.ts';
 import type { UserEventsTable, WebhookAttemptsTable, WebhookEndpointsTable, WebhookMessagesTable } from '../db/schema-payments.ts';
 
 export type EndpointRow = Selectable<WebhookEndpointsTable>;
@@ -29,6 +30,15 @@ export async function deleteEndpoint(ex: DbExecutor, id: string, now_ms: number)
 /** Endpoints whose secret is still the plain `whsec_…` of before sealing (deleted ones too): not 'enc:v1:…'. */
 export async function plainSecretEndpoints(ex: DbExecutor, limit: number): Promise<Array<{ id: string; secret: string }>> {
   return ex.selectFrom('webhook_endpoints').select(['id', 'secret']).where('secret', 'not like', 'enc:v1:%').orderBy('id').limit(limit).execute();
+}
+/** Compare-and-set on the current secret: two rotations at once cannot both win. */
+export async function rotateSecret(ex: DbExecutor, id: string, from: string, to: string, previous: string, previous_until_ms: number): Promise<boolean> {
+  const r = await ex.updateTable('webhook_endpoints').set({ secret: to, previous_secret: previous, previous_secret_until_ms: previous_until_ms }).where('id', '=', id).where('secret', '=', from).executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+/** The core audit log (security-relevant changes to endpoints). */
+export async function insertAudit(ex: DbExecutor, row: AuditTable): Promise<void> {
+  await ex.insertInto('audit_log').values(row).execute();
 }
 /** Compare-and-set, so that two workers sealing the same row leave one envelope. */
 export async function replaceSecret(ex: DbExecutor, id: string, from: string, to: string): Promise<boolean> {

@@ -195,6 +195,52 @@ describe.each(DIALECTS)('webhooks on %s', (dialect) => {
     expect(msgs[0].attempts[0]).toMatchObject({ status_code: null, error: expect.stringContaining('cannot be decrypted') });
   });
 
+  it('rotates a secret: shown once, the old one signs next to it for 24 h, then only the new; audited', async () => {
+    const alice = await h.user('alice@example.test');
+    const bob = await h.user('bob@example.test');
+    const endpoint = (await h.app.inject({ method: 'POST', url: '/api/v1/webhook-endpoints', headers: alice.headers, payload: { url, events: ['payment.*'] } })).json();
+    expect((await h.app.inject({ method: 'POST', url: `/api/v1/webhook-endpoints/${endpoint.id}/rotate-secret`, headers: bob.headers })).statusCode).toBe(404);
+    expect((await h.app.inject({ method: 'POST', url: `/api/v1/webhook-endpoints/${endpoint.id}/rotate-secret` })).statusCode).toBe(401);
+    const rotated = await h.app.inject({ method: 'POST', url: `/api/v1/webhook-endpoints/${endpoint.id}/rotate-secret`, headers: alice.headers });
+    expect(rotated.statusCode).toBe(200);
+    const r = rotated.json();
+    expect(r.secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
+    expect(r.secret).not.toBe(endpoint.secret);
+    expect(Date.parse(r.previous_secret_expires_at) - h.clock.now_ms()).toBe(24 * 3600_000);
+    const row = await h.t.db.kysely.selectFrom('webhook_endpoints').selectAll().where('id', '=', endpoint.id).executeTakeFirstOrThrow();
+    expect(row.secret).toMatch(/^enc:v1:/);
+    expect(row.previous_secret).toMatch(/^enc:v1:/);
+    expect(JSON.stringify(row)).not.toContain(r.secret.slice(6));
+    expect(JSON.stringify(row)).not.toContain(endpoint.secret.slice(6));
+
+    await h.t.db.transaction((trx) => createPayment(trx, { id: 'pay_r1', user_id: alice.id, kind: 'deposit', direction: 'in', asset: 'USDT', amount_minor: 1n, status: 'confirming', confirmations: { current: 1, required: 3 } }, h.clock));
+    await webhooks.dispatchTick();
+    await webhooks.deliverTick();
+    expect(received).toHaveLength(1);
+    expect(String(received[0]!.headers['webhook-signature']).split(' ')).toHaveLength(2);
+    expect(independentlyValid(r.secret, received[0]!.headers, received[0]!.body)).toBe(true);
+    expect(independentlyValid(endpoint.secret, received[0]!.headers, received[0]!.body)).toBe(true);
+
+    // Deleting is audited too (an endpoint that only wants invoices, so it receives nothing here).
+    const other = (await h.app.inject({ method: 'POST', url: '/api/v1/webhook-endpoints', headers: alice.headers, payload: { url, events: ['invoice.*'] } })).json();
+    expect((await h.app.inject({ method: 'DELETE', url: `/api/v1/webhook-endpoints/${other.id}`, headers: alice.headers })).statusCode).toBe(204);
+
+    h.clock.advance(24 * 3600_000 + 1000);
+    await h.t.db.transaction((trx) => transitionPayment(trx, 'pay_r1', { status: 'credited' }, h.clock));
+    await webhooks.dispatchTick();
+    await webhooks.deliverTick();
+    expect(received).toHaveLength(2);
+    expect(independentlyValid(r.secret, received[1]!.headers, received[1]!.body)).toBe(true);
+    expect(independentlyValid(endpoint.secret, received[1]!.headers, received[1]!.body)).toBe(false);
+
+    const audit = await h.t.db.kysely.selectFrom('audit_log').select(['action', 'actor_id', 'subject_id', 'details']).where('action', 'like', 'webhook_%').execute();
+    expect(audit.map((a) => a.action).sort()).toEqual(['webhook_endpoint_created', 'webhook_endpoint_created', 'webhook_endpoint_deleted', 'webhook_secret_rotated']);
+    for (const a of audit) {
+      expect(a).toMatchObject({ actor_id: alice.id, subject_id: alice.id });
+      expect(a.details).not.toContain('whsec_');
+    }
+  });
+
   it('refuses hosts that resolve to private addresses when private URLs are off', async () => {
     const strict = createWebhooks({ db: h.t.db, clock: h.clock, config: { ...testConfig(), allow_private_webhook_urls: false }, resolve: async (host) => (host === 'inside.example' ? ['10.0.0.7'] : ['93.184.216.34']) });
     expect(await strict.createEndpoint('usr_x', 'https://inside.example/hook', ['*'])).toEqual({ ok: false, reason: 'private_address' });

@@ -15,9 +15,12 @@
 // additional data) because delivery must sign with them again; the plain `whsec_…` is shown once,
 // at creation. Rows written before sealing (a plain `whsec_…` in the column) still sign, and the
 // worker seals them a bounded batch per tick (sealLegacySecrets), so no migration needs the key.
+// A rotation shows the new secret once and keeps the old one signing next to it for
+// ROTATION_OVERLAP_MS (webhook-signature carries both), so receivers switch without a gap.
+// Creating, rotating and deleting endpoints are written to the audit log.
 import { lookup } from 'node:dns/promises';
 import type { Config } from '../config.ts';
-import type { Db } from '../db/database.ts';
+import type { Db, DbExecutor } from '../db/database.ts';
 import type { Clock } from '../shared/clock.ts';
 import { loadEncryptionKey, openText, sealText } from '../shared/encryption.ts';
 import { newId } from '../shared/ids.ts';
@@ -32,6 +35,8 @@ export const DISPATCH_BATCH_MAX = 200;
 export const DELIVERY_BATCH_MAX = 50;
 export const DELIVERY_TIMEOUT_MS = 10_000;
 export const RESPONSE_BYTES_MAX = 4096;
+/** How long a replaced secret keeps signing after a rotation. */
+export const ROTATION_OVERLAP_MS = 24 * 3600_000;
 /** Legacy plain-text secrets sealed per worker tick. */
 export const SEAL_BATCH_MAX = 100;
 /** How a sealed secret starts in webhook_endpoints.secret; a plain one starts with `whsec_`. */
@@ -60,6 +65,15 @@ export interface WebhookEndpoint {
   events: string[];
   created_at_ms: number;
 }
+
+/** Who did it, for the audit log. */
+export interface AuditMeta {
+  ip: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+}
+
+export type RotateResult = { ok: true; secret: string; previous_valid_until_ms: number } | { ok: false; reason: 'not_found' | 'conflict' };
 
 export type CreateEndpointResult = { ok: true; endpoint: WebhookEndpoint; secret: string } | { ok: false; reason: UrlRefusal | 'too_many' };
 
@@ -106,6 +120,14 @@ export function createWebhooks(deps: WebhooksDeps) {
   const key = deps.encryption_key ?? loadEncryptionKey(config.encryption_key, config.data_dir);
   let legacySealed = false;
 
+  async function audit(ex: DbExecutor, action: string, user_id: string, meta: AuditMeta | null, details: Record<string, unknown>): Promise<void> {
+    const now = clock.now_ms();
+    await store.insertAudit(ex, {
+      id: newId('aud', now), at_ms: now, actor_type: 'user', actor_id: user_id, action, subject_type: 'user', subject_id: user_id,
+      ip: meta?.ip ?? null, user_agent: meta?.user_agent ?? null, request_id: meta?.request_id ?? null, details: JSON.stringify(details),
+    });
+  }
+
   /** Refuses URLs whose host resolves to a private address (unless allowed). */
   async function urlRefusal(text: string): Promise<UrlRefusal | null> {
     const shape = checkWebhookUrl(text, allowPrivate);
@@ -129,9 +151,11 @@ export function createWebhooks(deps: WebhooksDeps) {
     try {
       // A secret that does not open (another key, a row copied between endpoints) is logged on
       // the attempt and retried like any failure, never sent unsigned.
-      let secret: string;
+      const secrets: string[] = [];
       try {
-        secret = openSecret(key, endpoint.id, endpoint.secret);
+        secrets.push(openSecret(key, endpoint.id, endpoint.secret));
+        const until = endpoint.previous_secret_until_ms === null ? null : Number(endpoint.previous_secret_until_ms);
+        if (endpoint.previous_secret && until !== null && until > now) secrets.push(openSecret(key, endpoint.id, endpoint.previous_secret));
       } catch {
         throw new Error('endpoint secret cannot be decrypted with this encryption key');
       }
@@ -140,7 +164,7 @@ export function createWebhooks(deps: WebhooksDeps) {
         'user-agent': 'Settle-Webhooks/1',
         'webhook-id': m.id,
         'webhook-timestamp': String(timestamp_s),
-        'webhook-signature': signWebhook(secret, m.id, timestamp_s, m.body),
+        'webhook-signature': secrets.map((x) => signWebhook(x, m.id, timestamp_s, m.body)).join(' '),
       };
       // Checked again at delivery: a name that now resolves inside the network is refused.
       const refusal = await urlRefusal(endpoint.url);
@@ -173,15 +197,18 @@ export function createWebhooks(deps: WebhooksDeps) {
       renderers.set(aggregate_type, render);
     },
 
-    async createEndpoint(user_id: string, url: string, events: string[]): Promise<CreateEndpointResult> {
+    async createEndpoint(user_id: string, url: string, events: string[], meta: AuditMeta | null = null): Promise<CreateEndpointResult> {
       const refusal = await urlRefusal(url);
       if (refusal) return { ok: false, reason: refusal };
       if ((await store.liveEndpointsOf(db.kysely, user_id, ENDPOINTS_PER_USER_MAX)).length >= ENDPOINTS_PER_USER_MAX) return { ok: false, reason: 'too_many' };
       const now = clock.now_ms();
       const secret = newWebhookSecret();
       const id = newId('we', now);
-      const row = { id, user_id, url, events: JSON.stringify([...new Set(events)]), secret: sealSecret(key, id, secret), created_at_ms: now, deleted_at_ms: null };
-      await store.insertEndpoint(db.kysely, row);
+      const row = { id, user_id, url, events: JSON.stringify([...new Set(events)]), secret: sealSecret(key, id, secret), previous_secret: null, previous_secret_until_ms: null, created_at_ms: now, deleted_at_ms: null };
+      await db.transaction(async (trx) => {
+        await store.insertEndpoint(trx, row);
+        await audit(trx, 'webhook_endpoint_created', user_id, meta, { endpoint_id: id, url, events: JSON.parse(row.events) as string[] });
+      });
       return { ok: true, endpoint: endpointFromRow(row), secret };
     },
 
@@ -195,10 +222,34 @@ export function createWebhooks(deps: WebhooksDeps) {
       return e && e.user_id === user_id && e.deleted_at_ms === null ? e : null;
     },
 
-    async deleteEndpoint(user_id: string, id: string): Promise<boolean> {
-      if (!(await service.ownEndpoint(user_id, id))) return false;
-      await store.deleteEndpoint(db.kysely, id, clock.now_ms());
+    async deleteEndpoint(user_id: string, id: string, meta: AuditMeta | null = null): Promise<boolean> {
+      const e = await service.ownEndpoint(user_id, id);
+      if (!e) return false;
+      await db.transaction(async (trx) => {
+        await store.deleteEndpoint(trx, id, clock.now_ms());
+        await audit(trx, 'webhook_endpoint_deleted', user_id, meta, { endpoint_id: id, url: e.url });
+      });
       return true;
+    },
+
+    /**
+     * rotateSecret(user_id, endpoint_id) -> the new secret (shown once) and until when the old one
+     * still signs next to it; not_found when the endpoint is not the caller's, conflict when
+     * another rotation won the same moment.
+     */
+    async rotateSecret(user_id: string, id: string, meta: AuditMeta | null = null): Promise<RotateResult> {
+      const e = await service.ownEndpoint(user_id, id);
+      if (!e) return { ok: false, reason: 'not_found' };
+      const now = clock.now_ms();
+      const secret = newWebhookSecret();
+      // The old secret is re-sealed as it is (a legacy plain one gets sealed here too).
+      const previous = sealSecret(key, id, openSecret(key, id, e.secret));
+      const until = now + ROTATION_OVERLAP_MS;
+      return db.transaction(async (trx): Promise<RotateResult> => {
+        if (!(await store.rotateSecret(trx, id, e.secret, sealSecret(key, id, secret), previous, until))) return { ok: false, reason: 'conflict' };
+        await audit(trx, 'webhook_secret_rotated', user_id, meta, { endpoint_id: id, url: e.url, previous_valid_until_ms: until });
+        return { ok: true, secret, previous_valid_until_ms: until };
+      });
     },
 
     async messages(user_id: string, endpoint_id: string, limit: number) {
