@@ -52,4 +52,11 @@ describe.each(DIALECTS)('group commit on %s', (dialect) => {
       if (counted && run) counted.run = run;
     }
   });
+
+  it('refuses grouped work that queues more grouped work (it would wait for itself)', async () => {
+    const gc = groupCommit(t.db);
+    const nested = gc.transaction(async () => gc.write(async () => 1));
+    if (dialect === 'sqlite') await expect(nested).rejects.toThrow(/would deadlock/);
+    else await expect(nested).resolves.toBe(1);
+  });
 });

@@ -53,6 +53,10 @@ const perDb = new WeakMap<Db, GroupCommit>();
 // leak into the groups of everyone else.
 const outsideCallers = AsyncLocalStorage.snapshot();
 
+// Work that queued more grouped work and waited for it would wait for its own group's end: a
+// deadlock. It throws instead, naming the fix.
+const insideGroupWork = new AsyncLocalStorage<true>();
+
 /** The one group committer of this database (shared, so that all grouped writes share commits). */
 export function groupCommit(db: Db): GroupCommit {
   let gc = perDb.get(db);
@@ -74,7 +78,7 @@ function sqliteGroupCommit(db: Db): GroupCommit {
         outcomes = [];
         for (const item of group) {
           if (item.single) {
-            const outcome = await item.work(trx).then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+            const outcome = await insideGroupWork.run(true, () => item.work(trx)).then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
             // An error that made SQLite roll the whole transaction back (disk full, I/O) fails the group.
             if (!outcome.ok && !db.sqlite?.inTransaction) throw outcome.error;
             outcomes.push(outcome);
@@ -82,7 +86,7 @@ function sqliteGroupCommit(db: Db): GroupCommit {
           }
           await sql`savepoint group_item`.execute(trx);
           try {
-            const value = await item.work(trx);
+            const value = await insideGroupWork.run(true, () => item.work(trx));
             await sql`release savepoint group_item`.execute(trx);
             outcomes.push({ ok: true, value });
           } catch (error) {
@@ -123,6 +127,7 @@ function sqliteGroupCommit(db: Db): GroupCommit {
   }
 
   function enqueue<T>(work: Work, single: boolean): Promise<T> {
+    if (insideGroupWork.getStore()) return Promise.reject(new Error('group commit used inside grouped work would deadlock: pass the trx down instead'));
     return new Promise<T>((resolve, reject) => {
       queue.push({ work, single, resolve: resolve as (v: unknown) => void, reject });
       if (draining) return;
