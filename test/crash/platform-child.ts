@@ -1,0 +1,65 @@
+// Test fixture: the whole platform in a child process that the crash tests SIGKILL and start
+// again over the same database and the same anvil. Configuration comes from the environment as
+// for `settle start` (SETTLE_DATABASE_URL, SETTLE_CONFIG, SETTLE_DATA_DIR, …); the test's knobs
+// are outside the SETTLE_ namespace (the config refuses unknown SETTLE_ settings):
+//   CRASH_SERVE=1          also listen for HTTP on 127.0.0.1 (prints `listening <port>`)
+//   CRASH_POINT=<point>    SIGKILL itself at that point of a hot-wallet transaction:
+//                            before_sign      in prepare, before the nonce is taken and the tx signed
+//                            after_sign       in broadcast, the signed tx recorded but not sent
+//                            after_broadcast  right after the node accepted it, before the job commits
+//                            while_confirming when a refresh finds it mined but not yet deep
+//   CRASH_NTH=<n>          … at the n-th time that point is reached (default 1)
+//   CRASH_CLOCK_OFFSET_MS  added to the system clock (a restart "later": in-flight locks expired)
+// Prints `started` once the workers and the job runner run.
+import { loadConfig } from '../../src/config.ts';
+import { openConfiguredDb } from '../../src/main.ts';
+import { buildPlatformApp, createPlatform, startBackground } from '../../src/platform.ts';
+import type { Clock } from '../../src/shared/clock.ts';
+import type { Sender } from '../../src/chain/hot-wallet.ts';
+
+const point = process.env.CRASH_POINT ?? '';
+const nth = Number(process.env.CRASH_NTH ?? 1);
+const offset_ms = Number(process.env.CRASH_CLOCK_OFFSET_MS ?? 0);
+const clock: Clock = { now_ms: () => Date.now() + offset_ms };
+
+let hits = 0;
+function maybeDie(at: string): void {
+  if (at !== point) return;
+  hits++;
+  if (hits < nth) return;
+  process.stdout.write(`crash ${at}\n`);
+  process.kill(process.pid, 'SIGKILL');
+}
+
+/** Wraps the hot wallet's steps so that the process dies exactly at the chosen point. */
+function instrument(sender: Sender): void {
+  const { prepare, broadcast, refresh } = { prepare: sender.prepare.bind(sender), broadcast: sender.broadcast.bind(sender), refresh: sender.refresh.bind(sender) };
+  sender.prepare = async (intent) => {
+    maybeDie('before_sign');
+    return prepare(intent);
+  };
+  sender.broadcast = async (tx_id) => {
+    maybeDie('after_sign');
+    const r = await broadcast(tx_id);
+    maybeDie('after_broadcast');
+    return r;
+  };
+  sender.refresh = async (tx_id) => {
+    const view = await refresh(tx_id);
+    if (view.status === 'mined') maybeDie('while_confirming');
+    return view;
+  };
+}
+
+const config = loadConfig(process.env, process.cwd());
+const db = openConfiguredDb(config);
+const platform = await createPlatform(config, db, { clock, job_poll_ms: 10 });
+for (const sender of platform.hotWallets?.values() ?? []) instrument(sender);
+if (process.env.CRASH_SERVE === '1') {
+  const app = await buildPlatformApp(platform);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  process.stdout.write(`listening ${typeof address === 'object' && address ? address.port : 0}\n`);
+}
+startBackground(platform);
+process.stdout.write('started\n');
