@@ -33,6 +33,7 @@ import { wireInvoices } from './payments/invoices/invoice-wiring.ts';
 import type { Invoices } from './payments/invoices/invoices.ts';
 import { createReconciler, reconcileWorker } from './payments/reconcile/reconciler.ts';
 import { incidentRoutes } from './payments/reconcile/reconcile-routes.ts';
+import { fundingRoutes } from './payments/reconcile/funding-routes.ts';
 
 /** A background loop that runs at its own pace (scanner, sweeper, reconciler). */
 export interface Worker {
@@ -177,6 +178,8 @@ export async function createPlatform(config: Config, db: Db, opts: PlatformOptio
   const reconciler = createReconciler({ db, ledger, chains: config.chains, clock, metrics, hotWallet: (chain_id) => hotWallets.get(chain_id)?.address ?? null, ledger_verify_every_ms: 600_000, log: (level, msg, data) => log?.[level](data ?? {}, msg) });
   platform.workers.push(reconcileWorker(reconciler, 60_000, (e) => log?.warn({ err: String(e) }, 'reconcile run failed')));
   platform.routes.push({ name: 'incidents', plugin: incidentRoutes({ db, clock }) });
+  // Operator top-ups of the hot wallets are booked by an admin from the chain itself (decision 0006).
+  platform.routes.push({ name: 'funding', plugin: fundingRoutes({ db, ledger, clock, chains: config.chains, hotWallet: (chain_id) => hotWallets.get(chain_id)?.address ?? null, client: (c) => createEvmClient(c) }) });
 
   return platform;
 }

@@ -34,8 +34,10 @@ import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts';
 import { bookDevFloat } from '../../chain/dev-chain.ts';
 import { devHotWalletKey } from '../../chain/hot-wallet.ts';
 import { ledgerAccountId } from '../../ledger/ledger-types.ts';
-import { fundHotWallet } from '../payment-testkit.ts';
 import { recordFunding } from './funding.ts';
+import { fundingRoutes } from './funding-routes.ts';
+import { buildApp } from '../../app.ts';
+import { fundHotWallet, headerAuthenticate, testConfig } from '../payment-testkit.ts';
 import { createWithdrawals, registerWithdrawalJobs } from '../withdrawals/withdrawals.ts';
 
 const USDT = (n: number) => BigInt(Math.round(n * 1e6));
@@ -286,6 +288,38 @@ describe.each(DIALECTS)('reconciler on %s', (dialect) => {
     expect((await openIncidents()).map((o) => o.kind)).toEqual(['custody_shortfall']);
     await jobs.stop(1000);
   }, 90_000);
+
+  it('POST /admin/chains/{id}/fundings: an admin books what the chain shows, once; others are refused', async () => {
+    const { a } = await cleanState();
+    const clock = new ManualClock(Date.now());
+    const app = await buildApp({
+      config: testConfig(), db: t.db, clock, metrics: createMetrics(false), authenticate: headerAuthenticate,
+      routes: [{ name: 'funding', plugin: fundingRoutes({ db: t.db, ledger: env.ledger, clock, chains: [chainEnv.chain], hotWallet: () => hotAddress, client: () => chainEnv.client }) }],
+    });
+    try {
+      const topup = await payEth(hotAddress, parseEther('1.5'));
+      await mine(chainEnv.client, 12);
+      const post = (who: string, body: object, chain = 31337) => app.inject({ method: 'POST', url: `/api/v1/admin/chains/${chain}/fundings`, headers: { 'x-test-user': who }, payload: body });
+      expect((await post('usr_agent:agent', { tx_hash: topup })).statusCode).toBe(403);
+      const first = await post('usr_admin:admin', { tx_hash: topup });
+      expect(first.statusCode).toBe(201);
+      expect(first.json()).toMatchObject({ result: 'ok', chain_id: 31337, tx_hash: topup, items: [{ asset: 'ETH', amount: '1.5', log_index: null, transfer_id: `funding:31337:${topup}:native`, result: 'ok' }] });
+      const again = await post('usr_admin:admin', { tx_hash: topup });
+      expect([again.statusCode, again.json().result]).toEqual([200, 'exists']);
+      expect((await post('usr_admin:admin', { tx_hash: topup }, 5)).statusCode).toBe(404);
+      expect((await post('usr_admin:admin', { tx_hash: '0x12' })).statusCode).toBe(400);
+      const deposit = (await t.db.kysely.selectFrom('deposits').select('tx_hash').where('to_address', '=', a).executeTakeFirstOrThrow()).tx_hash;
+      const refused = await post('usr_admin:admin', { tx_hash: deposit });
+      expect([refused.statusCode, refused.json().code]).toEqual([422, 'nothing_to_hot_wallet']);
+      const audit = await t.db.kysely.selectFrom('audit_log').select(['actor_id', 'subject_id']).where('action', '=', 'hot_wallet_funding_recorded').execute();
+      expect(audit).toEqual([{ actor_id: 'usr_admin', subject_id: `31337:${topup}` }]);
+      const r = await reconciler.run();
+      expect(r.discrepancies).toEqual([]);
+      expect(r.summaries.find((s) => s.asset === 'ETH')!.custody.hot_wallet).toMatchObject({ status: 'checked', ledger_minor: parseEther('1.5'), on_chain_minor: parseEther('1.5') });
+    } finally {
+      await app.close();
+    }
+  }, 60_000);
 
   it('settle reconcile exits 0 when clean and 1 with the difference named', async () => {
     const { b } = await cleanState();
