@@ -153,7 +153,7 @@ export function accountsRoutes(accounts: Accounts, opts: { upload_bytes_max: num
       const locale = await accounts.notMeLocale(req.query.token);
       reply.headers(NOT_ME_PAGE_HEADERS).type('text/html; charset=utf-8');
       if (!locale) return reply.code(404).send(notMeExpiredPage(pickLocale(null, req.headers['accept-language'])));
-      return reply.send(notMeConfirmPage(locale, req.url.split('?')[0]!, req.query.token));
+      return reply.send(notMeConfirmPage(locale, req.routeOptions.url ?? '/api/v1/auth/not-me', req.query.token));
     });
     await app.register(async (child) => {
       const scoped = child.withTypeProvider<TypeBoxTypeProvider>();
