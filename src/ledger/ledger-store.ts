@@ -9,8 +9,8 @@
 //   out meanwhile).
 // - PostgreSQL: set-based statements (`= any($1)` reads, `unnest` multi-row insert and update), so
 //   a batch costs a fixed handful of round trips whatever its size. Every writer locks the chain
-//   head first and then the touched accounts in sorted id order (FOR UPDATE): writers queue on
-//   the head instead of deadlocking on accounts.
+//   head first (FOR UPDATE): writers queue there, so the accounts they then read and update need
+//   no row locks of their own (see pgTx).
 //
 // The layout (migration 2026-11-26T0600_ledger_compact, docs/decisions/ledger-performance.md):
 // a transfer row names its accounts by `debit_key` / `credit_key` = bucket(seq) * 2^32 + the
@@ -252,10 +252,17 @@ export class SqliteStatements {
 
 /** A LedgerTx inside a PostgreSQL transaction. */
 export function pgTx(trx: Transaction<Database> | Kysely<Database>): LedgerTx {
+  // Holding the head row lock makes this transaction the only ledger writer, and under READ
+  // COMMITTED every later statement sees what earlier writers committed: the accounts need no
+  // row locks of their own (each one is a heap write). A caller's transaction at a stricter
+  // isolation level reads from an older snapshot, so there they are locked as before.
+  let lockAccountRows = true;
   return {
     async lockHead() {
-      const r = await sql<{ seq: number; hash: string }>`select seq, hash from ledger_head where id = 1 for update`.execute(trx);
+      const r = await sql<{ seq: number; hash: string; isolation: string }>`select seq, hash, current_setting('transaction_isolation') as isolation
+        from ledger_head where id = 1 for update`.execute(trx);
       const row = r.rows[0]!;
+      lockAccountRows = row.isolation !== 'read committed';
       return { seq: Number(row.seq), hash: row.hash };
     },
     async loadTransfers(ids) {
@@ -270,7 +277,7 @@ export function pgTx(trx: Transaction<Database> | Kysely<Database>): LedgerTx {
     },
     async lockAccounts(ids) {
       if (!ids.length) return [];
-      const r = await sql<RawAccountRow>`select * from ledger_accounts where id = any(${ids}::text[]) order by id for update`.execute(trx);
+      const r = await sql<RawAccountRow>`select * from ledger_accounts where id = any(${ids}::text[]) order by id ${sql.raw(lockAccountRows ? 'for update' : '')}`.execute(trx);
       return r.rows.map(toState);
     },
     async write(created, accounts, dirty, head) {
