@@ -387,7 +387,9 @@ export async function selectHistory(ex: DbExecutor, account_id: string, before_s
   const account = await ex.selectFrom('ledger_accounts').select('num').where('id', '=', account_id).executeTakeFirst();
   if (!account) return [];
   const num = Number(account.num);
-  const below = before_seq ?? (await selectHead(ex)).seq + 1;
+  // A cursor past the head (forged or stale) starts at the head: the walk is bounded by the chain.
+  const headSeq = (await selectHead(ex)).seq;
+  const below = Math.min(before_seq ?? headSeq + 1, headSeq + 1);
   const out: Transfer[] = [];
   let bucket = Math.floor((below - 1) / BUCKET_SIZE);
   let span = 1;

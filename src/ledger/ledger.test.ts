@@ -144,6 +144,8 @@ describe.each(DIALECTS)('ledger on %s', (dialect) => {
     expect(await page(BOB, 2)).toEqual(all);
     expect(await page(WORLD, 5)).toEqual(['fund']);
     expect(await page(ALICE_HELD, 5)).toEqual([]);
+    // A cursor far past the head is bounded by the head, not walked bucket by bucket.
+    expect((await ledger.history(ALICE, { limit: 2, cursor: String(2 ** 50) })).data.map((x) => x.id)).toEqual(['late1', 'late0']);
     const [late] = await ledger.getTransfers(['late0']);
     expect(late).toMatchObject({ seq: 65_536 * 40 + 8, debit_account_id: ALICE, credit_account_id: BOB });
   });
