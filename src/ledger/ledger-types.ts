@@ -11,7 +11,7 @@ export type AccountKind =
   | 'suspense' // platform: unattributed or under investigation
   | 'fees' // platform: fee income
   | 'gas' // platform: gas spent (expense)
-  | 'external' // the outside world: every deposit is debited here, every withdrawal credited
+  | 'external' // operator capital: what the operator put into custody (funding, dev float); decision 0006
   | 'corrections'; // platform: reversals after deep reorgs, staff adjustments
 
 export interface AccountFlags {
