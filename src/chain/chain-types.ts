@@ -37,6 +37,12 @@ export interface NativeTransfer {
   tx_hash: Hex;
   block_number: number;
   block_hash: Hex;
+  /**
+   * Set for coins moved by a contract inside the transaction (an internal CALL with value, or a
+   * SELFDESTRUCT): its position among the transaction's successful internal value transfers, in
+   * trace order (0, 1, …). Absent for the transaction's own value.
+   */
+  internal_index?: number;
 }
 
 /** What the chain itself says about a transaction hash (for diagnosis). */
@@ -107,4 +113,6 @@ export interface ChainEndpoint {
   timeout_ms?: number;
   /** Retries per request on network errors; default 2. */
   retries_max?: number;
+  /** Trace blocks with contract calls for internal native transfers (debug_traceBlockByNumber); default on, off by itself where the node lacks the method. */
+  trace_internal?: boolean;
 }

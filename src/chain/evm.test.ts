@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { artifactPath, compileContract, renderArtifact } from '../../scripts/compile-contracts.ts';
 import { startAnvil, type AnvilHandle } from './anvil.ts';
-import { createEvmClient, createEvmReader, isTooManyResults } from './evm.ts';
+import { createEvmClient, createEvmReader, isTooManyResults, rawTransfer, TRANSFER_TOPIC } from './evm.ts';
 import { anvilAccount, deployTestUsdt, sendMint, sendNative, sendTokenTransfer } from './test-usdt.ts';
 import type { Hex } from './chain-types.ts';
 
@@ -68,6 +68,20 @@ describe('EVM reader on a real anvil', () => {
   it('reports an unreachable node as a ChainRpcError', async () => {
     const reader = createEvmReader({ chain_id: 1, rpc_url: 'http://127.0.0.1:1', retries_max: 0, timeout_ms: 1000 });
     await expect(reader.head()).rejects.toMatchObject({ name: 'ChainRpcError', method: 'eth_blockNumber' });
+  });
+
+  it('decodes raw Transfer logs by hand: ERC-20 only, never a removed, pending or malformed one', () => {
+    const pad = (a: string) => `0x${'0'.repeat(24)}${a.slice(2)}`;
+    const from = '0x' + 'Aa'.repeat(20);
+    const to = '0x' + '0b'.repeat(20);
+    const log = { address: '0x' + 'CC'.repeat(20), topics: [TRANSFER_TOPIC, pad(from), pad(to)], data: `0x${(1_250_000n).toString(16).padStart(64, '0')}`, blockNumber: '0x10', blockHash: '0x' + 'dd'.repeat(32), transactionHash: '0x' + 'EE'.repeat(32), logIndex: '0x2' };
+    expect(rawTransfer(log)).toEqual({ token: '0x' + 'cc'.repeat(20), from: from.toLowerCase(), to, amount_minor: 1_250_000n, tx_hash: '0x' + 'ee'.repeat(32), log_index: 2, block_number: 16, block_hash: '0x' + 'dd'.repeat(32) });
+    expect(rawTransfer({ ...log, topics: [...log.topics, pad(to)], data: '0x' })).toBeNull(); // ERC-721: tokenId indexed
+    expect(rawTransfer({ ...log, removed: true })).toBeNull();
+    expect(rawTransfer({ ...log, blockHash: null })).toBeNull();
+    expect(rawTransfer({ ...log, data: '0x01' })).toBeNull();
+    expect(rawTransfer({ ...log, topics: [log.topics[0]!, `0x${'ff'.repeat(32)}`, log.topics[2]!] })).toBeNull(); // not an address
+    expect(rawTransfer({ ...log, topics: [`0x${'12'.repeat(32)}`, log.topics[1]!, log.topics[2]!] })).toBeNull();
   });
 
   it('recognises providers\' "too many results" answers', () => {

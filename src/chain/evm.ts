@@ -6,6 +6,8 @@
 import {
   createPublicClient,
   http,
+  numberToHex,
+  toEventSelector,
   parseAbiItem,
   parseEventLogs,
   TransactionNotFoundError,
@@ -69,6 +71,81 @@ function toTokenTransfer(log: Log<bigint, number, false, typeof TRANSFER_EVENT>)
   };
 }
 
+/** Transfer(address,address,uint256)'s topic 0. */
+export const TRANSFER_TOPIC = toEventSelector(TRANSFER_EVENT);
+
+interface RawLog {
+  address: string;
+  topics: string[];
+  data: string;
+  blockNumber: string | null;
+  blockHash: string | null;
+  transactionHash: string | null;
+  logIndex: string | null;
+  removed?: boolean;
+}
+
+/** A raw log as an ERC-20 Transfer, or null (removed, pending, not a 3-topic Transfer, bad data). */
+export function rawTransfer(l: RawLog): TokenTransfer | null {
+  if (l.removed || l.topics.length !== 3 || l.topics[0]!.toLowerCase() !== TRANSFER_TOPIC) return null;
+  if (l.blockNumber === null || l.blockHash === null || l.transactionHash === null || l.logIndex === null) return null;
+  if (!/^0x[0-9a-fA-F]{64}$/.test(l.data)) return null;
+  const [, from, to] = l.topics as [string, string, string];
+  // An indexed address is its 20 bytes left-padded with zeros to 32.
+  if (!/^0x0{24}[0-9a-fA-F]{40}$/.test(from) || !/^0x0{24}[0-9a-fA-F]{40}$/.test(to)) return null;
+  return {
+    token: lower(l.address),
+    from: lower(`0x${from.slice(26)}`),
+    to: lower(`0x${to.slice(26)}`),
+    amount_minor: BigInt(l.data),
+    tx_hash: lower(l.transactionHash),
+    log_index: Number(l.logIndex),
+    block_number: Number(l.blockNumber),
+    block_hash: lower(l.blockHash),
+  };
+}
+
+/** One frame of a callTracer trace. */
+export interface CallFrame {
+  type: string;
+  from: string;
+  to?: string;
+  value?: string;
+  error?: string;
+  calls?: CallFrame[];
+}
+
+function isMethodUnsupported(error: unknown): boolean {
+  const e = error as { code?: number; cause?: { code?: number }; message?: string; details?: string };
+  if (e?.code === -32601 || e?.cause?.code === -32601) return true;
+  return /method not found|not supported|does not exist|unsupported method/i.test(`${e?.message ?? ''} ${e?.details ?? ''}`);
+}
+
+/**
+ * The native coin moved inside a block's transactions (callTracer traces): every CALL or
+ * SELFDESTRUCT below the top frame that carries value and succeeded (neither it nor a frame above
+ * it failed), numbered per transaction in trace order; those to our addresses are returned.
+ */
+export function internalTransfers(traces: Array<{ txHash: string; result: CallFrame }>, header: BlockHeader, isOurs: (a: Hex) => boolean): NativeTransfer[] {
+  const out: NativeTransfer[] = [];
+  for (const { txHash, result } of traces) {
+    let k = 0;
+    const walk = (frame: CallFrame, depth: number, failedAbove: boolean) => {
+      const failed = failedAbove || frame.error !== undefined;
+      const value = frame.value ? BigInt(frame.value) : 0n;
+      const moves = frame.type === 'CALL' || frame.type === 'SELFDESTRUCT';
+      if (depth > 0 && !failed && moves && value > 0n && frame.to) {
+        const index = k++;
+        const to = lower(frame.to);
+        if (isOurs(to)) out.push({ from: lower(frame.from), to, amount_minor: value, tx_hash: lower(txHash), block_number: header.number, block_hash: header.hash, internal_index: index });
+      }
+      for (const c of frame.calls ?? []) walk(c, depth + 1, failed);
+    };
+    walk(result, 0, false);
+  }
+  return out;
+}
+
 /** const reader = createEvmReader({ chain_id: 31337, rpc_url: 'http://127.0.0.1:8545' }) */
 export function createEvmReader(endpoint: ChainEndpoint, client: PublicClient = createEvmClient(endpoint)): ChainReader {
   async function call<T>(method: string, fn: () => Promise<T>): Promise<T> {
@@ -79,9 +156,35 @@ export function createEvmReader(endpoint: ChainEndpoint, client: PublicClient = 
     }
   }
 
+  // A raw eth_getLogs decoded by hand: a Transfer(address,address,uint256) log has exactly three
+  // topics and a 32-byte value (an ERC-721 Transfer has four topics and is skipped, as viem's
+  // strict decoding would). ABI-decoding every log through viem cost more than the request itself.
   async function logsOnce(from: number, to: number, tokens: Hex[]): Promise<TokenTransfer[]> {
-    const logs = await client.getLogs({ address: tokens, event: TRANSFER_EVENT, fromBlock: BigInt(from), toBlock: BigInt(to), strict: true });
-    return logs.filter((l) => !l.removed).map((l) => toTokenTransfer(l as unknown as Log<bigint, number, false, typeof TRANSFER_EVENT>));
+    const logs = (await client.request({
+      method: 'eth_getLogs',
+      params: [{ address: tokens, topics: [TRANSFER_TOPIC], fromBlock: numberToHex(from), toBlock: numberToHex(to) }],
+    })) as RawLog[];
+    const out: TokenTransfer[] = [];
+    for (const l of logs) {
+      const t = rawTransfer(l);
+      if (t) out.push(t);
+    }
+    return out;
+  }
+
+  // Internal transfers need debug_traceBlockByNumber; a node without it (many public RPCs) is
+  // remembered as such, and only top-level native transfers are seen there.
+  let tracing = endpoint.trace_internal !== false;
+  async function traceBlock(number: number): Promise<Array<{ txHash: string; result: CallFrame }> | null> {
+    try {
+      return (await client.request({ method: 'debug_traceBlockByNumber' as never, params: [numberToHex(number), { tracer: 'callTracer' }] as never })) as Array<{ txHash: string; result: CallFrame }>;
+    } catch (error) {
+      if (isMethodUnsupported(error)) {
+        tracing = false;
+        return null;
+      }
+      throw error;
+    }
   }
 
   return {
@@ -146,8 +249,14 @@ export function createEvmReader(endpoint: ChainEndpoint, client: PublicClient = 
         });
         if (!b) return null;
         const header = toHeader(b);
-        const candidates = b.transactions.filter((tx) => tx.to && tx.value > 0n && isOurs(lower(tx.to)));
         const transfers: NativeTransfer[] = [];
+        // Coins a contract moves (internal transfers) appear in no log and no transaction's value:
+        // blocks with contract calls or creations are traced when the node can (callTracer).
+        if (tracing && b.transactions.some((tx) => tx.to === null || tx.input !== '0x')) {
+          const traced = await traceBlock(number);
+          if (traced) transfers.push(...internalTransfers(traced, header, isOurs));
+        }
+        const candidates = b.transactions.filter((tx) => tx.to && tx.value > 0n && isOurs(lower(tx.to)));
         for (let i = 0; i < candidates.length; i += RECEIPTS_PARALLEL_MAX) {
           const slice = candidates.slice(i, i + RECEIPTS_PARALLEL_MAX);
           const receipts = await Promise.all(slice.map((tx) => client.getTransactionReceipt({ hash: tx.hash })));

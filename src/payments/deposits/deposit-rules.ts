@@ -92,6 +92,14 @@ export function creditDecision(mode: ReceiveMode, amount_minor: bigint, min_depo
 /** A native transfer has no log: it is recorded with log index -1. */
 export const NATIVE_LOG_INDEX = -1;
 
+/**
+ * The log index a native transfer is recorded with: -1 for the transaction's own value; -2, -3, …
+ * for coins a contract moved inside it (the n-th internal transfer of the transaction: -2 - n).
+ */
+export function nativeLogIndex(internal_index: number | undefined): number {
+  return internal_index === undefined ? NATIVE_LOG_INDEX : NATIVE_LOG_INDEX - 1 - internal_index;
+}
+
 export function depositId(chain_id: number, tx_hash: string, log_index: number): string {
   return deterministicId('dep', String(chain_id), tx_hash.toLowerCase(), String(log_index));
 }

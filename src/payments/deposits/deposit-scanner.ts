@@ -47,7 +47,7 @@ import {
   depositId,
   depositPaymentId,
   depositTransferIds,
-  NATIVE_LOG_INDEX,
+  nativeLogIndex,
   orphanOutcome,
   requiredConfirmations,
   type ChainAsset,
@@ -294,7 +294,7 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
   async function recordFound(trx: Transaction<Database>, found: Found[], owners: Map<Hex, Owner>, tip: number): Promise<{ n: number; ids: string[] }> {
     const now = clock.now_ms();
     const keyed = found.map((f) => {
-      const log_index = f.kind === 'token' ? f.t.log_index : NATIVE_LOG_INDEX;
+      const log_index = f.kind === 'token' ? f.t.log_index : nativeLogIndex(f.t.internal_index);
       return { f, log_index, id: depositId(chain_id, f.t.tx_hash, log_index) };
     });
     const existing = new Map((await store.selectDeposits(trx, keyed.map((k) => k.id))).map((d) => [d.id, d]));
@@ -373,7 +373,7 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
         status: 'confirming',
         hold: decision.hold,
         confirmations: { current: confirmationsAt(tip, row.block_number), required: row.confirmations_required },
-        chain: { chain_id, tx_hash: row.tx_hash, log_index: row.log_index === NATIVE_LOG_INDEX ? null : row.log_index, block_number: row.block_number, from: row.from_address, to: row.to_address, token: row.token_address },
+        chain: { chain_id, tx_hash: row.tx_hash, log_index: row.log_index < 0 ? null : row.log_index, block_number: row.block_number, from: row.from_address, to: row.to_address, token: row.token_address },
         counterparty: x.invoice_id ?? null,
         reference: row.id,
       });
@@ -391,7 +391,7 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
     if (d.orphaned === 0 && d.block_hash === f.header.hash) return;
     const where = { block_number: f.header.number, block_hash: f.header.hash, block_timestamp_s: f.header.timestamp_s, orphaned: 0, updated_at_ms: now };
     const status = d.status as DepositStatus;
-    const chainInfo = { chain_id, tx_hash: d.tx_hash, log_index: d.log_index === NATIVE_LOG_INDEX ? null : d.log_index, block_number: f.header.number, from: d.from_address, to: d.to_address, token: d.token_address };
+    const chainInfo = { chain_id, tx_hash: d.tx_hash, log_index: d.log_index < 0 ? null : d.log_index, block_number: f.header.number, from: d.from_address, to: d.to_address, token: d.token_address };
     if (status === 'dropped') {
       // Re-included after it was declared dropped: a new generation of ledger transfers.
       const generation = d.generation + 1;
