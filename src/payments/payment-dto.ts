@@ -54,6 +54,8 @@ export interface ActiveWindow {
   scope: string;
   ends_at_ms: number;
   message: string;
+  /** The staff's Chinese text, when given; otherwise zh-CN readers see `message`. */
+  message_zh: string | null;
 }
 
 /** Everything the mapper needs besides the payment, loaded once per request. */
@@ -117,7 +119,7 @@ export function toPaymentDto(p: Payment, timeline: readonly TimelineEntry[], ctx
     asset: p.asset,
     amount: formatAmount(p.amount_minor, decimals),
     ...(p.confirmations ? { current: p.confirmations.current, required: p.confirmations.required } : {}),
-    ...(window ? { message: window.message, ends_at: isoTime(window.ends_at_ms) } : {}),
+    ...(window ? { message: ctx.locale === 'zh-CN' && window.message_zh ? window.message_zh : window.message, ends_at: isoTime(window.ends_at_ms) } : {}),
     ...(eta !== null ? { eta: isoTime(eta) } : {}),
     ...p.params,
   };

@@ -31,7 +31,7 @@ describe.each(DIALECTS)('payment routes on %s', (dialect) => {
           config,
           ledger: () => null,
           chainTiming: async () => new Map([[31337, { block_time_ms: 2000, head_seen_at_ms: clock.now_ms() }]]),
-          activeWindows: async () => [{ scope: 'global', ends_at_ms: clock.now_ms() + 3600_000, message: 'DB upgrade' }],
+          activeWindows: async () => [{ scope: 'global', ends_at_ms: clock.now_ms() + 3600_000, message: 'DB upgrade', message_zh: null }],
         }),
       }],
     });

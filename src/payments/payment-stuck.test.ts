@@ -39,7 +39,7 @@ describe.each(DIALECTS)('stuck detection on %s', (dialect) => {
   });
 
   it('measures a maintenance hold against the window', async () => {
-    view.activeWindows = async () => [{ scope: 'global', ends_at_ms: Date.UTC(2026, 10, 26, 2) + 3600_000 * 100, message: 'long' }];
+    view.activeWindows = async () => [{ scope: 'global', ends_at_ms: Date.UTC(2026, 10, 26, 2) + 3600_000 * 100, message: 'long', message_zh: null }];
     await t.db.transaction((trx) => createPayment(trx, { id: 'pay_m', user_id: 'u1', kind: 'deposit', direction: 'in', asset: 'USDT', amount_minor: 1n, status: 'held', hold: 'maintenance' }, clock));
     clock.advance(3600_000);
     expect(await detectStuck(view)).toBe(0);

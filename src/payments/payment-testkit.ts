@@ -65,6 +65,7 @@ import { assetsFromChains } from './payment-rules.ts';
 import { paymentRoutes, type PaymentViewDeps } from './payment-routes.ts';
 import { transferRoutes } from './transfers/transfer-routes.ts';
 import { createTransfers, type Transfers } from './transfers/transfers.ts';
+import { viewLookups } from './payment-wiring.ts';
 
 export interface Harness {
   t: TestDb;
@@ -98,8 +99,7 @@ export async function startHarness(dialect: Dialect, extraRoutes: (h: { t: TestD
     db: t.db,
     clock,
     config,
-    activeWindows: async (ex) => (await maintenance.active(ex)).map((w) => ({ scope: w.scope, ends_at_ms: w.ends_at_ms, message: w.message })),
-    emailsOf: async (ex, ids) => new Map((await ex.selectFrom('users').select(['id', 'email']).where('id', 'in', ids).execute()).map((u) => [u.id, u.email])),
+    ...viewLookups(maintenance),
   };
   const app = await buildApp({
     config,

@@ -50,6 +50,14 @@ export interface PaymentsWiring {
 }
 
 /** wirePayments({ db, clock, config, ledger, accounts, jobs, routes, workers }) — guard goes first in routes. */
+/** The payment view's lookups: active maintenance windows and counterparties' emails. */
+export function viewLookups(maintenance: Pick<Maintenance, 'active'>): Pick<PaymentViewDeps, 'activeWindows' | 'emailsOf'> {
+  return {
+    activeWindows: async (ex) => (await maintenance.active(ex)).map((w) => ({ scope: w.scope, ends_at_ms: w.ends_at_ms, message: w.message, message_zh: w.message_zh })),
+    emailsOf: async (ex, ids) => new Map((await ex.selectFrom('users').select(['id', 'email']).where('id', 'in', ids).execute()).map((u) => [u.id, u.email])),
+  };
+}
+
 export function wirePayments(p: {
   db: Db;
   clock: Clock;
@@ -70,8 +78,7 @@ export function wirePayments(p: {
     clock,
     config,
     chainTiming: chainTimingFromScanner,
-    activeWindows: async (ex) => (await maintenance.active(ex)).map((w) => ({ scope: w.scope, ends_at_ms: w.ends_at_ms, message: w.message })),
-    emailsOf: async (ex, ids) => new Map((await ex.selectFrom('users').select(['id', 'email']).where('id', 'in', ids).execute()).map((u) => [u.id, u.email])),
+    ...viewLookups(maintenance),
   };
   const transfers = createTransfers({ db, clock, config, ledger, accounts: p.accounts });
   p.routes.unshift(maintenance.guard());
