@@ -71,6 +71,13 @@ export interface DtoContext {
   counterparties?: ReadonlyMap<string, string>;
 }
 
+/** Message parameters for a locale: a staff text kept in both languages (`message`, `message_zh`) reads in the reader's. */
+function inLocale(params: MessageParams, locale: Locale): MessageParams {
+  if (params.message_zh === undefined) return params;
+  const { message_zh, ...rest } = params;
+  return locale === 'zh-CN' ? { ...rest, message: message_zh } : rest;
+}
+
 /** The window that blocks a payment on this chain: a global one, or the chain's own. */
 export function blockingWindow(windows: readonly ActiveWindow[], chain_id: number | null): ActiveWindow | null {
   let best: ActiveWindow | null = null;
@@ -119,9 +126,10 @@ export function toPaymentDto(p: Payment, timeline: readonly TimelineEntry[], ctx
     asset: p.asset,
     amount: formatAmount(p.amount_minor, decimals),
     ...(p.confirmations ? { current: p.confirmations.current, required: p.confirmations.required } : {}),
-    ...(window ? { message: ctx.locale === 'zh-CN' && window.message_zh ? window.message_zh : window.message, ends_at: isoTime(window.ends_at_ms) } : {}),
     ...(eta !== null ? { eta: isoTime(eta) } : {}),
-    ...p.params,
+    ...inLocale(p.params, ctx.locale),
+    // The live window wins over what was kept with the hold (staff may have moved its end).
+    ...(window ? inLocale({ message: window.message, ...(window.message_zh ? { message_zh: window.message_zh } : {}), ends_at: isoTime(window.ends_at_ms) }, ctx.locale) : {}),
   };
   const { message, next_action } = explain(p.code, ctx.locale, params);
   const email = p.counterparty ? ctx.counterparties?.get(p.counterparty) : undefined;
@@ -146,7 +154,7 @@ export function toPaymentDto(p: Payment, timeline: readonly TimelineEntry[], ctx
       at: isoTime(e.at_ms),
       status: e.status,
       code: e.code,
-      message: explain(e.code, ctx.locale, { asset: p.asset, amount: formatAmount(p.amount_minor, decimals), current: '?', required: p.confirmations?.required ?? '?', message: '', ends_at: '', ...e.params }).message,
+      message: explain(e.code, ctx.locale, { asset: p.asset, amount: formatAmount(p.amount_minor, decimals), current: '?', required: p.confirmations?.required ?? '?', message: '', ends_at: '', ...inLocale(e.params, ctx.locale) }).message,
     })),
   };
 }

@@ -34,7 +34,7 @@ import { depositAddressOwners, earliestIssuedBlock } from '../../chain/deposit-a
 import { emitEvent } from '../../jobs/jobs.ts';
 import type { Metrics } from '../../ops/metrics.ts';
 import { assert, AssertionError } from '../../shared/assert.ts';
-import { systemClock, type Clock } from '../../shared/clock.ts';
+import { isoTime, systemClock, type Clock } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';
 import { transitionPayment, type NewPayment, type PaymentChange } from '../payments.ts';
 import { createPaymentsBulk, transitionPaymentsBulk } from './deposit-payments.ts';
@@ -93,8 +93,21 @@ export interface DepositScannerDeps {
    * The maintenance window blocking this chain now (global or chain:<id>), or null: deposits at
    * depth are then held (`maintenance`), not released, until a tick finds no window.
    */
-  maintenanceBlocking?: (chain_id: number) => Promise<{ ends_at_ms: number } | null>;
+  maintenanceBlocking?: (chain_id: number) => Promise<BlockingWindow | null>;
+  /**
+   * Releases a user's deposits held for a freeze if the account now receives normally (the
+   * release module's releaseUser). Called at depth for deposits first seen while the account was
+   * frozen: an unfreeze that came while they were still confirming has no event left to release them.
+   */
+  releaseHeld?: (trx: Transaction<Database>, user_id: string) => Promise<number>;
   metrics?: Metrics;
+}
+
+/** What a deposit held for maintenance shows: the window's end and its message in both languages. */
+export interface BlockingWindow {
+  ends_at_ms: number;
+  message: string;
+  message_zh: string | null;
 }
 
 export interface TickReport {
@@ -537,7 +550,7 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
     const window = (await deps.maintenanceBlocking?.(chain_id)) ?? null;
     let released = 0;
     let more = false;
-    if (window) await holdForMaintenance(tip);
+    if (window) await holdForMaintenance(tip, window);
     else {
       const r = await db.transaction(async (trx) => {
         const due = await store.selectDue(trx, chain_id, tip, RELEASE_PER_TICK_MAX);
@@ -560,6 +573,7 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
           clock,
         );
         if (ready.length) await deps.onDepositChange?.(trx, ready.map((d) => d.id)); // extension point (invoices)
+        for (const user_id of new Set(ready.filter((d) => d.hold_reason === 'account_frozen').map((d) => d.user_id))) await deps.releaseHeld?.(trx, user_id);
         return { released: ready.length, due: due.length };
       });
       released = r.released;
@@ -584,12 +598,14 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
    * payment shows `held` / `maintenance` (ETA: the window's end) with its confirmations still
    * counted, and is released by the first tick that finds no window.
    */
-  async function holdForMaintenance(tip: number): Promise<void> {
+  async function holdForMaintenance(tip: number, window: BlockingWindow): Promise<void> {
+    // Kept with the hold, so the timeline still says which window and until when after it ended.
+    const params = { message: window.message, ...(window.message_zh ? { message_zh: window.message_zh } : {}), ends_at: isoTime(window.ends_at_ms) };
     await db.transaction(async (trx) => {
       const atDepth = await store.selectDue(trx, chain_id, tip, RELEASE_PER_TICK_MAX);
       const changes: Array<{ id: string; change: PaymentChange }> = atDepth.map((d) => ({
         id: d.payment_id,
-        change: { status: 'held', hold: 'maintenance', confirmations: { current: confirmationsAt(tip, d.block_number), required: d.confirmations_required } },
+        change: { status: 'held', hold: 'maintenance', params, confirmations: { current: confirmationsAt(tip, d.block_number), required: d.confirmations_required } },
       }));
       await transitionPaymentsBulk(trx, changes, clock);
     });

@@ -58,6 +58,7 @@ export function createDeposits(deps: DepositsDeps): Deposits {
   if (!keys && config.chains.length) deps.log?.('warn', 'SETTLE_DEPOSIT_MNEMONIC is not set: no deposit addresses can be issued');
   const readers = new Map(config.chains.map((c) => [c.chain_id, createEvmReader({ chain_id: c.chain_id, rpc_url: c.rpc_url })]));
   const assetChain = new Map(config.chains.flatMap((c) => chainAssets(c).map((a) => [a.code, c.chain_id] as const)));
+  const release = createDepositRelease({ db, ledger: deps.ledger, clock, receiveMode: deps.receiveMode, ...(deps.onDepositChange ? { onDepositChange: deps.onDepositChange } : {}) });
   const scanners = config.chains.map((chain) =>
     createDepositScanner({
       db,
@@ -73,9 +74,9 @@ export function createDeposits(deps: DepositsDeps): Deposits {
       ...(deps.onDepositChange ? { onDepositChange: deps.onDepositChange } : {}),
       ...(deps.platformAddresses ? { platformAddresses: () => deps.platformAddresses!(chain.chain_id) } : {}),
       ...(deps.maintenanceBlocking ? { maintenanceBlocking: deps.maintenanceBlocking } : {}),
+      releaseHeld: release.releaseUser,
     }),
   );
-  const release = createDepositRelease({ db, ledger: deps.ledger, clock, receiveMode: deps.receiveMode, ...(deps.onDepositChange ? { onDepositChange: deps.onDepositChange } : {}) });
   return {
     keys,
     readers,
