@@ -579,7 +579,8 @@ describe.each(DIALECTS)('accounts API on %s', (dialect) => {
       const risk = await staff(t, 'risk2@settle.test', 'risk');
       t.clock.advance(60_000);
       await t.app.inject({ method: 'POST', url: '/api/v1/me/freeze', headers: bearer(u.token), payload: { reason: 'user_request' } });
-      expect(json(await t.app.inject({ method: 'POST', url: `/api/v1/admin/users/${u.id}/unfreeze`, headers: bearer(agent.token), payload: { reason: 'called in' } })).code).toBe('unfreeze_requirements_unmet');
+      const queued = json<{ id: string }>(await t.app.inject({ method: 'POST', url: '/api/v1/me/unfreeze-request', headers: bearer(u.token) }));
+      expect(json(await t.app.inject({ method: 'POST', url: `/api/v1/admin/unfreeze-requests/${queued.id}/approve`, headers: bearer(agent.token), payload: {} })).code).toBe('unfreeze_requirements_unmet');
       t.clock.advance(60_000);
       await stepUp(t, u.token, { password: PW });
       expect((await t.app.inject({ method: 'POST', url: '/api/v1/me/password', headers: bearer(u.token), payload: { new_password: 'another fine passphrase' } })).statusCode).toBe(204);
@@ -596,6 +597,29 @@ describe.each(DIALECTS)('accounts API on %s', (dialect) => {
       expect((await t.app.inject({ method: 'POST', url: '/api/v1/admin/users/usr_0000000000zzzzzzzzzz/restrict', headers: bearer(risk.token), payload: { reason: 'x' } })).statusCode).toBe(404);
       expect((await t.app.inject({ method: 'POST', url: '/api/v1/admin/users/nope/freeze', headers: bearer(risk.token), payload: { reason: 'compliance' } })).statusCode).toBe(400);
       expect((await t.app.inject({ method: 'POST', url: `/api/v1/admin/users/${u.id}/freeze`, headers: bearer(risk.token), payload: { reason: 'because' } })).statusCode).toBe(400);
+    });
+  });
+
+  it('POST /admin/users/{id}/unfreeze approves on the staff member\'s word: unmet requirements are waived and the waiver audited', async () => {
+    await withPlatform(dialect, async (t) => {
+      const u = await signedIn(t, 'ann@example.com');
+      const agent = await staff(t, 'agent3@settle.test', 'agent');
+      const risk = await staff(t, 'risk3@settle.test', 'risk');
+      expect((await t.app.inject({ method: 'POST', url: `/api/v1/admin/users/${u.id}/freeze`, headers: bearer(risk.token), payload: { reason: 'abnormal_activity' } })).statusCode).toBe(200);
+      const tok = json<{ token: string }>(await login(t, 'ann@example.com')).token;
+      const req = json<{ id: string; requirements: Array<{ code: string; met: boolean }> }>(await t.app.inject({ method: 'POST', url: '/api/v1/me/unfreeze-request', headers: bearer(tok) }));
+      const unmet = req.requirements.filter((r) => !r.met).map((r) => r.code);
+      expect(unmet.length).toBeGreaterThan(0);
+      // The queue still insists on the requirements …
+      expect(json(await t.app.inject({ method: 'POST', url: `/api/v1/admin/unfreeze-requests/${req.id}/approve`, headers: bearer(agent.token), payload: {} })).code).toBe('unfreeze_requirements_unmet');
+      // … the staff member's word is enough.
+      const ok = await t.app.inject({ method: 'POST', url: `/api/v1/admin/users/${u.id}/unfreeze`, headers: bearer(agent.token), payload: { reason: 'verified on a video call' } });
+      expect(ok.statusCode).toBe(200);
+      expect(json<{ user: { status: string } }>(ok).user.status).toBe('active');
+      const rows = await t.platform.db.kysely.selectFrom('audit_log').select(['actor_id', 'details']).where('action', '=', 'unfreeze_approved').where('subject_id', '=', u.id).execute();
+      expect(rows).toHaveLength(1);
+      expect(rows[0]!.actor_id).toBe(agent.id);
+      expect(JSON.parse(rows[0]!.details as string)).toMatchObject({ note: 'verified on a video call', requirements_waived: unmet });
     });
   });
 

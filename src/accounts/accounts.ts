@@ -735,7 +735,7 @@ export function createAccounts(deps: AccountsDeps) {
           req = { id: newId('unf', now), user_id: u.id, status: 'pending', requested_by: 'staff', created_at_ms: now, updated_at_ms: now, completed_at_ms: null };
           await store.insertUnfreezeRequest(trx, req);
         }
-        return approve(trx, staff, req, note, meta);
+        return approve(trx, staff, req, note, meta, { waive_requirements: true });
       });
     },
 
@@ -880,21 +880,26 @@ export function createAccounts(deps: AccountsDeps) {
     },
   };
 
-  async function approve(trx: DbExecutor, staff: Principal, req: store.UnfreezeRequestRow, note: string | null, meta: RequestMeta) {
+  /**
+   * One staff approval of an unfreeze request. Through the request queue the user's requirements
+   * must be met; `POST /admin/users/{id}/unfreeze` approves on the staff member's word (API.md),
+   * so there they are waived and the waiver is audited. Compliance still needs two staff.
+   */
+  async function approve(trx: DbExecutor, staff: Principal, req: store.UnfreezeRequestRow, note: string | null, meta: RequestMeta, opts: { waive_requirements?: boolean } = {}) {
     if (req.status !== 'pending') throw new ProblemError(409, 'request_closed', `This request is already ${req.status}.`);
     if (req.user_id === staff.user_id) throw new ProblemError(403, 'own_account', 'Staff cannot approve their own unfreeze.');
     const u = await loadUser(trx, req.user_id);
     const freezes = await store.activeFreezes(trx, u.id);
     const plan = unfreezePlan(freezes.map((f) => ({ reason: f.reason as FreezeReason, created_at_ms: f.created_at_ms })), await factsOf(trx, u));
     const unmet = plan.requirements.filter((r) => !r.met).map((r) => r.code);
-    if (unmet.length) {
+    if (unmet.length && !opts.waive_requirements) {
       throw new ProblemError(409, 'unfreeze_requirements_unmet', `The user has not yet done: ${unmet.join(', ')}.`, { requirements: unmet });
     }
     const now = clock.now_ms();
     if (!(await store.insertApproval(trx, { id: newId('apr', now), request_id: req.id, staff_id: staff.user_id, note, created_at_ms: now }))) {
       throw new ProblemError(409, 'already_approved', 'You already approved this request; a different staff member must approve next.');
     }
-    await audit(trx, 'unfreeze_approved', u.id, { type: 'staff', id: staff.user_id }, meta, { request_id: req.id, note });
+    await audit(trx, 'unfreeze_approved', u.id, { type: 'staff', id: staff.user_id }, meta, { request_id: req.id, note, ...(unmet.length ? { requirements_waived: unmet } : {}) });
     const approvals = await store.approvalsOf(trx, req.id);
     if (approvals.length >= plan.approvals_required) {
       const next = transition(u.status as UserStatus, 'unfreeze');
