@@ -199,6 +199,20 @@ describe.each(DIALECTS)('accounts API on %s', (dialect) => {
       expect(frozen.user.freezes[0]!.what_to_do.join('')).toContain('修改您的密码');
       await t.drainJobs();
       expect(t.platform.mailbox!.to('li@example.com').map((m) => m.subject)).toContain('您的账户已被冻结');
+
+      // The language can be changed later (PATCH /me), and what the user reads follows it.
+      const toEn = await t.app.inject({ method: 'PATCH', url: '/api/v1/me', headers: bearer(tok), payload: { locale: 'en' } });
+      expect(toEn.statusCode).toBe(200);
+      expect(json<{ user: { locale: string } }>(toEn).user.locale).toBe('en');
+      const again = json<{ freezes: Array<{ message: string }> }>(await t.app.inject({ method: 'GET', url: '/api/v1/me', headers: bearer(tok) }));
+      expect(again.freezes[0]!.message).not.toContain('冻结');
+      for (const payload of [{ locale: 'fr' }, { locale: 'en', email: 'x@example.com' }, {}]) {
+        const bad = await t.app.inject({ method: 'PATCH', url: '/api/v1/me', headers: bearer(tok), payload });
+        expect(bad.statusCode, JSON.stringify(payload)).toBe(400);
+      }
+      expect((await t.app.inject({ method: 'PATCH', url: '/api/v1/me', payload: { locale: 'en' } })).statusCode).toBe(401);
+      const changes = await t.platform.db.kysely.selectFrom('audit_log').select('details').where('action', '=', 'locale_changed').execute();
+      expect(changes.map((c) => JSON.parse(c.details as string))).toEqual([{ from: 'zh-CN', to: 'en' }]);
     });
   });
 

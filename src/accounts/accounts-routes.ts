@@ -189,6 +189,15 @@ export function accountsRoutes(accounts: Accounts, opts: { upload_bytes_max: num
       return user;
     });
 
+    app.patch('/me', {
+      config: { auth: 'any' },
+      schema: {
+        tags, summary: 'Change my language: explanations, notices and mail follow it (extension)',
+        body: Type.Object({ locale: Type.Union([Type.Literal('en'), Type.Literal('zh-CN')]) }, { additionalProperties: false }),
+        response: { 200: UserEnvelope },
+      },
+    }, async (req) => ({ user: await accounts.setLocale(me(req), req.body.locale, metaOf(req)) }));
+
     app.post('/me/totp/setup', {
       config: { auth: 'session' },
       schema: { tags, summary: 'Start (or re-bind) TOTP: a new secret and an otpauth:// URL for a QR code (step-up)', response: { 200: Type.Object({ secret: Type.String(), otpauth_url: Type.String() }) } },

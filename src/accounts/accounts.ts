@@ -623,6 +623,18 @@ export function createAccounts(deps: AccountsDeps) {
       });
     },
 
+    /** setLocale(p, 'zh-CN') — the language of explanations, notices and mail from now on. */
+    async setLocale(p: Principal, locale: Locale, meta: RequestMeta): Promise<UserDto> {
+      return db.transaction(async (trx) => {
+        const u = await loadUser(trx, p.user_id);
+        if (u.locale !== locale) {
+          await store.updateUser(trx, u.id, { locale, updated_at_ms: clock.now_ms() });
+          await audit(trx, 'locale_changed', u.id, { type: 'user', id: u.id }, meta, { from: u.locale, to: locale });
+        }
+        return toDto(trx, await loadUser(trx, u.id));
+      });
+    },
+
     /** changeEmail(p, new) — needs step-up; the old address is told. 409 email_taken. */
     async changeEmail(p: Principal, new_email: string, meta: RequestMeta): Promise<UserDto> {
       await accounts.requireStepUp(p);
