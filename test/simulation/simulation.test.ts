@@ -18,7 +18,12 @@
 // database and builds a new platform over the same database file and the same anvil.
 // The model decides no timing: a deposit belongs to its user from the moment the chain accepts
 // it (at the end every account is unfrozen and every deposit is deep, so it must be available),
-// except dust below the minimum, which stays held.
+// except dust below the minimum, which stays held. Withdrawals are paid from the hot wallet's
+// recorded float (operator top-ups through recordFunding, as `settle chain record-funding`);
+// the reorg runs only while no withdrawal is on its way (hot-wallet transactions are not
+// reorganised here). Not covered here: sweeps (their worker runs every 60 s and is not ticked),
+// invoice refunds.
+// SETTLE_SIM_STEPS=<n> makes a run longer or shorter (default 200).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
