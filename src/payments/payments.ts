@@ -161,7 +161,7 @@ function timelineFromRow(row: PaymentEventRow): TimelineEntry {
   return { at_ms: Number(row.at_ms), status: row.status as PaymentStatus, code: row.code as ExplanationCode, params: JSON.parse(row.code_params) as MessageParams, hold_reason: row.hold_reason as HoldReason | null };
 }
 
-function chainColumns(chain: PaymentChain | null | undefined): Pick<PaymentRow, 'chain_id' | 'tx_hash' | 'log_index' | 'block_number' | 'chain_from' | 'chain_to' | 'chain_token'> {
+export function chainColumns(chain: PaymentChain | null | undefined): Pick<PaymentRow, 'chain_id' | 'tx_hash' | 'log_index' | 'block_number' | 'chain_from' | 'chain_to' | 'chain_token'> {
   return {
     chain_id: chain?.chain_id ?? null,
     tx_hash: chain?.tx_hash ?? null,
@@ -196,22 +196,24 @@ export function paymentSnapshot(p: Payment): Record<string, unknown> {
   };
 }
 
-async function record(trx: DbExecutor, p: Payment, n: number, type: string, clock: Clock): Promise<void> {
+/** The n-th timeline row of a payment, as it is now. */
+export function timelineRow(p: Payment, n: number): PaymentEventRow {
   // The timeline row keeps the confirmations of its moment, so its message reads right later.
   const params = p.confirmations ? { current: p.confirmations.current, required: p.confirmations.required, ...p.params } : p.params;
-  await insertPaymentEvent(trx, { payment_id: p.id, n, at_ms: p.updated_at_ms, status: p.status, code: p.code, code_params: JSON.stringify(params), hold_reason: p.hold?.reason ?? null });
+  return { payment_id: p.id, n, at_ms: p.updated_at_ms, status: p.status, code: p.code, code_params: JSON.stringify(params), hold_reason: p.hold?.reason ?? null };
+}
+
+async function record(trx: DbExecutor, p: Payment, n: number, type: string, clock: Clock): Promise<void> {
+  await insertPaymentEvent(trx, timelineRow(p, n));
   await emitEvent(trx, { type, aggregate_type: 'payment', aggregate_id: p.id, payload: paymentSnapshot(p) }, clock);
 }
 
-/** Creates a payment with its first timeline row and outbox event; idempotent by id. */
-export async function createPayment(trx: DbExecutor, input: NewPayment, clock: Clock = systemClock): Promise<CreatePaymentResult> {
+/** The row of a new payment (checked: a status of its kind, no negative amounts). */
+export function newPaymentRow(input: NewPayment, now: number): PaymentRow {
   assert(isStatusOf(input.kind, input.status), `status ${input.status} is not a ${input.kind} status`);
   assert(input.amount_minor >= 0n && (input.fee_minor ?? 0n) >= 0n, 'payment amounts are never negative');
-  const existing = await selectPayment(trx, input.id);
-  if (existing) return { result: 'exists', payment: paymentFromRow(existing) };
-  const now = clock.now_ms();
   const hold = input.hold ?? null;
-  const row: PaymentRow = {
+  return {
     id: input.id,
     user_id: input.user_id,
     kind: input.kind,
@@ -234,23 +236,37 @@ export async function createPayment(trx: DbExecutor, input: NewPayment, clock: C
     created_at_ms: now,
     updated_at_ms: now,
   };
+}
+
+/** The outbox event type of a new payment. */
+export function createdEventType(p: Payment): string {
+  return p.hold ? 'payment.held' : eventTypeOf(p.status);
+}
+
+/** Creates a payment with its first timeline row and outbox event; idempotent by id. */
+export async function createPayment(trx: DbExecutor, input: NewPayment, clock: Clock = systemClock): Promise<CreatePaymentResult> {
+  const existing = await selectPayment(trx, input.id);
+  if (existing) return { result: 'exists', payment: paymentFromRow(existing) };
+  const row = newPaymentRow(input, clock.now_ms());
   await insertPaymentRow(trx, row);
   const payment = paymentFromRow(row);
-  await record(trx, payment, 1, hold ? 'payment.held' : eventTypeOf(payment.status), clock);
+  await record(trx, payment, 1, createdEventType(payment), clock);
   return { result: 'created', payment };
 }
 
+/** What a change makes of a payment: its new state, the row's new columns, and the event it records (null: none). */
+export interface AppliedChange {
+  after: Payment;
+  columns: Pick<PaymentRow, 'status' | 'hold_reason' | 'hold_since_ms' | 'code' | 'code_params' | 'confirmations_current' | 'confirmations_required' | 'chain_id' | 'tx_hash' | 'log_index' | 'block_number' | 'chain_from' | 'chain_to' | 'chain_token' | 'status_since_ms' | 'updated_at_ms'>;
+  event_type: string | null;
+}
+
 /**
- * Moves a payment to a status (or updates its hold, explanation, confirmations or chain data).
- * A change of status, hold or code adds a timeline row and an outbox event; a change of
- * confirmations alone only updates the row (it would flood the timeline).
+ * The transition rules, pure: null when the table refuses the move. A change of status, hold or
+ * code is significant (a timeline row and an outbox event); confirmations alone are not.
  */
-export async function transitionPayment(trx: DbExecutor, id: string, change: PaymentChange, clock: Clock = systemClock): Promise<TransitionResult> {
-  const row = await selectPayment(trx, id);
-  if (!row) return { result: 'not_found', payment: null };
-  const before = paymentFromRow(row);
-  if (!canTransition(before.kind, before.status, change.status)) return { result: 'invalid_transition', payment: before };
-  const now = clock.now_ms();
+export function applyChange(before: Payment, change: PaymentChange, now: number): AppliedChange | null {
+  if (!canTransition(before.kind, before.status, change.status)) return null;
   const statusChanged = change.status !== before.status;
   const holdReason = change.hold !== undefined ? change.hold : statusChanged ? null : (before.hold?.reason ?? null);
   const hold: Hold | null = holdReason ? { reason: holdReason, since_ms: before.hold?.reason === holdReason ? before.hold.since_ms : now } : null;
@@ -268,24 +284,38 @@ export async function transitionPayment(trx: DbExecutor, id: string, change: Pay
     status_since_ms: statusChanged ? now : before.status_since_ms,
     updated_at_ms: now,
   };
-  await updatePaymentRow(trx, id, {
-    status: after.status,
-    hold_reason: hold?.reason ?? null,
-    hold_since_ms: hold?.since_ms ?? null,
-    code,
-    code_params: JSON.stringify(params),
-    confirmations_current: after.confirmations?.current ?? null,
-    confirmations_required: after.confirmations?.required ?? null,
-    ...chainColumns(after.chain),
-    status_since_ms: after.status_since_ms,
-    updated_at_ms: now,
-  });
-  if (significant) {
-    const n = (await lastEventNumber(trx, id)) + 1;
-    const type = hold && hold.reason !== before.hold?.reason ? 'payment.held' : eventTypeOf(after.status);
-    await record(trx, after, n, type, clock);
-  }
-  return { result: 'ok', payment: after, changed: significant };
+  return {
+    after,
+    columns: {
+      status: after.status,
+      hold_reason: hold?.reason ?? null,
+      hold_since_ms: hold?.since_ms ?? null,
+      code,
+      code_params: JSON.stringify(params),
+      confirmations_current: after.confirmations?.current ?? null,
+      confirmations_required: after.confirmations?.required ?? null,
+      ...chainColumns(after.chain),
+      status_since_ms: after.status_since_ms,
+      updated_at_ms: now,
+    },
+    event_type: significant ? (hold && hold.reason !== before.hold?.reason ? 'payment.held' : eventTypeOf(after.status)) : null,
+  };
+}
+
+/**
+ * Moves a payment to a status (or updates its hold, explanation, confirmations or chain data).
+ * A change of status, hold or code adds a timeline row and an outbox event; a change of
+ * confirmations alone only updates the row (it would flood the timeline).
+ */
+export async function transitionPayment(trx: DbExecutor, id: string, change: PaymentChange, clock: Clock = systemClock): Promise<TransitionResult> {
+  const row = await selectPayment(trx, id);
+  if (!row) return { result: 'not_found', payment: null };
+  const before = paymentFromRow(row);
+  const applied = applyChange(before, change, clock.now_ms());
+  if (!applied) return { result: 'invalid_transition', payment: before };
+  await updatePaymentRow(trx, id, applied.columns);
+  if (applied.event_type) await record(trx, applied.after, (await lastEventNumber(trx, id)) + 1, applied.event_type, clock);
+  return { result: 'ok', payment: applied.after, changed: applied.event_type !== null };
 }
 
 /** A payment with its timeline, or null. */

@@ -11,8 +11,7 @@ import type { DbExecutor } from '../../db/database.ts';
 import { assert, AssertionError } from '../../shared/assert.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';
-import { paymentFromRow, paymentSnapshot, type NewPayment, type Payment, type PaymentChain, type PaymentChange } from '../payments.ts';
-import { canTransition, defaultCode, eventTypeOf, isStatusOf, type Hold } from '../payment-rules.ts';
+import { applyChange, createdEventType, newPaymentRow, paymentFromRow, paymentSnapshot, timelineRow, type NewPayment, type Payment, type PaymentChange } from '../payments.ts';
 import type { PaymentEventRow, PaymentRow } from '../payment-store.ts';
 
 /** Rows per statement, under both dialects' bound-parameter limits (payments have 27 columns). */
@@ -49,18 +48,6 @@ interface OutboxInsert {
   created_at_ms: number;
 }
 
-function chainColumns(chain: PaymentChain | null | undefined): Pick<PaymentRow, 'chain_id' | 'tx_hash' | 'log_index' | 'block_number' | 'chain_from' | 'chain_to' | 'chain_token'> {
-  return {
-    chain_id: chain?.chain_id ?? null,
-    tx_hash: chain?.tx_hash ?? null,
-    log_index: chain?.log_index ?? null,
-    block_number: chain?.block_number ?? null,
-    chain_from: chain?.from ?? null,
-    chain_to: chain?.to ?? null,
-    chain_token: chain?.token ?? null,
-  };
-}
-
 async function inChunks<T>(rows: T[], size: number, fn: (chunk: T[]) => Promise<unknown>): Promise<void> {
   for (let i = 0; i < rows.length; i += size) await fn(rows.slice(i, i + size));
 }
@@ -84,9 +71,8 @@ async function lastEventNumbers(ex: DbExecutor, ids: string[]): Promise<Map<stri
 
 /** The timeline row and outbox event of a payment's significant change (payments.ts's record()). */
 function recordRows(p: Payment, n: number, type: string, now_ms: number): { event: PaymentEventRow; outbox: OutboxInsert } {
-  const params = p.confirmations ? { current: p.confirmations.current, required: p.confirmations.required, ...p.params } : p.params;
   return {
-    event: { payment_id: p.id, n, at_ms: p.updated_at_ms, status: p.status, code: p.code, code_params: JSON.stringify(params), hold_reason: p.hold?.reason ?? null },
+    event: timelineRow(p, n),
     outbox: { id: newId('evt', now_ms), type, aggregate_type: 'payment', aggregate_id: p.id, payload: JSON.stringify(paymentSnapshot(p)), created_at_ms: now_ms },
   };
 }
@@ -111,35 +97,10 @@ export async function createPaymentsBulk(ex: DbExecutor, inputs: NewPayment[], c
   for (const input of inputs) {
     if (existing.has(input.id) || seen.has(input.id)) continue;
     seen.add(input.id);
-    assert(isStatusOf(input.kind, input.status), `status ${input.status} is not a ${input.kind} status`);
-    assert(input.amount_minor >= 0n && (input.fee_minor ?? 0n) >= 0n, 'payment amounts are never negative');
-    const hold = input.hold ?? null;
-    const row: PaymentRow = {
-      id: input.id,
-      user_id: input.user_id,
-      kind: input.kind,
-      direction: input.direction,
-      asset: input.asset,
-      amount_minor: input.amount_minor,
-      fee_minor: input.fee_minor ?? 0n,
-      status: input.status,
-      hold_reason: hold,
-      hold_since_ms: hold ? now : null,
-      code: input.code ?? defaultCode(input.kind, input.direction, input.status, hold),
-      code_params: JSON.stringify(input.params ?? {}),
-      confirmations_current: input.confirmations?.current ?? null,
-      confirmations_required: input.confirmations?.required ?? null,
-      ...chainColumns(input.chain),
-      counterparty: input.counterparty ?? null,
-      reference: input.reference ?? null,
-      memo: input.memo ?? null,
-      status_since_ms: now,
-      created_at_ms: now,
-      updated_at_ms: now,
-    };
+    const row = newPaymentRow(input, now);
     rows.push(row);
     const payment = paymentFromRow(row);
-    const r = recordRows(payment, 1, hold ? 'payment.held' : eventTypeOf(payment.status), now);
+    const r = recordRows(payment, 1, createdEventType(payment), now);
     events.push(r.event);
     outbox.push(r.outbox);
   }
@@ -166,42 +127,14 @@ export async function transitionPaymentsBulk(ex: DbExecutor, changes: Array<{ id
     const row = rows.get(id);
     if (!row) throw new AssertionError(`payment ${id} not found`);
     const before = paymentFromRow(row);
-    if (!canTransition(before.kind, before.status, change.status)) throw new AssertionError(`payment ${id}: ${before.status} -> ${change.status} is not a ${before.kind} transition`);
-    const statusChanged = change.status !== before.status;
-    const holdReason = change.hold !== undefined ? change.hold : statusChanged ? null : (before.hold?.reason ?? null);
-    const hold: Hold | null = holdReason ? { reason: holdReason, since_ms: before.hold?.reason === holdReason ? before.hold.since_ms : now } : null;
-    const code = change.code ?? (statusChanged || holdReason !== (before.hold?.reason ?? null) ? defaultCode(before.kind, before.direction, change.status, holdReason) : before.code);
-    const params = change.params ?? (code === before.code ? before.params : {});
-    const significant = statusChanged || holdReason !== (before.hold?.reason ?? null) || code !== before.code;
-    const after: Payment = {
-      ...before,
-      status: change.status,
-      hold,
-      code,
-      params,
-      confirmations: change.confirmations !== undefined ? change.confirmations : before.confirmations,
-      chain: change.chain !== undefined ? change.chain : before.chain,
-      status_since_ms: statusChanged ? now : before.status_since_ms,
-      updated_at_ms: now,
-    };
-    const next: PaymentRow = {
-      ...row,
-      status: after.status,
-      hold_reason: hold?.reason ?? null,
-      hold_since_ms: hold?.since_ms ?? null,
-      code,
-      code_params: JSON.stringify(params),
-      confirmations_current: after.confirmations?.current ?? null,
-      confirmations_required: after.confirmations?.required ?? null,
-      ...chainColumns(after.chain),
-      status_since_ms: after.status_since_ms,
-      updated_at_ms: now,
-    };
+    const applied = applyChange(before, change, now);
+    if (!applied) throw new AssertionError(`payment ${id}: ${before.status} -> ${change.status} is not a ${before.kind} transition`);
+    const next: PaymentRow = { ...row, ...applied.columns };
     // Nothing shown changes (a count refreshed to the same value): the row is left alone.
-    if (significant || UPDATED_COLUMNS.some((c) => c !== 'updated_at_ms' && next[c] !== row[c])) updated.push(next);
-    if (significant) {
+    if (applied.event_type || UPDATED_COLUMNS.some((c) => c !== 'updated_at_ms' && next[c] !== row[c])) updated.push(next);
+    if (applied.event_type) {
       significantIds.push(id);
-      afters.set(id, { after, type: hold && hold.reason !== before.hold?.reason ? 'payment.held' : eventTypeOf(after.status) });
+      afters.set(id, { after: applied.after, type: applied.event_type });
     }
   }
   // One statement per chunk for rows that each change differently: an upsert of the whole row
