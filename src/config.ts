@@ -39,6 +39,8 @@ const assetFields = {
   symbol: Type.String({ pattern: '^[A-Z0-9]{2,12}$' }),
   decimals: Type.Integer({ minimum: 0, maximum: 36 }),
   min_deposit: Type.Optional(Decimal),
+  /** Withdrawals of at least this amount wait for a staff review (default per symbol: withdrawal-rules DEFAULT_REVIEW_ABOVE). */
+  review_above: Type.Optional(Decimal),
   confirmations: Type.Optional(Type.Array(ConfirmationTier, { minItems: 1, maxItems: 16 })),
 };
 const AssetFile = Type.Object(assetFields, { additionalProperties: false });

@@ -38,6 +38,18 @@ export const EXPLANATION_MESSAGES = defineMessages<ExplanationCode>({
     en: 'Your withdrawal is being reviewed by our team.',
     'zh-CN': '您的提现正在由我们的团队审核。',
   },
+  withdrawal_review_large_amount: {
+    en: 'Your withdrawal is being reviewed by our team because of its size ({amount} {asset}); the money is reserved, not lost.',
+    'zh-CN': '由于金额较大({amount} {asset}),您的提现正在由我们的团队审核;资金已冻结预留,不会丢失。',
+  },
+  withdrawal_review_new_account: {
+    en: 'Your withdrawal is being reviewed by our team because your account is less than 24 hours old; the money is reserved, not lost.',
+    'zh-CN': '由于您的账户注册不足 24 小时,您的提现正在由我们的团队审核;资金已冻结预留,不会丢失。',
+  },
+  withdrawal_review_new_address: {
+    en: 'Your withdrawal is being reviewed by our team because it goes to a new address soon after your password or email changed; the money is reserved, not lost.',
+    'zh-CN': '由于您在修改密码或邮箱后不久向新地址提现,该提现正在由我们的团队审核;资金已冻结预留,不会丢失。',
+  },
   withdrawal_broadcast: {
     en: 'Your withdrawal has been sent to the network and is waiting for a block.',
     'zh-CN': '您的提现已广播到网络,正在等待出块。',
@@ -57,6 +69,10 @@ export const EXPLANATION_MESSAGES = defineMessages<ExplanationCode>({
   withdrawal_failed_invalid_address: {
     en: 'The destination address is not valid for this asset; nothing was sent.',
     'zh-CN': '目标地址对该资产无效,未发送任何资金。',
+  },
+  withdrawal_rejected: {
+    en: 'Your withdrawal was declined after review: {reason}. Nothing was sent; the amount and fee are back in your available balance.',
+    'zh-CN': '您的提现经审核未获通过:{reason}。未发送任何资金,金额和手续费已退回可用余额。',
   },
   withdrawal_cancelled: {
     en: 'The withdrawal was cancelled; the amount and fee are back in your available balance.',
@@ -132,6 +148,10 @@ export const NEXT_ACTIONS = defineMessages<ExplanationCode>({
   withdrawal_confirming: { en: 'Nothing to do: it completes at {required} confirmations.', 'zh-CN': '无需操作,达到 {required} 个确认后完成。' },
   withdrawal_completed: { en: 'Nothing to do.', 'zh-CN': '无需操作。' },
   withdrawal_failed: { en: 'You may try again; contact support if it keeps failing.', 'zh-CN': '您可以重试;如持续失败请联系客服。' },
+  withdrawal_review_large_amount: { en: 'Nothing to do: we will tell you when the review ends.', 'zh-CN': '无需操作,审核结束后我们会通知您。' },
+  withdrawal_review_new_account: { en: 'Nothing to do: we will tell you when the review ends.', 'zh-CN': '无需操作,审核结束后我们会通知您。' },
+  withdrawal_review_new_address: { en: 'Nothing to do: if you did not change your password or email, contact support now.', 'zh-CN': '无需操作;如果您没有修改过密码或邮箱,请立即联系客服。' },
+  withdrawal_rejected: { en: 'Contact support if you have questions about this decision.', 'zh-CN': '如对此决定有疑问,请联系客服。' },
   withdrawal_failed_invalid_address: { en: 'Check the address and send a new withdrawal.', 'zh-CN': '请核对地址后重新提交提现。' },
   withdrawal_cancelled: { en: 'Nothing to do.', 'zh-CN': '无需操作。' },
   transfer_sent: { en: 'Nothing to do.', 'zh-CN': '无需操作。' },

@@ -21,6 +21,8 @@ export interface ChainAsset {
   /** ERC-20 contract (lower-case), null for the native coin. */
   token: `0x${string}` | null;
   min_deposit_minor: bigint;
+  /** Withdrawals of at least this amount go to review; null: the configuration names none. */
+  review_above_minor: bigint | null;
   tiers: ConfirmationTier[];
 }
 
@@ -36,12 +38,12 @@ function toMinor(text: string, decimals: number, what: string): bigint {
 /** chainAssets(chainConfig) -> the native coin (if any) and the tokens, amounts in minor units. */
 export function chainAssets(chain: ChainConfigFile): ChainAsset[] {
   const out: ChainAsset[] = [];
-  const add = (a: { symbol: string; decimals: number; min_deposit?: string | undefined; confirmations?: Array<{ max_amount: string | null; blocks: number }> | undefined }, token: `0x${string}` | null) => {
+  const add = (a: { symbol: string; decimals: number; min_deposit?: string | undefined; review_above?: string | undefined; confirmations?: Array<{ max_amount: string | null; blocks: number }> | undefined }, token: `0x${string}` | null) => {
     const tiers = (a.confirmations ?? [{ max_amount: null, blocks: DEFAULT_CONFIRMATIONS_BLOCKS }]).map((t) => ({
       max_amount_minor: t.max_amount === null ? null : toMinor(t.max_amount, a.decimals, `${a.symbol} confirmations`),
       blocks: t.blocks,
     }));
-    out.push({ code: a.symbol, decimals: a.decimals, chain_id: chain.chain_id, token, min_deposit_minor: a.min_deposit ? toMinor(a.min_deposit, a.decimals, `${a.symbol} min_deposit`) : 1n, tiers });
+    out.push({ code: a.symbol, decimals: a.decimals, chain_id: chain.chain_id, token, min_deposit_minor: a.min_deposit ? toMinor(a.min_deposit, a.decimals, `${a.symbol} min_deposit`) : 1n, review_above_minor: a.review_above ? toMinor(a.review_above, a.decimals, `${a.symbol} review_above`) : null, tiers });
   };
   if (chain.native) add(chain.native, null);
   for (const t of chain.tokens ?? []) add(t, t.address.toLowerCase() as `0x${string}`);

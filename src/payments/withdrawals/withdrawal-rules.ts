@@ -97,3 +97,85 @@ export function dailyLimitInAsset(limit_cents: bigint, limit_decimals: number, a
 
 /** Assets counted 1:1 against US dollars for KYC limits. */
 export const USD_STABLE = new Set(['USDT', 'USDC', 'DAI']);
+
+// ------------------------------------------------------------------ risk review
+// A withdrawal waits for staff (status `review`, hold `risk_review`) when one of these fires.
+// Pure: the facts (account age, recent credential changes, addresses used) are read elsewhere.
+
+export const REVIEW_RULES = ['large_amount', 'new_account', 'new_address_after_credential_change'] as const;
+export type ReviewRule = (typeof REVIEW_RULES)[number];
+
+/** Review thresholds used when the chains configuration names no `review_above` for the asset. */
+export const DEFAULT_REVIEW_ABOVE: Readonly<Record<string, string>> = { USDT: '10000', USDC: '10000', DAI: '10000', ETH: '5' };
+
+/** How long after registration (and after a password or email change) the account counts as new. */
+export const NEW_ACCOUNT_MS = 24 * 3600_000;
+
+/**
+ * The review threshold of an asset in minor units: the configured `review_above`, else the
+ * default for its symbol, else none (null).
+ * reviewThreshold('USDT', 6, undefined) -> 10_000_000000n
+ */
+export function reviewThreshold(asset: string, decimals: number, configured: string | undefined): bigint | null {
+  const text = configured ?? DEFAULT_REVIEW_ABOVE[asset];
+  if (text === undefined) return null;
+  const r = parseAmount(text, decimals);
+  return r.ok ? r.amount_minor : null;
+}
+
+export interface ReviewFacts {
+  now_ms: number;
+  amount_minor: bigint;
+  /** null: the asset has no threshold. */
+  threshold_minor: bigint | null;
+  /** null: unknown (no accounts module behind the withdrawals). */
+  account_created_at_ms: number | null;
+  /** Most recent password or email change, null if none (or unknown). */
+  credentials_changed_at_ms: number | null;
+  /** Whether this user has sent a withdrawal to this address before. */
+  address_used_before: boolean;
+  /** The new-account window; null turns the rule off. */
+  new_account_ms: number | null;
+}
+
+/**
+ * The review rules that fire, in order of weight (the first one explains the review).
+ * reviewRules({amount_minor: 20_000n, threshold_minor: 10_000n, …}) -> ['large_amount']
+ */
+export function reviewRules(f: ReviewFacts): ReviewRule[] {
+  const out: ReviewRule[] = [];
+  if (f.threshold_minor !== null && f.amount_minor >= f.threshold_minor) out.push('large_amount');
+  if (f.new_account_ms !== null && f.account_created_at_ms !== null && f.now_ms - f.account_created_at_ms < f.new_account_ms) out.push('new_account');
+  if (!f.address_used_before && f.credentials_changed_at_ms !== null && f.now_ms - f.credentials_changed_at_ms < NEW_ACCOUNT_MS) out.push('new_address_after_credential_change');
+  return out;
+}
+
+export function isReviewRule(s: string): s is ReviewRule {
+  return (REVIEW_RULES as readonly string[]).includes(s);
+}
+
+/** The explanation code that says why a withdrawal is in review (its first rule). */
+export function reviewCode(rule: ReviewRule): 'withdrawal_review_large_amount' | 'withdrawal_review_new_account' | 'withdrawal_review_new_address' {
+  switch (rule) {
+    case 'large_amount':
+      return 'withdrawal_review_large_amount';
+    case 'new_account':
+      return 'withdrawal_review_new_account';
+    case 'new_address_after_credential_change':
+      return 'withdrawal_review_new_address';
+    default:
+      return assertNever(rule, 'review rule');
+  }
+}
+
+export type ReviewDecision = 'approve' | 'reject';
+
+/**
+ * What a staff decision does to a withdrawal: the status it moves to, or why it is refused.
+ * decideReview('review', 'usr_a', 'usr_b', 'approve') -> { ok: true, to: 'requested' }
+ */
+export function decideReview(status: WithdrawalStatus, owner_id: string, staff_id: string, decision: ReviewDecision): { ok: true; to: WithdrawalStatus } | { ok: false; status: 403 | 409; code: 'own_withdrawal' | 'review_closed' } {
+  if (owner_id === staff_id) return { ok: false, status: 403, code: 'own_withdrawal' };
+  if (status !== 'review') return { ok: false, status: 409, code: 'review_closed' };
+  return { ok: true, to: decision === 'approve' ? 'requested' : 'failed' };
+}

@@ -69,3 +69,21 @@ export async function withdrawnSince(ex: DbExecutor, user_id: string, asset: str
     .execute();
   return rows.reduce((sum, r) => sum + r.amount_minor, 0n);
 }
+
+/** Whether a user has sent (or is sending) a withdrawal to this address before; refused and reviewed ones do not count. */
+export async function addressUsedBefore(ex: DbExecutor, user_id: string, to_address: string): Promise<boolean> {
+  const row = await w(ex)
+    .selectFrom('withdrawals')
+    .select('id')
+    .where('user_id', '=', user_id)
+    .where('to_address', '=', to_address.toLowerCase())
+    .where('status', 'in', ['requested', 'broadcast', 'confirming', 'completed'])
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Withdrawals waiting for a staff review, oldest first. */
+export async function withdrawalsInReview(ex: DbExecutor, limit: number): Promise<WithdrawalRow[]> {
+  return w(ex).selectFrom('withdrawals').selectAll().where('status', '=', 'review').orderBy('created_at_ms').orderBy('id').limit(limit).execute();
+}

@@ -34,8 +34,10 @@ import type { Clock } from '../../shared/clock.ts';
 import { ProblemError } from '../../shared/errors.ts';
 import type { UserStatus } from '../../shared/principal.ts';
 import { createPayment, getPayment, transitionPayment, type Payment, type TimelineEntry } from '../payments.ts';
-import { confirmationsFor, dailyLimitInAsset, nextStep, postIds, USD_STABLE, voidIds, withdrawalGasId, withdrawalIds, type WithdrawalStatus } from './withdrawal-rules.ts';
-import { getWithdrawal, insertWithdrawal, updateWithdrawal, withdrawnSince, type WithdrawalRow } from './withdrawal-store.ts';
+import { formatAmount } from '../../shared/money.ts';
+import { newId } from '../../shared/ids.ts';
+import { confirmationsFor, dailyLimitInAsset, decideReview, nextStep, NEW_ACCOUNT_MS, postIds, reviewCode, reviewRules, reviewThreshold, USD_STABLE, voidIds, withdrawalGasId, withdrawalIds, type ReviewRule, type WithdrawalStatus } from './withdrawal-rules.ts';
+import { addressUsedBefore, getWithdrawal, insertWithdrawal, updateWithdrawal, withdrawalsInReview, withdrawnSince, type WithdrawalRow } from './withdrawal-store.ts';
 
 export const ADVANCE_JOB = 'withdrawal.advance';
 /** The platform's own ledger accounts use this owner id. */
@@ -84,6 +86,50 @@ export interface WithdrawalDeps {
   feeFor?: (asset: string, amount_minor: bigint) => bigint;
   /** How soon the job looks at the chain again; default: the chain's poll interval or 1 s. */
   poll_ms?: number;
+  /**
+   * What the risk rules know of the account (age, last password/email change); without it only
+   * the amount rule applies. accountRiskFacts reads them from the accounts tables.
+   */
+  accountFacts?: AccountFacts;
+  /** The new-account review window (default 24 h); null turns that rule off. */
+  new_account_ms?: number | null;
+}
+
+/** What the review rules need from accounts; nulls when unknown. */
+export type AccountFacts = (ex: DbExecutor, user_id: string, now_ms: number) => Promise<{ created_at_ms: number | null; credentials_changed_at_ms: number | null }>;
+
+/**
+ * The account facts from the accounts module's tables (read only): the user's registration time
+ * and the newest `password_changed` / `email_changed` audit row.
+ */
+export function accountRiskFacts(): AccountFacts {
+  return async (ex, user_id) => {
+    const u = await ex.selectFrom('users').select('created_at_ms').where('id', '=', user_id).executeTakeFirst();
+    const changed = await ex
+      .selectFrom('audit_log')
+      .select('at_ms')
+      .where('subject_type', '=', 'user')
+      .where('subject_id', '=', user_id)
+      .where('action', 'in', ['password_changed', 'email_changed'])
+      .orderBy('at_ms', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return { created_at_ms: u ? Number(u.created_at_ms) : null, credentials_changed_at_ms: changed ? Number(changed.at_ms) : null };
+  };
+}
+
+/** A withdrawal waiting for staff, with the evidence for the decision. */
+export interface PendingReview {
+  withdrawal: WithdrawalRow;
+  rules: ReviewRule[];
+  account_created_at_ms: number | null;
+}
+
+/** Who decides, for the audit log. */
+export interface StaffDecision {
+  staff_id: string;
+  note: string | null;
+  meta: { ip: string | null; user_agent: string | null; request_id: string | null };
 }
 
 export interface WithdrawalRequest {
@@ -101,6 +147,7 @@ interface AssetOnChain {
   chain_id: number;
   contract: Hex | null;
   confirmations: Array<{ max_amount: string | null; blocks: number }> | undefined;
+  review_above: string | undefined;
   poll_ms: number;
   /** The chain's native coin (what gas is paid in), or null when the chain configures none. */
   native: string | null;
@@ -110,9 +157,9 @@ function findAsset(config: Pick<Config, 'chains'>, code: string): AssetOnChain |
   for (const c of config.chains) {
     const poll_ms = c.poll_interval_ms ?? 1000;
     const native = c.native?.symbol ?? null;
-    if (c.native?.symbol === code) return { code, decimals: c.native.decimals, chain_id: c.chain_id, contract: null, confirmations: c.native.confirmations, poll_ms, native };
+    if (c.native?.symbol === code) return { code, decimals: c.native.decimals, chain_id: c.chain_id, contract: null, confirmations: c.native.confirmations, review_above: c.native.review_above, poll_ms, native };
     const t = c.tokens?.find((x) => x.symbol === code);
-    if (t) return { code, decimals: t.decimals, chain_id: c.chain_id, contract: t.address.toLowerCase() as Hex, confirmations: t.confirmations, poll_ms, native };
+    if (t) return { code, decimals: t.decimals, chain_id: c.chain_id, contract: t.address.toLowerCase() as Hex, confirmations: t.confirmations, review_above: t.review_above, poll_ms, native };
   }
   return null;
 }
@@ -156,6 +203,12 @@ export interface Withdrawals {
   /** One step of the job (tests call it directly through the JobRunner). */
   advance(id: string, ctx: Pick<JobContext, 'commit'>): Promise<void>;
   get(id: string): Promise<WithdrawalRow | undefined>;
+  /** Withdrawals waiting for staff, oldest first. */
+  reviews(limit: number): Promise<PendingReview[]>;
+  /** Staff approve: back to `requested` and the job that broadcasts it. Throws 403/404/409 problems. */
+  approve(id: string, by: StaffDecision): Promise<{ payment: Payment; timeline: TimelineEntry[] }>;
+  /** Staff reject: the pending transfers voided, `failed` with the reason. Throws 403/404/409 problems. */
+  reject(id: string, by: StaffDecision & { reason: string }): Promise<{ payment: Payment; timeline: TimelineEntry[] }>;
 }
 
 /** const w = createWithdrawals({ db, clock, config, ledger, sender }); registerWithdrawalJobs(jobs, w) */
@@ -178,6 +231,17 @@ export function createWithdrawals(deps: WithdrawalDeps): Withdrawals {
     const gate = deps.gate ? await deps.gate(db.kysely, { user_id: req.user_id, asset: req.asset, amount_minor: req.amount_minor, now_ms: now }) : null;
     if (gate) throw new ProblemError(gate.status, gate.code, gate.detail);
     const fee = deps.feeFor?.(req.asset, req.amount_minor) ?? 0n;
+    const account = deps.accountFacts ? await deps.accountFacts(db.kysely, req.user_id, now) : { created_at_ms: null, credentials_changed_at_ms: null };
+    const rules = reviewRules({
+      now_ms: now,
+      amount_minor: req.amount_minor,
+      threshold_minor: reviewThreshold(req.asset, asset.decimals, asset.review_above),
+      account_created_at_ms: account.created_at_ms,
+      credentials_changed_at_ms: account.credentials_changed_at_ms,
+      address_used_before: address.ok ? await addressUsedBefore(db.kysely, req.user_id, address.address) : false,
+      new_account_ms: deps.new_account_ms === undefined ? NEW_ACCOUNT_MS : deps.new_account_ms,
+    });
+    const review = rules.length > 0;
     await ledger.ensureAccounts(accountSpecs(req.asset, req.user_id));
     const a = acct(req.asset);
 
@@ -203,7 +267,7 @@ export function createWithdrawals(deps: WithdrawalDeps): Withdrawals {
         to_address: address.address,
         amount_minor: req.amount_minor,
         fee_minor: fee,
-        status: 'requested',
+        status: review ? 'review' : 'requested',
         ledger_transfer_id: ids.amount_transfer_id,
         chain_tx_id: null,
         tx_hash: null,
@@ -212,7 +276,7 @@ export function createWithdrawals(deps: WithdrawalDeps): Withdrawals {
         confirmations_required: confirmationsFor(req.amount_minor, asset.decimals, asset.confirmations),
         failure_code: null,
         failure_reason: null,
-        timeline: JSON.stringify([{ at_ms: now, status: 'requested', reason: null }]),
+        timeline: JSON.stringify([{ at_ms: now, status: 'requested', reason: null }, ...(review ? [{ at_ms: now, status: 'review', reason: rules.join(',') }] : [])]),
         created_at_ms: now,
         updated_at_ms: now,
       });
@@ -232,7 +296,13 @@ export function createWithdrawals(deps: WithdrawalDeps): Withdrawals {
         },
         clock,
       );
-      await enqueueJob(trx, ADVANCE_JOB, { id: ids.id }, { unique_key: `${ADVANCE_JOB}:${ids.id}:0` }, clock);
+      if (review) {
+        // The money stays reserved (pending transfers above); nothing is broadcast until staff approve.
+        const r = await transitionPayment(trx, ids.id, { status: 'review', hold: 'risk_review', code: reviewCode(rules[0]!), params: { rules: rules.join(','), amount: formatAmount(req.amount_minor, asset.decimals), asset: req.asset } }, clock);
+        if (r.result !== 'ok') throw new Error(`payment ${ids.id}: ${r.result}`);
+      } else {
+        await enqueueJob(trx, ADVANCE_JOB, { id: ids.id }, { unique_key: `${ADVANCE_JOB}:${ids.id}:0` }, clock);
+      }
       const created = (await getPayment(trx, ids.id))!;
       return { result: 'created' as const, ...created };
     });
@@ -353,7 +423,62 @@ export function createWithdrawals(deps: WithdrawalDeps): Withdrawals {
     });
   }
 
-  return { request, advance, get: (id) => getWithdrawal(db.kysely, id) };
+  async function reviews(limit: number): Promise<PendingReview[]> {
+    const rows = await withdrawalsInReview(db.kysely, limit);
+    const out: PendingReview[] = [];
+    for (const w of rows) {
+      const p = await getPayment(db.kysely, w.id);
+      const rules = String(p?.payment.params.rules ?? '').split(',').filter((r): r is ReviewRule => r.length > 0) as ReviewRule[];
+      const account = deps.accountFacts ? await deps.accountFacts(db.kysely, w.user_id, clock.now_ms()) : { created_at_ms: null };
+      out.push({ withdrawal: w, rules, account_created_at_ms: account.created_at_ms });
+    }
+    return out;
+  }
+
+  /** Loads the withdrawal, checks the decision may be taken, and audits it in the same transaction. */
+  async function decide(id: string, by: StaffDecision, decision: 'approve' | 'reject', apply: (trx: Transaction<Database>, w: WithdrawalRow) => Promise<void>, details: Record<string, unknown>): Promise<{ payment: Payment; timeline: TimelineEntry[] }> {
+    return db.transaction(async (trx) => {
+      const w = await getWithdrawal(trx, id);
+      if (!w) throw new ProblemError(404, 'not_found', 'No withdrawal has that id.');
+      const d = decideReview(w.status as WithdrawalStatus, w.user_id, by.staff_id, decision);
+      if (!d.ok) {
+        throw d.code === 'own_withdrawal'
+          ? new ProblemError(403, 'own_withdrawal', 'Staff cannot review their own withdrawal.')
+          : new ProblemError(409, 'review_closed', `This withdrawal is not waiting for a review (it is ${w.status}).`);
+      }
+      await apply(trx, w);
+      const now = clock.now_ms();
+      await trx
+        .insertInto('audit_log')
+        .values({
+          id: newId('aud', now), at_ms: now, actor_type: 'staff', actor_id: by.staff_id, action: decision === 'approve' ? 'withdrawal_review_approved' : 'withdrawal_review_rejected',
+          subject_type: 'withdrawal', subject_id: w.id, ip: by.meta.ip, user_agent: by.meta.user_agent, request_id: by.meta.request_id,
+          details: JSON.stringify({ user_id: w.user_id, asset: w.asset, amount_minor: String(w.amount_minor), to_address: w.to_address, note: by.note, ...details }),
+        })
+        .execute();
+      return (await getPayment(trx, w.id))!;
+    }).catch((e: unknown) => {
+      // A concurrent decision moved it first: the fence in move() refused ours.
+      if (e instanceof Error && /moved under us/.test(e.message)) throw new ProblemError(409, 'review_closed', 'This withdrawal is not waiting for a review any more.');
+      throw e;
+    });
+  }
+
+  async function approve(id: string, by: StaffDecision): Promise<{ payment: Payment; timeline: TimelineEntry[] }> {
+    return decide(id, by, 'approve', async (trx, w) => {
+      await move(trx, w, 'requested', {}, `approved by ${by.staff_id}`, { status: 'requested', hold: null });
+      await enqueueJob(trx, ADVANCE_JOB, { id: w.id }, { unique_key: `${ADVANCE_JOB}:${w.id}:approved` }, clock);
+    }, {});
+  }
+
+  async function reject(id: string, by: StaffDecision & { reason: string }): Promise<{ payment: Payment; timeline: TimelineEntry[] }> {
+    return decide(id, by, 'reject', async (trx, w) => {
+      await resolveLedger(trx, w, 'void');
+      await move(trx, w, 'failed', { failure_code: 'rejected', failure_reason: by.reason }, by.reason, { status: 'failed', hold: null, code: 'withdrawal_rejected', params: { reason: by.reason } });
+    }, { reason: by.reason });
+  }
+
+  return { request, advance, get: (id) => getWithdrawal(db.kysely, id), reviews, approve, reject };
 }
 
 export function registerWithdrawalJobs(jobs: JobRunner, withdrawals: Withdrawals): void {
