@@ -23,8 +23,8 @@ import { findAddressOwner } from './chain/deposit-addresses.ts';
 import { createDeposits, registerChainAssets, type Deposits } from './payments/deposits/deposits.ts';
 import { depositRoutes } from './payments/deposits/deposit-routes.ts';
 import type { Hex } from './chain/chain-types.ts';
-import { createWithdrawals, registerWithdrawalJobs, standingGate, type Withdrawals } from './payments/withdrawals/withdrawals.ts';
-import { withdrawalRoutes } from './payments/withdrawals/withdrawal-routes.ts';
+import { accountRiskFacts, createWithdrawals, registerWithdrawalJobs, standingGate, type Withdrawals } from './payments/withdrawals/withdrawals.ts';
+import { withdrawalReviewRoutes, withdrawalRoutes } from './payments/withdrawals/withdrawal-routes.ts';
 import { createSweepers, registerSweepJobs, sweepWorker } from './chain/sweep.ts';
 import { createDepositKeys, INVOICE_PATH_PREFIX } from './chain/keys.ts';
 import { wirePayments, type PaymentsWiring } from './payments/payment-wiring.ts';
@@ -129,6 +129,10 @@ export async function createPlatform(config: Config, db: Db, opts: PlatformOptio
     sender: (chain_id) => hotWallets.get(chain_id) ?? null,
     isOwnDepositAddress: async (ex, chain_id, address) => (await findAddressOwner(ex, chain_id, address)) !== null,
     gate: standingGate((user_id, ex) => accounts.standing(user_id, ex), config),
+    accountFacts: accountRiskFacts(),
+    // API.md: default risk rules let a withdrawal within the user's KYC limits complete by itself,
+    // so the new-account rule is off here; withdrawals.ts has it (24 h) for deployments that want it.
+    new_account_ms: null,
   });
   platform.hotWallets = hotWallets;
   platform.withdrawals = withdrawals;
@@ -137,6 +141,7 @@ export async function createPlatform(config: Config, db: Db, opts: PlatformOptio
     name: 'withdrawals',
     plugin: withdrawalRoutes({ db, clock, config, withdrawals, requireStepUp: (p) => accounts.requireStepUp(p), stepUpWithTotp: async (p, totp_code, meta) => void (await accounts.stepUp(p, { totp_code }, meta)) }),
   });
+  platform.routes.push({ name: 'withdrawal-reviews', plugin: withdrawalReviewRoutes({ db, clock, config, withdrawals }) });
   if (hotWallets.size) platform.workers.push(hotWalletWorker([...hotWallets.values()], 5_000, (e) => log?.warn({ err: String(e) }, 'hot wallet refresh failed')));
   // Sweeper: consolidates deposit-address balances into the hot wallets (needs the deposit keys).
   if (hotWallets.size && config.deposit_mnemonic) {

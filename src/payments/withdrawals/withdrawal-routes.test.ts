@@ -20,6 +20,7 @@ import { buildPlatformApp, createPlatform, stopBackground, type Platform } from 
 import type { App } from '../../app.ts';
 import { ManualClock } from '../../shared/clock.ts';
 import { getPayment } from '../payments.ts';
+import { REVIEW_SLA_MS } from '../payment-routes.ts';
 import { PLATFORM_OWNER } from './withdrawals.ts';
 import { privateKeyToAccount } from 'viem/accounts';
 
@@ -60,13 +61,21 @@ describe.each(DIALECTS)('POST /withdrawals on %s', (dialect) => {
     const config = {
       ...base,
       rate_limit: { per_second: 100_000, burst: 100_000 },
-      chains: [{ chain_id: CHAIN, name: 'anvil', rpc_url: anvil.rpc_url, native: { symbol: 'ETH', decimals: 18 }, tokens: [{ symbol: 'USDT', address: token, decimals: 6, confirmations: [{ max_amount: null, blocks: 2 }] }] }],
+      chains: [{ chain_id: CHAIN, name: 'anvil', rpc_url: anvil.rpc_url, native: { symbol: 'ETH', decimals: 18 }, tokens: [{ symbol: 'USDT', address: token, decimals: 6, review_above: '100', confirmations: [{ max_amount: null, blocks: 2 }] }] }],
     };
     platform = await createPlatform(config, t.db, { clock });
     app = await buildPlatformApp(platform);
     await platform.ledger.ensureAssets([{ code: 'USDT', decimals: 6, chain_id: CHAIN, contract_address: token }]);
     users.alice = await signIn('alice@example.test');
     users.bob = await signIn('bob@example.test');
+    const carol = await app.inject({ method: 'POST', url: '/api/v1/auth/register', payload: { email: 'carol@example.test', password: 'correct horse battery staple 9', locale: 'zh-CN' } });
+    expect(carol.statusCode).toBe(201);
+    users.carol = { id: carol.json().user.id, token: (await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: 'carol@example.test', password: 'correct horse battery staple 9' } })).json().token };
+    for (const role of ['risk', 'agent', 'admin'] as const) {
+      const u = await platform.accounts.createUserWithRoles(`${role}@example.test`, 'correct horse battery staple 9', [role]);
+      const login = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: `${role}@example.test`, password: 'correct horse battery staple 9' } });
+      users[role] = { id: u.id, token: login.json().token };
+    }
     // Alice has 500 USDT in the ledger; Bob has nothing.
     const ext = ledgerAccountId('platform', PLATFORM_OWNER, 'USDT', 'external');
     const alice = ledgerAccountId('user', users.alice.id, 'USDT', 'user_available');
@@ -75,6 +84,12 @@ describe.each(DIALECTS)('POST /withdrawals on %s', (dialect) => {
       { id: alice, asset: 'USDT', owner_type: 'user', owner_id: users.alice.id, kind: 'user_available', flags: { debits_must_not_exceed_credits: true, credits_must_not_exceed_debits: false } },
     ]);
     await platform.ledger.createTransfers([{ id: 'fund', debit_account_id: ext, credit_account_id: alice, amount_minor: 500_000_000n, asset: 'USDT', reason: 'test', reference: null }]);
+    // Carol (zh-CN) and the risk officer have 500 USDT each too.
+    for (const who of ['carol', 'risk'] as const) {
+      const id = ledgerAccountId('user', users[who]!.id, 'USDT', 'user_available');
+      await platform.ledger.ensureAccounts([{ id, asset: 'USDT', owner_type: 'user', owner_id: users[who]!.id, kind: 'user_available', flags: { debits_must_not_exceed_credits: true, credits_must_not_exceed_debits: false } }]);
+      await platform.ledger.createTransfers([{ id: `fund-${who}`, debit_account_id: ext, credit_account_id: id, amount_minor: 500_000_000n, asset: 'USDT', reason: 'test', reference: null }]);
+    }
   }, 60_000);
 
   afterAll(async () => {
@@ -145,5 +160,136 @@ describe.each(DIALECTS)('POST /withdrawals on %s', (dialect) => {
     expect(key.statusCode).toBe(201);
     const res = await post({ token: key.json().key }, body, 'k-api');
     expect([res.statusCode, res.json().code]).toEqual([403, 'session_required']);
+  });
+
+  // ---------------------------------------------------------------- risk review
+  const stepUp = (u: { token: string }) => app.inject({ method: 'POST', url: '/api/v1/auth/step-up', headers: auth(u), payload: { password: 'correct horse battery staple 9' } });
+  const staff = (u: { token: string } | null, method: 'GET' | 'POST', url: string, payload?: object) =>
+    app.inject({ method, url: `/api/v1${url}`, headers: u ? auth(u) : {}, ...(payload ? { payload } : {}) });
+  const drive = async (n = 10) => {
+    for (let i = 0; i < n; i++) {
+      await platform.jobs.tick();
+      clock.advance(1_500);
+      await client.request({ method: 'anvil_mine' as never, params: [toHex(1)] as never });
+    }
+  };
+  const balanceOf = async (user_id: string) => (await platform.ledger.balancesOf('user', user_id, ['USDT']))[0]!;
+  const ids: Record<string, string> = {};
+
+  it('puts a withdrawal at or above the review threshold in review, money reserved, explained with an ETA (en)', async () => {
+    await stepUp(users.alice!);
+    const before = await balanceOf(users.alice!.id);
+    const at = clock.now_ms();
+    const res = await post(users.alice!, { ...body, amount: '100' }, 'k-review-a');
+    expect(res.statusCode).toBe(201);
+    const p = res.json();
+    expect(p).toMatchObject({ status: 'review', hold: { reason: 'risk_review', since: new Date(at).toISOString() } });
+    expect(p.explanation).toEqual({
+      code: 'withdrawal_review_large_amount',
+      message: 'Your withdrawal is being reviewed by our team because of its size (100 USDT); the money is reserved, not lost.',
+      eta: new Date(at + REVIEW_SLA_MS).toISOString(),
+      next_action: 'Nothing to do: we will tell you when the review ends.',
+    });
+    expect(p.timeline.map((e: { status: string }) => e.status)).toEqual(['requested', 'review']);
+    expect(await balanceOf(users.alice!.id)).toMatchObject({ available_minor: before.available_minor - 100_000_000n, pending_out_minor: 100_000_000n });
+    await drive(3); // nothing is broadcast while in review
+    expect((await getPayment(t.db.kysely, p.id))!.payment.status).toBe('review');
+    expect(await balanceOfToken(client, token, TO.toLowerCase() as Hex)).toBe(12_500_000n);
+    ids.alice = p.id;
+  }, 60_000);
+
+  it('explains the review in zh-CN to a zh-CN user', async () => {
+    await stepUp(users.carol!);
+    const res = await post(users.carol!, { ...body, amount: '200' }, 'k-review-c');
+    expect(res.statusCode).toBe(201);
+    expect(res.json().status).toBe('review');
+    expect(res.json().explanation).toMatchObject({ code: 'withdrawal_review_large_amount', message: '由于金额较大(200 USDT),您的提现正在由我们的团队审核;资金已冻结预留,不会丢失。', next_action: '无需操作,审核结束后我们会通知您。' });
+    ids.carol = res.json().id;
+  });
+
+  it('lets only risk and admin staff see and decide reviews, never on their own withdrawal', async () => {
+    expect((await staff(null, 'GET', '/admin/withdrawals/reviews')).statusCode).toBe(401);
+    expect((await staff(null, 'POST', `/admin/withdrawals/${ids.alice}/approve`, {})).statusCode).toBe(401);
+    for (const who of ['alice', 'agent'] as const) {
+      expect((await staff(users[who]!, 'GET', '/admin/withdrawals/reviews')).statusCode).toBe(403);
+      expect((await staff(users[who]!, 'POST', `/admin/withdrawals/${ids.alice}/approve`, {})).statusCode).toBe(403);
+      expect((await staff(users[who]!, 'POST', `/admin/withdrawals/${ids.alice}/reject`, { reason: 'no thanks' })).statusCode).toBe(403);
+    }
+    // The risk officer's own large withdrawal: visible to staff, but not theirs to decide.
+    await stepUp(users.risk!);
+    const own = await post(users.risk!, { ...body, amount: '150' }, 'k-review-own');
+    expect(own.json().status).toBe('review');
+    const refused = await staff(users.risk!, 'POST', `/admin/withdrawals/${own.json().id}/approve`, {});
+    expect([refused.statusCode, refused.json().code]).toEqual([403, 'own_withdrawal']);
+    expect((await staff(users.risk!, 'POST', `/admin/withdrawals/${own.json().id}/reject`, { reason: 'self' })).statusCode).toBe(403);
+
+    const list = await staff(users.risk!, 'GET', '/admin/withdrawals/reviews');
+    expect(list.statusCode).toBe(200);
+    const data = list.json().data as Array<Record<string, unknown>>;
+    expect(data.map((r) => r.id)).toEqual([ids.alice, ids.carol, own.json().id]); // oldest first
+    expect(data[0]).toMatchObject({ user_id: users.alice!.id, asset: 'USDT', amount: '100', to_address: TO.toLowerCase(), rules: ['large_amount'], chain_id: CHAIN });
+    expect(data[0]!.account_age_s).toBeGreaterThanOrEqual(0);
+    expect(typeof data[0]!.account_created_at).toBe('string');
+    expect((await staff(users.admin!, 'GET', '/admin/withdrawals/reviews?limit=1')).json().data).toHaveLength(1);
+    // The admin decides the risk officer's withdrawal (rejects it: the reservation comes back).
+    expect((await staff(users.admin!, 'POST', `/admin/withdrawals/${own.json().id}/reject`, { reason: 'Own test withdrawal' })).statusCode).toBe(200);
+  });
+
+  it('refuses bad input: 400 for a bad body or id, 404 for an unknown withdrawal', async () => {
+    expect((await staff(users.risk!, 'POST', `/admin/withdrawals/${ids.carol}/reject`, {})).statusCode).toBe(400);
+    expect((await staff(users.risk!, 'POST', `/admin/withdrawals/${ids.carol}/reject`, { reason: 'x' })).statusCode).toBe(400);
+    expect((await staff(users.risk!, 'POST', `/admin/withdrawals/${ids.alice}/approve`, { extra: 1 })).statusCode).toBe(400);
+    expect((await staff(users.risk!, 'POST', '/admin/withdrawals/bad%20id/approve', {})).statusCode).toBe(400);
+    expect((await staff(users.risk!, 'GET', '/admin/withdrawals/reviews?limit=0')).statusCode).toBe(400);
+    const unknown = await staff(users.risk!, 'POST', '/admin/withdrawals/pay_doesnotexist0000/approve', {});
+    expect([unknown.statusCode, unknown.json().code]).toEqual([404, 'not_found']);
+  });
+
+  it('approve: broadcasts the withdrawal, which completes on chain; a second decision is 409 and changes nothing', async () => {
+    const res = await staff(users.risk!, 'POST', `/admin/withdrawals/${ids.alice}/approve`, { note: 'Known customer' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ id: ids.alice, status: 'requested', hold: null, explanation: { code: 'withdrawal_requested' } });
+    await drive(10);
+    const after = (await getPayment(t.db.kysely, ids.alice!))!;
+    expect(after.payment.status).toBe('completed');
+    expect(after.timeline.map((e) => e.status)).toEqual(expect.arrayContaining(['review', 'requested', 'broadcast', 'completed']));
+    expect(await balanceOfToken(client, token, TO.toLowerCase() as Hex)).toBe(112_500_000n);
+    for (const [kind, payload] of [['approve', {}], ['reject', { reason: 'too late' }]] as const) {
+      const again = await staff(users.admin!, 'POST', `/admin/withdrawals/${ids.alice}/${kind}`, payload);
+      expect([again.statusCode, again.json().code]).toEqual([409, 'review_closed']);
+    }
+    expect((await getPayment(t.db.kysely, ids.alice!))!.payment.status).toBe('completed');
+    const audit = await t.db.kysely.selectFrom('audit_log').select(['action', 'actor_id', 'details']).where('subject_id', '=', ids.alice!).execute();
+    expect(audit).toEqual([expect.objectContaining({ action: 'withdrawal_review_approved', actor_id: users.risk!.id })]);
+    expect(JSON.parse(audit[0]!.details)).toMatchObject({ note: 'Known customer', user_id: users.alice!.id });
+  }, 60_000);
+
+  it('reject: voids the reservation, restores the balance and says why (zh-CN); a second decision is 409', async () => {
+    const before = await balanceOf(users.carol!.id);
+    expect(before).toMatchObject({ available_minor: 300_000_000n, pending_out_minor: 200_000_000n });
+    const res = await staff(users.admin!, 'POST', `/admin/withdrawals/${ids.carol}/reject`, { reason: 'Destination linked to a scam report' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ status: 'failed', hold: null, explanation: { code: 'withdrawal_rejected' } });
+    expect(res.json().explanation.message).toContain('Destination linked to a scam report'); // the admin reads English
+    expect(await balanceOf(users.carol!.id)).toMatchObject({ available_minor: 500_000_000n, pending_out_minor: 0n });
+    const mine = await app.inject({ method: 'GET', url: `/api/v1/payments/${ids.carol}`, headers: auth(users.carol!) });
+    expect(mine.statusCode).toBe(200);
+    expect(mine.json().explanation).toMatchObject({ code: 'withdrawal_rejected', message: '您的提现经审核未获通过:Destination linked to a scam report。未发送任何资金,金额和手续费已退回可用余额。' });
+    const again = await staff(users.risk!, 'POST', `/admin/withdrawals/${ids.carol}/reject`, { reason: 'again' });
+    expect([again.statusCode, again.json().code]).toEqual([409, 'review_closed']);
+    expect(await balanceOf(users.carol!.id)).toMatchObject({ available_minor: 500_000_000n, pending_out_minor: 0n });
+    expect((await staff(users.risk!, 'GET', '/admin/withdrawals/reviews')).json().data).toEqual([]);
+    const events = await t.db.kysely.selectFrom('audit_log').select('action').where('subject_id', '=', ids.carol!).execute();
+    expect(events.map((e) => e.action)).toEqual(['withdrawal_review_rejected']);
+  });
+
+  it('reviews a new address soon after a password change; a known address is not reviewed', async () => {
+    await stepUp(users.alice!);
+    const changed = await app.inject({ method: 'POST', url: '/api/v1/me/password', headers: auth(users.alice!), payload: { new_password: 'another horse battery staple 10' } });
+    expect(changed.statusCode).toBe(204);
+    const known = await post(users.alice!, { ...body, amount: '1' }, 'k-known-addr'); // TO was used before
+    expect(known.json().status).toBe('requested');
+    const fresh = await post(users.alice!, { ...body, to_address: '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed', amount: '1' }, 'k-new-addr');
+    expect(fresh.json()).toMatchObject({ status: 'review', explanation: { code: 'withdrawal_review_new_address' } });
   });
 });

@@ -7,6 +7,9 @@ import { Type } from '@sinclair/typebox';
 import { ProblemError } from '../../shared/errors.ts';
 import { parseAmount } from '../../shared/money.ts';
 import { requirePrincipal, type Principal } from '../../shared/principal.ts';
+import { enforceRouteAuth } from '../../accounts/accounts-routes.ts';
+import { isoTime } from '../../shared/clock.ts';
+import { formatAmount } from '../../shared/money.ts';
 import { PaymentSchema, toPaymentDto } from '../payment-dto.ts';
 import { assetMap, dtoContext, type PaymentViewDeps } from '../payment-routes.ts';
 import type { Withdrawals } from './withdrawals.ts';
@@ -73,6 +76,91 @@ export function withdrawalRoutes(deps: WithdrawalRoutesDeps): FastifyPluginAsync
         return reply.code(201).send(toPaymentDto(r.payment, r.timeline, ctx));
       },
     );
+  };
+}
+
+const REVIEW_ROLES = ['risk', 'admin'] as const;
+const REVIEWS_MAX = 200;
+const WithdrawalId = Type.String({ minLength: 3, maxLength: 80, pattern: '^[A-Za-z0-9_:-]+$' });
+const ReviewSchema = Type.Object({
+  id: Type.String(),
+  user_id: Type.String(),
+  asset: Type.String(),
+  amount: Type.String(),
+  fee: Type.String(),
+  to_address: Type.String(),
+  chain_id: Type.Integer(),
+  rules: Type.Array(Type.String()),
+  requested_at: Type.String(),
+  account_created_at: Type.Union([Type.String(), Type.Null()]),
+  account_age_s: Type.Union([Type.Integer(), Type.Null()]),
+});
+
+/**
+ * Staff review of withdrawals the risk rules stopped (roles risk and admin; session only):
+ * GET /admin/withdrawals/reviews, POST /admin/withdrawals/{id}/approve {note?} and
+ * /reject {reason}. Decisions are audited; a second decision answers 409 review_closed.
+ */
+export function withdrawalReviewRoutes(deps: PaymentViewDeps & { withdrawals: Withdrawals }): FastifyPluginAsync {
+  return async (fastify) => {
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+    app.addHook('onRequest', async (req) => enforceRouteAuth(req.routeOptions.config.auth, req.principal));
+    const decimalsOf = (asset: string) => assetMap(deps.config).get(asset)?.decimals ?? 0;
+
+    app.get(
+      '/admin/withdrawals/reviews',
+      {
+        config: { auth: REVIEW_ROLES },
+        schema: {
+          tags: ['staff'],
+          summary: 'Withdrawals waiting for a risk review, oldest first, with the evidence (risk, admin)',
+          security: [{ bearer: [] }],
+          querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: REVIEWS_MAX })) }, { additionalProperties: false }),
+          response: { 200: Type.Object({ data: Type.Array(ReviewSchema) }), '4xx': Problem },
+        },
+      },
+      async (req) => {
+        const now = deps.clock.now_ms();
+        const list = await deps.withdrawals.reviews(req.query.limit ?? REVIEWS_MAX);
+        return {
+          data: list.map(({ withdrawal: w, rules, account_created_at_ms }) => ({
+            id: w.id, user_id: w.user_id, asset: w.asset, amount: formatAmount(w.amount_minor, decimalsOf(w.asset)), fee: formatAmount(w.fee_minor, decimalsOf(w.asset)),
+            to_address: w.to_address, chain_id: Number(w.chain_id), rules, requested_at: isoTime(Number(w.created_at_ms)),
+            account_created_at: account_created_at_ms === null ? null : isoTime(account_created_at_ms),
+            account_age_s: account_created_at_ms === null ? null : Math.floor((now - account_created_at_ms) / 1000),
+          })),
+        };
+      },
+    );
+
+    const decision = (kind: 'approve' | 'reject') =>
+      app.post(
+        `/admin/withdrawals/:id/${kind}`,
+        {
+          config: { auth: REVIEW_ROLES },
+          schema: {
+            tags: ['staff'],
+            summary: kind === 'approve' ? 'Approve a withdrawal in review: it is broadcast (risk, admin; audited)' : 'Reject a withdrawal in review: the reservation is voided and the user told why (risk, admin; audited)',
+            security: [{ bearer: [] }],
+            params: Type.Object({ id: WithdrawalId }),
+            body:
+              kind === 'approve'
+                ? Type.Optional(Type.Object({ note: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false }))
+                : Type.Object({ reason: Type.String({ minLength: 3, maxLength: 500 }), note: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false }),
+            response: { 200: PaymentSchema, '4xx': Problem },
+          },
+        },
+        async (req) => {
+          const me = requirePrincipal(req.principal);
+          const body = (req.body ?? {}) as { note?: string; reason?: string };
+          const by = { staff_id: me.user_id, note: body.note ?? null, meta: { ip: req.ip ?? null, user_agent: req.headers['user-agent'] ?? null, request_id: String(req.id) } };
+          const r = kind === 'approve' ? await deps.withdrawals.approve(req.params.id, by) : await deps.withdrawals.reject(req.params.id, { ...by, reason: body.reason!.trim() });
+          const ctx = await dtoContext(deps, req, me, [r.payment]);
+          return toPaymentDto(r.payment, r.timeline, ctx);
+        },
+      );
+    decision('approve');
+    decision('reject');
   };
 }
 
