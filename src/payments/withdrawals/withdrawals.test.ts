@@ -22,7 +22,13 @@ import type { ProblemError } from '../../shared/errors.ts';
 import { getPayment } from '../payments.ts';
 import { fundHotWallet } from '../payment-testkit.ts';
 import { parseEther } from 'viem';
-import { createWithdrawals, PLATFORM_OWNER, registerWithdrawalJobs, type Withdrawals } from './withdrawals.ts';
+import { accountRiskFacts, createWithdrawals, PLATFORM_OWNER, registerWithdrawalJobs, type Withdrawals } from './withdrawals.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../config.ts';
+import { createAccounts } from '../../accounts/accounts.ts';
+import { explain } from '../payment-messages.ts';
 
 const CHAIN = 31337;
 const USER = 'usr_alice';
@@ -250,4 +256,50 @@ describe.each(DIALECTS)('withdrawals on %s', (dialect) => {
     expect(await codeOf(withdrawals.request({ ...base, idempotency_key: 'r4', amount_minor: usdt(1_000_000) }))).toBe('insufficient_funds');
     expect(await balance()).toMatchObject({ available_minor: usdt(10_000 - 51 - 16), pending_out_minor: 0n });
   }, 30_000);
+
+  it('risk review: a new account waits for staff with its money reserved; reject voids amount and fee (linked); after 24 h it is not reviewed', async () => {
+    // A real account (accounts module on the same database) registered now.
+    const dir = mkdtempSync(join(tmpdir(), 'settle-wd-risk-'));
+    try {
+      const accounts = createAccounts({ db: t.db, config: loadConfig({ SETTLE_DATA_DIR: dir }, dir), clock });
+      const dave = await accounts.createUserWithRoles('dave@example.test', 'correct horse battery staple 9', []);
+      const daveAcct = ledgerAccountId('user', dave.id, 'USDT', 'user_available');
+      await ledger.ensureAccounts([{ id: daveAcct, asset: 'USDT', owner_type: 'user', owner_id: dave.id, kind: 'user_available', flags: { debits_must_not_exceed_credits: true, credits_must_not_exceed_debits: false } }]);
+      const [f] = await ledger.createTransfers([{ id: 'fund-dave', debit_account_id: ledgerAccountId('platform', PLATFORM_OWNER, 'USDT', 'external'), credit_account_id: daveAcct, amount_minor: usdt(100), asset: 'USDT', reason: 'test', reference: null }]);
+      expect(f!.result).toBe('ok');
+      const risky = createWithdrawals({ db: t.db, clock, config: withdrawalsConfig, ledger, sender: () => hotSender, feeFor: (asset) => (asset === 'USDT' ? usdt(1) : 0n), accountFacts: accountRiskFacts() });
+      const daveBalance = async () => (await ledger.balancesOf('user', dave.id, ['USDT']))[0]!;
+      const at = clock.now_ms();
+      const r = await risky.request({ user_id: dave.id, user_status: 'active', idempotency_key: 'k-new', asset: 'USDT', to_address: TO, amount_minor: usdt(10) });
+      expect(r.payment).toMatchObject({ status: 'review', hold: { reason: 'risk_review', since_ms: at }, code: 'withdrawal_review_new_account', params: { rules: 'new_account' } });
+      expect(explain(r.payment.code, 'zh-CN', r.payment.params).message).toBe('由于您的账户注册不足 24 小时,您的提现正在由我们的团队审核;资金已冻结预留,不会丢失。');
+      expect(await daveBalance()).toMatchObject({ available_minor: usdt(89), pending_out_minor: usdt(11) });
+      // No job runs it: nothing is signed while in review.
+      await jobs.tick();
+      expect((await risky.get(r.payment.id))!).toMatchObject({ status: 'review', chain_tx_id: null });
+      expect((await risky.reviews(10)).map((x) => [x.withdrawal.id, x.rules, x.account_created_at_ms])).toEqual([[r.payment.id, ['new_account'], Date.parse(dave.created_at)]]);
+
+      const meta = { ip: null, user_agent: null, request_id: null };
+      await expect(risky.reject(r.payment.id, { staff_id: dave.id, note: null, meta, reason: 'mine' })).rejects.toMatchObject({ status: 403, code: 'own_withdrawal' });
+      const rejected = await risky.reject(r.payment.id, { staff_id: 'usr_staff', note: null, meta, reason: 'Could not verify the account' });
+      expect(rejected.payment).toMatchObject({ status: 'failed', hold: null, code: 'withdrawal_rejected', params: { reason: 'Could not verify the account' } });
+      expect(explain(rejected.payment.code, 'en', rejected.payment.params).message).toContain('declined after review: Could not verify the account');
+      expect(await daveBalance()).toMatchObject({ available_minor: usdt(100), pending_out_minor: 0n });
+      const voids = await t.db.kysely.selectFrom('ledger_transfers').select(['id']).where('id', 'in', [`wd:${r.payment.id}:amount:void`, `wd:${r.payment.id}:fee:void`]).execute();
+      expect(voids.map((v) => v.id).sort()).toEqual([`wd:${r.payment.id}:amount:void`, `wd:${r.payment.id}:fee:void`]);
+      await expect(risky.approve(r.payment.id, { staff_id: 'usr_staff', note: null, meta })).rejects.toMatchObject({ status: 409, code: 'review_closed' });
+      await expect(risky.approve('pay_nope', { staff_id: 'usr_staff', note: null, meta })).rejects.toMatchObject({ status: 404 });
+      const timeline = (await getPayment(t.db.kysely, r.payment.id))!.timeline.map((e) => [e.status, e.code]);
+      expect(timeline).toEqual([['requested', 'withdrawal_requested'], ['review', 'withdrawal_review_new_account'], ['failed', 'withdrawal_rejected']]);
+
+      // A day later the account is no longer new: a small withdrawal goes straight out.
+      clock.advance(24 * 3600_000);
+      const later = await risky.request({ user_id: dave.id, user_status: 'active', idempotency_key: 'k-old', asset: 'USDT', to_address: TO, amount_minor: usdt(10) });
+      expect(later.payment).toMatchObject({ status: 'requested', hold: null });
+      expect(await drive(later.payment.id, ['completed', 'failed'], 1, 30)).toBe('completed');
+      expect(await daveBalance()).toMatchObject({ available_minor: usdt(89), pending_out_minor: 0n });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
