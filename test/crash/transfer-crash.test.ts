@@ -6,7 +6,8 @@
 // balance is funded − sent − fees + received, and `settle ledger verify` is clean.
 // Method: the whole platform listens in test/crash/platform-child.ts (CRASH_SERVE=1); the test
 // is a real HTTP client (fetch) with a few requests in flight; the server is killed by pid with
-// SIGKILL a few milliseconds after a wave of requests left, twice. Each restarted process runs
+// SIGKILL up to 120 ms after a wave of 16 requests left, at least twice (again while no request
+// of a killed wave was left unanswered). Each restarted process runs
 // "later" (its clock ahead by more than the 60 s idempotency lock), as after a real restart, so
 // a key whose request died in flight is taken over by the retry. Runs on each dialect.
 import { afterEach, describe, expect, it } from 'vitest';
@@ -25,6 +26,8 @@ import { platformFiles, settle, sleep, startChild, type Child, type PlatformFile
 const TRANSFERS = 120;
 const IN_FLIGHT = 4;
 const KILLS = 2;
+const KILLS_MAX = 6;
+const KILL_WAVE = 16;
 /** Past the 60 s idempotency lock and the 30 s job lease of the killed process. */
 const LATER_MS = 61_000;
 const DECIMALS = { USDT: 6, ETH: 18 } as const;
@@ -121,11 +124,13 @@ describe.each(DIALECTS)('POST /transfers to a SIGKILLed server on %s', (dialect)
     let child = await start();
     for (let rounds = 0; answers.size < TRANSFERS; rounds++) {
       expect(rounds).toBeLessThan(TRANSFERS * 4);
-      const wave = plan.filter((x) => !answers.has(x.key)).slice(0, IN_FLIGHT);
-      const killNow = restarts < KILLS && answers.size >= killAt[restarts]!;
+      // A kill lands on a larger wave, a few milliseconds after it left; should every request of
+      // a killed wave still have been answered (a fast machine), the server is killed again.
+      const killNow = restarts < KILLS_MAX && (restarts < KILLS ? answers.size >= killAt[restarts]! : unanswered.size === 0 && answers.size < TRANSFERS - KILL_WAVE);
+      const wave = plan.filter((x) => !answers.has(x.key)).slice(0, killNow ? KILL_WAVE : IN_FLIGHT);
       const sent = wave.map((x) => send(x));
       if (killNow) {
-        await sleep(Math.floor(Math.random() * 40)); // requests are in flight (some may commit)
+        await sleep(Math.floor(Math.random() * 120)); // requests are in flight (some may commit)
         await child.kill();
       }
       const got = await Promise.all(sent);
@@ -149,7 +154,7 @@ describe.each(DIALECTS)('POST /transfers to a SIGKILLed server on %s', (dialect)
     await child.kill();
     const retriedReplayed = [...unanswered].filter((k) => answers.get(k)!.replayed).length;
     console.log(`transfer crash test on ${dialect}: ${restarts} kills; ${unanswered.size} request(s) unanswered and retried, ${committedUnanswered.size} of them committed before the kill, ${retriedReplayed} answered as stored replays`);
-    expect(restarts).toBe(KILLS);
+    expect(restarts).toBeGreaterThanOrEqual(KILLS);
     expect(unanswered.size, 'some requests were in flight when the server died').toBeGreaterThan(0);
 
     // Exactly once: one payment pair and one ledger transfer per key, named by the first answer.

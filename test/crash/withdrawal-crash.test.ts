@@ -126,7 +126,8 @@ describe.each(DIALECTS)('withdrawals through SIGKILLed platform processes on %s'
     clearInterval(miner);
     miner = null;
 
-    expect(await statuses()).toEqual(asked.map(() => 'completed'));
+    const jobs = await t.db.kysely.selectFrom('jobs').select(['status', 'run_at_ms', 'attempts', 'lease_until_ms', 'last_error']).where('kind', '=', 'withdrawal.advance').where('status', '!=', 'done').execute();
+    expect(await statuses(), `${Date.now()} ${JSON.stringify(jobs)}\n${last.output().slice(-3000)}`).toEqual(asked.map(() => 'completed'));
     // Exactly once on chain: each fresh recipient holds exactly its amount, and the hot wallet
     // spent one nonce per withdrawal (no second transaction, no cancel).
     for (const w of asked) {
