@@ -200,6 +200,7 @@ describe.each(DIALECTS)('POST /withdrawals on %s', (dialect) => {
 
   it('explains the review in zh-CN to a zh-CN user', async () => {
     await stepUp(users.carol!);
+    clock.advance(1_000); // oldest first needs distinct request times
     const res = await post(users.carol!, { ...body, amount: '200' }, 'k-review-c');
     expect(res.statusCode).toBe(201);
     expect(res.json().status).toBe('review');
@@ -217,6 +218,7 @@ describe.each(DIALECTS)('POST /withdrawals on %s', (dialect) => {
     }
     // The risk officer's own large withdrawal: visible to staff, but not theirs to decide.
     await stepUp(users.risk!);
+    clock.advance(1_000);
     const own = await post(users.risk!, { ...body, amount: '150' }, 'k-review-own');
     expect(own.json().status).toBe('review');
     const refused = await staff(users.risk!, 'POST', `/admin/withdrawals/${own.json().id}/approve`, {});
