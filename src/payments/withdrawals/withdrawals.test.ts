@@ -292,12 +292,27 @@ describe.each(DIALECTS)('withdrawals on %s', (dialect) => {
       const timeline = (await getPayment(t.db.kysely, r.payment.id))!.timeline.map((e) => [e.status, e.code]);
       expect(timeline).toEqual([['requested', 'withdrawal_requested'], ['review', 'withdrawal_review_new_account'], ['failed', 'withdrawal_rejected']]);
 
+      // Two staff deciding the same review at once: exactly one decision lands.
+      const race = await risky.request({ user_id: dave.id, user_status: 'active', idempotency_key: 'k-race', asset: 'USDT', to_address: TO, amount_minor: usdt(5) });
+      expect(race.payment.status).toBe('review');
+      const outcomes = await Promise.allSettled([
+        risky.approve(race.payment.id, { staff_id: 'usr_staff1', note: null, meta }),
+        risky.reject(race.payment.id, { staff_id: 'usr_staff2', note: null, meta, reason: 'Second opinion' }),
+      ]);
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+      expect(outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason)).toEqual([expect.objectContaining({ status: 409, code: 'review_closed' })]);
+      const decided = await t.db.kysely.selectFrom('audit_log').select('action').where('subject_id', '=', race.payment.id).execute();
+      expect(decided).toHaveLength(1);
+      if (decided[0]!.action === 'withdrawal_review_approved') expect(await drive(race.payment.id, ['completed', 'failed'], 1, 30)).toBe('completed');
+      else expect(await daveBalance()).toMatchObject({ available_minor: usdt(100), pending_out_minor: 0n });
+
       // A day later the account is no longer new: a small withdrawal goes straight out.
       clock.advance(24 * 3600_000);
       const later = await risky.request({ user_id: dave.id, user_status: 'active', idempotency_key: 'k-old', asset: 'USDT', to_address: TO, amount_minor: usdt(10) });
       expect(later.payment).toMatchObject({ status: 'requested', hold: null });
       expect(await drive(later.payment.id, ['completed', 'failed'], 1, 30)).toBe('completed');
-      expect(await daveBalance()).toMatchObject({ available_minor: usdt(89), pending_out_minor: 0n });
+      const sent = decided[0]!.action === 'withdrawal_review_approved' ? usdt(6) : 0n;
+      expect(await daveBalance()).toMatchObject({ available_minor: usdt(89) - sent, pending_out_minor: 0n });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
