@@ -211,6 +211,10 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string)
     ids.add(chain.chain_id);
     const assets: Array<[string, ChainConfigFile['native']]> = [[`chains.${i}.native`, chain.native], ...(chain.tokens ?? []).map((t, j) => [`chains.${i}.tokens.${j}`, t] as [string, ChainConfigFile['native']])];
     for (const [where, asset] of assets) checkTiers(config_path, where, asset?.confirmations);
+    for (const [where, asset] of assets) {
+      const decimals = asset?.review_above?.split('.')[1]?.length ?? 0;
+      if (asset && decimals > asset.decimals) throw new ConfigError(`${config_path}: "${where}.review_above" has more than ${asset.decimals} decimals`);
+    }
   }
 
   return {

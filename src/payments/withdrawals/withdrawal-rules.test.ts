@@ -1,7 +1,12 @@
 // Goal: the risk review rules of a withdrawal, pure: which rules fire for which facts, the
 // thresholds (configured or default), the code that explains the review, and what a staff
 // decision may do. Method: plain inputs, no database.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../config.ts';
+import { chainAssets } from '../deposits/deposit-rules.ts';
 import { decideReview, NEW_ACCOUNT_MS, reviewCode, reviewRules, reviewThreshold, type ReviewFacts } from './withdrawal-rules.ts';
 
 const NOW = 1_800_000_000_000;
@@ -64,3 +69,29 @@ describe('withdrawal review rules', () => {
     }
   });
 });
+
+describe('review_above in the chains configuration', () => {
+  const load = (tokenPatch: Record<string, unknown>) => {
+    const dir = mkdtempSync(join(tmpdir(), 'settle-review-'));
+    try {
+      const chain = {
+        chain_id: 31337, name: 'dev', rpc_url: 'http://127.0.0.1:8545',
+        native: { symbol: 'ETH', decimals: 18 },
+        tokens: [{ symbol: 'USDT', address: '0x5FbDB2315678afecb367f032d93F642f64180aa3', decimals: 6, ...tokenPatch }],
+      };
+      writeFileSync(join(dir, 'settle.config.json'), JSON.stringify({ chains: [chain] }));
+      return loadConfig({ SETTLE_DATA_DIR: dir, SETTLE_CONFIG: join(dir, 'settle.config.json') }, dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  it('is optional, parsed per asset in minor units, and refused with more decimals than the asset has', () => {
+    const [eth, usdt] = chainAssets(load({ review_above: '2500.5' }).chains[0]!);
+    expect([eth!.review_above_minor, usdt!.review_above_minor]).toEqual([null, 2_500_500000n]);
+    expect(() => load({ review_above: '1.0000001' })).toThrow(ConfigError);
+    expect(() => load({ review_above: '1.0000001' })).toThrow(/tokens\.0\.review_above/);
+    expect(() => load({ review_above: 'lots' })).toThrow(/review_above/);
+  });
+});
+
