@@ -17,6 +17,11 @@
 //                 Either way, the gas the hot wallet paid for the mined transaction (payload or
 //                 cancel) is booked gas <- hot_wallet in the chain's native coin, in the same
 //                 database transaction, with an id derived from the mined hash (withdrawalGasId).
+// Risk review: when a review rule fires at request (withdrawal-rules reviewRules), the same
+// reservation is made but the withdrawal and its payment go to `review` (hold risk_review, the
+// rules in the payment's params) and no job is queued: nothing is signed until staff approve
+// (-> `requested` + the job) or reject (-> VOID the pending transfers -> `failed` with the
+// reason), each decision audited in the same database transaction.
 // Ids derive from (user, Idempotency-Key), so a retried request or a re-run job finds its own
 // records and never makes a second withdrawal, ledger transfer or chain transaction.
 import type { Transaction } from 'kysely';
@@ -36,7 +41,7 @@ import type { UserStatus } from '../../shared/principal.ts';
 import { createPayment, getPayment, transitionPayment, type Payment, type TimelineEntry } from '../payments.ts';
 import { formatAmount } from '../../shared/money.ts';
 import { newId } from '../../shared/ids.ts';
-import { confirmationsFor, dailyLimitInAsset, decideReview, nextStep, NEW_ACCOUNT_MS, postIds, reviewCode, reviewRules, reviewThreshold, USD_STABLE, voidIds, withdrawalGasId, withdrawalIds, type ReviewRule, type WithdrawalStatus } from './withdrawal-rules.ts';
+import { confirmationsFor, dailyLimitInAsset, decideReview, isReviewRule, nextStep, NEW_ACCOUNT_MS, postIds, reviewCode, reviewRules, reviewThreshold, USD_STABLE, voidIds, withdrawalGasId, withdrawalIds, type ReviewRule, type WithdrawalStatus } from './withdrawal-rules.ts';
 import { addressUsedBefore, getWithdrawal, insertWithdrawal, updateWithdrawal, withdrawalsInReview, withdrawnSince, type WithdrawalRow } from './withdrawal-store.ts';
 
 export const ADVANCE_JOB = 'withdrawal.advance';
@@ -238,7 +243,7 @@ export function createWithdrawals(deps: WithdrawalDeps): Withdrawals {
       threshold_minor: reviewThreshold(req.asset, asset.decimals, asset.review_above),
       account_created_at_ms: account.created_at_ms,
       credentials_changed_at_ms: account.credentials_changed_at_ms,
-      address_used_before: address.ok ? await addressUsedBefore(db.kysely, req.user_id, address.address) : false,
+      address_used_before: await addressUsedBefore(db.kysely, req.user_id, address.address),
       new_account_ms: deps.new_account_ms === undefined ? NEW_ACCOUNT_MS : deps.new_account_ms,
     });
     const review = rules.length > 0;
@@ -428,7 +433,7 @@ export function createWithdrawals(deps: WithdrawalDeps): Withdrawals {
     const out: PendingReview[] = [];
     for (const w of rows) {
       const p = await getPayment(db.kysely, w.id);
-      const rules = String(p?.payment.params.rules ?? '').split(',').filter((r): r is ReviewRule => r.length > 0) as ReviewRule[];
+      const rules = String(p?.payment.params.rules ?? '').split(',').filter(isReviewRule);
       const account = deps.accountFacts ? await deps.accountFacts(db.kysely, w.user_id, clock.now_ms()) : { created_at_ms: null };
       out.push({ withdrawal: w, rules, account_created_at_ms: account.created_at_ms });
     }
