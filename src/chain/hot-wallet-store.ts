@@ -74,3 +74,17 @@ export async function openChainTxs(ex: DbExecutor, chain_id: number, limit: numb
     .limit(limit)
     .execute();
 }
+
+/**
+ * Our transactions from `address` that a balance read at block `at` does not reflect yet: signed
+ * or broadcast, or mined after `at` (a failed one spent only gas and is left out).
+ */
+export async function unminedSince(ex: DbExecutor, chain_id: number, address: string, at: number): Promise<Array<Pick<ChainTxRow, 'to_address' | 'value_minor' | 'data' | 'gas_limit'>>> {
+  return ex
+    .selectFrom('chain_txs')
+    .select(['to_address', 'value_minor', 'data', 'gas_limit'])
+    .where('chain_id', '=', chain_id)
+    .where('from_address', '=', address)
+    .where((eb) => eb.or([eb('status', 'in', ['signed', 'broadcast']), eb.and([eb('status', 'in', ['mined', 'confirmed']), eb('block_number', '>', at)])]))
+    .execute();
+}

@@ -10,7 +10,7 @@ import { DIALECTS, openTestDb, type TestDb } from '../../test/helpers/db.ts';
 import { ManualClock, systemClock } from '../shared/clock.ts';
 import { startAnvil, type AnvilHandle } from './anvil.ts';
 import { createEvmClient } from './evm.ts';
-import { anvilAccount, deployTestUsdt } from './test-usdt.ts';
+import { anvilAccount, balanceOfToken, deployTestUsdt, sendMint } from './test-usdt.ts';
 import type { Hex } from './chain-types.ts';
 import { erc20TransferData, FEE_BUMP_PER_MILLE, Sender } from './hot-wallet.ts';
 import { attemptsOf, getChainTx } from './hot-wallet-store.ts';
@@ -119,19 +119,35 @@ describe.each(DIALECTS)('hot wallet sender on %s', (dialect) => {
     }
   });
 
-  it('a token transfer that would revert is refused before a nonce is taken', async () => {
+  it('a token transfer that would revert is refused before a nonce is taken; coins promised to unmined transfers are not spent twice', async () => {
     const s = new Sender({ chain_id: CHAIN, client, private_key: anvilKey(4), db: t.db, clock: systemClock });
     const token = await deployTestUsdt(client, anvil.rpc_url, anvilAccount(0));
-    const r = await s.prepare({ purpose: 'test', purpose_id: 'revert-sim', to: token, value_minor: 0n, data: erc20TransferData(SINK, 5n), confirmations_required: 1 });
+    await client.waitForTransactionReceipt({ hash: await sendMint(anvil.rpc_url, CHAIN, token, anvilAccount(0), s.address, 10n) });
+    const ZERO = '0x0000000000000000000000000000000000000000' as Hex; // OpenZeppelin refuses it: ERC20InvalidReceiver
+    const r = await s.prepare({ purpose: 'test', purpose_id: 'revert-sim', to: token, value_minor: 0n, data: erc20TransferData(ZERO, 5n), confirmations_required: 1 });
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.reason).toMatch(/revert/i);
     // The same transfer forced through (fixed gas) reverts on chain and fails with its reason.
-    const forced = await s.prepare({ purpose: 'test', purpose_id: 'revert-chain', to: token, value_minor: 0n, data: erc20TransferData(SINK, 5n), confirmations_required: 1, gas_limit: 100_000n });
+    const forced = await s.prepare({ purpose: 'test', purpose_id: 'revert-chain', to: token, value_minor: 0n, data: erc20TransferData(ZERO, 5n), confirmations_required: 1, gas_limit: 100_000n });
     if (!forced.ok) throw new Error('prepare refused');
     await s.broadcast(forced.tx.id);
     const v = await s.refresh(forced.tx.id);
     expect(v.status).toBe('failed');
     expect(v.failure_reason).toMatch(/reverted_on_chain/);
+
+    // 10 on chain: 6 signed (not broadcast yet), so another 6 is refused before a nonce is taken
+    // (the node's simulation alone would pass it and it would revert on chain); 4 fits.
+    const nonceBefore = (await t.db.kysely.selectFrom('hot_wallet_nonces').select('next_nonce').where('address', '=', s.address).executeTakeFirstOrThrow()).next_nonce;
+    const a = await s.prepare({ purpose: 'test', purpose_id: 'spend-a', to: token, value_minor: 0n, data: erc20TransferData(SINK, 6n), confirmations_required: 1 });
+    const b = await s.prepare({ purpose: 'test', purpose_id: 'spend-b', to: token, value_minor: 0n, data: erc20TransferData(SINK, 6n), confirmations_required: 1 });
+    const c = await s.prepare({ purpose: 'test', purpose_id: 'spend-c', to: token, value_minor: 0n, data: erc20TransferData(SINK, 4n), confirmations_required: 1 });
+    expect(a.ok && c.ok).toBe(true);
+    expect(b.ok).toBe(false);
+    if (!b.ok) expect(b.reason).toMatch(/transfer amount exceeds balance.*balance 10 .*6 committed/);
+    expect((await t.db.kysely.selectFrom('hot_wallet_nonces').select('next_nonce').where('address', '=', s.address).executeTakeFirstOrThrow()).next_nonce).toBe(Number(nonceBefore) + 2);
+    for (const x of [a, c]) if (x.ok) await s.broadcast(x.tx.id);
+    for (const x of [a, c]) if (x.ok) expect((await s.refresh(x.tx.id)).status).toBe('confirmed');
+    expect(await balanceOfToken(client, token, s.address)).toBe(0n);
   });
 
   it('a nonce whose transaction the node refuses is consumed by a 0-value self-send', async () => {

@@ -32,6 +32,7 @@ import {
   lockNextNonce,
   openChainTxs,
   setNextNonce,
+  unminedSince,
   updateChainTx,
   type ChainTxAttemptRow,
   type ChainTxRow,
@@ -116,6 +117,20 @@ function isRevert(error: unknown): boolean {
   return /revert|execution reverted|ERC20Insufficient|insufficient balance/i.test(errorText(error)) && !/insufficient funds for gas/i.test(errorText(error));
 }
 
+const ERC20_TRANSFER_SELECTOR = '0xa9059cbb';
+
+/**
+ * What a transaction takes out of the sending wallet: an ERC-20 transfer's amount of its token
+ * (gas aside), or native value + the most its gas can cost. `amount` is what this one needs.
+ */
+function spendOf(t: { to: Hex; value_minor: bigint; data?: Hex }, gas: bigint, maxFeePerGas: bigint) {
+  const data = (t.data ?? '0x').toLowerCase();
+  const tokenAmount = data.startsWith(ERC20_TRANSFER_SELECTOR) && data.length >= 138 ? BigInt(`0x${data.slice(74, 138)}`) : null;
+  const token = tokenAmount !== null ? (t.to.toLowerCase() as Hex) : null;
+  const native = t.value_minor + gas * maxFeePerGas;
+  return { token, amount: tokenAmount ?? native, native };
+}
+
 function bump(old: bigint, estimate: bigint): bigint {
   const min = (old * FEE_BUMP_PER_MILLE + 999n) / 1000n + 1n;
   return estimate > min ? estimate : min;
@@ -162,12 +177,28 @@ export class Sender {
     }
     const fees = intent.fees ?? (await client.estimateFeesPerGas());
     const chainNonce = await client.getTransactionCount({ address: this.address, blockTag: 'pending' });
+    // The balance at a known block: transactions of ours not mined by then are still to come out of it.
+    const spend = spendOf(intent, gas!, fees.maxFeePerGas);
+    const at = await client.getBlockNumber();
+    const balance = spend.token
+      ? await client.readContract({ address: spend.token, abi: erc20Abi, functionName: 'balanceOf', args: [this.address], blockNumber: at })
+      : await client.getBalance({ address: this.address, blockNumber: at });
     try {
       const tx = await db.transaction(async (trx) => {
         const again = await getChainTxByPurpose(trx, intent.purpose, intent.purpose_id);
         if (again) return again;
         const now = clock.now_ms();
         const stored = await lockNextNonce(db, trx, this.chain_id, this.address, chainNonce, now);
+        // Under the nonce lock, so two preparers never both count on the same coins: what our
+        // signed, unmined transactions will take is set aside. Short: nothing is signed.
+        if (spend.amount > 0n) {
+          let committed = 0n;
+          for (const t of await unminedSince(trx, this.chain_id, this.address, Number(at))) {
+            const other = spendOf({ to: t.to_address as Hex, value_minor: t.value_minor, data: t.data as Hex }, BigInt(t.gas_limit), fees.maxFeePerGas);
+            committed += spend.token ? (other.token === spend.token ? other.amount : 0n) : other.native;
+          }
+          if (balance - committed < spend.amount) return { short: `hot wallet short: transfer amount exceeds balance (balance ${balance} at block ${at}, ${committed} committed to our unmined transactions, ${spend.amount} needed)` };
+        }
         // The chain may know a higher nonce (a transaction sent by hand with this key): never go below it.
         const nonce = Math.max(stored, chainNonce);
         const raw = await this.account.signTransaction({
@@ -212,6 +243,7 @@ export class Sender {
         await setNextNonce(trx, this.chain_id, this.address, nonce + 1, now);
         return row;
       });
+      if ('short' in tx) return { ok: false, code: 'reverted', reason: tx.short };
       return { ok: true, tx };
     } catch (error) {
       // A concurrent prepare of the same intent won the unique index: return its row.
