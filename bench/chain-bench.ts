@@ -126,7 +126,9 @@ async function main(): Promise<void> {
     const minedAt = new Map<number, number>();
     const mineOne = async () => {
       await client.request({ method: 'anvil_mine' as never, params: [numberToHex(1)] as never });
-      minedAt.set(await reader.head(), Date.now());
+      // A raw request: viem's getBlockNumber shares an in-flight call, so it could hand back the
+      // scanner's head read from before this block was mined.
+      minedAt.set(Number(await client.request({ method: 'eth_blockNumber' })), Date.now());
     };
     const open = async () => Number((await db.kysely.selectFrom('deposits').select((eb) => eb.fn.countAll().as('n')).where('status', '=', 'confirming').executeTakeFirstOrThrow()).n);
     const delaysOf = async (fromBlock: number) => {

@@ -665,23 +665,33 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
   }
 
   // The worker: one tick at a time, at the chain's pace; at once again while catching up or while
-  // more deposits are due than one release batch holds.
+  // more deposits are due than one release batch holds. Between full ticks (at least one per
+  // interval) it only asks the node for its head, a few times per interval, and ticks as soon as a
+  // new block is there: a block reaching depth is released a fraction of an interval after it is
+  // mined instead of up to a whole one.
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
   let stopped = true;
   const interval = chain.poll_interval_ms ?? 1000;
+  const headPoll = Math.max(50, Math.floor(interval / 5));
+  let lastHead: number | null = null;
+  let lastTickAt = 0;
   const schedule = (ms: number) => {
     if (stopped) return;
     timer = setTimeout(() => {
       timer = null;
       running = (async () => {
-        // Fixed rate: a tick's own work does not stretch the poll period (a block mined just after
-        // a tick read the head waits at most one interval for the next one).
         const started = Date.now();
         let again = interval;
         try {
+          if (lastHead !== null && started - lastTickAt < interval - headPoll && (await reader.head()) === lastHead) {
+            again = headPoll; // nothing new yet
+            return;
+          }
+          lastTickAt = started;
           const r = await tick();
-          again = Math.max(0, interval - (Date.now() - started));
+          lastHead = r.head;
+          again = Math.min(headPoll, Math.max(0, interval - (Date.now() - started)));
           if ((r.scanned_to !== null && !r.caught_up) || r.release_more) again = 0;
         } catch (error) {
           m?.errors.inc(labels);
