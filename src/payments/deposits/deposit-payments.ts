@@ -7,7 +7,9 @@
 //
 //   await createPaymentsBulk(trx, [{ id, user_id, kind: 'deposit', direction: 'in', … }], clock);
 //   await transitionPaymentsBulk(trx, [{ id, change: { status: 'credited' } }], clock);
+import type { Insertable } from 'kysely';
 import type { DbExecutor } from '../../db/database.ts';
+import type { OutboxTable } from '../../db/schema.ts';
 import { assert, AssertionError } from '../../shared/assert.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';
@@ -39,14 +41,7 @@ const UPDATED_COLUMNS = [
   'updated_at_ms',
 ] as const satisfies ReadonlyArray<keyof PaymentRow>;
 
-interface OutboxInsert {
-  id: string;
-  type: string;
-  aggregate_type: string;
-  aggregate_id: string;
-  payload: string;
-  created_at_ms: number;
-}
+type OutboxInsert = Insertable<OutboxTable>;
 
 async function inChunks<T>(rows: T[], size: number, fn: (chunk: T[]) => Promise<unknown>): Promise<void> {
   for (let i = 0; i < rows.length; i += size) await fn(rows.slice(i, i + size));

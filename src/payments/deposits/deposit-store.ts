@@ -113,18 +113,15 @@ export async function updateDeposit(ex: DbExecutor, id: string, patch: Partial<D
   await ex.updateTable('deposits').set(patch).where('id', '=', id).execute();
 }
 
-/**
- * Confirming deposits that have reached their required depth at `tip` (the inclusion block counts
- * as 1: block_number + required - 1 <= tip), in chain order.
- */
-export async function selectDue(ex: DbExecutor, chain_id: number, tip: number, limit: number): Promise<DepositRow[]> {
+/** Live confirming deposits of a chain, at (`<=`) or short of (`>`) their depth at `tip`, in chain order. */
+async function selectByDepth(ex: DbExecutor, chain_id: number, tip: number, depth: '<=' | '>', limit: number): Promise<DepositRow[]> {
   const rows = await ex
     .selectFrom('deposits')
     .selectAll()
     .where('chain_id', '=', chain_id)
     .where('status', '=', 'confirming')
     .where('orphaned', '=', 0)
-    .where((eb) => eb(eb('block_number', '+', eb.ref('confirmations_required')), '<=', tip + 1))
+    .where((eb) => eb(eb('block_number', '+', eb.ref('confirmations_required')), depth, tip + 1))
     .orderBy('block_number')
     .orderBy('log_index')
     .limit(limit)
@@ -132,19 +129,17 @@ export async function selectDue(ex: DbExecutor, chain_id: number, tip: number, l
   return rows.map(depositFrom);
 }
 
+/**
+ * Confirming deposits that have reached their required depth at `tip` (the inclusion block counts
+ * as 1: block_number + required - 1 <= tip), in chain order.
+ */
+export function selectDue(ex: DbExecutor, chain_id: number, tip: number, limit: number): Promise<DepositRow[]> {
+  return selectByDepth(ex, chain_id, tip, '<=', limit);
+}
+
 /** Confirming deposits still short of their depth at `tip`, oldest block first. */
-export async function selectCounting(ex: DbExecutor, chain_id: number, tip: number, limit: number): Promise<DepositRow[]> {
-  const rows = await ex
-    .selectFrom('deposits')
-    .selectAll()
-    .where('chain_id', '=', chain_id)
-    .where('status', '=', 'confirming')
-    .where('orphaned', '=', 0)
-    .where((eb) => eb(eb('block_number', '+', eb.ref('confirmations_required')), '>', tip + 1))
-    .orderBy('block_number')
-    .limit(limit)
-    .execute();
-  return rows.map(depositFrom);
+export function selectCounting(ex: DbExecutor, chain_id: number, tip: number, limit: number): Promise<DepositRow[]> {
+  return selectByDepth(ex, chain_id, tip, '>', limit);
 }
 
 /**
