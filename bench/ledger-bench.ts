@@ -1,7 +1,7 @@
 // Ledger benchmark: transfers/s and p50/p99 call latency per workload, durable settings
 // (SQLite synchronous=FULL in WAL mode; PostgreSQL as configured, fsync on), next to a naive
 // one-transaction-per-transfer implementation of the same model (idempotency check, flag check,
-// hash chain, balance updates) for comparison.
+// hash chain, history links, balance updates) for comparison.
 //
 //   npm run bench:ledger                                  # SQLite workloads
 //   SETTLE_BENCH_DATABASE_URL=postgres://… npm run bench:ledger   # + PostgreSQL workloads
@@ -18,7 +18,6 @@ import { migrateToLatest } from '../src/db/migrate.ts';
 import { createLedger, type Ledger } from '../src/ledger/ledger.ts';
 import { systemClock } from '../src/shared/clock.ts';
 import { transferHash } from '../src/ledger/ledger-rules.ts';
-import { historyKey } from '../src/ledger/ledger-store.ts';
 import { ledgerAccountId, type AccountSpec, type TransferInput } from '../src/ledger/ledger-types.ts';
 
 const SECONDS = Number(process.env.SETTLE_BENCH_SECONDS ?? 5);
@@ -141,13 +140,13 @@ function naive(db: Db) {
         const row = { id: t.id, seq, debit_account_id: dr.id, credit_account_id: cr.id, asset: t.asset, amount_minor: t.amount_minor, type: 'single' as const, pending_id: null, timeout_ms: 0, expires_at_ms: null, flags: 0, reason: t.reason, reference: t.reference, created_at_ms: Date.now(), prev_hash: head.hash };
         const hash = transferHash(row);
         const { id, asset, amount_minor, type, pending_id, timeout_ms, expires_at_ms, flags, reason, reference, created_at_ms } = row;
-        const keys = { debit_key: historyKey(seq, Number(dr.num)), credit_key: historyKey(seq, Number(cr.num)) };
+        const links = { debit_num: Number(dr.num), credit_num: Number(cr.num), debit_prev: Number(dr.last_seq), credit_prev: Number(cr.last_seq) };
         await trx
           .insertInto('ledger_transfers')
-          .values({ id, seq, ...keys, asset, amount_minor, type, pending_id, timeout_ms, expires_at_ms, flags, reason, reference, created_at_ms, hash: Buffer.from(hash, 'hex') })
+          .values({ id, seq, ...links, asset, amount_minor, type, pending_id, timeout_ms, expires_at_ms, flags, reason, reference, created_at_ms, hash: Buffer.from(hash, 'hex') })
           .execute();
-        await trx.updateTable('ledger_accounts').set({ debits_posted_minor: dr.debits_posted_minor + t.amount_minor }).where('id', '=', dr.id).execute();
-        await trx.updateTable('ledger_accounts').set({ credits_posted_minor: cr.credits_posted_minor + t.amount_minor }).where('id', '=', cr.id).execute();
+        await trx.updateTable('ledger_accounts').set({ debits_posted_minor: dr.debits_posted_minor + t.amount_minor, last_seq: seq }).where('id', '=', dr.id).execute();
+        await trx.updateTable('ledger_accounts').set({ credits_posted_minor: cr.credits_posted_minor + t.amount_minor, last_seq: seq }).where('id', '=', cr.id).execute();
         await trx.updateTable('ledger_head').set({ seq, hash }).where('id', '=', 1).execute();
         return true;
       });

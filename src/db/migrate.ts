@@ -65,6 +65,12 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
+/** Applies the migrations up to and including `name` (tests of a later migration start from there). */
+export async function migrateTo(db: Db, name: string): Promise<void> {
+  const { error, results } = await retryingIntrospection(db, async () => (await migrator(db)).migrateTo(name));
+  if (error) throw new MigrationError(`migration ${results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown'} failed: ${(error as Error).message ?? String(error)}`);
+}
+
 /** Names of migrations that exist in the code but are not applied to this database. */
 export async function pendingMigrations(db: Db): Promise<string[]> {
   const all = await retryingIntrospection(db, async () => (await migrator(db)).getMigrations());

@@ -1,4 +1,4 @@
-// Tables owned by the ledger module (migrations 2026-11-26T0200_ledger, T0600_ledger_compact). Money columns end in
+// Tables owned by the ledger module (migrations 2026-11-26T0200_ledger, T0600_ledger_compact, T0700_ledger_history_links). Money columns end in
 // `_minor` (bigint through the BigintPlugin); `_ms` columns are epoch milliseconds.
 // ledger_transfers is append-only: triggers on both dialects refuse UPDATE and DELETE.
 import type { Generated } from 'kysely';
@@ -12,7 +12,7 @@ export interface AssetsTable {
 }
 
 export interface LedgerAccountsTable {
-  /** A small integer key, assigned on insert; transfers name accounts by it (see debit_key). */
+  /** A small integer key, assigned on insert; transfers name accounts by it (debit_num / credit_num). */
   num: Generated<number>;
   id: string;
   asset: string;
@@ -26,6 +26,8 @@ export interface LedgerAccountsTable {
   credits_pending_minor: bigint;
   credits_posted_minor: bigint;
   created_at_ms: number;
+  /** The seq of this account's latest transfer (0: none yet): the head of its history list. */
+  last_seq: Generated<number>;
 }
 
 export interface LedgerTransfersTable {
@@ -33,12 +35,15 @@ export interface LedgerTransfersTable {
   id: string;
   /** Position in the hash chain (1, 2, 3 … without gaps). */
   seq: number;
+  /** The debit account's num (ledger_accounts.num). */
+  debit_num: number;
+  credit_num: number;
   /**
-   * (seq >> 16) * 2^32 + the debit account's num: names the account (key & 0xffffffff) and is the
-   * history index key, bucketed by seq so that a batch's index entries sit together (see ledger-store.ts).
+   * History links: the seq of the debit (credit) account's previous transfer, 0 if this is its
+   * first. An account's history is the list from ledger_accounts.last_seq down these links.
    */
-  debit_key: number;
-  credit_key: number;
+  debit_prev: number;
+  credit_prev: number;
   asset: string;
   amount_minor: bigint;
   /** single | pending | post_pending | void_pending */

@@ -39,8 +39,8 @@ describe.each(DIALECTS)('settle ledger verify on %s', (dialect) => {
     expect(ok.out).toMatch(/ok {3}USDT: debits = credits = 5 posted, 7 pending/);
 
     await sql.raw(dialect === 'postgres' ? 'drop trigger ledger_transfers_no_update on ledger_transfers' : 'drop trigger ledger_transfers_no_update').execute(t.db.kysely);
-    // Credit 'a' to the other account (rows name accounts by key).
-    await sql`update ledger_transfers set credit_key = debit_key where id = 'a'`.execute(t.db.kysely);
+    // Credit 'a' to the other account (rows name accounts by num).
+    await sql`update ledger_transfers set credit_num = debit_num where id = 'a'`.execute(t.db.kysely);
     const bad = settle(t.env, 'ledger', 'verify');
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/FAIL ledger .*: transfer a \(seq 1\): hash does not match its fields/);

@@ -7,7 +7,7 @@ import type { LedgerAccount, TransferInput } from './ledger-types.ts';
 
 let nums = 0;
 function acct(id: string, flags: Partial<AccountState> = {}, asset = 'USDT'): AccountState {
-  return { id, num: ++nums, asset, debits_must_not_exceed_credits: false, credits_must_not_exceed_debits: false, debits_pending_minor: 0n, debits_posted_minor: 0n, credits_pending_minor: 0n, credits_posted_minor: 0n, ...flags };
+  return { id, num: ++nums, asset, debits_must_not_exceed_credits: false, credits_must_not_exceed_debits: false, debits_pending_minor: 0n, debits_posted_minor: 0n, credits_pending_minor: 0n, credits_posted_minor: 0n, last_seq: 0, ...flags };
 }
 
 function state(now_ms = 1000): BatchState {
@@ -163,6 +163,21 @@ describe('ledger rules', () => {
     expect(transferHash({ ...b!, amount_minor: 3n })).not.toBe(b!.hash);
   });
 
+
+  it("links each account's transfers into its history list, and a failed chain leaves no link behind", () => {
+    const s = state();
+    applyBatch(s, [tr('t1', 'world', 'alice', 10n), tr('t2', 'alice', 'bob', 1n), tr('p', 'world', 'bob', 5n, { pending: true })]);
+    applyBatch(s, [{ id: 'v', void_pending_id: 'p', reason: 'r', reference: null }]);
+    const links = () => Object.fromEntries(s.created.map((t) => [t.id, [t.seq, t.debit_prev, t.credit_prev]]));
+    // [seq, previous seq of the debit account, previous seq of the credit account]
+    expect(links()).toEqual({ t1: [1, 0, 0], t2: [2, 1, 0], p: [3, 1, 2], v: [4, 3, 3] });
+    expect([...s.accounts.values()].map((a) => [a.id, a.last_seq])).toEqual([['world', 4], ['alice', 2], ['bob', 4], ['cap', 0], ['eth', 0]]);
+    // A chain that fails after its first transfer was applied restores both accounts' list heads.
+    expect(codes(s, [tr('c1', 'alice', 'bob', 1n, { linked: true }), tr('c2', 'alice', 'bob', 100n)])).toEqual(['linked_event_failed', 'exceeds_credits']);
+    expect([s.accounts.get('alice')!.last_seq, s.accounts.get('bob')!.last_seq]).toEqual([2, 4]);
+    applyBatch(s, [tr('t5', 'bob', 'alice', 1n)]);
+    expect(links().t5).toEqual([5, 4, 2]);
+  });
   it('derives wallet balances: available, pending in/out, held', () => {
     const base = { owner_type: 'user' as const, owner_id: 'u', asset: 'USDT', flags: { debits_must_not_exceed_credits: true, credits_must_not_exceed_debits: false }, created_at_ms: 0 };
     const accounts: LedgerAccount[] = [

@@ -33,6 +33,17 @@ export interface AccountState extends AccountFlags {
   debits_posted_minor: bigint;
   credits_pending_minor: bigint;
   credits_posted_minor: bigint;
+  /** The seq of the account's latest transfer (0: none): the head of its history list. */
+  last_seq: number;
+}
+
+/**
+ * A transfer as the store writes it: with its history links, the seq of each account's previous
+ * transfer (0: none). Internal to the ledger; readers get a Transfer.
+ */
+export interface StoredTransfer extends Transfer {
+  debit_prev: number;
+  credit_prev: number;
 }
 
 export interface ChainHead {
@@ -54,7 +65,7 @@ export interface BatchState {
   resolutions: Map<string, 'posted' | 'voided'>;
   head: ChainHead;
   /** Transfers created by this batch, in seq order. */
-  created: Transfer[];
+  created: StoredTransfer[];
   /** Accounts whose balances changed (ids). */
   dirty: Set<string>;
 }
@@ -203,7 +214,7 @@ function applyCreate(state: BatchState, input: Extract<RuleInput, { debit_accoun
     dr.debits_posted_minor += amount;
     cr.credits_posted_minor += amount;
   }
-  record(state, undo, {
+  record(state, undo, dr, cr, {
     id: input.id,
     debit_account_id: dr.id,
     credit_account_id: cr.id,
@@ -249,7 +260,7 @@ function applyResolve(state: BatchState, input: RuleInput, undo: Undo | null): T
   }
   state.resolutions.set(pid, posting ? 'posted' : 'voided');
   if (undo) undo.push(() => state.resolutions.delete(pid));
-  record(state, undo, {
+  record(state, undo, dr, cr, {
     id: input.id,
     debit_account_id: p.debit_account_id,
     credit_account_id: p.credit_account_id,
@@ -279,12 +290,13 @@ function snapshot(state: BatchState, undo: Undo, ...accounts: AccountState[]): v
 
 type NewTransfer = Omit<Transfer, 'seq' | 'created_at_ms' | 'prev_hash' | 'hash'>;
 
-function record(state: BatchState, undo: Undo | null, t: NewTransfer): void {
+/** Appends a transfer to the chain and to both accounts' history lists (the caller snapshotted dr and cr). */
+function record(state: BatchState, undo: Undo | null, dr: AccountState, cr: AccountState, t: NewTransfer): void {
   const prev = state.head;
   const seq = prev.seq + 1;
   // Written out field by field (not spread) so that every transfer object has one hidden class:
   // this function runs once per transfer on the hot path.
-  const full: Transfer = {
+  const full: StoredTransfer = {
     id: t.id,
     seq,
     debit_account_id: t.debit_account_id,
@@ -301,8 +313,12 @@ function record(state: BatchState, undo: Undo | null, t: NewTransfer): void {
     created_at_ms: state.now_ms,
     prev_hash: prev.hash,
     hash: '',
+    debit_prev: dr.last_seq,
+    credit_prev: cr.last_seq,
   };
   full.hash = transferHash(full);
+  dr.last_seq = seq;
+  cr.last_seq = seq;
   state.transfers.set(full.id, full);
   state.created.push(full);
   state.head = { seq, hash: full.hash };

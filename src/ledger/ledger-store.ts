@@ -12,17 +12,18 @@
 //   head first (FOR UPDATE): writers queue there, so the accounts they then read and update need
 //   no row locks of their own (see pgTx).
 //
-// The layout (migration 2026-11-26T0600_ledger_compact, docs/decisions/ledger-performance.md):
-// a transfer row names its accounts by `debit_key` / `credit_key` = bucket(seq) * 2^32 + the
-// account's `num`, stores its hash as 32 bytes and not the previous hash (read back by seq).
-// The keys are also the history indexes: bucketed by seq, the entries a batch adds sit together
-// at the tail of each index instead of one page per account, which is what made commits heavy.
+// The layout (migrations 2026-11-26T0600_ledger_compact and T0700_ledger_history_links,
+// docs/decisions/ledger-performance.md): a transfer row names its accounts by their `num`, stores
+// its hash as 32 bytes and not the previous hash (read back by seq), and links each account's
+// transfers into a list: `debit_prev` / `credit_prev` are the seq of that account's previous
+// transfer, and the account row's `last_seq` is the newest. History follows the links, so no
+// history index is written (a transfer costs one row and its id index entry).
 import { sql, type RawBuilder, type Kysely, type Transaction } from 'kysely';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Database } from '../db/schema.ts';
 import type { DbExecutor } from '../db/database.ts';
 import type { AccountKind, AssetSpec, LedgerAccount, Transfer } from './ledger-types.ts';
-import { GENESIS_HASH, accountFlagBits, accountFlagsFromBits, type AccountState, type ChainHead } from './ledger-rules.ts';
+import { GENESIS_HASH, accountFlagBits, accountFlagsFromBits, type AccountState, type ChainHead, type StoredTransfer } from './ledger-rules.ts';
 import type { AccountSpec } from './ledger-types.ts';
 
 export interface LedgerTx {
@@ -33,30 +34,19 @@ export interface LedgerTx {
   /** ids must be sorted (lock order). */
   lockAccounts(ids: string[]): Promise<AccountState[]>;
   /** accounts: every account the created transfers name (their nums are written). */
-  write(created: Transfer[], accounts: ReadonlyMap<string, AccountState>, dirty: AccountState[], head: ChainHead): Promise<void>;
-}
-
-/** Transfers per history bucket (a power of two): seq >> BUCKET_SHIFT. */
-export const BUCKET_SHIFT = 16;
-const BUCKET_SIZE = 2 ** BUCKET_SHIFT;
-const NUM_SPAN = 2 ** 32;
-/** A page of history probes this many buckets at most per query (it widens over empty ones). */
-const HISTORY_BUCKETS_PER_QUERY_MAX = 256;
-
-/** historyKey(70000, 7) -> 1 * 2^32 + 7: the account's num in the bucket of seq. */
-export function historyKey(seq: number, num: number): number {
-  return Math.floor(seq / BUCKET_SIZE) * NUM_SPAN + num;
+  write(created: StoredTransfer[], accounts: ReadonlyMap<string, AccountState>, dirty: AccountState[], head: ChainHead): Promise<void>;
 }
 
 /** Every transfer read: the row, its accounts' ids (by num) and the previous hash (by seq). */
-const TRANSFER_SELECT = `select t.seq, t.id, da.id as debit_account_id, ca.id as credit_account_id, t.asset, t.amount_minor, t.type,
-  t.pending_id, t.timeout_ms, t.expires_at_ms, t.flags, t.reason, t.reference, t.created_at_ms, t.hash, p.hash as prev_hash
-  from ledger_transfers t
-  left join ledger_accounts da on da.num = (t.debit_key & ${NUM_SPAN - 1})
-  left join ledger_accounts ca on ca.num = (t.credit_key & ${NUM_SPAN - 1})
+const TRANSFER_COLUMNS = `t.seq, t.id, da.id as debit_account_id, ca.id as credit_account_id, t.asset, t.amount_minor, t.type,
+  t.pending_id, t.timeout_ms, t.expires_at_ms, t.flags, t.reason, t.reference, t.created_at_ms, t.hash, p.hash as prev_hash,
+  t.debit_prev, t.credit_prev`;
+const TRANSFER_JOINS = `left join ledger_accounts da on da.num = t.debit_num
+  left join ledger_accounts ca on ca.num = t.credit_num
   left join ledger_transfers p on p.seq = t.seq - 1`;
+const TRANSFER_SELECT = `select ${TRANSFER_COLUMNS} from ledger_transfers t ${TRANSFER_JOINS}`;
 
-const INSERT_COLUMNS = 'seq, id, debit_key, credit_key, asset, amount_minor, type, pending_id, timeout_ms, expires_at_ms, flags, reason, reference, created_at_ms, hash';
+const INSERT_COLUMNS = 'seq, id, debit_num, credit_num, debit_prev, credit_prev, asset, amount_minor, type, pending_id, timeout_ms, expires_at_ms, flags, reason, reference, created_at_ms, hash';
 
 interface RawTransferRow {
   id: string;
@@ -76,6 +66,8 @@ interface RawTransferRow {
   created_at_ms: number;
   prev_hash: Uint8Array | null;
   hash: Uint8Array;
+  debit_prev: number | string;
+  credit_prev: number | string;
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
@@ -114,11 +106,11 @@ interface RawAccountRow {
   credits_pending_minor: bigint | string;
   credits_posted_minor: bigint | string;
   created_at_ms: number;
+  last_seq: number | string;
 }
 
 function toState(r: RawAccountRow): AccountState {
   const num = Number(r.num);
-  if (!(num > 0 && num < NUM_SPAN)) throw new Error(`ledger account ${r.id} has num ${num}: out of the 32-bit key space`);
   return {
     id: r.id,
     num,
@@ -128,6 +120,7 @@ function toState(r: RawAccountRow): AccountState {
     debits_posted_minor: BigInt(r.debits_posted_minor),
     credits_pending_minor: BigInt(r.credits_pending_minor),
     credits_posted_minor: BigInt(r.credits_posted_minor),
+    last_seq: Number(r.last_seq),
   };
 }
 
@@ -180,9 +173,9 @@ export class SqliteStatements {
     this.transfer = raw.prepare(`${TRANSFER_SELECT} where t.id = ?`);
     this.resolution = raw.prepare('select pending_id, type from ledger_transfers where pending_id = ?');
     this.account = raw.prepare('select * from ledger_accounts where id = ?');
-    this.insert = raw.prepare(`insert into ledger_transfers (${INSERT_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.insert = raw.prepare(`insert into ledger_transfers (${INSERT_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.update = raw.prepare(
-      'update ledger_accounts set debits_pending_minor = ?, debits_posted_minor = ?, credits_pending_minor = ?, credits_posted_minor = ? where num = ?',
+      'update ledger_accounts set debits_pending_minor = ?, debits_posted_minor = ?, credits_pending_minor = ?, credits_posted_minor = ?, last_seq = ? where num = ?',
     );
   }
 
@@ -224,8 +217,10 @@ export class SqliteStatements {
           insert.run(
             t.seq,
             t.id,
-            historyKey(t.seq, numOf(accounts, t.debit_account_id)),
-            historyKey(t.seq, numOf(accounts, t.credit_account_id)),
+            numOf(accounts, t.debit_account_id),
+            numOf(accounts, t.credit_account_id),
+            t.debit_prev,
+            t.credit_prev,
             t.asset,
             t.amount_minor.toString(),
             t.type,
@@ -240,7 +235,7 @@ export class SqliteStatements {
           );
         }
         for (const a of dirty) {
-          this.update.run(a.debits_pending_minor.toString(), a.debits_posted_minor.toString(), a.credits_pending_minor.toString(), a.credits_posted_minor.toString(), a.num);
+          this.update.run(a.debits_pending_minor.toString(), a.debits_posted_minor.toString(), a.credits_pending_minor.toString(), a.credits_posted_minor.toString(), a.last_seq, a.num);
         }
         this.setHead.run(head.seq, head.hash);
       },
@@ -284,9 +279,10 @@ export function pgTx(trx: Transaction<Database> | Kysely<Database>): LedgerTx {
       if (created.length) await sql`${pgInsert(created, accounts)}`.execute(trx);
       if (dirty.length) {
         const s = (f: (a: AccountState) => bigint) => dirty.map((a) => f(a).toString());
-        await sql`update ledger_accounts a set debits_pending_minor = v.dp, debits_posted_minor = v.dpo, credits_pending_minor = v.cp, credits_posted_minor = v.cpo
+        await sql`update ledger_accounts a set debits_pending_minor = v.dp, debits_posted_minor = v.dpo, credits_pending_minor = v.cp, credits_posted_minor = v.cpo,
+            last_seq = v.ls
           from unnest(${dirty.map((a) => a.num)}::int8[], ${s((a) => a.debits_pending_minor)}::numeric[], ${s((a) => a.debits_posted_minor)}::numeric[],
-            ${s((a) => a.credits_pending_minor)}::numeric[], ${s((a) => a.credits_posted_minor)}::numeric[]) as v(num, dp, dpo, cp, cpo)
+            ${s((a) => a.credits_pending_minor)}::numeric[], ${s((a) => a.credits_posted_minor)}::numeric[], ${dirty.map((a) => a.last_seq)}::int8[]) as v(num, dp, dpo, cp, cpo, ls)
           where a.num = v.num`.execute(trx);
       }
       await sql`update ledger_head set seq = ${head.seq}, hash = ${head.hash} where id = 1`.execute(trx);
@@ -295,12 +291,14 @@ export function pgTx(trx: Transaction<Database> | Kysely<Database>): LedgerTx {
 }
 
 /** One multi-row insert: a column array per field, whatever the batch size. */
-function pgInsert(created: Transfer[], accounts: ReadonlyMap<string, AccountState>): RawBuilder<unknown> {
+function pgInsert(created: StoredTransfer[], accounts: ReadonlyMap<string, AccountState>): RawBuilder<unknown> {
   const n = created.length;
   const seq = new Array<number>(n);
   const id = new Array<string>(n);
-  const dk = new Array<number>(n);
-  const ck = new Array<number>(n);
+  const dn = new Array<number>(n);
+  const cn = new Array<number>(n);
+  const dp = new Array<number>(n);
+  const cp = new Array<number>(n);
   const asset = new Array<string>(n);
   const amount = new Array<string>(n);
   const type = new Array<string>(n);
@@ -316,8 +314,10 @@ function pgInsert(created: Transfer[], accounts: ReadonlyMap<string, AccountStat
     const t = created[i]!;
     seq[i] = t.seq;
     id[i] = t.id;
-    dk[i] = historyKey(t.seq, numOf(accounts, t.debit_account_id));
-    ck[i] = historyKey(t.seq, numOf(accounts, t.credit_account_id));
+    dn[i] = numOf(accounts, t.debit_account_id);
+    cn[i] = numOf(accounts, t.credit_account_id);
+    dp[i] = t.debit_prev;
+    cp[i] = t.credit_prev;
     asset[i] = t.asset;
     amount[i] = t.amount_minor.toString();
     type[i] = t.type;
@@ -331,10 +331,10 @@ function pgInsert(created: Transfer[], accounts: ReadonlyMap<string, AccountStat
     hash[i] = t.hash;
   }
   return sql`insert into ledger_transfers (${sql.raw(INSERT_COLUMNS)})
-    select s, i, dk, ck, a, am, ty, p, tm, ex, f, r, rf, c, decode(h, 'hex')
-    from unnest(${seq}::int8[], ${id}::text[], ${dk}::int8[], ${ck}::int8[], ${asset}::text[], ${amount}::numeric[], ${type}::text[],
-      ${pending}::text[], ${timeout}::int8[], ${expires}::int8[], ${flags}::int4[], ${reason}::text[], ${reference}::text[],
-      ${created_at}::int8[], ${hash}::text[]) as v(s, i, dk, ck, a, am, ty, p, tm, ex, f, r, rf, c, h)`;
+    select s, i, dn, cn, dp, cp, a, am, ty, p, tm, ex, f, r, rf, c, decode(h, 'hex')
+    from unnest(${seq}::int8[], ${id}::text[], ${dn}::int8[], ${cn}::int8[], ${dp}::int8[], ${cp}::int8[], ${asset}::text[], ${amount}::numeric[],
+      ${type}::text[], ${pending}::text[], ${timeout}::int8[], ${expires}::int8[], ${flags}::int4[], ${reason}::text[], ${reference}::text[],
+      ${created_at}::int8[], ${hash}::text[]) as v(s, i, dn, cn, dp, cp, a, am, ty, p, tm, ex, f, r, rf, c, h)`;
 }
 
 // ---------------------------------------------------------------- reads (both dialects, Kysely)
@@ -379,41 +379,47 @@ export async function selectTransfers(ex: DbExecutor, ids: string[]): Promise<Tr
 }
 
 /**
- * An account's transfers with seq < before_seq, newest first. The history keys are bucketed by
- * seq, so it walks the buckets from the newest down: one query for an account active in the
- * latest bucket, and a widening span of buckets per query across quiet stretches.
+ * An account's transfers with seq < before_seq, newest first: its list from `last_seq` down the
+ * links. A cursor from a previous page is one of the account's transfers, so the page continues
+ * right below it (one indexed step per transfer). Any other cursor (stale, forged, past the head)
+ * walks the list from the newest and skips what is not below it.
  */
 export async function selectHistory(ex: DbExecutor, account_id: string, before_seq: number | null, limit: number): Promise<Transfer[]> {
-  const account = await ex.selectFrom('ledger_accounts').select('num').where('id', '=', account_id).executeTakeFirst();
+  const account = await ex.selectFrom('ledger_accounts').select(['num', 'last_seq']).where('id', '=', account_id).executeTakeFirst();
   if (!account) return [];
   const num = Number(account.num);
-  // A cursor past the head (forged or stale) starts at the head: the walk is bounded by the chain.
-  const headSeq = (await selectHead(ex)).seq;
-  const below = Math.min(before_seq ?? headSeq + 1, headSeq + 1);
-  const out: Transfer[] = [];
-  let bucket = Math.floor((below - 1) / BUCKET_SIZE);
-  let span = 1;
-  while (bucket >= 0 && out.length < limit) {
-    const low = Math.max(0, bucket - span + 1);
-    const keys: number[] = [];
-    for (let b = bucket; b >= low; b--) keys.push(b * NUM_SPAN + num);
-    const n = limit - out.length;
-    const r = await sql<RawTransferRow>`${sql.raw(TRANSFER_SELECT)} where t.seq in (
-        select seq from (select seq from ledger_transfers where debit_key in (${sql.join(keys)}) and seq < ${below} order by seq desc limit ${n}) d
-        union all
-        select seq from (select seq from ledger_transfers where credit_key in (${sql.join(keys)}) and seq < ${below} order by seq desc limit ${n}) c)
-      order by t.seq desc limit ${n}`.execute(ex);
-    for (const row of r.rows) out.push(toTransfer(row));
-    bucket = low - 1;
-    span = Math.min(span * 2, HISTORY_BUCKETS_PER_QUERY_MAX);
+  const below = before_seq ?? Number.MAX_SAFE_INTEGER;
+  let start = Number(account.last_seq);
+  if (before_seq !== null && before_seq <= start) {
+    const at = await ex.selectFrom('ledger_transfers').select(['debit_num', 'credit_num', 'debit_prev', 'credit_prev']).where('seq', '=', before_seq).executeTakeFirst();
+    if (at && Number(at.debit_num) === num) start = Number(at.debit_prev);
+    else if (at && Number(at.credit_num) === num) start = Number(at.credit_prev);
   }
-  return out;
+  if (start === 0) return [];
+  // h walks the links; `taken` counts the transfers below the cursor so far and stops the walk at limit.
+  const prevOf = sql`case when t.debit_num = ${num} then t.debit_prev else t.credit_prev end`;
+  const r = await sql<RawTransferRow>`with recursive h(seq, taken) as (
+      select cast(${start} as bigint), cast(${start < below ? 1 : 0} as integer)
+      union all
+      select ${prevOf}, h.taken + case when ${prevOf} < ${below} then 1 else 0 end
+      from h join ledger_transfers t on t.seq = h.seq
+      where h.taken < ${limit})
+    select ${sql.raw(TRANSFER_COLUMNS)} from h join ledger_transfers t on t.seq = h.seq ${sql.raw(TRANSFER_JOINS)}
+    where h.seq < ${below}
+    order by t.seq desc limit ${limit}`.execute(ex);
+  return r.rows.map(toTransfer);
 }
 
-/** Transfers in seq order after `after_seq` (verify streams the chain with it). */
-export async function selectTransfersAfter(ex: DbExecutor, after_seq: number, limit: number): Promise<Transfer[]> {
+/** Transfers in seq order after `after_seq`, with their history links (verify streams the chain with it). */
+export async function selectTransfersAfter(ex: DbExecutor, after_seq: number, limit: number): Promise<StoredTransfer[]> {
   const r = await sql<RawTransferRow>`${sql.raw(TRANSFER_SELECT)} where t.seq > ${after_seq} order by t.seq limit ${limit}`.execute(ex);
-  return r.rows.map(toTransfer);
+  return r.rows.map((row) => ({ ...toTransfer(row), debit_prev: Number(row.debit_prev), credit_prev: Number(row.credit_prev) }));
+}
+
+/** Every account's history list head (verify checks it against the chain). */
+export async function selectLastSeqs(ex: DbExecutor): Promise<Map<string, number>> {
+  const rows = await ex.selectFrom('ledger_accounts').select(['id', 'last_seq']).execute();
+  return new Map(rows.map((r) => [r.id, Number(r.last_seq)]));
 }
 
 export async function selectAllAccounts(ex: DbExecutor): Promise<LedgerAccount[]> {

@@ -1,9 +1,11 @@
 // `settle ledger verify`: recomputes every account's balances from the transfers, checks the hash
-// chain link by link, and per asset that total debits equal total credits (posted and pending).
+// chain link by link, each account's history list (every transfer links to the account's
+// previous one, the account row to its latest), and per asset that total debits equal total
+// credits (posted and pending).
 // It reads in pages by seq, so memory grows with accounts and open pending transfers only.
 import type { DbExecutor } from '../db/database.ts';
 import { GENESIS_HASH, flagViolation, replayTransfer, transferHash, zeroBalances, type Balances } from './ledger-rules.ts';
-import { selectAllAccounts, selectHead, selectTransfersAfter } from './ledger-store.ts';
+import { selectAllAccounts, selectHead, selectLastSeqs, selectTransfersAfter } from './ledger-store.ts';
 
 export interface VerifyReport {
   ok: boolean;
@@ -22,6 +24,8 @@ export async function verifyLedger(ex: DbExecutor): Promise<VerifyReport> {
   const byId = new Map(accounts.map((a) => [a.id, a]));
   const computed = new Map<string, Balances>(accounts.map((a) => [a.id, zeroBalances()]));
   const pendingAmounts = new Map<string, bigint>();
+  /** account id -> seq of its latest transfer so far (the history list as the chain orders it). */
+  const lastSeqs = new Map<string, number>();
   const report: VerifyReport = { ok: false, transfers: 0, accounts: accounts.length, assets: [], problem: null };
   const fail = (problem: string): VerifyReport => ({ ...report, problem });
 
@@ -37,6 +41,11 @@ export async function verifyLedger(ex: DbExecutor): Promise<VerifyReport> {
       if (!dr || !cr) return fail(`transfer ${t.id}: its ${dr ? 'credit' : 'debit'} account ${(dr ? t.credit_account_id : t.debit_account_id) || '(no account has its key)'} does not exist`);
       if (dr.asset !== t.asset || cr.asset !== t.asset) return fail(`transfer ${t.id}: asset ${t.asset} differs from its accounts'`);
       if (t.amount_minor <= 0n) return fail(`transfer ${t.id}: amount ${t.amount_minor} is not positive`);
+      for (const [side, account, link] of [['debit', dr.id, t.debit_prev], ['credit', cr.id, t.credit_prev]] as const) {
+        const expected = lastSeqs.get(account) ?? 0;
+        if (link !== expected) return fail(`transfer ${t.id} (seq ${t.seq}): its ${side} history link is seq ${link}, but account ${account}'s previous transfer is seq ${expected}`);
+        lastSeqs.set(account, t.seq);
+      }
       let pendingAmount: bigint | null = null;
       if (t.pending_id !== null) {
         pendingAmount = pendingAmounts.get(t.pending_id) ?? null;
@@ -54,9 +63,12 @@ export async function verifyLedger(ex: DbExecutor): Promise<VerifyReport> {
   const head = await selectHead(ex);
   if (head.seq !== prev.seq || head.hash !== prev.hash) return fail(`chain head (seq ${head.seq}) does not match the last transfer (seq ${prev.seq})`);
 
+  const listHeads = await selectLastSeqs(ex);
   const totals = new Map<string, VerifyReport['assets'][number]>();
   for (const a of accounts) {
     const c = computed.get(a.id)!;
+    const last = lastSeqs.get(a.id) ?? 0;
+    if (listHeads.get(a.id) !== last) return fail(`account ${a.id}: its history starts at seq ${listHeads.get(a.id) ?? '(none)'} but its latest transfer is seq ${last}`);
     for (const k of ['debits_pending_minor', 'debits_posted_minor', 'credits_pending_minor', 'credits_posted_minor'] as const) {
       if (a[k] !== c[k]) return fail(`account ${a.id}: ${k} is ${a[k]} but the transfers give ${c[k]}`);
     }

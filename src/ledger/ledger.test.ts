@@ -93,6 +93,14 @@ describe.each(DIALECTS)('ledger on %s', (dialect) => {
     expect((await verifyLedger(t.db.kysely)).problem).toMatch(/^transfer t1 \(seq 2\): hash does not match/);
     await sql`update ledger_transfers set amount_minor = ${'10'} where id = 't1'`.execute(t.db.kysely);
     expect((await verifyLedger(t.db.kysely)).ok).toBe(true);
+    // … or relinks an account's history (the links are not hashed: verify checks them against the chain).
+    await sql`update ledger_transfers set credit_prev = 0 where id = 't3'`.execute(t.db.kysely);
+    expect((await verifyLedger(t.db.kysely)).problem).toBe(`transfer t3 (seq 4): its credit history link is seq 0, but account ${ALICE}'s previous transfer is seq 3`);
+    await sql`update ledger_transfers set credit_prev = 3 where id = 't3'`.execute(t.db.kysely);
+    await sql`update ledger_accounts set last_seq = 3 where id = ${BOB}`.execute(t.db.kysely);
+    expect((await verifyLedger(t.db.kysely)).problem).toBe(`account ${BOB}: its history starts at seq 3 but its latest transfer is seq 4`);
+    await sql`update ledger_accounts set last_seq = 4 where id = ${BOB}`.execute(t.db.kysely);
+    expect((await verifyLedger(t.db.kysely)).ok).toBe(true);
     // … or edits a balance.
     await sql`update ledger_accounts set credits_posted_minor = ${'16'} where id = ${BOB}`.execute(t.db.kysely);
     expect((await verifyLedger(t.db.kysely)).problem).toBe(`account ${BOB}: credits_posted_minor is 16 but the transfers give 10`);
@@ -118,10 +126,10 @@ describe.each(DIALECTS)('ledger on %s', (dialect) => {
     expect(seen).toEqual(['h6', 'h5', 'h4', 'h3', 'h2', 'h1', 'h0', 'fund']);
   });
 
-  it('pages history across seq buckets and long quiet stretches', async () => {
-    // History keys are bucketed by seq (65,536 transfers each). Moving the chain head forward
-    // (which verify would refuse, but history does not care) puts transfers in far-apart buckets
-    // without writing hundreds of thousands of them.
+  it('pages history across long quiet stretches, and answers stale or forged cursors', async () => {
+    // History follows each account's links, whatever lies between. Moving the chain head forward
+    // (which verify would refuse, but history does not care) puts transfers far apart without
+    // writing hundreds of thousands of them.
     const jumpTo = (seq: number) => sql`update ledger_head set seq = ${seq} where id = 1`.execute(t.db.kysely);
     await jumpTo(65_536 - 3);
     expect((await ledger.createTransfers(Array.from({ length: 6 }, (_, i) => tr(`b${i}`, i % 2 ? BOB : ALICE, i % 2 ? ALICE : BOB, 1n)))).every((r) => r.result === 'ok')).toBe(true);
@@ -144,8 +152,13 @@ describe.each(DIALECTS)('ledger on %s', (dialect) => {
     expect(await page(BOB, 2)).toEqual(all);
     expect(await page(WORLD, 5)).toEqual(['fund']);
     expect(await page(ALICE_HELD, 5)).toEqual([]);
-    // A cursor far past the head is bounded by the head, not walked bucket by bucket.
+    // A cursor past the head starts at the newest transfer; one that is not on the account's list
+    // (stale, forged, another account's) gives the account's transfers below it.
     expect((await ledger.history(ALICE, { limit: 2, cursor: String(2 ** 50) })).data.map((x) => x.id)).toEqual(['late1', 'late0']);
+    const [b3] = await ledger.getTransfers(['b3']);
+    expect((await ledger.history(WORLD, { limit: 5, cursor: String(b3!.seq) })).data.map((x) => x.id)).toEqual(['fund']);
+    expect((await ledger.history(ALICE, { limit: 3, cursor: String(b3!.seq + 1) })).data.map((x) => x.id)).toEqual(['b3', 'b2', 'b1']);
+    expect((await ledger.history(ALICE, { limit: 3, cursor: '1' })).data).toEqual([]);
     const [late] = await ledger.getTransfers(['late0']);
     expect(late).toMatchObject({ seq: 65_536 * 40 + 8, debit_account_id: ALICE, credit_account_id: BOB });
   });
