@@ -61,6 +61,12 @@ export type TransactionInfo =
       value_minor: bigint;
       /** ERC-20 Transfer logs emitted by the transaction (decoded), in log order. */
       token_transfers: TokenTransfer[];
+      /**
+       * The native coin moved by contracts inside the transaction (successful internal CALLs with
+       * value and SELFDESTRUCTs, numbered as the scanner numbers them); empty for a plain transfer,
+       * while pending, or where the node cannot trace (debug_traceTransaction).
+       */
+      internal_transfers: NativeTransfer[];
       /** head − block + 1, or 0 while pending. */
       confirmations: number;
     };

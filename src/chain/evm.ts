@@ -129,20 +129,24 @@ function isMethodUnsupported(error: unknown): boolean {
 export function internalTransfers(traces: Array<{ txHash: string; result: CallFrame }>, header: BlockHeader, isOurs: (a: Hex) => boolean): NativeTransfer[] {
   const out: NativeTransfer[] = [];
   for (const { txHash, result } of traces) {
-    let k = 0;
-    const walk = (frame: CallFrame, depth: number, failedAbove: boolean) => {
-      const failed = failedAbove || frame.error !== undefined;
-      const value = frame.value ? BigInt(frame.value) : 0n;
-      const moves = frame.type === 'CALL' || frame.type === 'SELFDESTRUCT';
-      if (depth > 0 && !failed && moves && value > 0n && frame.to) {
-        const index = k++;
-        const to = lower(frame.to);
-        if (isOurs(to)) out.push({ from: lower(frame.from), to, amount_minor: value, tx_hash: lower(txHash), block_number: header.number, block_hash: header.hash, internal_index: index });
-      }
-      for (const c of frame.calls ?? []) walk(c, depth + 1, failed);
-    };
-    walk(result, 0, false);
+    for (const t of valueMoves(txHash, result, header)) if (isOurs(t.to)) out.push(t);
   }
+  return out;
+}
+
+/** Every successful internal value transfer of one transaction's trace, numbered in trace order. */
+function valueMoves(txHash: string, root: CallFrame, header: Pick<BlockHeader, 'number' | 'hash'>): NativeTransfer[] {
+  const out: NativeTransfer[] = [];
+  const walk = (frame: CallFrame, depth: number, failedAbove: boolean) => {
+    const failed = failedAbove || frame.error !== undefined;
+    const value = frame.value ? BigInt(frame.value) : 0n;
+    const moves = frame.type === 'CALL' || frame.type === 'SELFDESTRUCT';
+    if (depth > 0 && !failed && moves && value > 0n && frame.to) {
+      out.push({ from: lower(frame.from), to: lower(frame.to), amount_minor: value, tx_hash: lower(txHash), block_number: header.number, block_hash: header.hash, internal_index: out.length });
+    }
+    for (const c of frame.calls ?? []) walk(c, depth + 1, failed);
+  };
+  walk(root, 0, false);
   return out;
 }
 
@@ -178,6 +182,19 @@ export function createEvmReader(endpoint: ChainEndpoint, client: PublicClient = 
   async function traceBlock(number: number): Promise<Array<{ txHash: string; result: CallFrame }> | null> {
     try {
       return (await client.request({ method: 'debug_traceBlockByNumber' as never, params: [numberToHex(number), { tracer: 'callTracer' }] as never })) as Array<{ txHash: string; result: CallFrame }>;
+    } catch (error) {
+      if (isMethodUnsupported(error)) {
+        tracing = false;
+        return null;
+      }
+      throw error;
+    }
+  }
+
+  async function traceTransaction(hash: Hex): Promise<CallFrame | null> {
+    if (!tracing) return null;
+    try {
+      return (await client.request({ method: 'debug_traceTransaction' as never, params: [hash, { tracer: 'callTracer' }] as never })) as CallFrame;
     } catch (error) {
       if (isMethodUnsupported(error)) {
         tracing = false;
@@ -276,7 +293,7 @@ export function createEvmReader(endpoint: ChainEndpoint, client: PublicClient = 
         });
         if (!tx) return { found: false, tx_hash: lower(hash) };
         const base = { found: true as const, tx_hash: lower(tx.hash), from: lower(tx.from), to: tx.to ? lower(tx.to) : null, value_minor: tx.value };
-        if (tx.blockNumber === null) return { ...base, block_number: null, block_hash: null, status: 'pending', token_transfers: [], confirmations: 0 };
+        if (tx.blockNumber === null) return { ...base, block_number: null, block_hash: null, status: 'pending', token_transfers: [], internal_transfers: [], confirmations: 0 };
         const [receipt, head] = await Promise.all([
           client.getTransactionReceipt({ hash }).catch((error: unknown) => {
             if (error instanceof TransactionReceiptNotFoundError) return null;
@@ -285,13 +302,19 @@ export function createEvmReader(endpoint: ChainEndpoint, client: PublicClient = 
           client.getBlockNumber({ cacheTime: 0 }),
         ]);
         const logs = receipt ? parseEventLogs({ abi: [TRANSFER_EVENT], logs: receipt.logs, strict: true }) : [];
+        const block_number = Number(tx.blockNumber);
+        const block_hash = tx.blockHash ? lower(tx.blockHash) : null;
+        // A contract call may have moved the native coin on to other addresses (a forwarder, a
+        // multisig, an exchange's batch payout): only a trace shows it.
+        const trace = receipt?.status === 'success' && tx.input !== '0x' && block_hash ? await traceTransaction(hash) : null;
         return {
           ...base,
-          block_number: Number(tx.blockNumber),
-          block_hash: tx.blockHash ? lower(tx.blockHash) : null,
+          block_number,
+          block_hash,
           status: receipt ? receipt.status : 'pending',
           token_transfers: logs.map((l) => toTokenTransfer(l as unknown as Log<bigint, number, false, typeof TRANSFER_EVENT>)),
-          confirmations: Math.max(0, Number(head) - Number(tx.blockNumber) + 1),
+          internal_transfers: trace && block_hash ? valueMoves(hash, trace, { number: block_number, hash: block_hash }) : [],
+          confirmations: Math.max(0, Number(head) - block_number + 1),
         };
       }),
   };

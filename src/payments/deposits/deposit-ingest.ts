@@ -25,6 +25,8 @@ export function depositIngest(deposits: { readers: Map<number, ChainReader>; sca
     if (info.to && info.value_minor > 0n) {
       seen.push({ kind: 'native', t: { from: info.from, to: info.to, amount_minor: info.value_minor, tx_hash: info.tx_hash, block_number: header.number, block_hash: header.hash } });
     }
+    // Coins a contract moved on inside the transaction, numbered as the scanner's block traces number them.
+    for (const t of info.internal_transfers) seen.push({ kind: 'native', t: { ...t, block_number: header.number, block_hash: header.hash } });
     const head = info.block_number + Math.max(0, info.confirmations - 1);
     return { result: 'ingested', deposits: await scanner.ingest(header, seen, head) };
   };

@@ -1,11 +1,14 @@
 // Goal: POST /diagnose answers from Settle's records AND the chain: credited, other_account (no
 // leak), not_ours, wrong_asset, failed_on_chain, not_found, a chain that cannot be reached (503),
 // and a transaction to the caller's address that the scanner has not reached yet is recorded by
-// the diagnosis itself (once: the scanner later finds it already there); strangers, anonymous
+// the diagnosis itself (once: the scanner later finds it already there), also when a contract
+// moved the coins on inside the transaction (an internal transfer); strangers, anonymous
 // callers and bad input are refused. Method: a real anvil (TestUSDT + a second, unsupported
 // token), the real deposit scanner ticked by hand, the real accounts/ledger harness and
 // app.inject() on each dialect.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createWalletClient, defineChain, encodeFunctionData, http, parseEther, type Abi } from 'viem';
+import { compileContract } from '../../../scripts/compile-contracts.ts';
 import { DIALECTS } from '../../../test/helpers/db.ts';
 import type { Hex } from '../../chain/chain-types.ts';
 import { createEvmReader } from '../../chain/evm.ts';
@@ -17,7 +20,7 @@ import { startHarness, TEST_USDT, type Harness } from '../payment-testkit.ts';
 import { DIAGNOSIS_MESSAGES, DIAGNOSIS_NEXT_ACTIONS } from '../payment-messages.ts';
 import { createDepositScanner, type DepositScanner } from '../deposits/deposit-scanner.ts';
 import { depositIngest } from '../deposits/deposit-ingest.ts';
-import { depositId } from '../deposits/deposit-rules.ts';
+import { depositId, nativeLogIndex } from '../deposits/deposit-rules.ts';
 import { mine, startChainEnv, TEST_DEPOSIT_MNEMONIC, type ChainEnv } from '../deposits/deposit-testkit.ts';
 import { diagnosisRoutes, type DiagnosisChainDeps } from './diagnosis.ts';
 
@@ -144,5 +147,37 @@ describe.each(DIALECTS)('diagnosis on %s', (dialect) => {
     expect((await diag({}, alice.headers)).statusCode).toBe(400);
     expect((await diag({ tx_hash: credited, payment_id: 'x' }, alice.headers)).statusCode).toBe(400);
     expect((await diag({ payment_id: 'pay_nope' }, alice.headers)).statusCode).toBe(404);
+  }, 60_000);
+
+  it('sees ETH that a contract forwarded to the caller inside the transaction, and records it once', async () => {
+    const artifact = compileContract('EthForwarder');
+    const abi = artifact.abi as Abi;
+    const chain = defineChain({ id: 31337, name: 'anvil', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [env.anvil.rpc_url] } } });
+    const wallet = createWalletClient({ account: payer, chain, transport: http(env.anvil.rpc_url) });
+    const deployed = await env.client.waitForTransactionReceipt({ hash: await wallet.deployContract({ abi, bytecode: artifact.bytecode }), pollingInterval: 50 });
+    const forwarder = deployed.contractAddress!.toLowerCase() as Hex;
+    const carol = await h.user('carol@example.test');
+    const a = await addressOf(carol.id);
+    await scanner.tick();
+
+    const tx = await wallet.sendTransaction({ to: forwarder, value: parseEther('0.5'), gas: 200_000n, data: encodeFunctionData({ abi, functionName: 'forward', args: [a] }) });
+    expect((await env.client.waitForTransactionReceipt({ hash: tx, pollingInterval: 50 })).status).toBe('success');
+    // The transaction's own value went to the forwarder; only its trace shows the coins reaching carol.
+    const d = (await diag({ tx_hash: tx }, carol.headers)).json();
+    expect(d).toMatchObject({ verdict: 'confirming', payment: { status: 'confirming', asset: 'ETH', amount: '0.5' }, chain: { found: true, from: forwarder, to: a, token: null, asset: 'ETH', amount: '0.5' } });
+    const row = await h.t.db.kysely.selectFrom('deposits').selectAll().where('tx_hash', '=', tx).executeTakeFirstOrThrow();
+    expect(row.id).toBe(depositId(31337, tx, nativeLogIndex(0)));
+    // The scanner's block trace numbers it the same way: it finds it recorded and releases it once.
+    await scanner.tick();
+    await mine(env.client, 3);
+    await scanner.tick();
+    expect(await h.t.db.kysely.selectFrom('deposits').select('id').where('tx_hash', '=', tx).execute()).toHaveLength(1);
+    expect((await diag({ tx_hash: tx }, carol.headers)).json().verdict).toBe('credited');
+    expect((await h.ledger.balancesOf('user', carol.id, ['ETH']))[0]!.available_minor).toBe(parseEther('0.5'));
+    // Someone else asking about it learns nothing about carol.
+    const dave = await h.user('dave@example.test');
+    const o = await diag({ tx_hash: tx }, dave.headers);
+    expect(o.json()).toMatchObject({ verdict: 'other_account', chain: { to: null, from: null, amount: null } });
+    expect(o.body).not.toContain(a.slice(2));
   }, 60_000);
 });

@@ -139,6 +139,7 @@ async function askChains(chain: DiagnosisChainDeps, hash: Hex): Promise<{ chain_
 function legsOf(info: Found): Leg[] {
   const legs: Leg[] = info.token_transfers.filter((t) => t.amount_minor > 0n).map((t) => ({ to: t.to, from: t.from, token: t.token, amount_minor: t.amount_minor }));
   if (info.to && info.value_minor > 0n) legs.push({ to: info.to, from: info.from, token: null, amount_minor: info.value_minor });
+  for (const t of info.internal_transfers) legs.push({ to: t.to, from: t.from, token: null, amount_minor: t.amount_minor });
   return legs;
 }
 
