@@ -20,7 +20,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`alter table ledger_accounts add column last_seq ${int} not null default 0`.execute(db);
 
   await sql`create table ledger_transfers_new (
-    ${sql.raw(isPg ? 'seq bigint not null unique, id text primary key' : 'seq integer primary key, id text not null unique')},
+    ${sql.raw(isPg ? 'seq bigint not null constraint ledger_transfers_seq_key unique, id text primary key' : 'seq integer primary key, id text not null unique')},
     debit_num ${int} not null,
     credit_num ${int} not null,
     debit_prev ${int} not null,
