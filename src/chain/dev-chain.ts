@@ -138,7 +138,7 @@ export async function prepareDevChain(config: Config, log: { info(data: object, 
   if (config.chains.length > 0) return { config, dev: null, stop: async () => undefined };
   const dev = await startDevChain(config.data_dir);
   const mnemonic = config.deposit_mnemonic ?? loadOrCreateDevMnemonic(config.data_dir).mnemonic;
-  log.info({ rpc_url: dev.info.rpc_url, pid: dev.info.pid, chain_id: dev.info.chain_id, usdt: dev.info.usdt, state: join(devChainDir(config.data_dir), 'state.json') }, 'no chain configured: started the local dev chain (anvil, 1 s blocks); pay it with `settle dev pay <address> <amount> [USDT|ETH]`');
+  log.info({ rpc_url: dev.info.rpc_url, anvil_pid: dev.info.pid, chain_id: dev.info.chain_id, usdt: dev.info.usdt, state: join(devChainDir(config.data_dir), 'state.json') }, 'no chain configured: started the local dev chain (anvil, 1 s blocks); pay it with `settle dev pay <address> <amount> [USDT|ETH]`');
   return { config: { ...config, chains: [dev.chain], deposit_mnemonic: mnemonic }, dev, stop: () => dev.stop() };
 }
 
