@@ -1,6 +1,7 @@
 // Goal: the sweeper moves deposit-address coins (ERC-20 with a gas top-up, and native) into the
 // hot wallet and books each movement in the ledger exactly once, even when planned twice and
-// when the process "restarts" mid-sweep. Method: real anvil + TestUSDT, real ledger and job
+// when the process "restarts" mid-sweep; and with more addresses than one plan reads, its saved
+// rotation reaches every funded user and invoice address within two laps. Method: real anvil + TestUSDT, real ledger and job
 // runner on a real database; HD deposit keys from a fresh mnemonic; the restart is a new
 // Sweeper + JobRunner over a new connection continuing the same durable jobs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +19,7 @@ import { Sender } from './hot-wallet.ts';
 import { createDepositKeys, INVOICE_PATH_PREFIX } from './keys.ts';
 import { anvilAccount, balanceOfToken, deployTestUsdt, sendMint, sendNative } from './test-usdt.ts';
 import type { Hex } from './chain-types.ts';
+import { deterministicId } from '../shared/ids.ts';
 import { createSweeper, registerSweepJobs, type Sweeper } from './sweep.ts';
 
 const CHAIN = 31337;
@@ -58,10 +60,13 @@ describe.each(DIALECTS)('sweeper on %s', (dialect) => {
     await anvil?.stop();
   });
 
-  function sweeperOn(db: TestDb['db'], withInvoices = false): { sweeper: Sweeper; jobs: JobRunner; hot: Sender } {
+  function sweeperOn(db: TestDb['db'], withInvoices = false, opts: { limit?: number; reader?: PublicClient } = {}): { sweeper: Sweeper; jobs: JobRunner; hot: Sender } {
     const hot = new Sender({ chain_id: CHAIN, client, private_key: toHex(anvilAccount(1).getHdKey().privateKey!), db, clock });
     const l = db === t.db ? ledger : createLedger(db, clock);
-    const sweeper = createSweeper({ db, clock, ledger: l, chain_id: CHAIN, client, hot, keys, native: { code: 'ETH', sweep_min_minor: parseEther('0.01') }, tokens: [{ code: 'USDT', contract: token, sweep_min_minor: 1_000_000n }], invoice_keys: withInvoices ? invoiceKeys : null });
+    const sweeper = createSweeper({
+      db, clock, ledger: l, chain_id: CHAIN, client: opts.reader ?? client, hot, keys, native: { code: 'ETH', sweep_min_minor: parseEther('0.01') }, tokens: [{ code: 'USDT', contract: token, sweep_min_minor: 1_000_000n }], invoice_keys: withInvoices ? invoiceKeys : null,
+      ...(opts.limit ? { addresses_per_plan_max: opts.limit } : {}),
+    });
     const jobs = new JobRunner(db, { clock });
     registerSweepJobs(jobs, sweeper);
     return { sweeper, jobs, hot };
@@ -149,4 +154,87 @@ describe.each(DIALECTS)('sweeper on %s', (dialect) => {
     const [hot] = await ledger.getAccounts([ledgerAccountId('platform', 'platform', 'USDT', 'hot_wallet')]);
     expect(hot!.debits_posted_minor).toBe(250_000_000n + 30_000_000n);
   }, 60_000);
+
+  it('reaches every funded user and invoice address within two laps of a 3-address rotation, across restarts, sweeping each once', async () => {
+    const LIMIT = 3;
+    const now = clock.now_ms();
+    // 7 more users and 5 more invoices: with the 2 users and 1 invoice above, 15 addresses, 5 plans a lap.
+    const users = [10, 11, 12, 13, 14, 15, 16].map((i) => ({ i, address: keys.address(i) }));
+    const invs = [10, 11, 12, 13, 14].map((i) => ({ i, address: invoiceKeys.address(i) }));
+    for (const u of users) await t.db.kysely.insertInto('deposit_addresses').values({ chain_id: CHAIN, user_id: `usr_${u.i}`, address: u.address, hd_index: u.i, issued_at_block: 0, created_at_ms: now }).execute();
+    for (const v of invs) {
+      await t.db.kysely.insertInto('invoices').values({
+        id: `inv_r${v.i}`, user_id: 'usr_merchant', chain_id: CHAIN, asset: 'USDT', amount_due_minor: 1n, amount_paid_minor: 1n, status: 'settled', exception: null,
+        address: v.address, hd_index: v.i, issued_at_block: 0, order_id: null, metadata: null, mark_reason: null, marked_by: null, expires_at_ms: now, status_since_ms: now, created_at_ms: now, updated_at_ms: now,
+      }).execute();
+    }
+    // Funded: users 10 (USDT), 12 (ETH), 13 (USDT and ETH), 16 (USDT); invoices 10 (USDT), 12 (ETH), 14 (USDT). The rest hold nothing.
+    const at = (list: Array<{ i: number; address: Hex }>, i: number) => list.find((x) => x.i === i)!.address;
+    const usdt: Array<[Hex, bigint]> = [[at(users, 10), 5_000_000n], [at(users, 13), 7_000_000n], [at(users, 16), 2_000_000n], [at(invs, 10), 3_000_000n], [at(invs, 14), 4_000_000n]];
+    const eth: Array<[Hex, bigint]> = [[at(users, 12), parseEther('0.5')], [at(users, 13), parseEther('0.3')], [at(invs, 12), parseEther('0.2')]];
+    for (const [a, v] of usdt) await client.waitForTransactionReceipt({ hash: await sendMint(anvil.rpc_url, CHAIN, token, anvilAccount(0), a, v) });
+    for (const [a, v] of eth) await client.waitForTransactionReceipt({ hash: await sendNative(anvil.rpc_url, CHAIN, anvilAccount(2), a, v) });
+    // Invoice 14 once had a sweep that failed before its address sent anything (a failed gas
+    // top-up): the address's nonce did not move, and the next sweep must still be planned.
+    const failedId = deterministicId('swp', String(CHAIN), at(invs, 14), 'USDT', '0');
+    await t.db.kysely.insertInto('sweeps').values({ id: failedId, chain_id: CHAIN, asset: 'USDT', deposit_address: at(invs, 14), derivation_index: 14, amount_minor: 4_000_000n, status: 'failed', gas_tx_id: null, sweep_tx_id: null, gas_fee_minor: 0n, failure_reason: 'gas top-up failed: test', created_at_ms: now, updated_at_ms: now }).execute();
+
+    const acct = (asset: string, kind: 'hot_wallet' | 'deposit_wallets' | 'gas') => ledgerAccountId('platform', 'platform', asset, kind);
+    const ids = [acct('USDT', 'hot_wallet'), acct('USDT', 'deposit_wallets'), acct('ETH', 'hot_wallet'), acct('ETH', 'gas')];
+    const ledgerNow = async () => {
+      const list = await ledger.getAccounts(ids);
+      return ids.map((id) => { const x = list.find((y) => y.id === id)!; return { dr: x.debits_posted_minor, cr: x.credits_posted_minor }; });
+    };
+    const hotAddress = sweeperOn(t.db).hot.address;
+    const before = { ledger: await ledgerNow(), usdt: await balanceOfToken(client, token, hotAddress), eth: await client.getBalance({ address: hotAddress }), sweeps: (await t.db.kysely.selectFrom('sweeps').select('id').execute()).map((r) => r.id) };
+
+    // Which addresses each plan reads: every plan is a new sweeper (a restart), reading through a counting client.
+    let read = new Set<string>();
+    const reader = new Proxy(client, {
+      get(target, key, receiver) {
+        if (key === 'getBalance') return (args: { address: Hex }) => (read.add(args.address), target.getBalance(args));
+        if (key === 'readContract') return (args: { args: [Hex] }) => (read.add(args.args[0]), target.readContract(args as never));
+        return Reflect.get(target, key, receiver) as unknown;
+      },
+    });
+    const plannedAt = new Map<string, number>();
+    const LAP = Math.ceil(15 / LIMIT);
+    for (let plan = 0; plan < 2 * LAP; plan++) {
+      read = new Set();
+      const s = sweeperOn(t.db, true, { limit: LIMIT, reader });
+      for (const row of await s.sweeper.planSweeps()) {
+        expect(plannedAt.has(`${row.deposit_address}:${row.asset}`), `${row.deposit_address} ${row.asset} planned twice`).toBe(false);
+        plannedAt.set(`${row.deposit_address}:${row.asset}`, plan);
+      }
+      expect(read.size).toBeLessThanOrEqual(LIMIT);
+      // Drive the jobs until nothing is open (a token sweep needs a top-up, then the transfer).
+      for (let i = 0; i < 20; i++) {
+        const open = await t.db.kysely.selectFrom('sweeps').select('id').where('status', 'in', ['planned', 'gas', 'sweeping']).execute();
+        if (open.length === 0) break;
+        clock.advance(1_500);
+        await s.jobs.tick();
+        await client.request({ method: 'anvil_mine' as never, params: [toHex(1)] as never });
+      }
+    }
+    // Every funded (address, asset) was planned within two laps, and emptied.
+    expect([...plannedAt.keys()].sort()).toEqual([...usdt.map(([a]) => `${a}:USDT`), ...eth.map(([a]) => `${a}:ETH`)].sort());
+    for (const [a] of usdt) expect(await balanceOfToken(client, token, a)).toBe(0n);
+    for (const [a] of eth) expect((await client.getBalance({ address: a })) < parseEther('0.001')).toBe(true);
+    // One confirmed sweep per (address, asset); the earlier failed one stays as it was.
+    const rows = await t.db.kysely.selectFrom('sweeps').selectAll().where('id', 'not in', before.sweeps).execute();
+    expect(rows.map((r) => [r.deposit_address, r.asset, r.status]).sort()).toEqual([...plannedAt.keys()].map((k) => [...k.split(':'), 'confirmed']).sort());
+    expect((await sweeperOn(t.db).sweeper.get(failedId))!.status).toBe('failed');
+    // The ledger moved exactly what the chain did: USDT and ETH into the hot wallet, gas booked once.
+    const after = await ledgerNow();
+    const delta = (k: number) => ({ dr: after[k]!.dr - before.ledger[k]!.dr, cr: after[k]!.cr - before.ledger[k]!.cr });
+    const usdtSwept = usdt.reduce((s, [, v]) => s + v, 0n);
+    expect(delta(0)).toEqual({ dr: usdtSwept, cr: 0n });
+    expect(delta(1)).toEqual({ dr: 0n, cr: usdtSwept });
+    expect((await balanceOfToken(client, token, hotAddress)) - before.usdt).toBe(usdtSwept);
+    expect((await client.getBalance({ address: hotAddress })) - before.eth).toBe(delta(2).dr - delta(2).cr);
+    expect(delta(3).dr).toBe(rows.reduce((s, r) => s + (r.gas_fee_minor ?? 0n), 0n));
+
+    // Another lap plans nothing: nothing is left to sweep.
+    for (let plan = 0; plan < LAP; plan++) expect(await sweeperOn(t.db, true, { limit: LIMIT }).sweeper.planSweeps()).toEqual([]);
+  }, 120_000);
 });

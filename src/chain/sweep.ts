@@ -2,9 +2,13 @@
 // it is worth the gas, and records each sweep in the ledger as an internal movement.
 //
 // planSweeps() reads balances of users' deposit addresses and invoices' addresses (both are
-// derived keys: m/44'/60'/0'/0/i and m/44'/60'/1'/0/i) (bounded per call) and records one sweep
-// per (address, asset) at a time; its id derives from (chain, address, asset, the address's nonce), so two sweepers, or one
-// run twice, plan the same sweep once. A durable job (`chain.sweep.advance`) then drives it:
+// derived keys: m/44'/60'/0'/0/i and m/44'/60'/1'/0/i), at most addresses_per_plan_max per call,
+// walking a rotation saved in `sweep_cursors`: users' addresses in address order, then invoices',
+// then users' again. Every address is therefore looked at once every ceil(addresses / limit)
+// plans, however many users and invoices there are, and a restart continues where the last plan
+// stopped. It records one sweep per (address, asset) at a time; its id derives from (chain,
+// address, asset, the address's nonce, the number of earlier failed sweeps there), so two
+// sweepers, or one run twice, plan the same sweep once. A durable job (`chain.sweep.advance`) then drives it:
 //   ERC-20: the hot wallet tops the address up with gas (a hot-wallet transaction, nonce from the
 //           database) -> the deposit key signs token.transfer(hot wallet, amount) -> confirmed.
 //   native: the deposit key sends balance − fees to the hot wallet (fees fixed in advance).
@@ -39,6 +43,16 @@ const TOKEN_SWEEP_GAS = 90_000n;
 const NATIVE_GAS = 21_000n;
 /** A sweep is worth it when its gas costs at most 1/WORTH_FACTOR of what it moves (native). */
 const WORTH_FACTOR = 10n;
+/** Statuses of a sweep still under way (at most one per address and asset). */
+const OPEN_STATUSES = ['planned', 'gas', 'sweeping'];
+
+/** The two families of receiving addresses the rotation walks through, in this order. */
+type Family = 'users' | 'invoices';
+interface WindowEntry {
+  family: Family;
+  address: Hex;
+  hd_index: number;
+}
 
 export type SweepRow = SweepsTable;
 
@@ -65,6 +79,7 @@ export interface SweeperDeps {
   tokens: SweepAsset[];
   /** How soon the job looks again; default 1 s. */
   poll_ms?: number;
+  /** Addresses read per plan (each costs a few RPC calls); default 500. */
   addresses_per_plan_max?: number;
 }
 
@@ -75,7 +90,7 @@ function account(asset: string, kind: AccountKind): AccountSpec {
 }
 
 export interface Sweeper {
-  /** Looks at up to addresses_per_plan_max deposit addresses and plans the sweeps worth doing. */
+  /** Looks at the next addresses_per_plan_max receiving addresses of the rotation and plans the sweeps worth doing. */
   planSweeps(): Promise<SweepRow[]>;
   advance(id: string, ctx: Pick<JobContext, 'commit'>): Promise<void>;
   get(id: string): Promise<SweepRow | undefined>;
@@ -104,17 +119,22 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
   const native = deps.native?.code ?? null;
 
   async function planOne(address: Hex, index: number, asset: string, amount_minor: bigint, nonce: number): Promise<SweepRow | null> {
-    const id = deterministicId('swp', String(chain_id), address, asset, String(nonce));
-    const now = clock.now_ms();
-    const row: SweepRow = {
-      id, chain_id, asset, deposit_address: address, derivation_index: index, amount_minor, status: 'planned',
-      gas_tx_id: null, sweep_tx_id: null, gas_fee_minor: null, failure_reason: null, created_at_ms: now, updated_at_ms: now,
-    };
     try {
       return await db.transaction(async (trx) => {
         // One open sweep per address and asset: an unfinished one blocks planning another.
-        const open = await trx.selectFrom('sweeps').select('id').where('chain_id', '=', chain_id).where('deposit_address', '=', address).where('asset', '=', asset).where('status', 'in', ['planned', 'gas', 'sweeping']).executeTakeFirst();
+        const open = await trx.selectFrom('sweeps').select('id').where('chain_id', '=', chain_id).where('deposit_address', '=', address).where('asset', '=', asset).where('status', 'in', OPEN_STATUSES).executeTakeFirst();
         if (open) return null;
+        // A sweep that failed without the address sending anything (a failed top-up, a refused
+        // transfer) leaves the address's nonce where it was; the count of failed sweeps keeps the
+        // next attempt's id new yet deterministic, so two planners still plan it once.
+        const failed = await trx.selectFrom('sweeps').select((eb) => eb.fn.countAll<string | number>().as('n')).where('chain_id', '=', chain_id).where('deposit_address', '=', address).where('asset', '=', asset).where('status', '=', 'failed').executeTakeFirstOrThrow();
+        const retry = Number(failed.n);
+        const id = deterministicId('swp', String(chain_id), address, asset, String(nonce), ...(retry > 0 ? [`retry${retry}`] : []));
+        const now = clock.now_ms();
+        const row: SweepRow = {
+          id, chain_id, asset, deposit_address: address, derivation_index: index, amount_minor, status: 'planned',
+          gas_tx_id: null, sweep_tx_id: null, gas_fee_minor: null, failure_reason: null, created_at_ms: now, updated_at_ms: now,
+        };
         await trx.insertInto('sweeps').values(row).execute();
         await enqueueJob(trx, SWEEP_JOB, { id, chain_id }, { unique_key: `${SWEEP_JOB}:${id}` }, clock);
         return row;
@@ -125,33 +145,88 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
     }
   }
 
+  const families: readonly Family[] = deps.invoice_keys ? ['users', 'invoices'] : ['users'];
+
+  /** Up to n addresses of one family after `after`, in address order (the (chain_id, address) unique index). */
+  function readFamily(family: Family, after: string, n: number): Promise<Array<{ address: string; hd_index: number }>> {
+    const table = family === 'users' ? 'deposit_addresses' : 'invoices';
+    return db.kysely.selectFrom(table).select(['address', 'hd_index']).where('chain_id', '=', chain_id).where('address', '>', after).orderBy('address').limit(n).execute();
+  }
+
+  /**
+   * The next `limit` addresses of the rotation: from the saved cursor on through the rest of its
+   * family, then the next family from its start, and so on, at most one lap (no address twice).
+   */
+  async function nextWindow(limit: number): Promise<WindowEntry[]> {
+    const cur = await db.kysely.selectFrom('sweep_cursors').selectAll().where('chain_id', '=', chain_id).executeTakeFirst();
+    let family = families.find((f) => f === cur?.family) ?? families[0]!;
+    let after = cur && cur.family === family ? cur.after_address : '';
+    const out: WindowEntry[] = [];
+    const seen = new Set<string>();
+    // families.length + 1 segments: the rest of the current family, every other one, and the
+    // current family's start up to where the lap began.
+    for (let segment = 0; segment <= families.length && out.length < limit; segment++) {
+      const want = limit - out.length;
+      const rows = await readFamily(family, after, want);
+      for (const r of rows) {
+        if (seen.has(r.address)) continue;
+        seen.add(r.address);
+        out.push({ family, address: r.address as Hex, hd_index: r.hd_index });
+      }
+      if (rows.length === want) break;
+      family = families[(families.indexOf(family) + 1) % families.length]!;
+      after = '';
+    }
+    return out;
+  }
+
+  async function saveCursor(family: Family, after_address: string): Promise<void> {
+    const updated_at_ms = clock.now_ms();
+    await db.kysely.insertInto('sweep_cursors').values({ chain_id, family, after_address, updated_at_ms }).onConflict((oc) => oc.column('chain_id').doUpdateSet({ family, after_address, updated_at_ms })).execute();
+  }
+
+  /** Reads one address's balances and plans the sweeps worth doing (the nonce is read only then). */
+  async function examine(a: WindowEntry, fees: { maxFeePerGas: bigint }): Promise<SweepRow[]> {
+    const planned: SweepRow[] = [];
+    const address = a.address;
+    let nonce: number | null = null;
+    const nonceOf = async () => (nonce ??= await client.getTransactionCount({ address, blockTag: 'pending' }));
+    for (const t of deps.tokens) {
+      const bal = await client.readContract({ address: t.contract!, abi: TOKEN_ABI, functionName: 'balanceOf', args: [address] });
+      if (bal < t.sweep_min_minor || bal === 0n) continue;
+      const row = await planOne(address, a.hd_index, t.code, bal, await nonceOf());
+      if (row) planned.push(row);
+    }
+    if (native) {
+      const bal = await client.getBalance({ address });
+      const gas = NATIVE_GAS * fees.maxFeePerGas;
+      if (bal < deps.native!.sweep_min_minor || bal <= gas * WORTH_FACTOR) return planned;
+      // Leave native coins alone while a token sweep of this address is open (they pay its gas).
+      const busy = await db.kysely.selectFrom('sweeps').select('id').where('chain_id', '=', chain_id).where('deposit_address', '=', address).where('status', 'in', OPEN_STATUSES).executeTakeFirst();
+      if (busy) return planned;
+      const row = await planOne(address, a.hd_index, native, bal - gas, await nonceOf());
+      if (row) planned.push(row);
+    }
+    return planned;
+  }
+
   async function planSweeps(): Promise<SweepRow[]> {
     const limit = deps.addresses_per_plan_max ?? 500;
-    const users = await db.kysely.selectFrom('deposit_addresses').select(['address', 'hd_index']).where('chain_id', '=', chain_id).orderBy('hd_index').limit(limit).execute();
-    // Invoice addresses hold merchants' coins exactly like deposit addresses hold users'.
-    const invoices = deps.invoice_keys ? await db.kysely.selectFrom('invoices').select(['address', 'hd_index']).where('chain_id', '=', chain_id).orderBy('hd_index').limit(limit).execute() : [];
-    const addresses = [...users, ...invoices].slice(0, limit);
+    const window = await nextWindow(limit);
+    if (window.length === 0) return [];
     const fees = await client.estimateFeesPerGas();
     const planned: SweepRow[] = [];
-    for (const a of addresses) {
-      const address = a.address as Hex;
-      const nonce = await client.getTransactionCount({ address, blockTag: 'pending' });
-      for (const t of deps.tokens) {
-        const bal = await client.readContract({ address: t.contract!, abi: TOKEN_ABI, functionName: 'balanceOf', args: [address] });
-        if (bal < t.sweep_min_minor || bal === 0n) continue;
-        const row = await planOne(address, a.hd_index, t.code, bal, nonce);
-        if (row) planned.push(row);
+    let last: WindowEntry | null = null;
+    try {
+      for (const a of window) {
+        last = a;
+        planned.push(...(await examine(a, fees)));
       }
-      if (native) {
-        const bal = await client.getBalance({ address });
-        const gas = NATIVE_GAS * fees.maxFeePerGas;
-        // Leave native coins alone while a token sweep of this address is open (they pay its gas).
-        const busy = await db.kysely.selectFrom('sweeps').select('id').where('chain_id', '=', chain_id).where('deposit_address', '=', address).where('status', 'in', ['planned', 'gas', 'sweeping']).executeTakeFirst();
-        if (!busy && bal >= deps.native!.sweep_min_minor && bal > gas * WORTH_FACTOR) {
-          const row = await planOne(address, a.hd_index, native, bal - gas, nonce);
-          if (row) planned.push(row);
-        }
-      }
+    } finally {
+      // The cursor moves past every address tried, even one whose read failed: a failing address
+      // waits for the next lap instead of stopping the rotation, and the rest of the window is
+      // the next plan's start, so a transient RPC error skips nothing.
+      if (last) await saveCursor(last.family, last.address);
     }
     return planned;
   }
@@ -326,6 +401,8 @@ export function createSweepers(opts: {
   clock: Clock;
   ledger: Ledger;
   client: (chain: { chain_id: number; rpc_url: string }) => PublicClient;
+  /** Addresses read per plan and chain; default 500. */
+  addresses_per_plan_max?: number;
 }): Map<number, Sweeper> {
   const minOf = (decimals: number, min?: string) => {
     const parsed = min ? parseAmount(min, decimals) : null;
@@ -342,6 +419,7 @@ export function createSweepers(opts: {
         native: c.native ? { code: c.native.symbol, sweep_min_minor: minOf(c.native.decimals, c.native.min_deposit) } : null,
         tokens: (c.tokens ?? []).map((t) => ({ code: t.symbol, contract: t.address.toLowerCase() as Hex, sweep_min_minor: minOf(t.decimals, t.min_deposit) })),
         ...(c.poll_interval_ms ? { poll_ms: c.poll_interval_ms } : {}),
+        ...(opts.addresses_per_plan_max ? { addresses_per_plan_max: opts.addresses_per_plan_max } : {}),
       }),
     );
   }

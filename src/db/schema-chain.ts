@@ -72,11 +72,26 @@ export interface SweepsTable {
   updated_at_ms: number;
 }
 
+/**
+ * Where the sweeper's rotation over receiving addresses stands on a chain: the next plan looks at
+ * `family`'s addresses after `after_address` (in address order), then the next family (migration
+ * 2026-11-26T0710_sweep_cursors).
+ */
+export interface SweepCursorsTable {
+  chain_id: number;
+  /** users | invoices */
+  family: string;
+  /** lower-case hex; '' for the family's start */
+  after_address: string;
+  updated_at_ms: number;
+}
+
 export interface HotWalletTables {
   hot_wallet_nonces: HotWalletNoncesTable;
   chain_txs: ChainTxsTable;
   chain_tx_attempts: ChainTxAttemptsTable;
   sweeps: SweepsTable;
+  sweep_cursors: SweepCursorsTable;
 }
 
 // --- Deposit addresses, the scanner's cursor and blocks, deposits, incidents (src/chain/keys.ts,
