@@ -294,4 +294,40 @@ describe.each(DIALECTS)('POST /withdrawals on %s', (dialect) => {
     const fresh = await post(users.alice!, { ...body, to_address: '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed', amount: '1' }, 'k-new-addr');
     expect(fresh.json()).toMatchObject({ status: 'review', explanation: { code: 'withdrawal_review_new_address' } });
   });
+
+  it('lists a page of several reviews, oldest first, with each one\'s evidence (the same whatever the page size)', async () => {
+    // Queue now: Alice's 1 USDT to a new address after her password change. Three more join it:
+    // Carol's and the risk officer's large ones, and Alice's large one to a new address (two rules).
+    const NEW_TO = '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed'.toLowerCase();
+    const OTHER_TO = '0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB';
+    const created = new Map((await t.db.kysely.selectFrom('users').select(['id', 'created_at_ms']).execute()).map((u) => [u.id, Number(u.created_at_ms)]));
+    const queued = (await staff(users.risk!, 'GET', '/admin/withdrawals/reviews')).json().data as Array<{ id: string; requested_at: string }>;
+    expect(queued).toHaveLength(1);
+    const expected: Array<Record<string, unknown>> = [];
+    const row = (id: string, who: string, amount: string, to: string, rules: string[], at_ms: number) => ({
+      id, user_id: users[who]!.id, asset: 'USDT', amount, fee: '0', to_address: to, chain_id: CHAIN, rules, requested_at: new Date(at_ms).toISOString(),
+      account_created_at: new Date(created.get(users[who]!.id)!).toISOString(),
+    });
+    expected.push(row(queued[0]!.id, 'alice', '1', NEW_TO, ['new_address_after_credential_change'], Date.parse(queued[0]!.requested_at)));
+    for (const [who, amount, to, rules] of [
+      ['carol', '150', TO.toLowerCase(), ['large_amount']],
+      ['risk', '120.5', TO.toLowerCase(), ['large_amount']],
+      ['alice', '101', OTHER_TO.toLowerCase(), ['large_amount', 'new_address_after_credential_change']],
+    ] as const) {
+      await stepUp(users[who]!);
+      clock.advance(1_000);
+      const at = clock.now_ms();
+      const res = await post(users[who]!, { ...body, amount, to_address: to === TO.toLowerCase() ? TO : OTHER_TO }, `k-page-${who}-${amount}`);
+      expect([res.statusCode, res.json().status]).toEqual([201, 'review']);
+      expected.push(row(res.json().id, who, amount, to, [...rules], at));
+    }
+    clock.advance(2_500);
+    const now = clock.now_ms();
+    const withAge = expected.map((e) => ({ ...e, account_age_s: Math.floor((now - Date.parse(e.account_created_at as string)) / 1000) }));
+    const page = await staff(users.admin!, 'GET', '/admin/withdrawals/reviews');
+    expect(page.statusCode).toBe(200);
+    expect(page.json()).toEqual({ data: withAge });
+    expect((await staff(users.admin!, 'GET', '/admin/withdrawals/reviews?limit=2')).json()).toEqual({ data: withAge.slice(0, 2) });
+    expect((await staff(users.risk!, 'GET', '/admin/withdrawals/reviews?limit=200')).json()).toEqual({ data: withAge });
+  });
 });

@@ -83,7 +83,20 @@ export async function addressUsedBefore(ex: DbExecutor, user_id: string, to_addr
   return row !== undefined;
 }
 
-/** Withdrawals waiting for a staff review, oldest first. */
-export async function withdrawalsInReview(ex: DbExecutor, limit: number): Promise<WithdrawalRow[]> {
-  return w(ex).selectFrom('withdrawals').selectAll().where('status', '=', 'review').orderBy('created_at_ms').orderBy('id').limit(limit).execute();
+/**
+ * The review queue in one query: the withdrawals in review, oldest first, each with its payment's
+ * explanation parameters (JSON text, null if the payment row is missing), where the fired rules are.
+ */
+export async function reviewQueue(ex: DbExecutor, limit: number): Promise<Array<{ withdrawal: WithdrawalRow; payment_params: string | null }>> {
+  const rows = await w(ex)
+    .selectFrom('withdrawals')
+    .leftJoin('payments', 'payments.id', 'withdrawals.id')
+    .selectAll('withdrawals')
+    .select('payments.code_params as payment_params')
+    .where('withdrawals.status', '=', 'review')
+    .orderBy('withdrawals.created_at_ms')
+    .orderBy('withdrawals.id')
+    .limit(limit)
+    .execute();
+  return rows.map(({ payment_params, ...withdrawal }) => ({ withdrawal, payment_params }));
 }

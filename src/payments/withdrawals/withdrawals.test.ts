@@ -317,4 +317,46 @@ describe.each(DIALECTS)('withdrawals on %s', (dialect) => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it('review queue: a page of several reviews costs the same fixed number of queries whatever its size', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'settle-wd-queue-'));
+    try {
+      const accounts = createAccounts({ db: t.db, config: loadConfig({ SETTLE_DATA_DIR: dir }, dir), clock });
+      // Every query of the queue goes through this Kysely (same connections, counted).
+      let queries = 0;
+      const counted = t.db.kysely.withPlugin({ transformQuery: (a) => (queries++, a.node), transformResult: async (a) => a.result });
+      const facts = accountRiskFacts();
+      const queue = createWithdrawals({ db: { ...t.db, kysely: counted }, clock, config: withdrawalsConfig, ledger, sender: () => hotSender, accountFacts: facts });
+      const risky = createWithdrawals({ db: t.db, clock, config: withdrawalsConfig, ledger, sender: () => hotSender, accountFacts: facts });
+      const before = await queue.reviews(200);
+      const expected: Array<[string, string[], number]> = before.map((r) => [r.withdrawal.id, r.rules, r.account_created_at_ms!]);
+      for (let i = 0; i < 3; i++) {
+        const u = await accounts.createUserWithRoles(`queue${i}@example.test`, 'correct horse battery staple 9', []);
+        const acct = ledgerAccountId('user', u.id, 'USDT', 'user_available');
+        await ledger.ensureAccounts([{ id: acct, asset: 'USDT', owner_type: 'user', owner_id: u.id, kind: 'user_available', flags: { debits_must_not_exceed_credits: true, credits_must_not_exceed_debits: false } }]);
+        await ledger.createTransfers([{ id: `fund-queue-${i}`, debit_account_id: ledgerAccountId('platform', PLATFORM_OWNER, 'USDT', 'external'), credit_account_id: acct, amount_minor: usdt(100), asset: 'USDT', reason: 'test', reference: null }]);
+        for (let k = 0; k < 2; k++) {
+          clock.advance(1_000);
+          const r = await risky.request({ user_id: u.id, user_status: 'active', idempotency_key: `k-queue-${k}`, asset: 'USDT', to_address: TO, amount_minor: usdt(1 + k) });
+          expect(r.payment.status).toBe('review');
+          expected.push([r.payment.id, ['new_account'], Date.parse(u.created_at)]);
+        }
+      }
+      const page = async (limit: number) => {
+        queries = 0;
+        const rows = await queue.reviews(limit);
+        return { rows: rows.map((r) => [r.withdrawal.id, r.rules, r.account_created_at_ms] as const), queries };
+      };
+      const one = await page(1);
+      const all = await page(200);
+      expect(all.rows).toEqual(expected);
+      expect(one.rows).toEqual(expected.slice(0, 1));
+      expect((await page(4)).rows).toEqual(expected.slice(0, 4));
+      expect({ one: one.queries, all: all.queries }).toEqual({ one: 2, all: 2 });
+      // The full rows come back too (amounts, addresses) for the route's answer.
+      expect((await queue.reviews(200)).map((r) => r.withdrawal)).toEqual(await Promise.all(expected.map(async ([id]) => (await risky.get(id))!)));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });

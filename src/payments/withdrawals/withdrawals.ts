@@ -42,7 +42,7 @@ import { createPayment, getPayment, transitionPayment, type Payment, type Timeli
 import { formatAmount } from '../../shared/money.ts';
 import { newId } from '../../shared/ids.ts';
 import { confirmationsFor, dailyLimitInAsset, decideReview, isReviewRule, nextStep, NEW_ACCOUNT_MS, postIds, reviewCode, reviewRules, reviewThreshold, USD_STABLE, voidIds, withdrawalGasId, withdrawalIds, type ReviewRule, type WithdrawalStatus } from './withdrawal-rules.ts';
-import { addressUsedBefore, getWithdrawal, insertWithdrawal, updateWithdrawal, withdrawalsInReview, withdrawnSince, type WithdrawalRow } from './withdrawal-store.ts';
+import { addressUsedBefore, getWithdrawal, insertWithdrawal, reviewQueue, updateWithdrawal, withdrawnSince, type WithdrawalRow } from './withdrawal-store.ts';
 
 export const ADVANCE_JOB = 'withdrawal.advance';
 /** The platform's own ledger accounts use this owner id. */
@@ -100,15 +100,26 @@ export interface WithdrawalDeps {
   new_account_ms?: number | null;
 }
 
-/** What the review rules need from accounts; nulls when unknown. */
-export type AccountFacts = (ex: DbExecutor, user_id: string, now_ms: number) => Promise<{ created_at_ms: number | null; credentials_changed_at_ms: number | null }>;
+/**
+ * What the review rules need from accounts; nulls when unknown. `createdAtOf` reads several
+ * users' registration times in one query (the review queue); users it does not know are left out.
+ */
+export type AccountFacts = ((ex: DbExecutor, user_id: string, now_ms: number) => Promise<{ created_at_ms: number | null; credentials_changed_at_ms: number | null }>) & {
+  createdAtOf?: (ex: DbExecutor, user_ids: readonly string[]) => Promise<Map<string, number>>;
+};
 
 /**
  * The account facts from the accounts module's tables (read only): the user's registration time
  * and the newest `password_changed` / `email_changed` audit row.
  */
 export function accountRiskFacts(): AccountFacts {
-  return async (ex, user_id) => {
+  const createdAtOf = async (ex: DbExecutor, user_ids: readonly string[]) => {
+    if (user_ids.length === 0) return new Map<string, number>();
+    const rows = await ex.selectFrom('users').select(['id', 'created_at_ms']).where('id', 'in', [...user_ids]).execute();
+    return new Map(rows.map((r) => [r.id, Number(r.created_at_ms)]));
+  };
+  return Object.assign(facts, { createdAtOf });
+  async function facts(ex: DbExecutor, user_id: string): Promise<{ created_at_ms: number | null; credentials_changed_at_ms: number | null }> {
     const u = await ex.selectFrom('users').select('created_at_ms').where('id', '=', user_id).executeTakeFirst();
     const changed = await ex
       .selectFrom('audit_log')
@@ -120,7 +131,7 @@ export function accountRiskFacts(): AccountFacts {
       .limit(1)
       .executeTakeFirst();
     return { created_at_ms: u ? Number(u.created_at_ms) : null, credentials_changed_at_ms: changed ? Number(changed.at_ms) : null };
-  };
+  }
 }
 
 /** A withdrawal waiting for staff, with the evidence for the decision. */
@@ -428,14 +439,30 @@ export function createWithdrawals(deps: WithdrawalDeps): Withdrawals {
     });
   }
 
+  /**
+   * The review queue with its evidence in a fixed number of queries whatever the page size: the
+   * withdrawals with their payments' rules (one join), then the owners' registration times (one
+   * query through accountFacts.createdAtOf; per distinct owner only for an AccountFacts without it).
+   */
   async function reviews(limit: number): Promise<PendingReview[]> {
-    const rows = await withdrawalsInReview(db.kysely, limit);
-    const out: PendingReview[] = [];
-    for (const w of rows) {
-      const p = await getPayment(db.kysely, w.id);
-      const rules = String(p?.payment.params.rules ?? '').split(',').filter(isReviewRule);
-      const account = deps.accountFacts ? await deps.accountFacts(db.kysely, w.user_id, clock.now_ms()) : { created_at_ms: null };
-      out.push({ withdrawal: w, rules, account_created_at_ms: account.created_at_ms });
+    const rows = await reviewQueue(db.kysely, limit);
+    const created = await createdAtOf([...new Set(rows.map((r) => r.withdrawal.user_id))]);
+    return rows.map(({ withdrawal, payment_params }) => {
+      const params = payment_params ? (JSON.parse(payment_params) as Record<string, unknown>) : {};
+      const rules = String(params.rules ?? '').split(',').filter(isReviewRule);
+      return { withdrawal, rules, account_created_at_ms: created.get(withdrawal.user_id) ?? null };
+    });
+  }
+
+  async function createdAtOf(user_ids: string[]): Promise<Map<string, number>> {
+    const facts = deps.accountFacts;
+    if (!facts || user_ids.length === 0) return new Map();
+    if (facts.createdAtOf) return facts.createdAtOf(db.kysely, user_ids);
+    const now = clock.now_ms();
+    const out = new Map<string, number>();
+    for (const u of user_ids) {
+      const f = await facts(db.kysely, u, now);
+      if (f.created_at_ms !== null) out.set(u, f.created_at_ms);
     }
     return out;
   }
