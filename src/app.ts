@@ -15,7 +15,8 @@ import { registerIdempotency } from './http/idempotency.ts';
 import { RateLimiter } from './http/rate-limit.ts';
 import type { Metrics } from './ops/metrics.ts';
 import type { Clock } from './shared/clock.ts';
-import { ProblemError, isProblemError, problemType } from './shared/errors.ts';
+import { ProblemError, isProblemError } from './shared/errors.ts';
+import { pickLocale, type Locale } from './shared/i18n.ts';
 import { newId } from './shared/ids.ts';
 import type { Principal } from './shared/principal.ts';
 
@@ -77,6 +78,11 @@ function toProblem(error: FastifyError): ProblemError {
   return new ProblemError(500, 'internal', 'Something went wrong on our side. It has been logged; retry later or quote the request id to support.');
 }
 
+/** Problems speak the signed-in user's language, else the one the client asks for (Accept-Language). */
+function problemLocale(req: FastifyRequest): Locale {
+  return pickLocale(req.principal?.locale ?? null, req.headers['accept-language']);
+}
+
 /** const app = await buildApp(deps); const res = await app.inject({ method: 'GET', url: '/healthz' }) */
 export async function buildApp(deps: AppDeps): Promise<App> {
   const { config, db, clock, metrics } = deps;
@@ -104,9 +110,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // problem+json as everything else.
     frameworkErrors: (error, req, reply: FastifyReply) => {
       const problem = error.code === 'FST_ERR_BAD_URL' ? new ProblemError(400, 'malformed_url', 'The URL is not valid: check its percent-encoding.') : toProblem(error);
-      reply.header('x-request-id', req.id).code(problem.status).type('application/problem+json');
+      const locale = problemLocale(req);
+      reply.header('x-request-id', req.id).header('content-language', locale).code(problem.status).type('application/problem+json');
       setSecurityHeaders(req, reply);
-      void reply.send(problem.toBody());
+      void reply.send(problem.toBody(undefined, locale));
     },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
@@ -169,12 +176,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     if (problem.status >= 500) req.log.error({ err: error }, 'request failed');
     else req.log.info({ code: problem.code, status: problem.status }, 'request refused');
     for (const [k, v] of Object.entries(problem.headers)) reply.header(k, v);
-    return reply.code(problem.status).type('application/problem+json').send(problem.toBody(req.url));
+    const locale = problemLocale(req);
+    return reply.code(problem.status).header('content-language', locale).type('application/problem+json').send(problem.toBody(req.url, locale));
   });
 
   app.setNotFoundHandler((req, reply) => {
-    const body = { type: problemType('route_not_found'), title: 'Not Found', status: 404, code: 'route_not_found', detail: `No route ${req.method} ${req.url.split('?')[0]}. See /docs for the API.`, instance: req.url };
-    return reply.code(404).type('application/problem+json').send(body);
+    const problem = new ProblemError(404, 'route_not_found', `No route ${req.method} ${req.url.split('?')[0]}. See /docs for the API.`);
+    const locale = problemLocale(req);
+    return reply.code(404).header('content-language', locale).type('application/problem+json').send(problem.toBody(req.url, locale));
   });
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));

@@ -1,5 +1,8 @@
 // Expected refusals travel as ProblemError and leave the API as RFC 9457 problem+json with a
 // stable `code`. Anything else that escapes a handler is a bug: it becomes a 500 `internal`.
+// The title, and for zh-CN callers the detail, come from the code's entry in problem-messages.ts.
+import type { Locale } from './i18n.ts';
+import { problemDetailZh, problemTitle } from './problem-messages.ts';
 
 export interface ProblemBody {
   type: string;
@@ -10,22 +13,6 @@ export interface ProblemBody {
   instance?: string;
   [extra: string]: unknown;
 }
-
-const TITLES: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  406: 'Not Acceptable',
-  409: 'Conflict',
-  413: 'Content Too Large',
-  415: 'Unsupported Media Type',
-  422: 'Unprocessable Content',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-};
 
 export function problemType(code: string): string {
   return `https://settle.dev/problems/${code.replace(/_/g, '-')}`;
@@ -46,13 +33,16 @@ export class ProblemError extends Error {
     this.headers = headers;
   }
 
-  toBody(instance?: string): ProblemBody {
+  /** The problem+json body in the caller's locale (a zh-CN body keeps the English detail as `detail_en`). */
+  toBody(instance?: string, locale: Locale = 'en'): ProblemBody {
+    const zh = locale === 'zh-CN' ? problemDetailZh(this.code) : null;
     return {
       type: problemType(this.code),
-      title: TITLES[this.status] ?? 'Error',
+      title: problemTitle(this.code, this.status, locale),
       status: this.status,
-      detail: this.detail,
+      detail: zh ?? this.detail,
       code: this.code,
+      ...(zh ? { detail_en: this.detail } : {}),
       ...(instance ? { instance } : {}),
       ...this.extra,
     };

@@ -1,7 +1,7 @@
 // Goal: the HTTP shell keeps the public contract for every route — clear problem+json errors
 // for malformed JSON, oversize bodies, wrong content types, unknown routes and invalid input
-// (never a 5xx), request ids, security headers, health, readiness, metrics, OpenAPI 3.1, /docs
-// and per-caller rate limits.
+// (never a 5xx), in the caller's language (en, zh-CN), request ids, security headers, health,
+// readiness, metrics, OpenAPI 3.1, /docs and per-caller rate limits.
 // Method: buildApp over a real migrated SQLite database with test-only route plugins, driven by
 // app.inject(); a ManualClock so that rate-limit buckets do not refill while the test runs.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -116,6 +116,20 @@ describe('HTTP shell', () => {
     expectProblem(await post(JSON.stringify({ name: 'a' })), 400, 'validation_failed');
     expectProblem(await post(JSON.stringify({ name: 'a', count: 1, extra: true })), 400, 'validation_failed');
     expectProblem(await post(JSON.stringify([1, 2])), 400, 'validation_failed');
+  });
+
+  it('speaks the caller\'s language: zh-CN title and detail (English detail kept), en by default', async () => {
+    const zh = await app.inject({ method: 'POST', url: '/api/v1/things', headers: { 'content-type': 'application/json', 'accept-language': 'zh-CN,zh;q=0.9,en;q=0.5' }, payload: JSON.stringify({ name: '', count: 1 }) });
+    const body = expectProblem(zh, 400, 'validation_failed');
+    expect(zh.headers['content-language']).toBe('zh-CN');
+    expect(body).toMatchObject({ title: '请求无效', detail: '请求中有字段不符合要求，详见 errors 列表。' });
+    expect(String(body.detail_en)).toContain('/name');
+    const missing = expectProblem(await app.inject({ method: 'GET', url: '/api/v1/nowhere', headers: { 'accept-language': 'zh' } }), 404, 'route_not_found');
+    expect(missing).toMatchObject({ title: '接口不存在', instance: '/api/v1/nowhere' });
+    const en = await post(JSON.stringify({ name: '' }));
+    expect(en.headers['content-language']).toBe('en');
+    expect(expectProblem(en, 400, 'validation_failed')).toMatchObject({ title: 'Invalid request' });
+    expect(en.json()).not.toHaveProperty('detail_en');
   });
 
   it('a bug is a 500 internal that reveals nothing, even when its message mentions JSON', async () => {
