@@ -3,12 +3,15 @@
 // Idempotency-Key), withdrawals through the real hot wallet to outside addresses (including the
 // wait for hot-wallet liquidity), merchant invoices paid exact / partial / over / late, freezes
 // and unfreezes, a chain-scoped maintenance window switched on and off, a reorg that removes
-// deposits still confirming, and restarts of the whole platform — no coin is lost, doubled or
+// deposits still confirming, sweeps of deposit and invoice addresses into the hot wallet (planned
+// at random moments, a few addresses per plan, sometimes left half-way across a restart), and
+// restarts of the whole platform — no coin is lost, doubled or
 // invented: at the end `settle ledger verify` and `settle reconcile` (the CLI, as a child
 // process) are clean, every user's balances equal an in-memory model (deposits − transfers out
 // + in − withdrawals − fees), every coin sent on chain to our addresses is credited or held,
-// every withdrawal is on chain exactly once (recipients' balances, the hot wallet's nonce), and
-// each invoice ends in the status its payments call for.
+// every withdrawal and gas top-up is on chain exactly once (recipients' balances, the hot
+// wallet's nonce), each invoice ends in the status its payments call for, and two laps of the
+// sweeper's rotation leave no address holding anything worth sweeping.
 // Method: a seeded PRNG (the seed is printed; SETTLE_SIM_SEED=<n> replays the operation mix)
 // drives createPlatform over a real database and a real anvil: requests through app.inject with
 // real sessions and API keys; background work is driven by explicit ticks (scanner, outbox
@@ -21,7 +24,10 @@
 // except dust below the minimum, which stays held. Withdrawals are paid from the hot wallet's
 // recorded float (operator top-ups through recordFunding, as `settle chain record-funding`);
 // the reorg runs only while no withdrawal is on its way (hot-wallet transactions are not
-// reorganised here). Not covered here: sweeps (their worker runs every 60 s and is not ticked),
+// reorganised here; no job runs between the reorg's snapshot and its revert, so no sweep
+// transaction is either). Sweeps are planned by the test's own sweepers (the platform's worker
+// runs every 60 s), built like the platform's but reading 3 addresses per plan, so that a run
+// walks the rotation many times; their jobs run on the platform's job runner. Not covered here:
 // invoice refunds.
 // SETTLE_SIM_STEPS=<n> makes a run longer or shorter (default 200).
 import { spawnSync } from 'node:child_process';
@@ -50,6 +56,8 @@ import { bookDevFloat } from '../../src/chain/dev-chain.ts';
 import type { WithdrawalsTable } from '../../src/payments/withdrawals/withdrawal-store.ts';
 import type { Database } from '../../src/db/schema.ts';
 import type { Kysely } from 'kysely';
+import { createSweepers, type Sweeper } from '../../src/chain/sweep.ts';
+import { createDepositKeys, INVOICE_PATH_PREFIX } from '../../src/chain/keys.ts';
 
 /** The withdrawals table's type lives in its store (see there). */
 const wdb = (db: Db) => db.kysely as unknown as Kysely<Database & { withdrawals: WithdrawalsTable }>;
@@ -63,6 +71,9 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const META = { ip: null, user_agent: null, request_id: null };
 const payer = anvilAccount(2);
 const hotAddress = privateKeyToAccount(devHotWalletKey()).address.toLowerCase() as Hex;
+/** Receiving addresses the test's sweepers read per plan: small, so that the rotation laps often. */
+const SWEEP_LIMIT = 3;
+const OPEN_SWEEP = ['planned', 'gas', 'sweeping'];
 
 /** mulberry32: small, fast, good enough to drive a simulation reproducibly. */
 function prng(seed: number) {
@@ -127,6 +138,11 @@ describe.each(DIALECTS)('seeded simulation on %s', (dialect) => {
     let p!: Platform;
     let app!: App;
     let restarts = 0;
+    let sweepers: Sweeper[] = [];
+    let openAtRestart = 0;
+    // Sweeps start a quarter into the run: until then the hot wallet holds no USDT but what the
+    // operator records, so withdrawals still wait for liquidity (sweeps would fill it at once).
+    const SWEEPS_FROM = Math.floor(STEPS / 4);
     let step = -1;
     const trail: string[] = [];
     const note = (s: string) => {
@@ -137,15 +153,35 @@ describe.each(DIALECTS)('seeded simulation on %s', (dialect) => {
     async function boot(): Promise<void> {
       p = await createPlatform(config, db, { clock, job_poll_ms: 20 });
       app = await buildPlatformApp(p);
+      // The platform registered the sweep job (its runner drives every sweep); these plan them.
+      sweepers = [
+        ...createSweepers({
+          chains: config.chains, hotWallets: p.hotWallets!, keys: createDepositKeys(config.deposit_mnemonic!), invoice_keys: createDepositKeys(config.deposit_mnemonic!, INVOICE_PATH_PREFIX),
+          db, clock, ledger: p.ledger, client: () => client, addresses_per_plan_max: SWEEP_LIMIT,
+        }).values(),
+      ];
     }
+    async function planSweeps(): Promise<number> {
+      let n = 0;
+      for (const s of sweepers) n += (await s.planSweeps()).length;
+      return n;
+    }
+    const openSweeps = () => db.kysely.selectFrom('sweeps').select(['id', 'asset', 'deposit_address', 'status']).where('status', 'in', OPEN_SWEEP).execute();
     /** Stops the platform (its workers sometimes ran on their own first) and builds a new one. */
     async function restart(): Promise<void> {
+      if (step >= SWEEPS_FROM && rnd.next() < 0.4) {
+        // Sweeps planned and perhaps half-way (a top-up sent, no transfer yet) when the process stops.
+        const n = await planSweeps();
+        if (rnd.next() < 0.5) await p.jobs.tick();
+        note(`restart with ${n} sweep(s) just planned`);
+      }
       if (rnd.next() < 0.6) {
         startBackground(p);
         await sleep(rnd.int(20, 250));
       }
       await app.close();
       await stopBackground(p);
+      openAtRestart += (await openSweeps()).length;
       await db.close();
       db = openDb(t.target);
       await boot();
@@ -193,7 +229,7 @@ describe.each(DIALECTS)('seeded simulation on %s', (dialect) => {
       const withdrawn = new Map<string, Record<Asset, bigint>>(recipients.map((r) => [r.toLowerCase(), { USDT: 0n, ETH: 0n }]));
       const withdrawals: string[] = [];
       const invoices: InvoiceCase[] = [];
-      const counts = { deposits: 0, transfers: 0, replays: 0, refused: 0, withdrawals: 0, waited: 0, topups: 0, invoices: 0, freezes: 0, unfreezes: 0, maintenance_503: 0, maintenance_held: 0 };
+      const counts = { sweeps: 0, sweep_plans: 0, deposits: 0, transfers: 0, replays: 0, refused: 0, withdrawals: 0, waited: 0, topups: 0, invoices: 0, freezes: 0, unfreezes: 0, maintenance_503: 0, maintenance_held: 0 };
       let keyN = 0;
       const nextKey = () => `sim-${SEED}-${keyN++}`;
 
@@ -429,6 +465,20 @@ describe.each(DIALECTS)('seeded simulation on %s', (dialect) => {
         counts.maintenance_held++;
       }
 
+      /** Plans the sweeps the next addresses of the rotation call for, and drives them a little (or not at all). */
+      async function sweep(): Promise<void> {
+        const n = await planSweeps();
+        counts.sweep_plans++;
+        counts.sweeps += n;
+        const ticks = rnd.int(0, 3);
+        for (let i = 0; i < ticks; i++) {
+          await passTime(rnd.int(0, 3) * 1000);
+          await p.jobs.tick();
+          if (rnd.next() < 0.5) await mine(client, 1);
+        }
+        note(`sweep plan: ${n} planned, ${ticks} job tick(s), ${(await openSweeps()).length} open`);
+      }
+
       let reorged = false;
       /** A reorg: deposits sent and detected while confirming vanish with their blocks. */
       async function reorg(): Promise<void> {
@@ -464,6 +514,7 @@ describe.each(DIALECTS)('seeded simulation on %s', (dialect) => {
         else if (op < 0.75 || (step === Math.floor(STEPS / 4) && !windowId)) await maintenance();
         else if (op < 0.77 && !reorged) await reorg();
         else if (op < 0.785) await restart();
+        else if (op < 0.835 && step >= SWEEPS_FROM) await sweep();
         else {
           await passTime(rnd.int(2, 40) * 1000);
           await mine(client, rnd.int(1, 3));
@@ -482,6 +533,7 @@ describe.each(DIALECTS)('seeded simulation on %s', (dialect) => {
       await passTime(2_000_000); // past every invoice's expiry and the outbox gap window
       for (let i = 0; i < 40; i++) {
         await topUpIfShort(true);
+        counts.sweeps += await planSweeps();
         await mine(client, 13);
         await tickAll();
         const open = await openWithdrawals();
@@ -491,12 +543,28 @@ describe.each(DIALECTS)('seeded simulation on %s', (dialect) => {
           continue;
         }
         const moving = await db.kysely.selectFrom('deposits').select('id').where((eb) => eb.or([eb('status', '=', 'confirming'), eb.and([eb('status', '=', 'held'), eb('hold_reason', '!=', 'below_minimum')])])).execute();
-        if (open.length === 0 && moving.length === 0) break;
+        if (open.length === 0 && moving.length === 0 && (await openSweeps()).length === 0) break;
         await passTime(60_000);
       }
+      // Two laps of the rotation: every address worth sweeping is reached and emptied.
+      const receiving = [
+        ...(await db.kysely.selectFrom('deposit_addresses').select('address').where('chain_id', '=', CHAIN).execute()),
+        ...(await db.kysely.selectFrom('invoices').select('address').where('chain_id', '=', CHAIN).execute()),
+      ].map((r) => r.address as Hex);
+      const lap = Math.ceil(receiving.length / SWEEP_LIMIT);
+      for (let plan = 0; plan < 2 * lap; plan++) {
+        counts.sweeps += await planSweeps();
+        for (let i = 0; i < 20 && (await openSweeps()).length > 0; i++) {
+          await passTime(2_000);
+          await mine(client, 1);
+          await tickAll(1);
+        }
+      }
+      await mine(client, 13);
+      await tickAll();
       note('settled');
       const fail = (what: string) => `${what} (seed ${SEED}; replay with SETTLE_SIM_SEED=${SEED})\n${trail.join('\n')}`;
-      console.log(`simulation seed ${SEED} on ${dialect}: ${JSON.stringify({ ...counts, restarts, reorged })}`);
+      console.log(`simulation seed ${SEED} on ${dialect}: ${JSON.stringify({ ...counts, sweeps_open_at_restart: openAtRestart, restarts, reorged })}`);
 
       expect(reorged, fail('no reorg ran')).toBe(true);
       expect(restarts, fail('restarts')).toBeGreaterThanOrEqual(2);
@@ -514,11 +582,34 @@ describe.each(DIALECTS)('seeded simulation on %s', (dialect) => {
       const report = await createReconciler({ db, ledger: p.ledger, chains: config.chains, clock, client: () => client }).run();
       expect(report.discrepancies, fail('reconcile')).toEqual([]);
       expect(report.ok).toBe(true);
+      // What sweeps moved, from our own records: token amounts out, and in the native coin the
+      // gas top-ups in, native sweeps out and the fee of every sweep transaction that was mined.
+      const sweepRows = await db.kysely.selectFrom('sweeps').select(['id', 'asset', 'deposit_address', 'amount_minor', 'status', 'failure_reason']).execute();
+      const sweepTxs = await db.kysely.selectFrom('chain_txs').select(['purpose', 'status', 'value_minor', 'gas_fee_minor', 'from_address', 'to_address']).where('purpose', 'in', ['sweep', 'sweep_gas']).execute();
+      const swept: Record<Asset, bigint> = { USDT: 0n, ETH: 0n };
+      for (const r of sweepRows) if (r.status === 'confirmed' && r.asset === 'USDT') swept.USDT += r.amount_minor;
+      for (const tx of sweepTxs) {
+        if (tx.purpose === 'sweep_gas' && tx.status === 'confirmed') swept.ETH -= tx.value_minor;
+        if (tx.purpose === 'sweep' && tx.status === 'confirmed') swept.ETH += tx.value_minor;
+        if (tx.purpose === 'sweep') swept.ETH += tx.gas_fee_minor ?? 0n;
+      }
+      expect.soft(sweepRows.filter((r) => r.status !== 'confirmed'), fail('sweeps not confirmed')).toEqual([]);
       for (const asset of ASSETS) {
         const s = report.summaries.find((x) => x.asset === asset)!;
-        // Every coin sent on chain (and still canonical) to our addresses is there, credited or held.
-        expect({ asset, on_chain: s.on_chain_minor, credited_and_held: s.credited_minor + s.held_minor, pending: s.pending_minor }, fail('coins on chain')).toEqual({ asset, on_chain: sentToUs[asset], credited_and_held: sentToUs[asset], pending: 0n });
+        // Every coin sent on chain (and still canonical) to our addresses is credited or held, and
+        // is there unless a sweep took it to the hot wallet.
+        expect({ asset, on_chain: s.on_chain_minor, credited_and_held: s.credited_minor + s.held_minor, pending: s.pending_minor }, fail('coins on chain')).toEqual({ asset, on_chain: sentToUs[asset] - swept[asset], credited_and_held: sentToUs[asset], pending: 0n });
       }
+      // Nothing worth sweeping is left on any receiving address, and another lap plans nothing.
+      const fees = await client.estimateFeesPerGas();
+      const ethWorth = [MINIMUM.ETH, 21_000n * fees.maxFeePerGas * 10n].reduce((a, b) => (a > b ? a : b));
+      for (const a of receiving) {
+        const left = { address: a, USDT: await balanceOfToken(client, chainEnv.usdt, a), ETH: await client.getBalance({ address: a }) };
+        expect.soft({ address: a, USDT: left.USDT >= MINIMUM.USDT, ETH: left.ETH > ethWorth }, fail(`left on an address after two laps: ${left.USDT} USDT, ${left.ETH} wei`)).toEqual({ address: a, USDT: false, ETH: false });
+      }
+      let plannedAfter = 0;
+      for (let plan = 0; plan < lap; plan++) plannedAfter += await planSweeps();
+      expect.soft(plannedAfter, fail('sweeps planned after everything was swept')).toBe(0);
 
       // From here on every difference is reported (soft), not just the first.
       // Nobody is frozen now: nothing may stay held for a freeze (a deposit first seen while its
@@ -549,8 +640,9 @@ describe.each(DIALECTS)('seeded simulation on %s', (dialect) => {
       for (const [to, want] of withdrawn) {
         expect.soft({ to, USDT: await balanceOfToken(client, chainEnv.usdt, to as Hex), ETH: await client.getBalance({ address: to as Hex }) }, fail('recipient balances')).toEqual({ to, ...want });
       }
-      // The hot wallet sent nothing but these withdrawals (no sweeps run here): one nonce each.
-      expect.soft(await client.getTransactionCount({ address: hotAddress, blockTag: 'latest' }), fail('hot wallet nonce')).toBe(withdrawals.length);
+      // The hot wallet sent nothing but these withdrawals and the sweeps' gas top-ups: one nonce each.
+      const topups = sweepTxs.filter((tx) => tx.purpose === 'sweep_gas').length;
+      expect.soft(await client.getTransactionCount({ address: hotAddress, blockTag: 'latest' }), fail('hot wallet nonce')).toBe(withdrawals.length + topups);
 
       // Every invoice ends as its payments call for.
       for (const inv of invoices) {
