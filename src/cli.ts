@@ -10,6 +10,7 @@ import { accountsCommands } from './accounts/accounts-cli.ts';
 import { reconcileCommands } from './payments/reconcile/reconcile-cli.ts';
 import { chainCommands, chainDoctorCheck } from './chain/chain-cli.ts';
 import { fundingCommands } from './payments/reconcile/funding-cli.ts';
+import { assetsFromChains } from './payments/payment-rules.ts';
 
 const core: Command[] = [
   {
@@ -44,6 +45,9 @@ const core: Command[] = [
     async run(_args, io) {
       const config = configFromEnv();
       io.out(`ok   configuration${config.config_path ? ` (${config.config_path})` : ' (defaults)'}`);
+      for (const asset of assetsFromChains(config.chains)) {
+        if (asset.usd_price === null) io.out(`note ${asset.code} (chain ${asset.chain_id}) has no usd_price: KYC amount limits do not apply to it, only review_above (set usd_price in ${config.config_path ?? 'settle.config.json'})`);
+      }
       const db = openConfiguredDb(config);
       let failures = 0;
       try {

@@ -41,6 +41,11 @@ const assetFields = {
   min_deposit: Type.Optional(Decimal),
   /** Withdrawals of at least this amount wait for a staff review (default per symbol: withdrawal-rules DEFAULT_REVIEW_ABOVE). */
   review_above: Type.Optional(Decimal),
+  /**
+   * US dollars per whole unit, for the KYC limits (which are set in US dollars). USD stablecoins
+   * count 1:1 without it; an asset with neither is not limited by KYC amounts (review_above still applies).
+   */
+  usd_price: Type.Optional(Decimal),
   confirmations: Type.Optional(Type.Array(ConfirmationTier, { minItems: 1, maxItems: 16 })),
 };
 const AssetFile = Type.Object(assetFields, { additionalProperties: false });

@@ -5,7 +5,7 @@
 // Method: main() in-process with captured output for every registered command's --help, and
 // bin/settle.mjs as a real child process with SETTLE_DATA_DIR in a temp directory.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -115,6 +115,15 @@ describe('bin/settle.mjs (child process)', { timeout: 240_000 }, () => {
     expect(after.out).toContain(`ok   database SQLite ${join(data, 'settle.db')}`);
     expect(after.out).toContain('ok   migrations current');
     expect(after.code, after.out + after.err).toBe(0);
+  });
+
+  it('doctor notes an asset without a usd_price (KYC amount limits cannot apply to it)', () => {
+    const data = tempDir();
+    const file = join(data, 'settle.config.json');
+    writeFileSync(file, JSON.stringify({ chains: [{ chain_id: 5, name: 'test', rpc_url: 'http://127.0.0.1:1', native: { symbol: 'ETH', decimals: 18 }, tokens: [{ symbol: 'USDT', decimals: 6, address: `0x${'11'.repeat(20)}` }] }] }));
+    const r = settle(['doctor'], { SETTLE_DATA_DIR: data, SETTLE_CONFIG: file });
+    expect(r.out).toContain(`note ETH (chain 5) has no usd_price: KYC amount limits do not apply to it, only review_above (set usd_price in ${file})`);
+    expect(r.out).not.toMatch(/note USDT/);
   });
 
   it('start (npm start) migrates, answers /readyz 200, and exits 0 on SIGTERM', async () => {

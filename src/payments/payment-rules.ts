@@ -338,15 +338,42 @@ export interface AssetInfo {
   decimals: number;
   chain_id: number | null;
   contract_address: string | null;
+  /**
+   * US dollars per whole unit, for KYC limits: the configured `usd_price`, '1' for a USD
+   * stablecoin without one, null when unknown (the asset is then not limited by KYC amounts).
+   */
+  usd_price: string | null;
 }
 
-export function assetsFromChains(chains: ReadonlyArray<{ chain_id: number; native?: { symbol: string; decimals: number } | undefined; tokens?: ReadonlyArray<{ symbol: string; decimals: number; address: string }> | undefined }>): AssetInfo[] {
+/** Counted 1:1 against US dollars when the configuration gives them no usd_price. */
+export const USD_STABLECOINS: ReadonlySet<string> = new Set(['USDT', 'USDC', 'DAI', 'PYUSD', 'FDUSD', 'TUSD', 'USDP']);
+
+type ConfiguredAsset = { symbol: string; decimals: number; usd_price?: string | undefined };
+
+export function assetsFromChains(
+  chains: ReadonlyArray<{ chain_id: number; native?: ConfiguredAsset | undefined; tokens?: ReadonlyArray<ConfiguredAsset & { address: string }> | undefined }>,
+): AssetInfo[] {
+  const price = (a: ConfiguredAsset) => a.usd_price ?? (USD_STABLECOINS.has(a.symbol) ? '1' : null);
   const out: AssetInfo[] = [];
   for (const c of chains) {
-    if (c.native) out.push({ code: c.native.symbol, decimals: c.native.decimals, chain_id: c.chain_id, contract_address: null });
-    for (const t of c.tokens ?? []) out.push({ code: t.symbol, decimals: t.decimals, chain_id: c.chain_id, contract_address: t.address.toLowerCase() });
+    if (c.native) out.push({ code: c.native.symbol, decimals: c.native.decimals, chain_id: c.chain_id, contract_address: null, usd_price: price(c.native) });
+    for (const t of c.tokens ?? []) out.push({ code: t.symbol, decimals: t.decimals, chain_id: c.chain_id, contract_address: t.address.toLowerCase(), usd_price: price(t) });
   }
   return out;
+}
+
+/**
+ * An amount in US dollar cents, the KYC limits' unit, rounded up so that a limit is never
+ * undercounted; null when the asset has no price.
+ * referenceCents({ decimals: 18, usd_price: '3000' }, 10n ** 17n) -> 30000n (0.1 ETH = 300 USD)
+ */
+export function referenceCents(asset: Pick<AssetInfo, 'decimals' | 'usd_price'>, amount_minor: bigint): bigint | null {
+  if (asset.usd_price === null) return null;
+  const [whole, frac = ''] = asset.usd_price.split('.');
+  const price = BigInt(`${whole}${frac}`);
+  const num = amount_minor * price * 100n;
+  const den = 10n ** BigInt(asset.decimals + frac.length);
+  return (num + den - 1n) / den;
 }
 
 /** A payment is stuck once it stays in a state this many times longer than expected. */

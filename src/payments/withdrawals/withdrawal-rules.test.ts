@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../config.ts';
 import { chainAssets } from '../deposits/deposit-rules.ts';
-import { decideReview, NEW_ACCOUNT_MS, reviewCode, reviewRules, reviewThreshold, type ReviewFacts } from './withdrawal-rules.ts';
+import { dailyLimitRefusal, decideReview, NEW_ACCOUNT_MS, reviewCode, reviewRules, reviewThreshold, type ReviewFacts } from './withdrawal-rules.ts';
+import { assetsFromChains, referenceCents } from '../payment-rules.ts';
 
 const NOW = 1_800_000_000_000;
 const old: ReviewFacts = {
@@ -95,3 +96,63 @@ describe('review_above in the chains configuration', () => {
   });
 });
 
+
+describe('KYC daily withdrawal limit', () => {
+  const assets = new Map([
+    ['USDT', { decimals: 6, usd_price: '1' }],
+    ['USDC', { decimals: 6, usd_price: '1' }],
+    ['ETH', { decimals: 18, usd_price: '3000' }],
+    ['MEME', { decimals: 18, usd_price: null }],
+  ]);
+  const level0 = { decimals: 2, daily_withdrawal_minor: 100_000n }; // 1,000 USD
+  const usdt = (n: number) => BigInt(n) * 1_000_000n;
+
+  it('counts every priced asset in US dollars, so splitting across assets does not multiply the limit', () => {
+    expect(dailyLimitRefusal(assets, 'USDT', usdt(1000), [], level0)).toBeNull();
+    expect(dailyLimitRefusal(assets, 'USDT', usdt(1000) + 1n, [], level0)).toEqual({ amount_cents: 100_001n, used_cents: 0n, limit_cents: 100_000n });
+    const today = [{ asset: 'USDT', amount_minor: usdt(600) }, { asset: 'USDC', amount_minor: usdt(300) }];
+    expect(dailyLimitRefusal(assets, 'USDC', usdt(100), today, level0)).toBeNull();
+    expect(dailyLimitRefusal(assets, 'USDC', usdt(101), today, level0)).toMatchObject({ used_cents: 90_000n });
+    // 0.04 ETH = 120 USD: over what is left (100 USD).
+    expect(dailyLimitRefusal(assets, 'ETH', 4n * 10n ** 16n, today, level0)).toEqual({ amount_cents: 12_000n, used_cents: 90_000n, limit_cents: 100_000n });
+    expect(dailyLimitRefusal(assets, 'USDT', usdt(1), [{ asset: 'ETH', amount_minor: 333n * 10n ** 15n }], level0)).toBeNull(); // 999 + 1 USD
+    expect(dailyLimitRefusal(assets, 'USDT', usdt(2), [{ asset: 'ETH', amount_minor: 333n * 10n ** 15n }], level0)).toMatchObject({ used_cents: 99_900n });
+  });
+
+  it('leaves an asset without a price to the review rules, and counts it as nothing', () => {
+    expect(dailyLimitRefusal(assets, 'MEME', 10n ** 30n, [], level0)).toBeNull();
+    expect(dailyLimitRefusal(assets, 'USDT', usdt(1000), [{ asset: 'MEME', amount_minor: 10n ** 30n }], level0)).toBeNull();
+    expect(dailyLimitRefusal(assets, 'DOGE', 1n, [], level0)).toBeNull();
+  });
+
+  it('rounds a dust amount up, never down to a free cent', () => {
+    expect(dailyLimitRefusal(assets, 'ETH', 1n, [{ asset: 'USDT', amount_minor: usdt(1000) }], level0)).toEqual({ amount_cents: 1n, used_cents: 100_000n, limit_cents: 100_000n });
+  });
+});
+
+describe('usd_price in the chains configuration', () => {
+  const write = (chains: unknown) => {
+    const dir = mkdtempSync(join(tmpdir(), 'settle-price-'));
+    writeFileSync(join(dir, 'settle.config.json'), JSON.stringify({ chains }));
+    return dir;
+  };
+  const chain = (native: Record<string, unknown>) => [{ chain_id: 1, name: 'main', rpc_url: 'http://127.0.0.1:1', native: { symbol: 'ETH', decimals: 18, ...native }, tokens: [{ symbol: 'USDT', decimals: 6, address: `0x${'11'.repeat(20)}` }] }];
+
+  it('prices configured assets, stablecoins at 1, and refuses a malformed price', () => {
+    const dir = write(chain({ usd_price: '2999.5' }));
+    try {
+      const config = loadConfig({ SETTLE_DATA_DIR: dir, SETTLE_CONFIG: join(dir, 'settle.config.json') }, dir);
+      expect(assetsFromChains(config.chains).map((a) => [a.code, a.usd_price])).toEqual([['ETH', '2999.5'], ['USDT', '1']]);
+      expect(referenceCents({ decimals: 18, usd_price: '2999.5' }, 10n ** 18n)).toBe(299_950n);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const bad = write(chain({ usd_price: '3,000' }));
+    try {
+      expect(() => loadConfig({ SETTLE_DATA_DIR: bad, SETTLE_CONFIG: join(bad, 'settle.config.json') }, bad)).toThrow(ConfigError);
+      expect(() => loadConfig({ SETTLE_DATA_DIR: bad, SETTLE_CONFIG: join(bad, 'settle.config.json') }, bad)).toThrow(/usd_price/);
+    } finally {
+      rmSync(bad, { recursive: true, force: true });
+    }
+  });
+});

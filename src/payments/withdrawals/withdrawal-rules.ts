@@ -4,6 +4,7 @@
 import { assertNever } from '../../shared/assert.ts';
 import { deterministicId } from '../../shared/ids.ts';
 import { parseAmount } from '../../shared/money.ts';
+import { referenceCents, type AssetInfo } from '../payment-rules.ts';
 
 export const WITHDRAWAL_STATUSES = ['requested', 'review', 'broadcast', 'confirming', 'completed', 'failed', 'cancelled'] as const;
 export type WithdrawalStatus = (typeof WITHDRAWAL_STATUSES)[number];
@@ -85,18 +86,34 @@ export function voidIds(id: string): { amount: string; fee: string } {
   return { amount: `wd:${id}:amount:void`, fee: `wd:${id}:fee:void` };
 }
 
-/**
- * The KYC daily limit in the asset's units, for assets counted 1:1 against US dollars
- * (stablecoins); null when the asset has no reference price (no limit can be applied here).
- * dailyLimitInAsset(100000n, 2, 6) -> 1_000_000000n (1,000 USD as 6-decimal USDT)
- */
-export function dailyLimitInAsset(limit_cents: bigint, limit_decimals: number, asset_decimals: number | null): bigint | null {
-  if (asset_decimals === null) return null;
-  return asset_decimals >= limit_decimals ? limit_cents * 10n ** BigInt(asset_decimals - limit_decimals) : limit_cents / 10n ** BigInt(limit_decimals - asset_decimals);
-}
+// ------------------------------------------------------------------ KYC daily limit
 
-/** Assets counted 1:1 against US dollars for KYC limits. */
-export const USD_STABLE = new Set(['USDT', 'USDC', 'DAI']);
+/**
+ * The KYC daily withdrawal limit, in US dollars across every priced asset, so that splitting a
+ * day's withdrawals over USDT, USDC and ETH does not multiply it. An asset without a price is not
+ * limited here (its withdrawals still go to review above review_above) and counts 0.
+ * dailyLimitRefusal(assets, 'ETH', 10n ** 17n, [{ asset: 'USDT', amount_minor: 900_000000n }], { decimals: 2, daily_withdrawal_minor: 100000n })
+ *   -> { amount_cents: 30000n, used_cents: 90000n, limit_cents: 100000n }   (ETH at 3,000 USD)
+ */
+export function dailyLimitRefusal(
+  assets: ReadonlyMap<string, Pick<AssetInfo, 'decimals' | 'usd_price'>>,
+  asset: string,
+  amount_minor: bigint,
+  withdrawn: ReadonlyArray<{ asset: string; amount_minor: bigint }>,
+  limit: { decimals: number; daily_withdrawal_minor: bigint },
+): { amount_cents: bigint; used_cents: bigint; limit_cents: bigint } | null {
+  const info = assets.get(asset);
+  const amount_cents = info ? referenceCents(info, amount_minor) : null;
+  if (amount_cents === null) return null;
+  const d = limit.decimals;
+  const limit_cents = d >= 2 ? limit.daily_withdrawal_minor / 10n ** BigInt(d - 2) : limit.daily_withdrawal_minor * 10n ** BigInt(2 - d);
+  let used_cents = 0n;
+  for (const r of withdrawn) {
+    const a = assets.get(r.asset);
+    used_cents += (a && referenceCents(a, r.amount_minor)) ?? 0n;
+  }
+  return used_cents + amount_cents > limit_cents ? { amount_cents, used_cents, limit_cents } : null;
+}
 
 // ------------------------------------------------------------------ risk review
 // A withdrawal waits for staff (status `review`, hold `risk_review`) when one of these fires.

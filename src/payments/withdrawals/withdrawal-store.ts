@@ -58,16 +58,15 @@ export async function openWithdrawals(ex: DbExecutor, limit: number): Promise<Wi
 }
 
 /** Amount (without fees) of a user's withdrawals of one asset since a time, failed and cancelled excluded. */
-export async function withdrawnSince(ex: DbExecutor, user_id: string, asset: string, since_ms: number): Promise<bigint> {
-  const rows = await w(ex)
+/** What a user has withdrawn (or is withdrawing) since a moment, per asset; refused and failed ones do not count. */
+export async function withdrawnSince(ex: DbExecutor, user_id: string, since_ms: number): Promise<Array<{ asset: string; amount_minor: bigint }>> {
+  return w(ex)
     .selectFrom('withdrawals')
-    .select('amount_minor')
+    .select(['asset', 'amount_minor'])
     .where('user_id', '=', user_id)
-    .where('asset', '=', asset)
     .where('created_at_ms', '>=', since_ms)
     .where('status', 'not in', ['failed', 'cancelled'])
     .execute();
-  return rows.reduce((sum, r) => sum + r.amount_minor, 0n);
 }
 
 /** Whether a user has sent (or is sending) a withdrawal to this address before; refused and reviewed ones do not count. */

@@ -39,9 +39,10 @@ import type { Clock } from '../../shared/clock.ts';
 import { ProblemError } from '../../shared/errors.ts';
 import type { UserStatus } from '../../shared/principal.ts';
 import { createPayment, getPayment, transitionPayment, type Payment, type TimelineEntry } from '../payments.ts';
+import { assetsFromChains } from '../payment-rules.ts';
 import { formatAmount } from '../../shared/money.ts';
 import { newId } from '../../shared/ids.ts';
-import { confirmationsFor, dailyLimitInAsset, decideReview, isReviewRule, nextStep, NEW_ACCOUNT_MS, postIds, reviewCode, reviewRules, reviewThreshold, USD_STABLE, voidIds, withdrawalGasId, withdrawalIds, type ReviewRule, type WithdrawalStatus } from './withdrawal-rules.ts';
+import { confirmationsFor, dailyLimitRefusal, decideReview, isReviewRule, nextStep, NEW_ACCOUNT_MS, postIds, reviewCode, reviewRules, reviewThreshold, voidIds, withdrawalGasId, withdrawalIds, type ReviewRule, type WithdrawalStatus } from './withdrawal-rules.ts';
 import { addressUsedBefore, getWithdrawal, insertWithdrawal, reviewQueue, updateWithdrawal, withdrawnSince, type WithdrawalRow } from './withdrawal-store.ts';
 
 export const ADVANCE_JOB = 'withdrawal.advance';
@@ -58,22 +59,26 @@ export interface StandingFacts {
 }
 
 /**
- * The default gate over accounts: the cool-down after an unfreeze (and status) from
- * `standing`, and the KYC daily withdrawal limit for US-dollar stablecoins.
+ * The default gate over accounts: the cool-down after an unfreeze (and status) from `standing`,
+ * and the KYC daily withdrawal limit, in US dollars across every priced asset (an asset without
+ * a price is not counted; its withdrawals still go to review above `review_above`).
  */
 export function standingGate(standing: (user_id: string, ex: DbExecutor) => Promise<StandingFacts>, config: Pick<Config, 'chains'>): WithdrawalGate {
+  const assets = new Map(assetsFromChains(config.chains).map((a) => [a.code, a]));
   return async (ex, q) => {
     const s = await standing(q.user_id, ex);
     if (!s.withdraw.ok) {
       const until = s.withdraw.until_ms ? ` until ${new Date(s.withdraw.until_ms).toISOString()}` : '';
       return { status: 403, code: s.withdraw.code, detail: `Withdrawals are blocked${until} (${s.withdraw.code.replace(/_/g, ' ')}).` };
     }
-    const asset = findAsset(config, q.asset);
-    const limit = dailyLimitInAsset(s.limits.daily_withdrawal_minor, s.limits.decimals, asset && USD_STABLE.has(q.asset) ? asset.decimals : null);
-    if (limit === null) return null;
-    const used = await withdrawnSince(ex, q.user_id, q.asset, q.now_ms - 24 * 3600_000);
-    if (used + q.amount_minor > limit) return { status: 403, code: 'limit_exceeded', detail: 'This withdrawal would exceed the 24-hour limit of your verification level.' };
-    return null;
+    const refusal = dailyLimitRefusal(assets, q.asset, q.amount_minor, await withdrawnSince(ex, q.user_id, q.now_ms - 24 * 3600_000), s.limits);
+    if (!refusal) return null;
+    const usd = (c: bigint) => formatAmount(c, 2);
+    return {
+      status: 403,
+      code: 'limit_exceeded',
+      detail: `This withdrawal (about ${usd(refusal.amount_cents)} USD) would exceed the 24-hour limit of your verification level: ${usd(refusal.limit_cents)} USD, of which ${usd(refusal.used_cents)} USD is used.`,
+    };
   };
 }
 
