@@ -240,6 +240,11 @@ describe.each(DIALECTS)('POST /withdrawals on %s', (dialect) => {
   it('refuses bad input: 400 for a bad body or id, 404 for an unknown withdrawal', async () => {
     expect((await staff(users.risk!, 'POST', `/admin/withdrawals/${ids.carol}/reject`, {})).statusCode).toBe(400);
     expect((await staff(users.risk!, 'POST', `/admin/withdrawals/${ids.carol}/reject`, { reason: 'x' })).statusCode).toBe(400);
+    // The reason is quoted to the user: blanks around it do not count towards its 3 characters.
+    for (const reason of ['     ', ' \n\t ', '  a  ', ' ab ']) {
+      const blank = await staff(users.risk!, 'POST', `/admin/withdrawals/${ids.carol}/reject`, { reason });
+      expect([reason, blank.statusCode, blank.json().code]).toEqual([reason, 400, 'validation_failed']);
+    }
     expect((await staff(users.risk!, 'POST', `/admin/withdrawals/${ids.alice}/approve`, { extra: 1 })).statusCode).toBe(400);
     expect((await staff(users.risk!, 'POST', '/admin/withdrawals/bad%20id/approve', {})).statusCode).toBe(400);
     expect((await staff(users.risk!, 'GET', '/admin/withdrawals/reviews?limit=0')).statusCode).toBe(400);

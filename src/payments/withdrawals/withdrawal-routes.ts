@@ -81,6 +81,11 @@ export function withdrawalRoutes(deps: WithdrawalRoutesDeps): FastifyPluginAsync
 
 const REVIEW_ROLES = ['risk', 'admin'] as const;
 const REVIEWS_MAX = 200;
+/**
+ * The reason is quoted to the user after trimming, so it needs 3 characters once the blanks
+ * around it are gone (the pattern: a non-blank, anything, a non-blank), not merely 3 characters.
+ */
+const RejectReason = Type.String({ minLength: 3, maxLength: 500, pattern: '\\S[\\s\\S]+\\S' });
 const WithdrawalId = Type.String({ minLength: 3, maxLength: 80, pattern: '^[A-Za-z0-9_:-]+$' });
 const ReviewSchema = Type.Object({
   id: Type.String(),
@@ -146,7 +151,7 @@ export function withdrawalReviewRoutes(deps: PaymentViewDeps & { withdrawals: Wi
             body:
               kind === 'approve'
                 ? Type.Optional(Type.Object({ note: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false }))
-                : Type.Object({ reason: Type.String({ minLength: 3, maxLength: 500 }), note: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false }),
+                : Type.Object({ reason: RejectReason, note: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false }),
             response: { 200: PaymentSchema, '4xx': Problem },
           },
         },
