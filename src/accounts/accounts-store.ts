@@ -1,6 +1,7 @@
 // Kysely queries for the accounts tables: no decisions here, only reads and writes.
 import type { Selectable } from 'kysely';
-import type { DbExecutor } from '../db/database.ts';
+import type { Db, DbExecutor } from '../db/database.ts';
+import { precompile, type Placeholder } from '../db/precompiled.ts';
 import type { AuditTable } from '../db/schema.ts';
 import type {
   ApiKeysTable, FreezesTable, KnownDevicesTable, LoginThrottleTable, NotificationsTable, SessionsTable, UnfreezeRequestsTable, UsersTable,
@@ -25,6 +26,15 @@ export async function userById(ex: DbExecutor, id: string): Promise<UserRow | un
 export async function userByEmail(ex: DbExecutor, email: string): Promise<UserRow | undefined> {
   return ex.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
 }
+function usersByIdOrEmailQuery(ex: DbExecutor, id: string, email: string) {
+  return ex
+    .selectFrom('users')
+    .selectAll()
+    .where((eb) => eb.or([eb('id', '=', id), eb('email', '=', email)]));
+}
+export async function usersByIdOrEmail(ex: DbExecutor, id: string, email: string): Promise<UserRow[]> {
+  return usersByIdOrEmailQuery(ex, id, email).execute();
+}
 export async function updateUser(ex: DbExecutor, id: string, patch: Partial<UserRow>): Promise<void> {
   await ex.updateTable('users').set(patch).where('id', '=', id).execute();
 }
@@ -40,15 +50,18 @@ export async function sessionByTokenHash(ex: DbExecutor, token_hash: string): Pr
  * The session for a token hash and the fields of its user that authentication needs, in one
  * statement: every API request runs this, so it is one round trip instead of two.
  */
-export async function sessionWithUserByTokenHash(ex: DbExecutor, token_hash: string) {
+function sessionWithUserQuery(ex: DbExecutor, token_hash: string) {
   return ex
     .selectFrom('sessions')
     .leftJoin('users', 'users.id', 'sessions.user_id')
     .selectAll('sessions')
     .select(['users.email as user_email', 'users.roles as user_roles', 'users.status as user_status', 'users.locale as user_locale'])
-    .where('sessions.token_hash', '=', token_hash)
-    .executeTakeFirst();
+    .where('sessions.token_hash', '=', token_hash);
 }
+export async function sessionWithUserByTokenHash(ex: DbExecutor, token_hash: string) {
+  return sessionWithUserQuery(ex, token_hash).executeTakeFirst();
+}
+export type SessionWithUserRow = NonNullable<Awaited<ReturnType<typeof sessionWithUserByTokenHash>>>;
 export async function liveSessions(ex: DbExecutor, user_id: string, limit: number): Promise<SessionRow[]> {
   return ex.selectFrom('sessions').selectAll().where('user_id', '=', user_id).where('ended_at_ms', 'is', null).orderBy('created_at_ms', 'desc').limit(limit).execute();
 }
@@ -229,4 +242,19 @@ export async function auditPage(ex: DbExecutor, filter: { subject_id?: string; b
   if (filter.subject_id) q = q.where('subject_type', '=', 'user').where('subject_id', '=', filter.subject_id);
   if (filter.before_id) q = q.where('id', '<', filter.before_id);
   return q.orderBy('id', 'desc').limit(limit).execute();
+}
+
+// ------------------------------------------------------------ precompiled
+/**
+ * The statements that run on every API request (the session lookup) or every transfer (both
+ * parties in one read), built and compiled once for this database (db/precompiled.ts); the same
+ * builders as the functions above, so the two cannot drift.
+ *   const hot = hotQueries(db); const [s] = (await hot.sessionWithUser.execute(db.kysely, [hash])).rows;
+ */
+export function hotQueries(db: Db) {
+  const text = (p: Placeholder, i: number): string => p(i);
+  return {
+    sessionWithUser: precompile<[token_hash: string], SessionWithUserRow>(db, (k, p) => sessionWithUserQuery(k, text(p, 0))),
+    usersByIdOrEmail: precompile<[id: string, email: string], UserRow>(db, (k, p) => usersByIdOrEmailQuery(k, text(p, 0), text(p, 1))),
+  };
 }

@@ -83,6 +83,21 @@ export interface AccountStanding {
   limits: KycLimits;
 }
 
+/** The two parties of a transfer, read together (AccountsModule.transferParties). */
+export interface TransferParties {
+  sender: AccountStanding;
+  /** null when no account has that email. */
+  recipient: { email: string; standing: AccountStanding } | null;
+}
+
+function standingOf(u: UserRow, now_ms: number): AccountStanding {
+  const status = u.status as UserStatus;
+  return {
+    user_id: u.id, status, kyc_level: u.kyc_level, cooldown_until_ms: u.cooldown_until_ms,
+    send: sendPermission(status), withdraw: withdrawPermission(status, u.cooldown_until_ms, now_ms), receive: receiveMode(status), limits: kycLimits(u.kyc_level),
+  };
+}
+
 export interface AccountsDeps {
   db: Db;
   config: Config;
@@ -129,6 +144,7 @@ export function createAccounts(deps: AccountsDeps) {
   const key = deps.encryption_key ?? loadEncryptionKey(config.encryption_key, config.data_dir);
   const policy = config.login_throttle;
   const secureCookie = config.public_url.startsWith('https://');
+  const hot = store.hotQueries(db);
 
   // ---------------------------------------------------------------- helpers
   async function audit(ex: DbExecutor, action: string, user_id: string | null, actor: Actor, meta: RequestMeta | null, details: Record<string, unknown> = {}): Promise<void> {
@@ -444,7 +460,7 @@ export function createAccounts(deps: AccountsDeps) {
         };
       }
       // The session and its user in one statement (this runs on every request).
-      const s = await store.sessionWithUserByTokenHash(db.kysely, tokenHash(token));
+      const [s] = (await hot.sessionWithUser.execute(db.kysely, [tokenHash(token)])).rows;
       if (!s || s.ended_at_ms !== null || s.expires_at_ms <= now || s.last_seen_at_ms + SESSION_IDLE_MS <= now) return null;
       if (viaCookie && !SAFE_METHODS.has(req.method)) {
         const sent = req.headers[CSRF_HEADER];
@@ -526,13 +542,22 @@ export function createAccounts(deps: AccountsDeps) {
 
     /** standing(user_id, trx?) -> how the account stands now; read it inside your transaction. */
     async standing(user_id: string, ex: DbExecutor = db.kysely): Promise<AccountStanding> {
-      const u = await loadUser(ex, user_id);
-      const status = u.status as UserStatus;
+      return standingOf(await loadUser(ex, user_id), clock.now_ms());
+    },
+    /**
+     * A transfer's sender and its recipient (by email, as findUserIdByEmail finds it) with how
+     * each stands, in one statement; read it inside your transaction.
+     *   const { sender, recipient } = await accounts.transferParties('usr_a', 'Bob@x.test', trx);
+     */
+    async transferParties(sender_id: string, email: string, ex: DbExecutor = db.kysely): Promise<TransferParties> {
+      const e = normalizeEmail(email, config.limits.email_length_max);
       const now = clock.now_ms();
-      return {
-        user_id, status, kyc_level: u.kyc_level, cooldown_until_ms: u.cooldown_until_ms,
-        send: sendPermission(status), withdraw: withdrawPermission(status, u.cooldown_until_ms, now), receive: receiveMode(status), limits: kycLimits(u.kyc_level),
-      };
+      if (!e) return { sender: standingOf(await loadUser(ex, sender_id), now), recipient: null };
+      const rows = (await hot.usersByIdOrEmail.execute(ex, [sender_id, e])).rows;
+      const sender = rows.find((u) => u.id === sender_id);
+      if (!sender) throw problems.notFound('user');
+      const recipient = rows.find((u) => u.email === e);
+      return { sender: standingOf(sender, now), recipient: recipient ? { email: recipient.email, standing: standingOf(recipient, now) } : null };
     },
     async canSend(user_id: string, ex?: DbExecutor): Promise<Permission> {
       return (await accounts.standing(user_id, ex)).send;

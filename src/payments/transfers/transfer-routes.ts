@@ -11,6 +11,8 @@ import type { Transfers } from './transfers.ts';
 const Problem = Type.Object({ type: Type.String(), title: Type.String(), status: Type.Integer(), detail: Type.String(), code: Type.String() }, { additionalProperties: true });
 
 export function transferRoutes(deps: PaymentViewDeps & { transfers: Transfers }): FastifyPluginAsync {
+  // A transfer just created knows its recipient's email: the answer needs no lookup for it.
+  const knownCounterparty: PaymentViewDeps = { ...deps, emailsOf: undefined };
   return async (fastify) => {
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
     app.post(
@@ -38,8 +40,9 @@ export function transferRoutes(deps: PaymentViewDeps & { transfers: Transfers })
         const me = requirePrincipal(req.principal);
         // API keys are for merchants' invoices and reads; moving a user's money needs a session.
         if (me.kind !== 'session') throw new ProblemError(403, 'session_required', 'Transfers need a signed-in session, not an API key.');
-        const { payment, timeline } = await deps.transfers.send(me.user_id, req.body, req.idempotency?.key ?? null);
-        const ctx = await dtoContext(deps, req, me, [payment], 'dto');
+        const { payment, timeline, counterparty } = await deps.transfers.send(me.user_id, req.body, req.idempotency?.key ?? null);
+        const ctx = await dtoContext(counterparty ? knownCounterparty : deps, req, me, [payment], 'dto');
+        if (counterparty) ctx.counterparties = new Map([[counterparty.user_id, counterparty.email]]);
         return reply.code(201).send(toPaymentDto(payment, timeline, ctx));
       },
     );

@@ -1,10 +1,14 @@
-// Goal: internal transfers move exactly amount + fee, write two payments, replay on the same
-// Idempotency-Key, refuse with the contract's codes (in an order that leaks little), hold for a
-// frozen recipient and release on unfreeze, and stop during a global maintenance window.
+// Goal: internal transfers move exactly amount + fee, write two payments (each with its timeline
+// row and outbox event) and answer with them as stored, apply once per key, create ledger
+// accounts only when needed, replay on the same Idempotency-Key, refuse with the contract's codes
+// (in an order that leaks little), hold for a frozen recipient and release on unfreeze, and stop
+// during a global maintenance window.
 // Method: real accounts (sessions), real ledger and app.inject() on each dialect.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../test/helpers/db.ts';
+import type { Ledger } from '../../ledger/ledger.ts';
 import { startHarness, type Harness } from '../payment-testkit.ts';
+import { createTransfers } from './transfers.ts';
 
 describe.each(DIALECTS)('transfers on %s', (dialect) => {
   let h: Harness;
@@ -37,6 +41,69 @@ describe.each(DIALECTS)('transfers on %s', (dialect) => {
     expect(bobs[0]).toMatchObject({ direction: 'in', amount: '10', fee: '0', status: 'completed', counterparty: { email: 'alice@example.test' } });
     // the sender's payment is not the recipient's
     expect((await h.app.inject({ url: `/api/v1/payments/${out.id}`, headers: b.headers })).statusCode).toBe(404);
+  });
+
+  it('answers with what it stored: the 201 is the payment as read back, with a timeline row and an outbox event per payment', async () => {
+    const a = await h.user('alice@example.test');
+    await h.user('bob@example.test');
+    const c = await h.user('carol@example.test');
+    await h.fund(a.id, 'USDT', '100');
+    await h.accounts.freeze(c.id, 'user_request', { type: 'system', id: null }, null);
+    for (const [key, to, type] of [['s-1', 'bob@example.test', 'payment.completed'], ['s-2', 'carol@example.test', 'payment.held']] as const) {
+      const res = await post(a.headers, key, { to_email: to, asset: 'USDT', amount: '1.5', memo: 'm' });
+      expect(res.statusCode).toBe(201);
+      const read = await h.app.inject({ url: `/api/v1/payments/${res.json().id}`, headers: a.headers });
+      expect(res.json()).toEqual(read.json());
+      const pair = await h.t.db.kysely.selectFrom('payments').select(['id', 'direction']).where('reference', '=', res.json().reference).orderBy('direction').execute();
+      expect(pair.map((p) => p.direction)).toEqual(['in', 'out']);
+      const events = await h.t.db.kysely.selectFrom('payment_events').select(['payment_id', 'n']).where('payment_id', 'in', pair.map((p) => p.id)).execute();
+      expect(events.map((e) => e.n)).toEqual([1, 1]);
+      const outbox = await h.t.db.kysely.selectFrom('outbox_events').select(['aggregate_id', 'type', 'payload']).where('aggregate_id', 'in', pair.map((p) => p.id)).orderBy('seq').execute();
+      expect(outbox.map((o) => [o.aggregate_id, o.type])).toEqual([[pair[1]!.id, 'payment.completed'], [pair[0]!.id, type]]);
+      expect(JSON.parse(outbox[1]!.payload)).toMatchObject({ id: pair[0]!.id, direction: 'in', amount_minor: '1500000', fee_minor: '0', counterparty: a.id });
+    }
+  });
+
+  it('applies a transfer once when sent again with the same key, answering with the stored payment', async () => {
+    const a = await h.user('alice@example.test');
+    const b = await h.user('bob@example.test');
+    await h.fund(a.id, 'USDT', '100');
+    const first = await h.transfers.send(a.id, { to_email: 'bob@example.test', asset: 'USDT', amount: '10' }, 'again');
+    expect(first.counterparty).toEqual({ user_id: b.id, email: 'bob@example.test' });
+    const second = await h.transfers.send(a.id, { to_email: 'bob@example.test', asset: 'USDT', amount: '10' }, 'again');
+    expect(second.counterparty).toBeNull();
+    expect([second.payment, second.timeline]).toEqual([first.payment, first.timeline]);
+    expect((await balances(a.headers)).USDT.available).toBe('89.99');
+    expect(await h.t.db.kysely.selectFrom('outbox_events').select('id').where('aggregate_id', '=', first.payment.id).execute()).toHaveLength(1);
+  });
+
+  it('creates ledger accounts once, and again if one it knew of is missing', async () => {
+    const a = await h.user('alice@example.test');
+    await h.user('bob@example.test');
+    await h.fund(a.id, 'USDT', '100');
+    const ensured: number[] = [];
+    let missingOnce = false;
+    const ledger: Ledger = {
+      ...h.ledger,
+      async ensureAccounts(specs, trx) {
+        ensured.push(specs.length);
+        return h.ledger.ensureAccounts(specs, trx);
+      },
+      async createTransfersIn(trx, batch) {
+        if (!missingOnce) return h.ledger.createTransfersIn(trx, batch);
+        missingOnce = false;
+        return batch.map((t) => ({ id: t.id, result: 'credit_account_not_found' as const }));
+      },
+    };
+    const transfers = createTransfers({ db: h.t.db, clock: h.clock, config: h.config, ledger, accounts: h.accounts });
+    const send = (key: string) => transfers.send(a.id, { to_email: 'bob@example.test', asset: 'USDT', amount: '1' }, key);
+    await send('c-1');
+    await send('c-2');
+    expect(ensured).toEqual([3]);
+    missingOnce = true;
+    expect((await send('c-3')).payment.status).toBe('completed');
+    expect(ensured).toEqual([3, 3]);
+    expect((await balances(a.headers)).USDT.available).toBe('96.997');
   });
 
   it('refuses with the contract codes and leaves balances untouched', async () => {

@@ -26,8 +26,10 @@ import { formatAmount, parseAmount } from '../../shared/money.ts';
 import type { UserStatus } from '../../shared/principal.ts';
 import { assetsFromChains, type AssetInfo } from '../payment-rules.ts';
 import { selectHeldPayments } from '../payment-store.ts';
-import { createPayment, getPayment, transitionPayment, type Payment, type TimelineEntry } from '../payments.ts';
+import type { PaymentEventRow } from '../payment-store.ts';
+import { createdEventType, getPayment, newPaymentRow, paymentFromRow, paymentSnapshot, timelineRow, transitionPayment, type Payment, type TimelineEntry } from '../payments.ts';
 import { checkLimits, toReferenceCents, transferFeeMinor } from './transfer-rules.ts';
+import { transferQueries, type OutboxInsert } from './transfer-store.ts';
 import { intervalWorker } from '../../jobs/interval-worker.ts';
 
 export const PLATFORM_OWNER = 'platform';
@@ -36,16 +38,31 @@ const RELEASE_BATCH_MAX = 100;
 const HELD_PER_USER_MAX = 500;
 const DAY_MS = 24 * 3600_000;
 const TODAY_ROWS_MAX = 2000;
+/** Ledger accounts remembered as existing (bounded; forgotten all at once when full). */
+const KNOWN_ACCOUNTS_MAX = 100_000;
+
+/** How an account stands, as far as transfers care. */
+export interface TransferStanding {
+  user_id: string;
+  status: UserStatus;
+  send: { ok: true } | { ok: false; code: string; until_ms: number | null };
+  receive: 'credit' | 'hold' | 'refuse';
+  limits: { daily_withdrawal_minor: bigint; single_transfer_minor: bigint };
+}
 
 /** What transfers need from the accounts module (its face satisfies this). */
 export interface TransferAccounts {
-  findUserIdByEmail(email: string, ex?: DbExecutor): Promise<string | null>;
-  standing(user_id: string, ex?: DbExecutor): Promise<{
-    status: UserStatus;
-    send: { ok: true } | { ok: false; code: string; until_ms: number | null };
-    receive: 'credit' | 'hold' | 'refuse';
-    limits: { daily_withdrawal_minor: bigint; single_transfer_minor: bigint };
-  }>;
+  /** The sender and the recipient found by email (exact, case-insensitive), in one read. */
+  transferParties(sender_id: string, email: string, ex?: DbExecutor): Promise<{ sender: TransferStanding; recipient: { email: string; standing: TransferStanding } | null }>;
+  standing(user_id: string, ex?: DbExecutor): Promise<TransferStanding>;
+}
+
+/** A transfer sent: the sender's payment and, when this call created it, the recipient (for the answer's counterparty). */
+export interface SentTransfer {
+  payment: Payment;
+  timeline: TimelineEntry[];
+  /** null when the transfer already existed (a retry): the caller looks the counterparty up. */
+  counterparty: { user_id: string; email: string } | null;
 }
 
 export interface TransfersDeps {
@@ -77,36 +94,64 @@ function refuse(status: number, code: string, detail: string, extra: Record<stri
   return new ProblemError(status, code, detail, extra);
 }
 
-async function sentTodayCents(ex: DbExecutor, user_id: string, assets: ReadonlyMap<string, AssetInfo>, now_ms: number): Promise<bigint> {
-  const rows = await ex
-    .selectFrom('payments')
-    .select(['asset', 'amount_minor'])
-    .where('user_id', '=', user_id)
-    .where('kind', '=', 'transfer')
-    .where('direction', '=', 'out')
-    .where('status', '!=', 'failed')
-    .where('created_at_ms', '>', now_ms - DAY_MS)
-    .limit(TODAY_ROWS_MAX)
-    .execute();
+function sentTodayCents(rows: Array<{ asset: string; amount_minor: bigint }>, assets: ReadonlyMap<string, AssetInfo>): bigint {
   let total = 0n;
   for (const r of rows) total += toReferenceCents(r.asset, r.amount_minor, assets.get(r.asset)?.decimals ?? 0) ?? 0n;
   return total;
 }
 
+function insufficientFunds(asset: AssetInfo, amount: bigint, fee: bigint): ProblemError {
+  return refuse(422, 'insufficient_funds', `Your available ${asset.code} balance does not cover ${formatAmount(amount, asset.decimals)} plus the fee of ${formatAmount(fee, asset.decimals)}.`);
+}
+
+/** The first timeline entry of a new payment, as getPayment reads it back. */
+function timelineEntryOf(row: PaymentEventRow): TimelineEntry {
+  return { at_ms: row.at_ms, status: row.status as TimelineEntry['status'], code: row.code as TimelineEntry['code'], params: JSON.parse(row.code_params) as TimelineEntry['params'], hold_reason: row.hold_reason as TimelineEntry['hold_reason'] };
+}
+
+/** A new payment's outbox event (payments.ts's record(): jobs.ts's emitEvent). */
+function outboxOf(p: Payment, now_ms: number): OutboxInsert {
+  return { id: newId('evt', now_ms), type: createdEventType(p), aggregate_type: 'payment', aggregate_id: p.id, payload: JSON.stringify(paymentSnapshot(p)), created_at_ms: now_ms };
+}
+
 export function createTransfers(deps: TransfersDeps) {
   const { db, clock, ledger, accounts } = deps;
   const assets = new Map(assetsFromChains(deps.config.chains).map((a) => [a.code, a]));
+  const queries = transferQueries(db);
+  // Ledger accounts that a committed transfer used. Ledger accounts are never deleted, so these
+  // need no ensureAccounts (one statement) again; should one be missing all the same, the ledger
+  // says so and the transfer creates them all and tries again.
+  const knownAccounts = new Set<string>();
 
-  async function moveMoney(trx: Transaction<Database>, transfer_id: string, sender: string, recipient: string, asset: string, amount: bigint, fee: bigint, toHeld: boolean): Promise<void> {
-    const credit = userSpec(recipient, asset, toHeld ? 'user_held' : 'user_available');
-    await ledger.ensureAccounts([userSpec(sender, asset, 'user_available'), credit, feesSpec(asset)], trx);
+  /** Moves amount + fee in the ledger -> 'exists' when this transfer was already applied (a retry). */
+  async function moveMoney(trx: Transaction<Database>, transfer_id: string, sender: string, recipient: string, asset: AssetInfo, amount: bigint, fee: bigint, toHeld: boolean): Promise<{ result: 'ok' | 'exists'; account_ids: string[] }> {
+    const debit = userSpec(sender, asset.code, 'user_available');
+    const credit = userSpec(recipient, asset.code, toHeld ? 'user_held' : 'user_available');
+    const fees = feesSpec(asset.code);
+    const specs = [debit, credit, fees];
+    const unknown = specs.filter((a) => !knownAccounts.has(a.id));
+    if (unknown.length) await ledger.ensureAccounts(unknown, trx);
     const batch: TransferInput[] = [
-      { id: `${transfer_id}:amount`, debit_account_id: userSpec(sender, asset, 'user_available').id, credit_account_id: credit.id, amount_minor: amount, asset, linked: fee > 0n, reason: 'transfer', reference: transfer_id },
+      { id: `${transfer_id}:amount`, debit_account_id: debit.id, credit_account_id: credit.id, amount_minor: amount, asset: asset.code, linked: fee > 0n, reason: 'transfer', reference: transfer_id },
     ];
-    if (fee > 0n) batch.push({ id: `${transfer_id}:fee`, debit_account_id: userSpec(sender, asset, 'user_available').id, credit_account_id: feesSpec(asset).id, amount_minor: fee, asset, reason: 'transfer.fee', reference: transfer_id });
-    const results = await ledger.createTransfersIn(trx, batch);
-    if (results.some((r) => r.result === 'exceeds_credits')) throw refuse(422, 'insufficient_funds', `Your available ${asset} balance does not cover the amount and the fee.`);
+    if (fee > 0n) batch.push({ id: `${transfer_id}:fee`, debit_account_id: debit.id, credit_account_id: fees.id, amount_minor: fee, asset: asset.code, reason: 'transfer.fee', reference: transfer_id });
+    let results = await ledger.createTransfersIn(trx, batch);
+    if (results.some((r) => r.result === 'debit_account_not_found' || r.result === 'credit_account_not_found')) {
+      knownAccounts.clear();
+      await ledger.ensureAccounts(specs, trx);
+      results = await ledger.createTransfersIn(trx, batch);
+    }
+    // The ledger is the authority on the balance (the sender's available account may not go below zero).
+    if (results.some((r) => r.result === 'exceeds_credits')) throw insufficientFunds(asset, amount, fee);
     for (const r of results) if (r.result !== 'ok' && r.result !== 'exists') throw new AssertionError(`transfer ${transfer_id}: ledger refused ${r.id}: ${r.result}`);
+    const existed = results.filter((r) => r.result === 'exists').length;
+    if (existed !== 0 && existed !== results.length) throw new AssertionError(`transfer ${transfer_id}: only part of it exists in the ledger`);
+    return { result: existed ? 'exists' : 'ok', account_ids: specs.map((a) => a.id) };
+  }
+
+  function remember(account_ids: string[]): void {
+    if (knownAccounts.size + account_ids.length > KNOWN_ACCOUNTS_MAX) knownAccounts.clear();
+    for (const id of account_ids) knownAccounts.add(id);
   }
 
   const service = {
@@ -116,7 +161,7 @@ export function createTransfers(deps: TransfersDeps) {
      * Sends a transfer; returns the sender's payment. Throws ProblemError refusals.
      * await transfers.send('usr_a', { to_email: 'b@x.test', asset: 'USDT', amount: '10' }, idempotencyKey)
      */
-    async send(sender_id: string, input: TransferInputBody, idempotency_key: string | null): Promise<{ payment: Payment; timeline: TimelineEntry[] }> {
+    async send(sender_id: string, input: TransferInputBody, idempotency_key: string | null): Promise<SentTransfer> {
       const asset = assets.get(input.asset);
       if (!asset) throw refuse(422, 'unknown_asset', `No configured asset is called ${input.asset}.`);
       const parsed = parseAmount(input.amount, asset.decimals);
@@ -128,36 +173,50 @@ export function createTransfers(deps: TransfersDeps) {
 
       // Concurrent transfers share one commit (one fsync) on SQLite; each still runs alone, in
       // arrival order, inside its own savepoint, and is acknowledged only once committed.
-      await groupCommit(db).transaction(async (trx) => {
+      const done = await groupCommit(db).transaction(async (trx) => {
         const now = clock.now_ms();
-        const me = await accounts.standing(sender_id, trx);
+        // Both parties in one read; the refusals below still come in the order that leaks least.
+        const { sender: me, recipient } = await accounts.transferParties(sender_id, input.to_email, trx);
         if (!me.send.ok) throw refuse(403, me.send.code, me.send.code === 'account_frozen' ? 'Your account is frozen: it can receive, but cannot send.' : me.send.code === 'account_restricted' ? 'Your account is restricted: sending is not allowed.' : 'Your account cannot send.');
         // The day's total (a scan of today's transfers) is read only when the limits apply: assets
         // without a reference price are not limited.
         const amount_cents = toReferenceCents(asset.code, amount, asset.decimals);
-        const sent_today_cents = amount_cents === null ? 0n : await sentTodayCents(trx, sender_id, assets, now);
+        const sent_today_cents = amount_cents === null ? 0n : sentTodayCents(await queries.sentSince(trx, sender_id, now - DAY_MS, TODAY_ROWS_MAX), assets);
         const limit = checkLimits(amount_cents, sent_today_cents, { single_transfer_minor: me.limits.single_transfer_minor, daily_minor: me.limits.daily_withdrawal_minor });
         if (limit) throw refuse(422, 'limit_exceeded', `This transfer is above your verification level's ${limit.limit === 'daily' ? 'daily' : 'single-transfer'} limit of ${formatAmount(limit.limit_cents, 2)} USD.`, { limit: limit.limit, limit_usd: formatAmount(limit.limit_cents, 2), used_usd: formatAmount(limit.used_cents, 2) });
-        const [balance] = await ledger.balancesOf('user', sender_id, [asset.code], trx);
-        if ((balance?.available_minor ?? 0n) < amount + fee) throw refuse(422, 'insufficient_funds', `Your available ${asset.code} balance does not cover ${formatAmount(amount, asset.decimals)} plus the fee of ${formatAmount(fee, asset.decimals)}.`);
-        const recipient = await accounts.findUserIdByEmail(input.to_email, trx);
-        const them = recipient ? await accounts.standing(recipient, trx) : null;
-        if (!recipient || !them || them.receive === 'refuse') throw refuse(422, 'recipient_not_found', 'No account can receive at that email address. Check it with the recipient.');
-        if (recipient === sender_id) throw refuse(422, 'recipient_is_sender', 'You cannot send to yourself.');
+        const them = recipient && recipient.standing.receive !== 'refuse' ? recipient.standing : null;
+        if (!them || them.user_id === sender_id) {
+          // A short balance is said before whether anyone receives at that address
+          // (docs/decisions/transfers-recipient-enumeration.md). A transfer that goes ahead needs
+          // no such read: the ledger refuses one the balance does not cover.
+          const [balance] = await ledger.balancesOf('user', sender_id, [asset.code], trx);
+          if ((balance?.available_minor ?? 0n) < amount + fee) throw insufficientFunds(asset, amount, fee);
+          if (!them) throw refuse(422, 'recipient_not_found', 'No account can receive at that email address. Check it with the recipient.');
+          throw refuse(422, 'recipient_is_sender', 'You cannot send to yourself.');
+        }
         const held = them.receive === 'hold';
 
-        await moveMoney(trx, transfer_id, sender_id, recipient, asset.code, amount, fee, held);
+        const moved = await moveMoney(trx, transfer_id, sender_id, them.user_id, asset, amount, fee, held);
+        // Applied before (a retry of a request whose answer was lost): its payments were
+        // committed with it, and are read back below.
+        if (moved.result === 'exists') return { account_ids: moved.account_ids, created: null };
         const memo = input.memo ?? null;
-        await createPayment(trx, { id: out_id, user_id: sender_id, kind: 'transfer', direction: 'out', asset: asset.code, amount_minor: amount, fee_minor: fee, status: 'completed', counterparty: recipient, reference: transfer_id, memo }, clock);
-        await createPayment(
-          trx,
-          { id: deterministicId('pay', transfer_id, 'in'), user_id: recipient, kind: 'transfer', direction: 'in', asset: asset.code, amount_minor: amount, fee_minor: 0n, status: held ? 'held' : 'completed', hold: held ? 'account_frozen' : null, counterparty: sender_id, reference: transfer_id, memo },
-          clock,
+        const outRow = newPaymentRow({ id: out_id, user_id: sender_id, kind: 'transfer', direction: 'out', asset: asset.code, amount_minor: amount, fee_minor: fee, status: 'completed', counterparty: them.user_id, reference: transfer_id, memo }, now);
+        const inRow = newPaymentRow(
+          { id: deterministicId('pay', transfer_id, 'in'), user_id: them.user_id, kind: 'transfer', direction: 'in', asset: asset.code, amount_minor: amount, fee_minor: 0n, status: held ? 'held' : 'completed', hold: held ? 'account_frozen' : null, counterparty: sender_id, reference: transfer_id, memo },
+          now,
         );
+        const out = paymentFromRow(outRow);
+        const into = paymentFromRow(inRow);
+        const timeline = [timelineRow(out, 1), timelineRow(into, 1)] as const;
+        await queries.insertPair(trx, [outRow, inRow], timeline, [outboxOf(out, now), outboxOf(into, now)]);
+        return { account_ids: moved.account_ids, created: { payment: out, timeline: [timelineEntryOf(timeline[0])], counterparty: { user_id: them.user_id, email: recipient!.email } } };
       });
+      remember(done.account_ids);
+      if (done.created) return done.created;
       const found = await getPayment(db.kysely, out_id);
       if (!found) throw problems.notFound('payment');
-      return found;
+      return { ...found, counterparty: null };
     },
 
     /** Releases a user's transfers held for a freeze (idempotent: release ids are deterministic). */
