@@ -8,9 +8,12 @@
 // key, so a retry after a crash finds the work already done instead of doing it twice).
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Selectable } from 'kysely';
 import type { Db } from '../db/database.ts';
 import { isUniqueViolation } from '../db/database.ts';
 import { groupCommit } from '../db/group-commit.ts';
+import { precompile } from '../db/precompiled.ts';
+import type { IdempotencyTable } from '../db/schema.ts';
 import { ProblemError } from '../shared/errors.ts';
 import type { Clock } from '../shared/clock.ts';
 
@@ -42,15 +45,28 @@ export function requestHash(method: string, route: string, params: unknown, body
   return createHash('sha256').update(`${method} ${route}\n${canonical(params)}\n${canonical(body ?? null)}`).digest('hex');
 }
 
+// The statements every money-moving request runs, compiled once for this database
+// (db/precompiled.ts): claiming the key, reading it back, storing the answer, releasing it.
+function idempotencyQueries(db: Db) {
+  return {
+    claim: precompile<[scope: string, key: string, hash: string, locked_until_ms: number, created_at_ms: number, expires_at_ms: number], unknown>(db, (k, p) =>
+      k.insertInto('idempotency_keys').values({ scope: p(0), key: p(1), request_hash: p(2), state: 'in_flight', response_status: null, response_body: null, locked_until_ms: p(3), created_at_ms: p(4), expires_at_ms: p(5) }),
+    ),
+    find: precompile<[scope: string, key: string], Selectable<IdempotencyTable>>(db, (k, p) => k.selectFrom('idempotency_keys').selectAll().where('scope', '=', p(0)).where('key', '=', p(1))),
+    complete: precompile<[status: number, body: string, scope: string, key: string], unknown>(db, (k, p) =>
+      k.updateTable('idempotency_keys').set({ state: 'done', response_status: p(0), response_body: p(1) }).where('scope', '=', p(2)).where('key', '=', p(3)),
+    ),
+    release: precompile<[scope: string, key: string], unknown>(db, (k, p) => k.deleteFrom('idempotency_keys').where('scope', '=', p(0)).where('key', '=', p(1)).where('state', '=', 'in_flight')),
+  };
+}
+type IdempotencyQueries = ReturnType<typeof idempotencyQueries>;
+
 // Every write of this bookkeeping goes through the database's group commit: on SQLite, the keys
 // of concurrent requests share one commit (one fsync) instead of one each.
-async function claimKey(db: Db, scope: string, key: string, hash: string, now: number): Promise<boolean> {
+async function claimKey(db: Db, q: IdempotencyQueries, scope: string, key: string, hash: string, now: number): Promise<boolean> {
   return groupCommit(db).write(async (ex) => {
     try {
-      await ex
-        .insertInto('idempotency_keys')
-        .values({ scope, key, request_hash: hash, state: 'in_flight', response_status: null, response_body: null, locked_until_ms: now + IDEMPOTENCY_LOCK_MS, created_at_ms: now, expires_at_ms: now + IDEMPOTENCY_TTL_MS })
-        .execute();
+      await q.claim.execute(ex, [scope, key, hash, now + IDEMPOTENCY_LOCK_MS, now, now + IDEMPOTENCY_TTL_MS]);
       return true;
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
@@ -59,12 +75,12 @@ async function claimKey(db: Db, scope: string, key: string, hash: string, now: n
   });
 }
 
-async function releaseKey(db: Db, scope: string, key: string): Promise<void> {
-  await groupCommit(db).write((ex) => ex.deleteFrom('idempotency_keys').where('scope', '=', scope).where('key', '=', key).where('state', '=', 'in_flight').execute());
+async function releaseKey(db: Db, q: IdempotencyQueries, scope: string, key: string): Promise<void> {
+  await groupCommit(db).write((ex) => q.release.execute(ex, [scope, key]));
 }
 
-async function findKey(db: Db, scope: string, key: string) {
-  return db.kysely.selectFrom('idempotency_keys').selectAll().where('scope', '=', scope).where('key', '=', key).executeTakeFirst();
+async function findKey(db: Db, q: IdempotencyQueries, scope: string, key: string): Promise<Selectable<IdempotencyTable> | undefined> {
+  return (await q.find.execute(db.kysely, [scope, key])).rows[0];
 }
 
 function isValidationProblem(body: string): boolean {
@@ -78,6 +94,7 @@ function isValidationProblem(body: string): boolean {
 /** Registers the hooks; `scopeOf` names the caller (user id), called after authentication. */
 export function registerIdempotency(app: FastifyInstance, db: Db, clock: Clock, scopeOf: (req: FastifyRequest) => string): void {
   app.decorateRequest('idempotency', null);
+  const q = idempotencyQueries(db);
 
   app.addHook('preHandler', async (req: FastifyRequest, reply: FastifyReply) => {
     if (!req.routeOptions.config?.idempotent) return;
@@ -90,11 +107,11 @@ export function registerIdempotency(app: FastifyInstance, db: Db, clock: Clock, 
     // Two rounds at most: a key whose 24 h have passed is deleted and then claimed afresh.
     let row: Awaited<ReturnType<typeof findKey>>;
     for (let round = 0; round < 2 && !row; round++) {
-      if (await claimKey(db, scope, key, hash, now)) {
+      if (await claimKey(db, q, scope, key, hash, now)) {
         req.idempotency = { scope, key };
         return;
       }
-      const found = await findKey(db, scope, key);
+      const found = await findKey(db, q, scope, key);
       if (found && found.expires_at_ms > now) row = found;
       else await groupCommit(db).write((ex) => ex.deleteFrom('idempotency_keys').where('scope', '=', scope).where('key', '=', key).where('expires_at_ms', '<=', now).execute());
     }
@@ -128,19 +145,17 @@ export function registerIdempotency(app: FastifyInstance, db: Db, clock: Clock, 
     if (!idem) return payload;
     req.idempotency = null;
     if (reply.statusCode >= 500 || reply.statusCode === 401 || reply.statusCode === 429) {
-      await releaseKey(db, idem.scope, idem.key);
+      await releaseKey(db, q, idem.scope, idem.key);
       return payload;
     }
     const body = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : payload == null ? '' : String(payload);
     if (reply.statusCode === 400 && isValidationProblem(body)) {
       // A request that failed validation never ran: release the key so a corrected retry may use it.
-      await releaseKey(db, idem.scope, idem.key);
+      await releaseKey(db, q, idem.scope, idem.key);
       return payload;
     }
     // Durable before the client sees the answer, so that a retry always finds it.
-    await groupCommit(db).write((ex) =>
-      ex.updateTable('idempotency_keys').set({ state: 'done', response_status: reply.statusCode, response_body: body }).where('scope', '=', idem.scope).where('key', '=', idem.key).execute(),
-    );
+    await groupCommit(db).write((ex) => q.complete.execute(ex, [reply.statusCode, body, idem.scope, idem.key]));
     return payload;
   });
 }
