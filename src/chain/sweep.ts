@@ -53,6 +53,14 @@ interface WindowEntry {
   address: Hex;
   hd_index: number;
 }
+interface Balances {
+  entry: WindowEntry;
+  /** In deps.tokens' order. */
+  tokens: bigint[];
+  native: bigint | null;
+}
+/** Addresses whose balances a plan reads at once. */
+const READ_PARALLEL_MAX = 8;
 
 export type SweepRow = SweepsTable;
 
@@ -185,26 +193,34 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
     await db.kysely.insertInto('sweep_cursors').values({ chain_id, family, after_address, updated_at_ms }).onConflict((oc) => oc.column('chain_id').doUpdateSet({ family, after_address, updated_at_ms })).execute();
   }
 
-  /** Reads one address's balances and plans the sweeps worth doing (the nonce is read only then). */
-  async function examine(a: WindowEntry, fees: { maxFeePerGas: bigint }): Promise<SweepRow[]> {
+  /** One address's balances: each token's, then the native coin's (null when the chain has none configured). */
+  async function readBalances(a: WindowEntry): Promise<Balances> {
+    const [tokens, nativeBal] = await Promise.all([
+      Promise.all(deps.tokens.map((t) => client.readContract({ address: t.contract!, abi: TOKEN_ABI, functionName: 'balanceOf', args: [a.address] }))),
+      native ? client.getBalance({ address: a.address }) : Promise.resolve(null),
+    ]);
+    return { entry: a, tokens, native: nativeBal };
+  }
+
+  /** Plans the sweeps one address's balances call for (its nonce is read only then). */
+  async function examine(b: Balances, fees: { maxFeePerGas: bigint }): Promise<SweepRow[]> {
     const planned: SweepRow[] = [];
-    const address = a.address;
+    const { address, hd_index } = b.entry;
     let nonce: number | null = null;
     const nonceOf = async () => (nonce ??= await client.getTransactionCount({ address, blockTag: 'pending' }));
-    for (const t of deps.tokens) {
-      const bal = await client.readContract({ address: t.contract!, abi: TOKEN_ABI, functionName: 'balanceOf', args: [address] });
+    for (const [i, t] of deps.tokens.entries()) {
+      const bal = b.tokens[i]!;
       if (bal < t.sweep_min_minor || bal === 0n) continue;
-      const row = await planOne(address, a.hd_index, t.code, bal, await nonceOf());
+      const row = await planOne(address, hd_index, t.code, bal, await nonceOf());
       if (row) planned.push(row);
     }
-    if (native) {
-      const bal = await client.getBalance({ address });
+    if (native && b.native !== null) {
       const gas = NATIVE_GAS * fees.maxFeePerGas;
-      if (bal < deps.native!.sweep_min_minor || bal <= gas * WORTH_FACTOR) return planned;
+      if (b.native < deps.native!.sweep_min_minor || b.native <= gas * WORTH_FACTOR) return planned;
       // Leave native coins alone while a token sweep of this address is open (they pay its gas).
       const busy = await db.kysely.selectFrom('sweeps').select('id').where('chain_id', '=', chain_id).where('deposit_address', '=', address).where('status', 'in', OPEN_STATUSES).executeTakeFirst();
       if (busy) return planned;
-      const row = await planOne(address, a.hd_index, native, bal - gas, await nonceOf());
+      const row = await planOne(address, hd_index, native, b.native - gas, await nonceOf());
       if (row) planned.push(row);
     }
     return planned;
@@ -217,17 +233,25 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
     const fees = await client.estimateFeesPerGas();
     const planned: SweepRow[] = [];
     let last: WindowEntry | null = null;
+    let readError: unknown = null;
     try {
-      for (const a of window) {
-        last = a;
-        planned.push(...(await examine(a, fees)));
+      // Balances are read a few addresses at a time (round trips, not CPU, bound a plan); the
+      // sweeps are planned one by one, each in its own database transaction.
+      for (let i = 0; i < window.length; i += READ_PARALLEL_MAX) {
+        const read = await Promise.allSettled(window.slice(i, i + READ_PARALLEL_MAX).map(readBalances));
+        for (const [k, r] of read.entries()) {
+          last = window[i + k]!;
+          if (r.status === 'rejected') readError ??= r.reason;
+          else planned.push(...(await examine(r.value, fees)));
+        }
       }
     } finally {
       // The cursor moves past every address tried, even one whose read failed: a failing address
-      // waits for the next lap instead of stopping the rotation, and the rest of the window is
-      // the next plan's start, so a transient RPC error skips nothing.
+      // waits for the next lap instead of stopping the rotation, and a plan cut short by an error
+      // leaves the rest of its window to the next plan.
       if (last) await saveCursor(last.family, last.address);
     }
+    if (readError) throw readError;
     return planned;
   }
 
