@@ -8,10 +8,16 @@
 //                            after_sign       in broadcast, the signed tx recorded but not sent
 //                            after_broadcast  right after the node accepted it, before the job commits
 //                            while_confirming when a refresh finds it mined but not yet deep
+//                          or of a staff review decision (POST /admin/withdrawals/{id}/approve|reject):
+//                            decision_in_tx         its transaction did all its writes, before COMMIT
+//                            decision_after_commit  it committed, before the HTTP answer is written
 //   CRASH_NTH=<n>          … at the n-th time that point is reached (default 1)
 //   CRASH_CLOCK_OFFSET_MS  added to the system clock (a restart "later": in-flight locks expired)
 // Prints `started` once the workers and the job runner run.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { loadConfig } from '../../src/config.ts';
+import type { Db } from '../../src/db/database.ts';
+import type { Withdrawals } from '../../src/payments/withdrawals/withdrawals.ts';
 import { openConfiguredDb } from '../../src/main.ts';
 import { buildPlatformApp, createPlatform, startBackground } from '../../src/platform.ts';
 import type { Clock } from '../../src/shared/clock.ts';
@@ -51,10 +57,43 @@ function instrument(sender: Sender): void {
   };
 }
 
+/** Set while a staff review decision runs, so that the database wrapper knows whose transaction it is. */
+const inDecision = new AsyncLocalStorage<true>();
+
+/** Dies inside a decision's transaction once its work is done and before it commits. */
+function instrumentDb(db: Db): void {
+  const transaction = db.transaction.bind(db);
+  (db as { transaction: Db['transaction'] }).transaction = (fn) =>
+    transaction(async (trx) => {
+      const result = await fn(trx);
+      if (inDecision.getStore()) maybeDie('decision_in_tx');
+      return result;
+    });
+}
+
+/** The review routes call these methods on this very object, so wrapping them here reaches the routes. */
+function instrumentDecisions(w: Withdrawals): void {
+  const { approve, reject } = { approve: w.approve.bind(w), reject: w.reject.bind(w) };
+  w.approve = (id, by) =>
+    inDecision.run(true, async () => {
+      const r = await approve(id, by);
+      maybeDie('decision_after_commit');
+      return r;
+    });
+  w.reject = (id, by) =>
+    inDecision.run(true, async () => {
+      const r = await reject(id, by);
+      maybeDie('decision_after_commit');
+      return r;
+    });
+}
+
 const config = loadConfig(process.env, process.cwd());
 const db = openConfiguredDb(config);
+instrumentDb(db);
 const platform = await createPlatform(config, db, { clock, job_poll_ms: 10 });
 for (const sender of platform.hotWallets?.values() ?? []) instrument(sender);
+if (platform.withdrawals) instrumentDecisions(platform.withdrawals);
 if (process.env.CRASH_SERVE === '1') {
   const app = await buildPlatformApp(platform);
   await app.listen({ port: 0, host: '127.0.0.1' });
