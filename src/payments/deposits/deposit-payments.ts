@@ -15,13 +15,16 @@ import type { Clock } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';
 import { applyChange, createdEventType, newPaymentRow, paymentFromRow, paymentSnapshot, timelineRow, type NewPayment, type Payment, type PaymentChange } from '../payments.ts';
 import type { PaymentEventRow, PaymentRow } from '../payment-store.ts';
+import { insertRows } from './bulk-insert.ts';
 
 /** Rows per statement, under both dialects' bound-parameter limits (payments have 27 columns). */
 const PAYMENT_ROWS_PER_STATEMENT = 1000;
 const EVENT_ROWS_PER_STATEMENT = 3000;
 const SELECT_IDS_PER_STATEMENT = 1000;
+/** Below this many rows a group on average, transitioned rows are upserted whole (see updatePaymentRows). */
+const ROWS_PER_GROUP_MIN = 8;
 
-/** The columns a transition may change (payments.ts's updatePaymentRow patch; the upsert below sets these). */
+/** The columns a transition may change (payments.ts's updatePaymentRow patch; updatePaymentRows sets these). */
 const UPDATED_COLUMNS = [
   'status',
   'hold_reason',
@@ -43,6 +46,9 @@ const UPDATED_COLUMNS = [
 
 type OutboxInsert = Insertable<OutboxTable>;
 
+const EVENT_COLUMNS = ['payment_id', 'n', 'at_ms', 'status', 'code', 'code_params', 'hold_reason'] as const satisfies ReadonlyArray<keyof PaymentEventRow>;
+const OUTBOX_COLUMNS = ['id', 'type', 'aggregate_type', 'aggregate_id', 'payload', 'created_at_ms'] as const satisfies ReadonlyArray<keyof OutboxInsert>;
+
 async function inChunks<T>(rows: T[], size: number, fn: (chunk: T[]) => Promise<unknown>): Promise<void> {
   for (let i = 0; i < rows.length; i += size) await fn(rows.slice(i, i + size));
 }
@@ -55,11 +61,17 @@ async function selectPaymentRows(ex: DbExecutor, ids: string[]): Promise<Map<str
   return out;
 }
 
-async function lastEventNumbers(ex: DbExecutor, ids: string[]): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
+/** The payments among `ids`, each with the number of its last timeline row (0: none), in one statement a chunk. */
+async function selectPaymentRowsWithLastEvent(ex: DbExecutor, ids: string[]): Promise<Map<string, { row: PaymentRow; last_n: number }>> {
+  const out = new Map<string, { row: PaymentRow; last_n: number }>();
   await inChunks(ids, SELECT_IDS_PER_STATEMENT, async (chunk) => {
-    const rows = await ex.selectFrom('payment_events').select(['payment_id', (eb) => eb.fn.max('n').as('n')]).where('payment_id', 'in', chunk).groupBy('payment_id').execute();
-    for (const r of rows) out.set(r.payment_id, Number(r.n ?? 0));
+    const rows = await ex
+      .selectFrom('payments')
+      .selectAll('payments')
+      .select((eb) => eb.selectFrom('payment_events').select((e) => e.fn.max('n').as('n')).whereRef('payment_events.payment_id', '=', 'payments.id').as('last_n'))
+      .where('payments.id', 'in', chunk)
+      .execute();
+    for (const { last_n, ...row } of rows) out.set(row.id, { row, last_n: Number(last_n ?? 0) });
   });
   return out;
 }
@@ -73,8 +85,61 @@ function recordRows(p: Payment, n: number, type: string, now_ms: number): { even
 }
 
 async function writeRecords(ex: DbExecutor, events: PaymentEventRow[], outbox: OutboxInsert[]): Promise<void> {
-  await inChunks(events, EVENT_ROWS_PER_STATEMENT, (chunk) => ex.insertInto('payment_events').values(chunk).execute());
-  await inChunks(outbox, EVENT_ROWS_PER_STATEMENT, (chunk) => ex.insertInto('outbox_events').values(chunk).execute());
+  await insertRows(ex, 'payment_events', EVENT_COLUMNS, events, EVENT_ROWS_PER_STATEMENT);
+  await insertRows(ex, 'outbox_events', OUTBOX_COLUMNS, outbox, EVENT_ROWS_PER_STATEMENT);
+}
+
+/**
+ * Writes transitioned rows. A release or a refresh changes many rows the same way (the same
+ * status, code and times; the same count for the deposits of one block), so the rows are grouped
+ * by the columns they change and each group is one UPDATE … WHERE id IN (…) setting only those:
+ * a few parameters a row instead of a whole row, and no index rewritten for a column that stays.
+ * When the changes hardly repeat (few rows a group), a whole-row upsert per chunk (every row
+ * exists, so each is an update) is one statement per chunk instead of one per group.
+ */
+async function updatePaymentRows(ex: DbExecutor, rows: Array<{ before: PaymentRow; after: PaymentRow }>): Promise<void> {
+  const groups = new Map<string, { patch: Partial<PaymentRow>; ids: string[] }>();
+  for (const { before, after } of rows) {
+    const patch: Record<string, unknown> = {};
+    for (const c of UPDATED_COLUMNS) if (c === 'updated_at_ms' || after[c] !== before[c]) patch[c] = after[c];
+    const key = JSON.stringify(patch);
+    const group = groups.get(key);
+    if (group) group.ids.push(after.id);
+    else groups.set(key, { patch: patch as Partial<PaymentRow>, ids: [after.id] });
+  }
+  if (groups.size * ROWS_PER_GROUP_MIN <= rows.length) {
+    for (const { patch, ids } of groups.values()) await inChunks(ids, SELECT_IDS_PER_STATEMENT, (chunk) => ex.updateTable('payments').set(patch).where('id', 'in', chunk).execute());
+    return;
+  }
+  await inChunks(
+    rows.map((r) => r.after),
+    PAYMENT_ROWS_PER_STATEMENT,
+    (chunk) =>
+      ex
+        .insertInto('payments')
+        .values(chunk)
+        .onConflict((oc) =>
+          oc.column('id').doUpdateSet((eb) => ({
+            status: eb.ref('excluded.status'),
+            hold_reason: eb.ref('excluded.hold_reason'),
+            hold_since_ms: eb.ref('excluded.hold_since_ms'),
+            code: eb.ref('excluded.code'),
+            code_params: eb.ref('excluded.code_params'),
+            confirmations_current: eb.ref('excluded.confirmations_current'),
+            confirmations_required: eb.ref('excluded.confirmations_required'),
+            chain_id: eb.ref('excluded.chain_id'),
+            tx_hash: eb.ref('excluded.tx_hash'),
+            log_index: eb.ref('excluded.log_index'),
+            block_number: eb.ref('excluded.block_number'),
+            chain_from: eb.ref('excluded.chain_from'),
+            chain_to: eb.ref('excluded.chain_to'),
+            chain_token: eb.ref('excluded.chain_token'),
+            status_since_ms: eb.ref('excluded.status_since_ms'),
+            updated_at_ms: eb.ref('excluded.updated_at_ms'),
+          })),
+        )
+        .execute(),
+  );
 }
 
 /** createPayment for many: payments that already exist are left alone. -> how many were created. */
@@ -105,72 +170,39 @@ export async function createPaymentsBulk(ex: DbExecutor, inputs: NewPayment[], c
 }
 
 /**
- * transitionPayment for many (each id at most once): the same rules, one upsert of the changed
- * rows per chunk, the timeline rows and outbox events of the significant changes in bulk.
+ * transitionPayment for many (each id at most once): the same rules; the payments read with their
+ * last timeline numbers in one statement a chunk, the changed rows written a group of like changes
+ * at a time (updatePaymentRows), the timeline rows and outbox events of the significant changes in bulk.
  * A missing payment or a refused transition throws (the scanner only asks for valid moves).
  */
 export async function transitionPaymentsBulk(ex: DbExecutor, changes: Array<{ id: string; change: PaymentChange }>, clock: Clock): Promise<number> {
   if (changes.length === 0) return 0;
   const ids = changes.map((c) => c.id);
   assert(new Set(ids).size === ids.length, 'transitionPaymentsBulk: each payment at most once');
-  const rows = await selectPaymentRows(ex, ids);
+  const rows = await selectPaymentRowsWithLastEvent(ex, ids);
   const now = clock.now_ms();
-  const updated: PaymentRow[] = [];
-  const significantIds: string[] = [];
-  const afters = new Map<string, { after: Payment; type: string }>();
+  const updated: Array<{ before: PaymentRow; after: PaymentRow }> = [];
+  const significant: Array<{ after: Payment; type: string; n: number }> = [];
   for (const { id, change } of changes) {
-    const row = rows.get(id);
-    if (!row) throw new AssertionError(`payment ${id} not found`);
+    const found = rows.get(id);
+    if (!found) throw new AssertionError(`payment ${id} not found`);
+    const row = found.row;
     const before = paymentFromRow(row);
     const applied = applyChange(before, change, now);
     if (!applied) throw new AssertionError(`payment ${id}: ${before.status} -> ${change.status} is not a ${before.kind} transition`);
     const next: PaymentRow = { ...row, ...applied.columns };
     // Nothing shown changes (a count refreshed to the same value): the row is left alone.
-    if (applied.event_type || UPDATED_COLUMNS.some((c) => c !== 'updated_at_ms' && next[c] !== row[c])) updated.push(next);
-    if (applied.event_type) {
-      significantIds.push(id);
-      afters.set(id, { after: applied.after, type: applied.event_type });
-    }
+    if (applied.event_type || UPDATED_COLUMNS.some((c) => c !== 'updated_at_ms' && next[c] !== row[c])) updated.push({ before: row, after: next });
+    if (applied.event_type) significant.push({ after: applied.after, type: applied.event_type, n: found.last_n + 1 });
   }
-  // One statement per chunk for rows that each change differently: an upsert of the whole row
-  // (every row exists, so each is an update), the same on SQLite and PostgreSQL.
-  await inChunks(updated, PAYMENT_ROWS_PER_STATEMENT, (chunk) =>
-    ex
-      .insertInto('payments')
-      .values(chunk)
-      .onConflict((oc) =>
-        oc.column('id').doUpdateSet((eb) => ({
-          status: eb.ref('excluded.status'),
-          hold_reason: eb.ref('excluded.hold_reason'),
-          hold_since_ms: eb.ref('excluded.hold_since_ms'),
-          code: eb.ref('excluded.code'),
-          code_params: eb.ref('excluded.code_params'),
-          confirmations_current: eb.ref('excluded.confirmations_current'),
-          confirmations_required: eb.ref('excluded.confirmations_required'),
-          chain_id: eb.ref('excluded.chain_id'),
-          tx_hash: eb.ref('excluded.tx_hash'),
-          log_index: eb.ref('excluded.log_index'),
-          block_number: eb.ref('excluded.block_number'),
-          chain_from: eb.ref('excluded.chain_from'),
-          chain_to: eb.ref('excluded.chain_to'),
-          chain_token: eb.ref('excluded.chain_token'),
-          status_since_ms: eb.ref('excluded.status_since_ms'),
-          updated_at_ms: eb.ref('excluded.updated_at_ms'),
-        })),
-      )
-      .execute(),
-  );
-  if (significantIds.length) {
-    const last = await lastEventNumbers(ex, significantIds);
-    const events: PaymentEventRow[] = [];
-    const outbox: OutboxInsert[] = [];
-    for (const id of significantIds) {
-      const { after, type } = afters.get(id)!;
-      const r = recordRows(after, (last.get(id) ?? 0) + 1, type, now);
-      events.push(r.event);
-      outbox.push(r.outbox);
-    }
-    await writeRecords(ex, events, outbox);
+  await updatePaymentRows(ex, updated);
+  const events: PaymentEventRow[] = [];
+  const outbox: OutboxInsert[] = [];
+  for (const { after, type, n } of significant) {
+    const r = recordRows(after, n, type, now);
+    events.push(r.event);
+    outbox.push(r.outbox);
   }
-  return significantIds.length;
+  await writeRecords(ex, events, outbox);
+  return significant.length;
 }

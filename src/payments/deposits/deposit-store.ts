@@ -113,11 +113,19 @@ export async function updateDeposit(ex: DbExecutor, id: string, patch: Partial<D
   await ex.updateTable('deposits').set(patch).where('id', '=', id).execute();
 }
 
+/** What releasing, holding or counting a deposit at depth reads of it (the rest of the row is not needed). */
+export type DepthRow = Pick<
+  DepositRow,
+  'id' | 'chain_id' | 'tx_hash' | 'log_index' | 'generation' | 'user_id' | 'payment_id' | 'credit_kind' | 'hold_reason' | 'pending_transfer_id' | 'block_number' | 'confirmations_required'
+>;
+
+const DEPTH_COLUMNS = ['id', 'chain_id', 'tx_hash', 'log_index', 'generation', 'user_id', 'payment_id', 'credit_kind', 'hold_reason', 'pending_transfer_id', 'block_number', 'confirmations_required'] as const satisfies ReadonlyArray<keyof DepthRow>;
+
 /** Live confirming deposits of a chain, at (`<=`) or short of (`>`) their depth at `tip`, in chain order. */
-async function selectByDepth(ex: DbExecutor, chain_id: number, tip: number, depth: '<=' | '>', limit: number): Promise<DepositRow[]> {
+async function selectByDepth(ex: DbExecutor, chain_id: number, tip: number, depth: '<=' | '>', limit: number): Promise<DepthRow[]> {
   const rows = await ex
     .selectFrom('deposits')
-    .selectAll()
+    .select(DEPTH_COLUMNS)
     .where('chain_id', '=', chain_id)
     .where('status', '=', 'confirming')
     .where('orphaned', '=', 0)
@@ -126,19 +134,19 @@ async function selectByDepth(ex: DbExecutor, chain_id: number, tip: number, dept
     .orderBy('log_index')
     .limit(limit)
     .execute();
-  return rows.map(depositFrom);
+  return rows.map((r) => ({ ...r, chain_id: Number(r.chain_id), log_index: Number(r.log_index), generation: Number(r.generation), block_number: num(r.block_number), confirmations_required: Number(r.confirmations_required) }));
 }
 
 /**
  * Confirming deposits that have reached their required depth at `tip` (the inclusion block counts
  * as 1: block_number + required - 1 <= tip), in chain order.
  */
-export function selectDue(ex: DbExecutor, chain_id: number, tip: number, limit: number): Promise<DepositRow[]> {
+export function selectDue(ex: DbExecutor, chain_id: number, tip: number, limit: number): Promise<DepthRow[]> {
   return selectByDepth(ex, chain_id, tip, '<=', limit);
 }
 
 /** Confirming deposits still short of their depth at `tip`, oldest block first. */
-export function selectCounting(ex: DbExecutor, chain_id: number, tip: number, limit: number): Promise<DepositRow[]> {
+export function selectCounting(ex: DbExecutor, chain_id: number, tip: number, limit: number): Promise<DepthRow[]> {
   return selectByDepth(ex, chain_id, tip, '>', limit);
 }
 
