@@ -3,7 +3,10 @@
 // when the process "restarts" mid-sweep; and with more addresses than one plan reads, its saved
 // rotation reaches every funded user and invoice address within two laps. Method: real anvil + TestUSDT, real ledger and job
 // runner on a real database; HD deposit keys from a fresh mnemonic; the restart is a new
-// Sweeper + JobRunner over a new connection continuing the same durable jobs.
+// Sweeper + JobRunner over a new connection continuing the same durable jobs. No deposit scanner
+// runs here: `scannedToHead()` records its cursor at the head (every coin here is settled), since
+// the sweeper reads balances at the scanner's block. Sweeps held back by confirming deposits and
+// reorgs are in sweep-settled.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEther, toHex, type PublicClient } from 'viem';
 import { english, generateMnemonic } from 'viem/accounts';
@@ -60,6 +63,15 @@ describe.each(DIALECTS)('sweeper on %s', (dialect) => {
     await anvil?.stop();
   });
 
+  /** As if the deposit scanner had scanned up to the head and found every coin settled. */
+  async function scannedToHead(): Promise<void> {
+    const head = await client.getBlock({ blockTag: 'latest' });
+    const now = clock.now_ms();
+    await t.db.kysely.insertInto('chain_blocks').values({ chain_id: CHAIN, number: Number(head.number), hash: head.hash, parent_hash: head.parentHash, timestamp_s: Number(head.timestamp), seen_at_ms: now }).onConflict((oc) => oc.columns(['chain_id', 'number']).doUpdateSet({ hash: head.hash, parent_hash: head.parentHash })).execute();
+    const next_block = Number(head.number) + 1;
+    await t.db.kysely.insertInto('chain_cursors').values({ chain_id: CHAIN, next_block, head: Number(head.number), head_seen_at_ms: now, block_time_ms: null, updated_at_ms: now }).onConflict((oc) => oc.column('chain_id').doUpdateSet({ next_block, head: Number(head.number) })).execute();
+  }
+
   function sweeperOn(db: TestDb['db'], withInvoices = false, opts: { limit?: number; reader?: PublicClient } = {}): { sweeper: Sweeper; jobs: JobRunner; hot: Sender } {
     const hot = new Sender({ chain_id: CHAIN, client, private_key: toHex(anvilAccount(1).getHdKey().privateKey!), db, clock });
     const l = db === t.db ? ledger : createLedger(db, clock);
@@ -75,6 +87,9 @@ describe.each(DIALECTS)('sweeper on %s', (dialect) => {
   it('sweeps ERC-20 (with gas top-up) and native once, even if planned twice and restarted', async () => {
     const a = sweeperOn(t.db);
     const hotEthBefore = await client.getBalance({ address: a.hot.address });
+    // Before the scanner has scanned anything, nothing is known to be settled: nothing is planned.
+    expect(await a.sweeper.planSweeps()).toEqual([]);
+    await scannedToHead();
     const first = await a.sweeper.planSweeps();
     const second = await a.sweeper.planSweeps();
     expect(first.map((s) => s.asset).sort()).toEqual(['ETH', 'USDT']);
@@ -115,6 +130,7 @@ describe.each(DIALECTS)('sweeper on %s', (dialect) => {
       expect(hotEthAfter - hotEthBefore).toBe(hotEth!.debits_posted_minor - hotEth!.credits_posted_minor);
 
       // Running everything again books nothing more and plans nothing new.
+      await scannedToHead();
       const third = await b.sweeper.planSweeps();
       expect(third.map((s) => [s.asset, s.deposit_address, String(s.amount_minor)])).toEqual([]);
       clock.advance(10_000);
@@ -137,6 +153,7 @@ describe.each(DIALECTS)('sweeper on %s', (dialect) => {
       id: 'inv_1', user_id: 'usr_merchant', chain_id: CHAIN, asset: 'USDT', amount_due_minor: 30_000_000n, amount_paid_minor: 30_000_000n, status: 'settled', exception: null,
       address: inv, hd_index: 0, issued_at_block: 0, order_id: null, metadata: null, mark_reason: null, marked_by: null, expires_at_ms: now, status_since_ms: now, created_at_ms: now, updated_at_ms: now,
     }).execute();
+    await scannedToHead();
     // Without the invoice keys, invoice addresses are left alone (as before).
     expect(await sweeperOn(t.db).sweeper.planSweeps()).toEqual([]);
     const a = sweeperOn(t.db, true);
@@ -211,6 +228,7 @@ describe.each(DIALECTS)('sweeper on %s', (dialect) => {
       read = new Set();
       if (plan === LAP) failing = null;
       const s = sweeperOn(t.db, true, { limit: LIMIT, reader });
+      await scannedToHead();
       await s.sweeper.planSweeps().catch((e: Error) => errors.push(e.message));
       // What this plan recorded (a plan that failed on one address still plans the others).
       for (const row of await t.db.kysely.selectFrom('sweeps').selectAll().execute()) {
@@ -251,6 +269,7 @@ describe.each(DIALECTS)('sweeper on %s', (dialect) => {
     expect(delta(3).dr).toBe(rows.reduce((s, r) => s + (r.gas_fee_minor ?? 0n), 0n));
 
     // Another lap plans nothing: nothing is left to sweep.
+    await scannedToHead();
     for (let plan = 0; plan < LAP; plan++) expect(await sweeperOn(t.db, true, { limit: LIMIT }).sweeper.planSweeps()).toEqual([]);
   }, 120_000);
 });

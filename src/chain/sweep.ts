@@ -18,6 +18,18 @@
 // deposit_wallets -> hot_wallet, the top-up hot_wallet -> deposit_wallets (native), and every gas
 // fee paid is booked to the `gas` expense account. A sweep whose gas top-up fails still books
 // the top-up's fee (the hot wallet paid it).
+//
+// Only settled coins are swept. A deposit is credited at its confirmation depth and voided if a
+// reorg removes it before; coins swept before that depth could vanish from under a sweep already
+// booked (the ledger's hot wallet above the chain, or a void with nothing left at the address).
+// So a plan reads every balance at the last block the deposit scanner has scanned (its cursor),
+// not at the head: coins of deposits the scanner has not seen yet are not counted. And it passes
+// over any address with a deposit still short of its depth (`addressesWithUnsettledDeposits`):
+// all of the address's coins stay until each of its deposits is final (credited, or held — a held
+// deposit is booked in the ledger and final on chain). Gating the whole address is simpler than
+// sweeping only the part backed by final deposits (which needs per-address sums of deposits,
+// sweeps, top-ups and fees) and still correct: a busy address waits a few blocks at most. See
+// docs/decisions/hot-wallet-nonces-and-sweeps.md.
 import type { Transaction } from 'kysely';
 import { toHex, type PublicClient } from 'viem';
 import type { Db } from '../db/database.ts';
@@ -61,6 +73,42 @@ interface Balances {
 }
 /** Addresses whose balances a plan reads at once. */
 const READ_PARALLEL_MAX = 8;
+/** Deposit statuses short of final: their coins may still be reorged away (deposit-rules.ts). */
+const UNSETTLED_DEPOSIT_STATUSES = ['pending', 'confirming'];
+
+/** The last block the deposit scanner has scanned on a chain, and its hash as the scanner stored it. */
+export interface ScannedTip {
+  number: number;
+  hash: string;
+}
+
+/**
+ * The deposit scanner's last scanned block on a chain (every deposit up to it is in `deposits`),
+ * or null before its first block or while its cursor sits where no block is stored (just moved
+ * back to rescan for a new address, or a reorg is being rolled back). Read-only: the scanner owns
+ * these tables.
+ * const tip = await scannedTip(db, 31337) // { number: 1234, hash: '0x…' }
+ */
+export async function scannedTip(db: Db, chain_id: number): Promise<ScannedTip | null> {
+  const cursor = await db.kysely.selectFrom('chain_cursors').select('next_block').where('chain_id', '=', chain_id).executeTakeFirst();
+  if (!cursor) return null;
+  const number = Number(cursor.next_block) - 1;
+  const block = await db.kysely.selectFrom('chain_blocks').select('hash').where('chain_id', '=', chain_id).where('number', '=', number).executeTakeFirst();
+  return block ? { number, hash: block.hash } : null;
+}
+
+/**
+ * Which of `addresses` (lower-case) received a deposit that is not final yet: pending or
+ * confirming, in its block or orphaned by a reorg. Read-only over the scanner's `deposits`. The
+ * `deposits_open (chain_id, status)` index finds these rows, and they are few by nature (what
+ * arrived within the deepest confirmation tier), so no index on `to_address` is needed.
+ * await addressesWithUnsettledDeposits(db, 31337, ['0xab…']) // Set { '0xab…' } while one confirms
+ */
+export async function addressesWithUnsettledDeposits(db: Db, chain_id: number, addresses: readonly string[]): Promise<Set<string>> {
+  if (addresses.length === 0) return new Set();
+  const rows = await db.kysely.selectFrom('deposits').select('to_address').distinct().where('chain_id', '=', chain_id).where('status', 'in', UNSETTLED_DEPOSIT_STATUSES).where('to_address', 'in', addresses).execute();
+  return new Set(rows.map((r) => r.to_address.toLowerCase()));
+}
 
 export type SweepRow = SweepsTable;
 
@@ -193,25 +241,36 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
     await db.kysely.insertInto('sweep_cursors').values({ chain_id, family, after_address, updated_at_ms }).onConflict((oc) => oc.column('chain_id').doUpdateSet({ family, after_address, updated_at_ms })).execute();
   }
 
-  /** One address's balances: each token's, then the native coin's (null when the chain has none configured). */
-  async function readBalances(a: WindowEntry): Promise<Balances> {
+  /** One address's balances at the scanned block: each token's, then the native coin's (null when the chain has none configured). */
+  async function readBalances(a: WindowEntry, blockNumber: bigint): Promise<Balances> {
     const [tokens, nativeBal] = await Promise.all([
-      Promise.all(deps.tokens.map((t) => client.readContract({ address: t.contract!, abi: TOKEN_ABI, functionName: 'balanceOf', args: [a.address] }))),
-      native ? client.getBalance({ address: a.address }) : Promise.resolve(null),
+      Promise.all(deps.tokens.map((t) => client.readContract({ address: t.contract!, abi: TOKEN_ABI, functionName: 'balanceOf', args: [a.address], blockNumber }))),
+      native ? client.getBalance({ address: a.address, blockNumber }) : Promise.resolve(null),
     ]);
     return { entry: a, tokens, native: nativeBal };
   }
 
-  /** Plans the sweeps one address's balances call for (its nonce is read only then). */
-  async function examine(b: Balances, fees: { maxFeePerGas: bigint }): Promise<SweepRow[]> {
+  /**
+   * Plans the sweeps one address's balances (read at the scanned block) call for. Its nonce is
+   * read only then, at that block and pending: if they differ, the address sent something after
+   * the scanned block (our own sweep, mined or in flight), so its balance there no longer says what
+   * it holds; it waits for the next lap, when the scanner has passed that transaction.
+   */
+  async function examine(b: Balances, tip: ScannedTip, fees: { maxFeePerGas: bigint }): Promise<SweepRow[]> {
     const planned: SweepRow[] = [];
     const { address, hd_index } = b.entry;
-    let nonce: number | null = null;
-    const nonceOf = async () => (nonce ??= await client.getTransactionCount({ address, blockTag: 'pending' }));
+    let nonce: number | null | undefined;
+    const nonceOf = async (): Promise<number | null> => {
+      if (nonce !== undefined) return nonce;
+      const [scanned, pending] = await Promise.all([client.getTransactionCount({ address, blockNumber: BigInt(tip.number) }), client.getTransactionCount({ address, blockTag: 'pending' })]);
+      return (nonce = scanned === pending ? pending : null);
+    };
     for (const [i, t] of deps.tokens.entries()) {
       const bal = b.tokens[i]!;
       if (bal < t.sweep_min_minor || bal === 0n) continue;
-      const row = await planOne(address, hd_index, t.code, bal, await nonceOf());
+      const n = await nonceOf();
+      if (n === null) return planned;
+      const row = await planOne(address, hd_index, t.code, bal, n);
       if (row) planned.push(row);
     }
     if (native && b.native !== null) {
@@ -220,16 +279,30 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
       // Leave native coins alone while a token sweep of this address is open (they pay its gas).
       const busy = await db.kysely.selectFrom('sweeps').select('id').where('chain_id', '=', chain_id).where('deposit_address', '=', address).where('status', 'in', OPEN_STATUSES).executeTakeFirst();
       if (busy) return planned;
-      const row = await planOne(address, hd_index, native, b.native - gas, await nonceOf());
+      const n = await nonceOf();
+      if (n === null) return planned;
+      const row = await planOne(address, hd_index, native, b.native - gas, n);
       if (row) planned.push(row);
     }
     return planned;
   }
 
+  /** True while the node still has the block the scanner stored at the scanned height (no reorg under us). */
+  async function stillCanonical(tip: ScannedTip): Promise<boolean> {
+    const block = await client.getBlock({ blockNumber: BigInt(tip.number) });
+    return block.hash?.toLowerCase() === tip.hash.toLowerCase();
+  }
+
   async function planSweeps(): Promise<SweepRow[]> {
     const limit = deps.addresses_per_plan_max ?? 500;
+    // Without a scanned block nothing is known to be settled: plan nothing, keep the rotation.
+    const tip = await scannedTip(db, chain_id);
+    if (!tip) return [];
     const window = await nextWindow(limit);
     if (window.length === 0) return [];
+    // Read after the tip: every deposit at or below it is in the table by now (the scanner stores
+    // deposits and moves its cursor in one transaction).
+    const unsettled = await addressesWithUnsettledDeposits(db, chain_id, window.map((w) => w.address.toLowerCase()));
     const fees = await client.estimateFeesPerGas();
     const planned: SweepRow[] = [];
     let last: WindowEntry | null = null;
@@ -238,12 +311,19 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
       // Balances are read a few addresses at a time (round trips, not CPU, bound a plan); the
       // sweeps are planned one by one, each in its own database transaction.
       for (let i = 0; i < window.length; i += READ_PARALLEL_MAX) {
-        const read = await Promise.allSettled(window.slice(i, i + READ_PARALLEL_MAX).map(readBalances));
+        // An address with a deposit still confirming is passed over whole (read nothing there).
+        const slice = window.slice(i, i + READ_PARALLEL_MAX);
+        const batch = slice.filter((w) => !unsettled.has(w.address.toLowerCase()));
+        const read = await Promise.allSettled(batch.map((w) => readBalances(w, BigInt(tip.number))));
+        // A reorg the scanner has not rolled back yet: the balances read may hold unscanned coins,
+        // so this batch and the rest of the window wait for the next plan.
+        if (batch.length > 0 && !(await stillCanonical(tip))) break;
         for (const [k, r] of read.entries()) {
-          last = window[i + k]!;
+          last = batch[k]!;
           if (r.status === 'rejected') readError ??= r.reason;
-          else planned.push(...(await examine(r.value, fees)));
+          else planned.push(...(await examine(r.value, tip, fees)));
         }
+        last = slice[slice.length - 1]!;
       }
     } finally {
       // The cursor moves past every address tried, even one whose read failed: a failing address
@@ -307,7 +387,7 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
       // ERC-20: top the address up with enough native coin for the transfer's gas.
       const fees = await client.estimateFeesPerGas();
       const need = TOKEN_SWEEP_GAS * fees.maxFeePerGas * 2n;
-      const have = await client.getBalance({ address: s.deposit_address as Hex });
+      const have = await settledNative(s.deposit_address as Hex);
       if (have >= need) {
         await ctx.commit(async (trx) => {
           await setStatus(trx, s, 'sweeping', {});
@@ -349,8 +429,10 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
       if (token) {
         r = await from.prepare({ purpose: 'sweep', purpose_id: s.id, to: token.contract!, value_minor: 0n, data: erc20TransferData(hotAddress, s.amount_minor), confirmations_required: 1, gas_limit: TOKEN_SWEEP_GAS, fees });
       } else {
-        // Native: send what is there now minus the fee at today's price (fixed into the signed tx).
-        const value = (await client.getBalance({ address: s.deposit_address as Hex })) - NATIVE_GAS * fees.maxFeePerGas;
+        // Native: send what is there now minus the fee at today's price (fixed into the signed tx),
+        // never more than planned: coins that arrived since are not known to be settled.
+        const now = (await client.getBalance({ address: s.deposit_address as Hex })) - NATIVE_GAS * fees.maxFeePerGas;
+        const value = now < s.amount_minor ? now : s.amount_minor;
         if (value <= 0n) {
           await ctx.commit((trx) => finish(trx, s, 0n, null, false, 'not_worth_the_gas: the balance no longer covers the fee'));
           return;
@@ -378,6 +460,19 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
       await trx.updateTable('sweeps').set({ sweep_tx_id: txId, amount_minor: sent }).where('id', '=', s.id).execute();
       await finish(trx, { ...s, amount_minor: sent }, v.gas_fee_minor ?? 0n, topup, v.status === 'confirmed', v.failure_reason);
     });
+  }
+
+  /**
+   * The native coins on an address that a token sweep may spend on its gas: its balance now, but
+   * no more than at the scanned block (coins arrived since may still be reorged away; the address
+   * sends nothing while its sweep is open, so the lower of the two is what was there already).
+   */
+  async function settledNative(address: Hex): Promise<bigint> {
+    const tip = await scannedTip(db, chain_id);
+    const now = await client.getBalance({ address });
+    if (!tip) return 0n;
+    const then = await client.getBalance({ address, blockNumber: BigInt(tip.number) });
+    return then < now ? then : now;
   }
 
   /** What a recorded transaction moved: value if it succeeded, the gas it paid either way. */
