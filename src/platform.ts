@@ -129,6 +129,7 @@ export async function createPlatform(config: Config, db: Db, opts: PlatformOptio
     sender: (chain_id) => hotWallets.get(chain_id) ?? null,
     isOwnDepositAddress: async (ex, chain_id, address) => (await findAddressOwner(ex, chain_id, address)) !== null,
     gate: standingGate((user_id, ex) => accounts.standing(user_id, ex), config),
+    standing: (user_id, ex) => accounts.standing(user_id, ex),
     accountFacts: accountRiskFacts(),
     // API.md: default risk rules let a withdrawal within the user's KYC limits complete by itself,
     // so the new-account rule is off here; withdrawals.ts has it (24 h) for deployments that want it.

@@ -21,6 +21,7 @@ describe('problem messages', () => {
       const text = readFileSync(file, 'utf8');
       for (const m of text.matchAll(/(?:ProblemError|refuse)\(\d+, '([a-z_]+)'/g)) codes.add(m[1]!);
       for (const m of text.matchAll(/code: '([a-z_]+)', detail:/g)) codes.add(m[1]!);
+      for (const m of text.matchAll(/code: '([a-z_]+)', until_ms/g)) codes.add(m[1]!); // account permissions, raised as problems
     }
     for (const reason of ['scope_invalid', 'unknown_chain', 'ends_before_start', 'ends_in_past', 'too_long']) codes.add(`window_${reason}`);
     for (const code of ['invalid_webhook_url', 'too_many_endpoints', 'route_not_found', 'bad_request']) codes.add(code);

@@ -55,6 +55,7 @@ export const PROBLEM_TEXTS: Readonly<Record<string, ProblemText>> = {
   account_frozen: t('Account frozen', '账户已冻结', '您的账户已冻结，提现等操作暂停。可通过 POST /me/unfreeze-request 申请解冻，申请会列出需要完成的步骤。'),
   account_restricted: t('Account restricted', '账户受限', '您的账户受到限制，暂时不能提现。'),
   account_closed: t('Account closed', '账户已关闭', '已关闭的账户不能进行此操作。'),
+  cooldown: t('Withdrawals paused after an unfreeze', '解冻后暂停提现', '账户解冻后的冷静期内不能提现（站内转账不受影响），冷静期结束后即可提现。'),
   not_frozen: t('Account not frozen', '账户未冻结', '您的账户没有被冻结。'),
   invalid_account_state: t('Not possible in this account state', '当前账户状态不允许此操作', '账户当前的状态不允许这样更改。'),
   unfreeze_requirements_unmet: t('Unfreeze steps not done', '解冻步骤未完成', '用户还没有完成解冻所需的全部步骤。'),

@@ -335,4 +335,31 @@ describe.each(DIALECTS)('POST /withdrawals on %s', (dialect) => {
     expect((await staff(users.admin!, 'GET', '/admin/withdrawals/reviews?limit=2')).json()).toEqual({ data: withAge.slice(0, 2) });
     expect((await staff(users.risk!, 'GET', '/admin/withdrawals/reviews?limit=200')).json()).toEqual({ data: withAge });
   });
+
+  it('approve: refused while the owner\'s account is frozen or cooling down (a "this wasn\'t me" freeze stops a reviewed withdrawal)', async () => {
+    users.dave = await signIn('dave@example.test');
+    const ext = ledgerAccountId('platform', PLATFORM_OWNER, 'USDT', 'external');
+    const dave = ledgerAccountId('user', users.dave.id, 'USDT', 'user_available');
+    await platform.ledger.ensureAccounts([{ id: dave, asset: 'USDT', owner_type: 'user', owner_id: users.dave.id, kind: 'user_available', flags: { debits_must_not_exceed_credits: true, credits_must_not_exceed_debits: false } }]);
+    await platform.ledger.createTransfers([{ id: 'fund-dave', debit_account_id: ext, credit_account_id: dave, amount_minor: 500_000_000n, asset: 'USDT', reason: 'test', reference: null }]);
+    await stepUp(users.dave);
+    const w = await post(users.dave, { ...body, amount: '150' }, 'k-frozen-review');
+    expect([w.statusCode, w.json().status]).toEqual([201, 'review']);
+    const id = w.json().id as string;
+    const before = await balanceOf(users.dave.id);
+
+    expect((await staff(users.admin!, 'POST', `/admin/users/${users.dave.id}/freeze`, { reason: 'abnormal_login', note: 'Owner reports a stolen password' })).statusCode).toBe(200);
+    const refused = await staff(users.risk!, 'POST', `/admin/withdrawals/${id}/approve`, {});
+    expect([refused.statusCode, refused.json().code]).toEqual([409, 'account_frozen']);
+    expect(refused.json().detail).toMatch(/reject this withdrawal, or approve it once the account can withdraw again/);
+    expect((await getPayment(t.db.kysely, id))!.payment.status).toBe('review');
+    expect(await balanceOf(users.dave.id)).toEqual(before);
+    expect(await t.db.kysely.selectFrom('audit_log').select('action').where('subject_id', '=', id).execute()).toEqual([]);
+
+    // Unfrozen, the account cools down: still no approval; a rejection is always possible.
+    expect((await staff(users.admin!, 'POST', `/admin/users/${users.dave.id}/unfreeze`, { reason: 'Owner verified by phone' })).statusCode).toBe(200);
+    expect((await staff(users.risk!, 'POST', `/admin/withdrawals/${id}/approve`, {})).json().code).toBe('cooldown');
+    expect((await staff(users.risk!, 'POST', `/admin/withdrawals/${id}/reject`, { reason: 'Account was compromised' })).statusCode).toBe(200);
+    expect(await balanceOf(users.dave.id)).toMatchObject({ available_minor: 500_000_000n, pending_out_minor: 0n });
+  });
 });

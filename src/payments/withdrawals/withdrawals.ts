@@ -92,6 +92,11 @@ export interface WithdrawalDeps {
   /** Whether an address is one of the platform's deposit addresses on that chain. */
   isOwnDepositAddress?: (ex: DbExecutor, chain_id: number, address: string) => Promise<boolean>;
   gate?: WithdrawalGate;
+  /**
+   * How the account stands now (accounts.standing): an approval re-checks it, so that a
+   * withdrawal reviewed while its owner froze the account ("this wasn't me") cannot go out.
+   */
+  standing?: (user_id: string, ex: DbExecutor) => Promise<Pick<StandingFacts, 'withdraw'>>;
   /** The fee in the asset's smallest unit; default 0. */
   feeFor?: (asset: string, amount_minor: bigint) => bigint;
   /** How soon the job looks at the chain again; default: the chain's poll interval or 1 s. */
@@ -503,6 +508,10 @@ export function createWithdrawals(deps: WithdrawalDeps): Withdrawals {
 
   async function approve(id: string, by: StaffDecision): Promise<{ payment: Payment; timeline: TimelineEntry[] }> {
     return decide(id, by, 'approve', async (trx, w) => {
+      const standing = deps.standing ? (await deps.standing(w.user_id, trx)).withdraw : ({ ok: true } as const);
+      if (!standing.ok) {
+        throw new ProblemError(409, standing.code, `The account cannot withdraw now (${standing.code.replace(/_/g, ' ')}): reject this withdrawal, or approve it once the account can withdraw again.`);
+      }
       await move(trx, w, 'requested', {}, `approved by ${by.staff_id}`, { status: 'requested', hold: null });
       await enqueueJob(trx, ADVANCE_JOB, { id: w.id }, { unique_key: `${ADVANCE_JOB}:${w.id}:approved` }, clock);
     }, {});
