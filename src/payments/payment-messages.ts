@@ -78,6 +78,10 @@ export const EXPLANATION_MESSAGES = defineMessages<ExplanationCode>({
     en: 'The withdrawal was cancelled; the amount and fee are back in your available balance.',
     'zh-CN': '提现已取消,金额和手续费已退回可用余额。',
   },
+  withdrawal_cancelled_account_blocked: {
+    en: 'The withdrawal was stopped before anything was sent, because the account was frozen or restricted meanwhile; the amount and fee are back in your available balance.',
+    'zh-CN': '由于账户在此期间被冻结或限制,提现在发出前已被终止,未发送任何资金;金额和手续费已退回可用余额。',
+  },
   transfer_sent: {
     en: 'Transfer sent: the recipient has it.',
     'zh-CN': '转账已发送,收款人已收到。',
@@ -154,6 +158,10 @@ export const NEXT_ACTIONS = defineMessages<ExplanationCode>({
   withdrawal_rejected: { en: 'Contact support if you have questions about this decision.', 'zh-CN': '如对此决定有疑问,请联系客服。' },
   withdrawal_failed_invalid_address: { en: 'Check the address and send a new withdrawal.', 'zh-CN': '请核对地址后重新提交提现。' },
   withdrawal_cancelled: { en: 'Nothing to do.', 'zh-CN': '无需操作。' },
+  withdrawal_cancelled_account_blocked: {
+    en: 'If you did not freeze your account, contact support now; once it can withdraw again, send a new withdrawal if you still want it.',
+    'zh-CN': '如果账户不是您本人冻结的,请立即联系客服;账户恢复提现后,如仍需要,请重新提交提现。',
+  },
   transfer_sent: { en: 'Nothing to do.', 'zh-CN': '无需操作。' },
   transfer_received: { en: 'Nothing to do.', 'zh-CN': '无需操作。' },
   transfer_failed: { en: 'Check the details and try again.', 'zh-CN': '请核对信息后重试。' },

@@ -121,6 +121,7 @@ export const EXPLANATION_CODES = [
   'withdrawal_failed_invalid_address',
   'withdrawal_rejected',
   'withdrawal_cancelled',
+  'withdrawal_cancelled_account_blocked',
   'transfer_sent',
   'transfer_received',
   'transfer_failed',

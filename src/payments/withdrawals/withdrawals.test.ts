@@ -257,6 +257,48 @@ describe.each(DIALECTS)('withdrawals on %s', (dialect) => {
     expect(await balance()).toMatchObject({ available_minor: usdt(10_000 - 51 - 16), pending_out_minor: 0n });
   }, 30_000);
 
+  it('a withdrawal not yet signed when its owner freezes the account is cancelled, not sent later', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'settle-wd-freeze-'));
+    try {
+      const accounts = createAccounts({ db: t.db, config: loadConfig({ SETTLE_DATA_DIR: dir }, dir), clock });
+      const erin = await accounts.createUserWithRoles('erin@example.test', 'correct horse battery staple 9', []);
+      const acct = ledgerAccountId('user', erin.id, 'USDT', 'user_available');
+      await ledger.ensureAccounts([{ id: acct, asset: 'USDT', owner_type: 'user', owner_id: erin.id, kind: 'user_available', flags: { debits_must_not_exceed_credits: true, credits_must_not_exceed_debits: false } }]);
+      const [f] = await ledger.createTransfers([{ id: 'fund-erin', debit_account_id: ledgerAccountId('platform', PLATFORM_OWNER, 'USDT', 'external'), credit_account_id: acct, amount_minor: usdt(100), asset: 'USDT', reason: 'test', reference: null }]);
+      expect(f!.result).toBe('ok');
+      const guarded = createWithdrawals({ db: t.db, clock, config: withdrawalsConfig, ledger, sender: () => hotSender, feeFor: (asset) => (asset === 'USDT' ? usdt(1) : 0n), standing: (u, ex) => accounts.standing(u, ex) });
+      const erinBalance = async () => (await ledger.balancesOf('user', erin.id, ['USDT']))[0]!;
+      const erinJobs = new JobRunner(t.db, { clock });
+      registerWithdrawalJobs(erinJobs, guarded);
+      try {
+        const r = await guarded.request({ user_id: erin.id, user_status: 'active', idempotency_key: 'k-frozen-later', asset: 'USDT', to_address: TO, amount_minor: usdt(40) });
+        expect(r.payment.status).toBe('requested');
+        expect(await erinBalance()).toMatchObject({ available_minor: usdt(59), pending_out_minor: usdt(41) });
+        const sentBefore = await balanceOfToken(client, token, TO.toLowerCase() as Hex);
+        // The owner freezes the account before the withdrawal job gets to sign it.
+        await accounts.freeze(erin.id, 'user_request', { type: 'user', id: erin.id }, null);
+        await erinJobs.tick();
+        const w = (await guarded.get(r.payment.id))!;
+        expect(w).toMatchObject({ status: 'cancelled', chain_tx_id: null, failure_code: 'account_frozen' });
+        expect(await t.db.kysely.selectFrom('chain_txs').select('id').where('purpose_id', '=', r.payment.id).execute()).toEqual([]);
+        expect(await erinBalance()).toMatchObject({ available_minor: usdt(100), pending_out_minor: 0n });
+        const p = (await getPayment(t.db.kysely, r.payment.id))!;
+        expect(p.payment).toMatchObject({ status: 'cancelled', hold: null, code: 'withdrawal_cancelled_account_blocked' });
+        expect(explain(p.payment.code, 'zh-CN', p.payment.params).message).toContain('提现在发出前已被终止');
+        await mine(2);
+        expect(await balanceOfToken(client, token, TO.toLowerCase() as Hex)).toBe(sentBefore);
+        // The job has nothing more to do, whenever it runs again.
+        clock.advance(60_000);
+        await erinJobs.tick();
+        expect((await guarded.get(r.payment.id))!.status).toBe('cancelled');
+      } finally {
+        await erinJobs.stop(1000);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('risk review: a new account waits for staff with its money reserved; reject voids amount and fee (linked); after 24 h it is not reviewed', async () => {
     // A real account (accounts module on the same database) registered now.
     const dir = mkdtempSync(join(tmpdir(), 'settle-wd-risk-'));

@@ -34,6 +34,7 @@ import { ledgerAccountId, type AccountSpec, type TransferInput } from '../../led
 import { checkWithdrawalAddress } from '../../chain/address-rules.ts';
 import type { Hex } from '../../chain/chain-types.ts';
 import { erc20TransferData, type Sender, type TxView } from '../../chain/hot-wallet.ts';
+import { getChainTxByPurpose } from '../../chain/hot-wallet-store.ts';
 import { platformAccount } from '../../chain/hot-wallet-funding.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { ProblemError } from '../../shared/errors.ts';
@@ -394,6 +395,20 @@ export function createWithdrawals(deps: WithdrawalDeps): Withdrawals {
     if (!sender || !asset) throw new Error(`no hot wallet for chain ${w.chain_id}`);
 
     if (step === 'sign_and_broadcast') {
+      // Nothing signed yet: the account must still be allowed to withdraw. A withdrawal that
+      // waited (for liquidity, or after an approval) while its owner froze the account ("this
+      // wasn't me") is cancelled, not sent later; once signed, the transaction is already out.
+      if (deps.standing && !(await getChainTxByPurpose(db.kysely, 'withdrawal', w.id))) {
+        const standing = (await deps.standing(w.user_id, db.kysely)).withdraw;
+        if (!standing.ok) {
+          const reason = `cancelled before signing: the account cannot withdraw (${standing.code})`;
+          await ctx.commit(async (trx) => {
+            await resolveLedger(trx, w, 'void');
+            await move(trx, w, 'cancelled', { failure_code: standing.code, failure_reason: reason }, reason, { status: 'cancelled', hold: null, code: 'withdrawal_cancelled_account_blocked', params: { reason: standing.code } });
+          });
+          return;
+        }
+      }
       const to = w.to_address as Hex;
       const intent = asset.contract
         ? { to: asset.contract, value_minor: 0n, data: erc20TransferData(to, w.amount_minor) }
