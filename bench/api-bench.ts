@@ -6,7 +6,8 @@
 //
 // The clients run in a worker thread, so that the server's thread spends its time serving only;
 // "server CPU/req" is that thread's CPU time (Linux /proc) divided by requests, which stays
-// meaningful when other processes share the machine (throughput and latency then do not).
+// meaningful when other processes share the machine (throughput and latency then do not); "sys"
+// is the part spent in the kernel (SQLite's writes, fsyncs and temporary files).
 // Each workload gets a warm-up (not counted) before it is measured.
 //
 //   npm run bench:api
@@ -147,12 +148,13 @@ function countStatements(raw: BetterSqlite3.Database): void {
   }
 }
 
-/** CPU time (user + system) of this process's main thread, in ms; null off Linux. */
-function mainThreadCpuMs(): number | null {
+/** CPU time of this process's main thread in ms, all and in the kernel (system); null off Linux. */
+function mainThreadCpuMs(): { all: number; sys: number } | null {
   try {
     const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in USER_HZ (100)
+    const sys = (Number(fields[12]) * 1000) / 100; // stime, in USER_HZ (100)
+    return { all: (Number(fields[11]) * 1000) / 100 + sys, sys }; // + utime
   } catch {
     return null;
   }
@@ -163,6 +165,8 @@ interface Result extends ClientResult {
   statements: number;
   commits: number;
   cpu_ms: number | null;
+  /** Of which in the kernel (writes, fsync, temp files). */
+  sys_ms: number | null;
 }
 
 let numbered = 0;
@@ -191,7 +195,8 @@ async function run(name: string, w: Workload): Promise<Result> {
     writeFileSync(join(PROFILE_DIR, `${name.replace(/[^a-z0-9]+/gi, '_')}.cpuprofile`), JSON.stringify(profile));
     session.disconnect();
   }
-  return { ...r, name, statements: sqlCount.statements - before.statements, commits: sqlCount.commits - before.commits, cpu_ms: cpu0 === null || cpu1 === null ? null : cpu1 - cpu0 };
+  const cpu = cpu0 === null || cpu1 === null ? null : { all: cpu1.all - cpu0.all, sys: cpu1.sys - cpu0.sys };
+  return { ...r, name, statements: sqlCount.statements - before.statements, commits: sqlCount.commits - before.commits, cpu_ms: cpu?.all ?? null, sys_ms: cpu?.sys ?? null };
 }
 
 function pct(sorted: number[], p: number): number {
@@ -208,10 +213,10 @@ function print(r: Result): void {
   if (TRACE) printSqlTimes();
   const sorted = [...r.latencies_ms].sort((a, b) => a - b);
   const n = Math.max(1, r.ok + r.failed);
-  const cpu = r.cpu_ms === null ? '   n/a' : (r.cpu_ms / n).toFixed(3).padStart(6);
+  const cpu = r.cpu_ms === null || r.sys_ms === null ? '   n/a' : `${(r.cpu_ms / n).toFixed(3).padStart(6)} ms (sys ${(r.sys_ms / n).toFixed(3)})`;
   console.log(
     `${r.name.padEnd(24)} ${String(Math.round(r.ok / r.seconds)).padStart(6)} req/s  p50 ${pct(sorted, 50).toFixed(2).padStart(7)} ms  p99 ${pct(sorted, 99).toFixed(2).padStart(7)} ms  ` +
-      `server CPU/req ${cpu} ms  ${(r.statements / n).toFixed(1).padStart(5)} stmts/req  ${(r.commits / n).toFixed(2)} commits/req  ok ${r.ok} failed ${r.failed}`,
+      `server CPU/req ${cpu}  ${(r.statements / n).toFixed(1).padStart(5)} stmts/req  ${(r.commits / n).toFixed(2)} commits/req  ok ${r.ok} failed ${r.failed}`,
   );
 }
 
