@@ -5,8 +5,9 @@
 // it inflates wall time. The chain benchmark measures the same burst on a real anvil, with its
 // polling; this one isolates the scanner's own work per release, for profiling.
 //   BENCH_DEPOSITS=10000 BENCH_ADDRESSES=1000 node --import tsx bench/deposit-release-bench.ts
-// BENCH_ROUNDS rounds (default 3), each on a fresh database, report the lowest and median CPU per
-// release. BENCH_CPU_PROFILE=<file.cpuprofile> writes a CPU profile of the last round's release ticks.
+// BENCH_ROUNDS rounds (default 5) on one database, each a new burst, report the lowest and median
+// CPU per release (the lowest is the least disturbed by other work on the machine).
+// BENCH_CPU_PROFILE=<file.cpuprofile> writes a CPU profile of the last round's release ticks.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';

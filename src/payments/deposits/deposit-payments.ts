@@ -13,7 +13,7 @@ import type { OutboxTable } from '../../db/schema.ts';
 import { assert, AssertionError } from '../../shared/assert.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';
-import { applyChange, createdEventType, newPaymentRow, paymentFromRow, paymentSnapshot, timelineRow, type NewPayment, type Payment, type PaymentChange } from '../payments.ts';
+import { applyChange, createdEventType, type AppliedChange, newPaymentRow, paymentFromRow, paymentSnapshot, timelineRow, type NewPayment, type Payment, type PaymentChange } from '../payments.ts';
 import type { PaymentEventRow, PaymentRow } from '../payment-store.ts';
 import { insertRows } from './bulk-insert.ts';
 
@@ -97,22 +97,22 @@ async function writeRecords(ex: DbExecutor, events: PaymentEventRow[], outbox: O
  * When the changes hardly repeat (few rows a group), a whole-row upsert per chunk (every row
  * exists, so each is an update) is one statement per chunk instead of one per group.
  */
-async function updatePaymentRows(ex: DbExecutor, rows: Array<{ before: PaymentRow; after: PaymentRow }>): Promise<void> {
+async function updatePaymentRows(ex: DbExecutor, rows: Array<{ before: PaymentRow; columns: AppliedChange['columns'] }>): Promise<void> {
   const groups = new Map<string, { patch: Partial<PaymentRow>; ids: string[] }>();
-  for (const { before, after } of rows) {
+  for (const { before, columns } of rows) {
     const patch: Record<string, unknown> = {};
-    for (const c of UPDATED_COLUMNS) if (c === 'updated_at_ms' || after[c] !== before[c]) patch[c] = after[c];
+    for (const c of UPDATED_COLUMNS) if (c === 'updated_at_ms' || columns[c] !== before[c]) patch[c] = columns[c];
     const key = JSON.stringify(patch);
     const group = groups.get(key);
-    if (group) group.ids.push(after.id);
-    else groups.set(key, { patch: patch as Partial<PaymentRow>, ids: [after.id] });
+    if (group) group.ids.push(before.id);
+    else groups.set(key, { patch: patch as Partial<PaymentRow>, ids: [before.id] });
   }
   if (groups.size * ROWS_PER_GROUP_MIN <= rows.length) {
     for (const { patch, ids } of groups.values()) await inChunks(ids, SELECT_IDS_PER_STATEMENT, (chunk) => ex.updateTable('payments').set(patch).where('id', 'in', chunk).execute());
     return;
   }
   await inChunks(
-    rows.map((r) => r.after),
+    rows.map((r): PaymentRow => ({ ...r.before, ...r.columns })),
     PAYMENT_ROWS_PER_STATEMENT,
     (chunk) =>
       ex
@@ -181,7 +181,7 @@ export async function transitionPaymentsBulk(ex: DbExecutor, changes: Array<{ id
   assert(new Set(ids).size === ids.length, 'transitionPaymentsBulk: each payment at most once');
   const rows = await selectPaymentRowsWithLastEvent(ex, ids);
   const now = clock.now_ms();
-  const updated: Array<{ before: PaymentRow; after: PaymentRow }> = [];
+  const updated: Array<{ before: PaymentRow; columns: AppliedChange['columns'] }> = [];
   const significant: Array<{ after: Payment; type: string; n: number }> = [];
   for (const { id, change } of changes) {
     const found = rows.get(id);
@@ -190,9 +190,9 @@ export async function transitionPaymentsBulk(ex: DbExecutor, changes: Array<{ id
     const before = paymentFromRow(row);
     const applied = applyChange(before, change, now);
     if (!applied) throw new AssertionError(`payment ${id}: ${before.status} -> ${change.status} is not a ${before.kind} transition`);
-    const next: PaymentRow = { ...row, ...applied.columns };
+    const columns = applied.columns;
     // Nothing shown changes (a count refreshed to the same value): the row is left alone.
-    if (applied.event_type || UPDATED_COLUMNS.some((c) => c !== 'updated_at_ms' && next[c] !== row[c])) updated.push({ before: row, after: next });
+    if (applied.event_type || UPDATED_COLUMNS.some((c) => c !== 'updated_at_ms' && columns[c] !== row[c])) updated.push({ before: row, columns });
     if (applied.event_type) significant.push({ after: applied.after, type: applied.event_type, n: found.last_n + 1 });
   }
   await updatePaymentRows(ex, updated);
