@@ -69,7 +69,7 @@ export function maintenanceProblem(w: MaintenanceWindow, now_ms: number, locale:
     windowMessage(w, locale),
     { maintenance: { id: w.id, scope: w.scope, starts_at: isoTime(w.starts_at_ms), ends_at: isoTime(ends), message: windowMessage(w, locale) } },
     { 'retry-after': String(retryAfterSeconds(w, now_ms)) },
-  );
+  ).inLocale(locale);
 }
 
 /** Which chain a money-moving request concerns: body.chain_id, or the chain of body.asset. */

@@ -34,8 +34,17 @@ export class ProblemError extends Error {
   }
 
   /** The problem+json body in the caller's locale (a zh-CN body keeps the English detail as `detail_en`). */
+  /** The language the detail is already written in (set where it is raised in the caller's language). */
+  detailLocale: Locale | null = null;
+
+  /** throw maintenanceProblem(…).inLocale('zh-CN'): the detail is already the caller's; keep it. */
+  inLocale(locale: Locale): this {
+    this.detailLocale = locale;
+    return this;
+  }
+
   toBody(instance?: string, locale: Locale = 'en'): ProblemBody {
-    const zh = locale === 'zh-CN' ? problemDetailZh(this.code) : null;
+    const zh = locale === 'zh-CN' && this.detailLocale !== 'zh-CN' ? problemDetailZh(this.code) : null;
     return {
       type: problemType(this.code),
       title: problemTitle(this.code, this.status, locale),

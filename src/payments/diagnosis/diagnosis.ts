@@ -230,7 +230,7 @@ export function diagnosisRoutes(deps: PaymentViewDeps, chainDeps?: DiagnosisChai
           const mine = rows.find((p) => p.user_id === me.user_id);
           if (mine) return answer(mine, null);
           if (rows.length) return fromChain('other_account', 'diagnosis_other_account', me.locale, null);
-          if (onChain.unreachable) throw new ProblemError(503, 'chain_unavailable', explainDiagnosis('diagnosis_chain_unreachable', me.locale).message);
+          if (onChain.unreachable) throw new ProblemError(503, 'chain_unavailable', explainDiagnosis('diagnosis_chain_unreachable', me.locale).message).inLocale(me.locale);
           return fromChain('not_found', 'diagnosis_not_found', me.locale, { found: false, chain_id: null, block_number: null, confirmations: null, status: null, from: null, to: null, token: null, asset: null, amount: null });
         }
 
