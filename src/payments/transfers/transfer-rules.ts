@@ -1,5 +1,5 @@
-// Internal transfers as pure rules: the fee, the KYC limits in their reference unit, and the
-// order in which refusals are decided.
+// Internal transfers as pure rules: the fee, the KYC limits in their reference unit (US dollar
+// cents, through payment-rules.ts referenceCents), and the order in which refusals are decided.
 
 /** Fee on an internal transfer, in basis points of the amount (rounded down): 0.1 %. */
 export const TRANSFER_FEE_BPS = 10n;
@@ -7,19 +7,6 @@ export const TRANSFER_FEE_BPS = 10n;
 /** transferFeeMinor(1_000_000n) -> 1_000n */
 export function transferFeeMinor(amount_minor: bigint): bigint {
   return (amount_minor * TRANSFER_FEE_BPS) / 10_000n;
-}
-
-/**
- * Stablecoins count 1:1 against the KYC limits' reference unit (US dollar cents). Other assets
- * have no price here yet, so their transfers are not limited by the KYC amounts (see
- * docs/decisions/transfers-recipient-enumeration.md).
- */
-export const USD_STABLECOINS = ['USDT', 'USDC', 'DAI', 'PYUSD', 'FDUSD', 'TUSD', 'USDP'] as const;
-
-/** toReferenceCents('USDT', 12_345_678n, 6) -> 1234n (floor); null when the asset has no price. */
-export function toReferenceCents(asset: string, amount_minor: bigint, decimals: number): bigint | null {
-  if (!(USD_STABLECOINS as readonly string[]).includes(asset)) return null;
-  return decimals >= 2 ? amount_minor / 10n ** BigInt(decimals - 2) : amount_minor * 10n ** BigInt(2 - decimals);
 }
 
 export type LimitRefusal = { limit: 'single_transfer' | 'daily'; limit_cents: bigint; used_cents: bigint };

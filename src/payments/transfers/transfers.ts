@@ -24,11 +24,11 @@ import { ProblemError, problems } from '../../shared/errors.ts';
 import { deterministicId, newId } from '../../shared/ids.ts';
 import { formatAmount, parseAmount } from '../../shared/money.ts';
 import type { UserStatus } from '../../shared/principal.ts';
-import { assetsFromChains, type AssetInfo } from '../payment-rules.ts';
+import { assetsFromChains, referenceCents, type AssetInfo } from '../payment-rules.ts';
 import { selectHeldPayments } from '../payment-store.ts';
 import type { PaymentEventRow } from '../payment-store.ts';
 import { createdEventType, getPayment, newPaymentRow, paymentFromRow, paymentSnapshot, timelineRow, transitionPayment, type Payment, type TimelineEntry } from '../payments.ts';
-import { checkLimits, toReferenceCents, transferFeeMinor } from './transfer-rules.ts';
+import { checkLimits, transferFeeMinor } from './transfer-rules.ts';
 import { transferQueries, type OutboxInsert } from './transfer-store.ts';
 import { intervalWorker } from '../../jobs/interval-worker.ts';
 
@@ -96,7 +96,10 @@ function refuse(status: number, code: string, detail: string, extra: Record<stri
 
 function sentTodayCents(rows: Array<{ asset: string; amount_minor: bigint }>, assets: ReadonlyMap<string, AssetInfo>): bigint {
   let total = 0n;
-  for (const r of rows) total += toReferenceCents(r.asset, r.amount_minor, assets.get(r.asset)?.decimals ?? 0) ?? 0n;
+  for (const r of rows) {
+    const a = assets.get(r.asset);
+    total += (a && referenceCents(a, r.amount_minor)) ?? 0n;
+  }
   return total;
 }
 
@@ -180,7 +183,7 @@ export function createTransfers(deps: TransfersDeps) {
         if (!me.send.ok) throw refuse(403, me.send.code, me.send.code === 'account_frozen' ? 'Your account is frozen: it can receive, but cannot send.' : me.send.code === 'account_restricted' ? 'Your account is restricted: sending is not allowed.' : 'Your account cannot send.');
         // The day's total (a scan of today's transfers) is read only when the limits apply: assets
         // without a reference price are not limited.
-        const amount_cents = toReferenceCents(asset.code, amount, asset.decimals);
+        const amount_cents = referenceCents(asset, amount);
         const sent_today_cents = amount_cents === null ? 0n : sentTodayCents(await queries.sentSince(trx, sender_id, now - DAY_MS, TODAY_ROWS_MAX), assets);
         const limit = checkLimits(amount_cents, sent_today_cents, { single_transfer_minor: me.limits.single_transfer_minor, daily_minor: me.limits.daily_withdrawal_minor });
         if (limit) throw refuse(422, 'limit_exceeded', `This transfer is above your verification level's ${limit.limit === 'daily' ? 'daily' : 'single-transfer'} limit of ${formatAmount(limit.limit_cents, 2)} USD.`, { limit: limit.limit, limit_usd: formatAmount(limit.limit_cents, 2), used_usd: formatAmount(limit.used_cents, 2) });
