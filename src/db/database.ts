@@ -145,6 +145,10 @@ function openSqlite(target: Extract<DbTarget, { kind: 'sqlite' }>): Db {
   raw.pragma(`synchronous = ${target.synchronous ?? 'FULL'}`);
   raw.pragma('foreign_keys = ON');
   raw.pragma('busy_timeout = 10000');
+  // Group commit runs each request in a savepoint; SQLite copies every page a savepoint first
+  // touches into a sub-journal, which spills to a temp file past 64 KiB (tens of pwrites per
+  // request). Rollback state only: keeping it in memory changes nothing about durability.
+  raw.pragma('temp_store = MEMORY');
   const dialect = new GuardedSqliteDialect({ database: withStatementCache(raw) });
   const kysely = new Kysely<Database>({ dialect, plugins: [new BigintPlugin()] });
   dialect.owner = kysely;
