@@ -143,15 +143,20 @@ async function main(): Promise<void> {
     const summary = (delays: number[]) => `p50 ${pct(delays, 50)}, p90 ${pct(delays, 90)}, p99 ${pct(delays, 99)}, max ${Math.max(...delays)}`;
     scanner.start();
     t = Date.now();
+    // The process's CPU over the phase (releases, plus the polling and this loop's own queries):
+    // wall delays on a shared machine grow with others' load, CPU a deposit much less.
+    const burstCpu0 = process.cpuUsage();
     while ((await open()) > 0 && Date.now() - t < PHASE_DEADLINE_MS) {
       await mineOne();
       await new Promise((r) => setTimeout(r, 1000 + Math.floor(Math.random() * 300)));
     }
+    const burstCpu = process.cpuUsage(burstCpu0);
     await new Promise((r) => setTimeout(r, 1500));
     const burst = await delaysOf(0);
     const credited = burst.rows.filter((r) => r.status === 'credited').length;
     console.log(`burst release: ${credited}/${burst.rows.length} credited; ${burst.delays.length} timed from the depth block being mined`);
     if (burst.delays.length) console.log(`burst release delay ms (${N} deposits reaching depth at once): ${summary(burst.delays)} (poll interval 1000 ms)`);
+    console.log(`burst phase CPU: ${Math.round((burstCpu.user + burstCpu.system) / 1000)} ms = ${Math.round((burstCpu.user + burstCpu.system) / Math.max(1, credited))} µs per deposit released (bench/deposit-release-bench.ts isolates the release ticks)`);
 
     // (4) Normal rate: RATE_PER_BLOCK deposits in each of RATE_BLOCKS blocks, a block about every
     // second (850..1150 ms, so that blocks and polls drift), amounts across the 3- and 6-block tiers.
