@@ -1,11 +1,17 @@
 // Shared set-up for the SIGKILL crash tests: a settle.config.json for a real anvil, the child
 // platform process (platform-child.ts) started and killed by pid, and the `settle` CLI run as a
-// child over the same database.
+// child over the same database; crashWorlds() starts all of it per test and stops it afterwards.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ChainConfigFile } from '../../src/config.ts';
+import { afterEach } from 'vitest';
+import { loadConfig, type ChainConfigFile } from '../../src/config.ts';
+import { createPlatform, stopBackground, type Platform } from '../../src/platform.ts';
+import { systemClock } from '../../src/shared/clock.ts';
+import { mine, startChainEnv, type ChainEnv } from '../../src/payments/deposits/deposit-testkit.ts';
+import type { Dialect } from '../../src/db/database.ts';
+import { openTestDb, type TestDb } from '../helpers/db.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -76,3 +82,48 @@ export function settle(args: string[], env: Record<string, string>): { code: num
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** One crash test's world: a database, an anvil chain, the child processes' files, and the test's own platform (no workers). */
+export interface CrashWorld {
+  t: TestDb;
+  env: ChainEnv;
+  files: PlatformFiles;
+  platform: Platform;
+}
+
+/**
+ * Call in a describe: open() starts a world, child() a platform child, miner() mines a block every
+ * interval; after each test everything started through it is stopped (newest first), also when
+ * the test failed.
+ */
+export function crashWorlds() {
+  const stops: Array<() => unknown> = [];
+  afterEach(async () => {
+    for (const stop of stops.splice(0).reverse()) await stop();
+  });
+  return {
+    async open(dialect: Dialect, chain: (c: ChainConfigFile) => ChainConfigFile = (c) => c): Promise<CrashWorld> {
+      const t = await openTestDb(dialect);
+      stops.push(() => t.cleanup());
+      const env = await startChainEnv({});
+      stops.push(() => env.stop());
+      const files = platformFiles(chain(env.chain), t.env);
+      stops.push(() => files.cleanup());
+      const platform = await createPlatform(loadConfig(files.env, files.dir), t.db, { clock: systemClock });
+      stops.push(() => stopBackground(platform));
+      return { t, env, files, platform };
+    },
+    child(env: Record<string, string>): Child {
+      const c = startChild(env);
+      stops.push(() => c.kill());
+      return c;
+    },
+    /** Mines a block every interval until the returned stop is called (or the test ends). */
+    miner(world: CrashWorld, interval_ms: number): () => void {
+      const timer = setInterval(() => void mine(world.env.client, 1).catch(() => undefined), interval_ms);
+      const stop = () => clearInterval(timer);
+      stops.push(stop);
+      return stop;
+    },
+  };
+}

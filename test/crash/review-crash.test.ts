@@ -18,12 +18,10 @@
 // requests were sent), also while approved withdrawals are being broadcast. Unanswered
 // decisions are sent again to the next process, which runs "later" (clock past the 30 s job
 // lease), as after a real restart. Runs on each dialect.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getAddress, keccak256, toHex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { DIALECTS, openTestDb, type TestDb } from '../helpers/db.ts';
-import { loadConfig } from '../../src/config.ts';
-import { createPlatform, stopBackground, type Platform } from '../../src/platform.ts';
+import { DIALECTS } from '../helpers/db.ts';
 import { anvilAccount, balanceOfToken, sendMint } from '../../src/chain/test-usdt.ts';
 import type { Hex } from '../../src/chain/chain-types.ts';
 import { devHotWalletKey } from '../../src/chain/hot-wallet.ts';
@@ -31,10 +29,8 @@ import { bookDevFloat } from '../../src/chain/dev-chain.ts';
 import { platformAccount } from '../../src/chain/hot-wallet-funding.ts';
 import { ledgerAccountId } from '../../src/ledger/ledger-types.ts';
 import { verifyLedger } from '../../src/ledger/ledger.ts';
-import { systemClock } from '../../src/shared/clock.ts';
 import { getPayment } from '../../src/payments/payments.ts';
-import { mine, startChainEnv, type ChainEnv } from '../../src/payments/deposits/deposit-testkit.ts';
-import { platformFiles, settle, sleep, startChild, type Child, type PlatformFiles } from './crash-kit.ts';
+import { crashWorlds, settle, sleep, type Child } from './crash-kit.ts';
 
 const CHAIN = 31337;
 type Asset = 'USDT' | 'ETH';
@@ -70,31 +66,12 @@ interface Attempt {
 }
 
 describe.each(DIALECTS)('staff review decisions through SIGKILLed platform processes on %s', (dialect) => {
-  let t: TestDb | null = null;
-  let chainEnv: ChainEnv | null = null;
-  let files: PlatformFiles | null = null;
-  let parent: Platform | null = null;
-  let miner: NodeJS.Timeout | null = null;
-  const children: Child[] = [];
-  afterEach(async () => {
-    if (miner) clearInterval(miner);
-    for (const c of children.splice(0)) await c.kill();
-    if (parent) await stopBackground(parent);
-    await chainEnv?.stop();
-    await t?.cleanup();
-    files?.cleanup();
-    [t, chainEnv, files, parent, miner] = [null, null, null, null, null];
-  });
+  const worlds = crashWorlds();
 
   it('decides every reviewed withdrawal at most once; approved ones land on chain once, rejected ones restore the balance', async () => {
-    t = await openTestDb(dialect);
-    chainEnv = await startChainEnv({});
-    const env = chainEnv;
     // Every withdrawal of this test is at or above the review threshold.
-    const chain = { ...env.chain, poll_interval_ms: 50, native: { ...env.chain.native!, review_above: '0.001' }, tokens: env.chain.tokens!.map((x) => ({ ...x, review_above: '1' })) };
-    files = platformFiles(chain, t.env);
-    parent = await createPlatform(loadConfig(files.env, files.dir), t.db, { clock: systemClock });
-    const p = parent;
+    const world = await worlds.open(dialect, (c) => ({ ...c, poll_interval_ms: 50, native: { ...c.native!, review_above: '0.001' }, tokens: c.tokens!.map((x) => ({ ...x, review_above: '1' })) }));
+    const { t, env, files, platform: p } = world;
     const db = t.db.kysely;
     const mint = await sendMint(env.anvil.rpc_url, CHAIN, env.usdt, anvilAccount(0), hot, 100_000_000_000n);
     await env.client.waitForTransactionReceipt({ hash: mint, pollingInterval: 20 });
@@ -190,14 +167,13 @@ describe.each(DIALECTS)('staff review decisions through SIGKILLed platform proce
 
     let restarts = 0;
     async function start(point: string | null): Promise<Child> {
-      const child = startChild({ ...files!.env, CRASH_SERVE: '1', CRASH_CLOCK_OFFSET_MS: String(LATER_MS * (restarts + 1)), ...(point ? { CRASH_POINT: point, CRASH_NTH: String(point === 'after_broadcast' ? 1 : 1 + Math.floor(Math.random() * 2)) } : {}) });
-      children.push(child);
+      const child = worlds.child({ ...files.env, CRASH_SERVE: '1', CRASH_CLOCK_OFFSET_MS: String(LATER_MS * (restarts + 1)), ...(point ? { CRASH_POINT: point, CRASH_NTH: String(point === 'after_broadcast' ? 1 : 1 + Math.floor(Math.random() * 2)) } : {}) });
       // A process may die at its point (after_broadcast) before it even said it started.
       port = await Promise.race([child.ready, child.exited.then(() => port)]);
       return child;
     }
 
-    miner = setInterval(() => void mine(env.client, 1).catch(() => undefined), 700);
+    const stopMining = worlds.miner(world, 700);
     const kills = new Map<string, number>();
     let lostAfterCommit = 0;
     for (const mode of MODES) {
@@ -241,8 +217,7 @@ describe.each(DIALECTS)('staff review decisions through SIGKILLed platform proce
     for (let i = 0; i < 600 && (await open()).length > 0; i++) await sleep(100);
     expect(await open(), last.output().slice(-3000)).toEqual([]);
     await last.kill();
-    clearInterval(miner);
-    miner = null;
+    stopMining();
 
     // Each withdrawal's fate: exactly the decision made for it (either one when two raced).
     const state = await decidedState();

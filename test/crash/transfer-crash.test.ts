@@ -10,18 +10,14 @@
 // of a killed wave was left unanswered). Each restarted process runs
 // "later" (its clock ahead by more than the 60 s idempotency lock), as after a real restart, so
 // a key whose request died in flight is taken over by the retry. Runs on each dialect.
-import { afterEach, describe, expect, it } from 'vitest';
-import { DIALECTS, openTestDb, type TestDb } from '../helpers/db.ts';
-import { loadConfig } from '../../src/config.ts';
-import { createPlatform, stopBackground, type Platform } from '../../src/platform.ts';
+import { describe, expect, it } from 'vitest';
+import { DIALECTS } from '../helpers/db.ts';
 import { platformAccount } from '../../src/chain/hot-wallet-funding.ts';
 import { ledgerAccountId } from '../../src/ledger/ledger-types.ts';
 import { verifyLedger } from '../../src/ledger/ledger.ts';
-import { systemClock } from '../../src/shared/clock.ts';
 import { formatAmount, parseAmount } from '../../src/shared/money.ts';
 import { deterministicId } from '../../src/shared/ids.ts';
-import { startChainEnv, type ChainEnv } from '../../src/payments/deposits/deposit-testkit.ts';
-import { platformFiles, settle, sleep, startChild, type Child, type PlatformFiles } from './crash-kit.ts';
+import { crashWorlds, settle, sleep, type Child } from './crash-kit.ts';
 
 const TRANSFERS = 120;
 const IN_FLIGHT = 4;
@@ -47,26 +43,10 @@ interface Answer {
 }
 
 describe.each(DIALECTS)('POST /transfers to a SIGKILLed server on %s', (dialect) => {
-  let t: TestDb | null = null;
-  let chainEnv: ChainEnv | null = null;
-  let files: PlatformFiles | null = null;
-  let parent: Platform | null = null;
-  const children: Child[] = [];
-  afterEach(async () => {
-    for (const c of children.splice(0)) await c.kill();
-    if (parent) await stopBackground(parent);
-    await chainEnv?.stop();
-    await t?.cleanup();
-    files?.cleanup();
-    [t, chainEnv, files, parent] = [null, null, null, null];
-  });
+  const worlds = crashWorlds();
 
   it('applies every transfer exactly once across crashes and retries; balances are conserved', async () => {
-    t = await openTestDb(dialect);
-    chainEnv = await startChainEnv({});
-    files = platformFiles(chainEnv.chain, t.env);
-    parent = await createPlatform(loadConfig(files.env, files.dir), t.db, { clock: systemClock });
-    const p = parent;
+    const { t, files, platform: p } = await worlds.open(dialect);
 
     const users: Array<{ id: string; email: string; token: string }> = [];
     for (let i = 0; i < 4; i++) {
@@ -90,8 +70,7 @@ describe.each(DIALECTS)('POST /transfers to a SIGKILLed server on %s', (dialect)
     let port = 0;
     let restarts = 0;
     async function start(): Promise<Child> {
-      const child = startChild({ ...files!.env, CRASH_SERVE: '1', CRASH_CLOCK_OFFSET_MS: String(LATER_MS * restarts) });
-      children.push(child);
+      const child = worlds.child({ ...files.env, CRASH_SERVE: '1', CRASH_CLOCK_OFFSET_MS: String(LATER_MS * restarts) });
       port = await child.ready;
       return child;
     }
@@ -145,7 +124,7 @@ describe.each(DIALECTS)('POST /transfers to a SIGKILLed server on %s', (dialect)
         // must find the work done, not do it again)?
         for (const x of wave.filter((y) => !answers.has(y.key))) {
           const out_id = deterministicId('pay', deterministicId('trf', users[x.from]!.id, x.key), 'out');
-          if (await t!.db.kysely.selectFrom('payments').select('id').where('id', '=', out_id).executeTakeFirst()) committedUnanswered.add(x.key);
+          if (await t.db.kysely.selectFrom('payments').select('id').where('id', '=', out_id).executeTakeFirst()) committedUnanswered.add(x.key);
         }
         restarts++;
         child = await start();

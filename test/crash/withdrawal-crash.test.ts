@@ -12,12 +12,10 @@
 // withdrawals module, as POST /withdrawals does) so that every kill point has work to land
 // in. Each restarted process runs "later" (its clock ahead by more than the 30 s job lease), as
 // after a real restart. Runs on each dialect.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getAddress, keccak256, toHex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { DIALECTS, openTestDb, type TestDb } from '../helpers/db.ts';
-import { loadConfig } from '../../src/config.ts';
-import { createPlatform, stopBackground, type Platform } from '../../src/platform.ts';
+import { DIALECTS } from '../helpers/db.ts';
 import { anvilAccount, balanceOfToken, sendMint } from '../../src/chain/test-usdt.ts';
 import type { Hex } from '../../src/chain/chain-types.ts';
 import { devHotWalletKey } from '../../src/chain/hot-wallet.ts';
@@ -25,9 +23,7 @@ import { bookDevFloat } from '../../src/chain/dev-chain.ts';
 import { platformAccount } from '../../src/chain/hot-wallet-funding.ts';
 import { ledgerAccountId } from '../../src/ledger/ledger-types.ts';
 import { verifyLedger } from '../../src/ledger/ledger.ts';
-import { systemClock } from '../../src/shared/clock.ts';
-import { mine, startChainEnv, type ChainEnv } from '../../src/payments/deposits/deposit-testkit.ts';
-import { platformFiles, settle, sleep, startChild, type Child, type PlatformFiles } from './crash-kit.ts';
+import { crashWorlds, settle, sleep } from './crash-kit.ts';
 
 const CHAIN = 31337;
 const POINTS = ['before_sign', 'after_sign', 'after_broadcast', 'while_confirming', 'random'] as const;
@@ -39,30 +35,12 @@ const ROUNDS = POINTS.length + 2;
 const hot = privateKeyToAccount(devHotWalletKey()).address.toLowerCase() as Hex;
 
 describe.each(DIALECTS)('withdrawals through SIGKILLed platform processes on %s', (dialect) => {
-  let t: TestDb | null = null;
-  let chainEnv: ChainEnv | null = null;
-  let files: PlatformFiles | null = null;
-  let parent: Platform | null = null;
-  let miner: NodeJS.Timeout | null = null;
-  const children: Child[] = [];
-  afterEach(async () => {
-    if (miner) clearInterval(miner);
-    for (const c of children.splice(0)) await c.kill();
-    if (parent) await stopBackground(parent);
-    await chainEnv?.stop();
-    await t?.cleanup();
-    files?.cleanup();
-    [t, chainEnv, files, parent, miner] = [null, null, null, null, null];
-  });
+  const worlds = crashWorlds();
 
   it('every withdrawal is sent on chain exactly once and the ledger verifies', async () => {
-    t = await openTestDb(dialect);
-    chainEnv = await startChainEnv({});
-    const env = chainEnv;
-    files = platformFiles({ ...env.chain, poll_interval_ms: 50 }, t.env);
     // The test's own platform (no workers): users, their balances, requests, and what is read back.
-    parent = await createPlatform(loadConfig(files.env, files.dir), t.db, { clock: systemClock });
-    const p = parent;
+    const world = await worlds.open(dialect, (c) => ({ ...c, poll_interval_ms: 50 }));
+    const { t, env, files, platform: p } = world;
     const mint = await sendMint(env.anvil.rpc_url, CHAIN, env.usdt, anvilAccount(0), hot, 100_000_000_000n);
     await env.client.waitForTransactionReceipt({ hash: mint, pollingInterval: 20 });
     await bookDevFloat({ ledger: p.ledger, client: env.client, chain: env.chain, hot }); // genesis ETH + the USDT float
@@ -89,16 +67,15 @@ describe.each(DIALECTS)('withdrawals through SIGKILLed platform processes on %s'
         asked.push({ id: r.payment.id, user, asset, to, amount });
       }
     }
-    const statuses = async () => (await t!.db.kysely.selectFrom('payments').select(['id', 'status']).where('kind', '=', 'withdrawal').execute()).map((r) => r.status);
+    const statuses = async () => (await t.db.kysely.selectFrom('payments').select(['id', 'status']).where('kind', '=', 'withdrawal').execute()).map((r) => r.status);
 
-    miner = setInterval(() => void mine(env.client, 1).catch(() => undefined), 700);
+    const stopMining = worlds.miner(world, 700);
     const crashed = new Map<string, number>();
     for (let round = 0; round < ROUNDS; round++) {
       const point = round < POINTS.length ? POINTS[round]! : 'random';
       // Each process starts "later" than the last died (its clock runs ahead): the job leases the
       // killed process held (30 s) have expired, as they would after a real restart.
-      const child = startChild({ ...files.env, CRASH_CLOCK_OFFSET_MS: String(LATER_MS * (round + 1)), ...(point === 'random' ? {} : { CRASH_POINT: point, CRASH_NTH: String(round < POINTS.length ? 1 : 2) }) });
-      children.push(child);
+      const child = worlds.child({ ...files.env, CRASH_CLOCK_OFFSET_MS: String(LATER_MS * (round + 1)), ...(point === 'random' ? {} : { CRASH_POINT: point, CRASH_NTH: String(round < POINTS.length ? 1 : 2) }) });
       await Promise.race([child.ready, child.exited]);
       await request(PER_ROUND); // new work arrives while it runs
       if (point === 'random') {
@@ -118,13 +95,11 @@ describe.each(DIALECTS)('withdrawals through SIGKILLed platform processes on %s'
     for (const point of POINTS) expect([...crashed.keys()], JSON.stringify([...crashed])).toContain(point);
 
     // A last platform process, never killed, finishes what is left.
-    const last = startChild({ ...files.env, CRASH_CLOCK_OFFSET_MS: String(LATER_MS * (ROUNDS + 1)) });
-    children.push(last);
+    const last = worlds.child({ ...files.env, CRASH_CLOCK_OFFSET_MS: String(LATER_MS * (ROUNDS + 1)) });
     await last.ready;
     for (let i = 0; i < 600 && (await statuses()).some((s) => s !== 'completed' && s !== 'failed'); i++) await sleep(100);
     await last.kill();
-    clearInterval(miner);
-    miner = null;
+    stopMining();
 
     const jobs = await t.db.kysely.selectFrom('jobs').select(['status', 'run_at_ms', 'attempts', 'lease_until_ms', 'last_error']).where('kind', '=', 'withdrawal.advance').where('status', '!=', 'done').execute();
     expect(await statuses(), `${Date.now()} ${JSON.stringify(jobs)}\n${last.output().slice(-3000)}`).toEqual(asked.map(() => 'completed'));
