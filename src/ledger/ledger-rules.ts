@@ -75,15 +75,19 @@ export function newBatchState(now_ms: number, head: ChainHead): BatchState {
   return { now_ms, accounts: new Map(), transfers: new Map(), resolutions: new Map(), head: { ...head }, created: [], dirty: new Set() };
 }
 
-/** The ids a batch needs loaded: its own ids and the pending transfers it posts or voids. */
-export function transferIdsToLoad(batch: readonly RuleInput[]): string[] {
-  const ids = new Set<string>();
+/**
+ * The ids a batch needs loaded: its own ids (stored only when retried) and the pending transfers
+ * it posts or voids (`targets`, loaded with how they were resolved).
+ */
+export function transferIdsToLoad(batch: readonly RuleInput[]): { own: string[]; targets: string[] } {
+  const own = new Set<string>();
+  const targets = new Set<string>();
   for (const t of batch) {
-    if (t.id) ids.add(t.id);
+    if (t.id) own.add(t.id);
     const pid = t.post_pending_id ?? t.void_pending_id;
-    if (pid) ids.add(pid);
+    if (pid) targets.add(pid);
   }
-  return [...ids];
+  return { own: [...own], targets: [...targets] };
 }
 
 /** The accounts a batch touches, given the stored transfers it names (for posts and voids). */

@@ -28,9 +28,10 @@ import type { AccountSpec } from './ledger-types.ts';
 
 export interface LedgerTx {
   lockHead(): Promise<ChainHead>;
+  /** The batch's own ids that are stored (retries); most are new, so a probe comes first. */
   loadTransfers(ids: string[]): Promise<Transfer[]>;
-  /** For each pending id that has been resolved: the resolving transfer's type. */
-  loadResolutions(pending_ids: string[]): Promise<Array<{ pending_id: string; type: string }>>;
+  /** The stored transfers a batch posts or voids, each with the type of the transfer that resolved it (null: open). */
+  loadTargets(ids: string[]): Promise<Array<{ transfer: Transfer; resolved_by: string | null }>>;
   /** ids must be sorted (lock order). */
   lockAccounts(ids: string[]): Promise<AccountState[]>;
   /** accounts: every account the created transfers name (their nums are written). */
@@ -45,6 +46,9 @@ const TRANSFER_JOINS = `left join ledger_accounts da on da.num = t.debit_num
   left join ledger_accounts ca on ca.num = t.credit_num
   left join ledger_transfers p on p.seq = t.seq - 1`;
 const TRANSFER_SELECT = `select ${TRANSFER_COLUMNS} from ledger_transfers t ${TRANSFER_JOINS}`;
+/** A transfer with the type of the one that resolved it (unique index on pending_id), in one read. */
+const TARGET_SELECT = `select ${TRANSFER_COLUMNS}, (select r.type from ledger_transfers r where r.pending_id = t.id) as resolved_by
+  from ledger_transfers t ${TRANSFER_JOINS}`;
 
 const INSERT_COLUMNS = 'seq, id, debit_num, credit_num, debit_prev, credit_prev, asset, amount_minor, type, pending_id, timeout_ms, expires_at_ms, flags, reason, reference, created_at_ms, hash';
 
@@ -157,7 +161,7 @@ export class SqliteStatements {
   private readonly setHead: BetterSqlite3.Statement;
   private readonly exists: BetterSqlite3.Statement;
   private readonly transfer: BetterSqlite3.Statement;
-  private readonly resolution: BetterSqlite3.Statement;
+  private readonly target: BetterSqlite3.Statement;
   private readonly account: BetterSqlite3.Statement;
   private readonly insert: BetterSqlite3.Statement;
   private readonly update: BetterSqlite3.Statement;
@@ -171,7 +175,7 @@ export class SqliteStatements {
     // The common case (a new id) costs one probe of the id index; the full row only for retries.
     this.exists = raw.prepare('select 1 from ledger_transfers where id = ?').pluck();
     this.transfer = raw.prepare(`${TRANSFER_SELECT} where t.id = ?`);
-    this.resolution = raw.prepare('select pending_id, type from ledger_transfers where pending_id = ?');
+    this.target = raw.prepare(`${TARGET_SELECT} where t.id = ?`);
     this.account = raw.prepare('select * from ledger_accounts where id = ?');
     this.insert = raw.prepare(`insert into ledger_transfers (${INSERT_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.update = raw.prepare(
@@ -195,11 +199,11 @@ export class SqliteStatements {
         }
         return out;
       },
-      loadResolutions: async (pending_ids) => {
-        const out: Array<{ pending_id: string; type: string }> = [];
-        for (const id of pending_ids) {
-          const row = this.resolution.get(id) as { pending_id: string; type: string } | undefined;
-          if (row) out.push(row);
+      loadTargets: async (ids) => {
+        const out: Array<{ transfer: Transfer; resolved_by: string | null }> = [];
+        for (const id of ids) {
+          const row = this.target.get(id) as (RawTransferRow & { resolved_by: string | null }) | undefined;
+          if (row) out.push({ transfer: toTransfer(row), resolved_by: row.resolved_by });
         }
         return out;
       },
@@ -265,10 +269,10 @@ export function pgTx(trx: Transaction<Database> | Kysely<Database>): LedgerTx {
       const r = await sql<RawTransferRow>`${sql.raw(TRANSFER_SELECT)} where t.id = any(${ids}::text[])`.execute(trx);
       return r.rows.map(toTransfer);
     },
-    async loadResolutions(pending_ids) {
-      if (!pending_ids.length) return [];
-      const r = await sql<{ pending_id: string; type: string }>`select pending_id, type from ledger_transfers where pending_id = any(${pending_ids}::text[])`.execute(trx);
-      return r.rows;
+    async loadTargets(ids) {
+      if (!ids.length) return [];
+      const r = await sql<RawTransferRow & { resolved_by: string | null }>`${sql.raw(TARGET_SELECT)} where t.id = any(${ids}::text[])`.execute(trx);
+      return r.rows.map((row) => ({ transfer: toTransfer(row), resolved_by: row.resolved_by }));
     },
     async lockAccounts(ids) {
       if (!ids.length) return [];

@@ -101,13 +101,12 @@ export function createLedger(db: Db, clock: Clock, opts: LedgerOptions = {}): Le
     const head = await tx.lockHead();
     const state = newBatchState(clock.now_ms(), head);
     const all = segments.length === 1 ? segments[0]! : segments.flat();
-    for (const t of await tx.loadTransfers(transferIdsToLoad(all))) state.transfers.set(t.id, t);
-    const pendingIds: string[] = [];
-    for (const t of all) {
-      const pid = t.post_pending_id ?? t.void_pending_id;
-      if (pid && state.transfers.get(pid)?.type === 'pending') pendingIds.push(pid);
+    const { own, targets } = transferIdsToLoad(all);
+    for (const t of await tx.loadTransfers(own)) state.transfers.set(t.id, t);
+    for (const { transfer, resolved_by } of await tx.loadTargets(targets)) {
+      state.transfers.set(transfer.id, transfer);
+      if (transfer.type === 'pending' && resolved_by) state.resolutions.set(transfer.id, resolved_by === 'post_pending' ? 'posted' : 'voided');
     }
-    for (const r of await tx.loadResolutions(pendingIds)) state.resolutions.set(r.pending_id, r.type === 'post_pending' ? 'posted' : 'voided');
     for (const a of await tx.lockAccounts(accountIdsToLock(all, state.transfers))) state.accounts.set(a.id, a);
     const results = segments.map((segment) => applyBatch(state, segment));
     if (state.created.length) {
