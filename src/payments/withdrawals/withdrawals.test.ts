@@ -113,6 +113,16 @@ describe.each(DIALECTS)('withdrawals on %s', (dialect) => {
 
   const balance = async () => (await ledger.balancesOf('user', USER, ['USDT']))[0]!;
 
+  /** A real account (accounts module on the same database) registered now, with 100 USDT in the ledger. */
+  async function fundedUser(accounts: ReturnType<typeof createAccounts>, name: string) {
+    const user = await accounts.createUserWithRoles(`${name}@example.test`, 'correct horse battery staple 9', []);
+    const acct = ledgerAccountId('user', user.id, 'USDT', 'user_available');
+    await ledger.ensureAccounts([{ id: acct, asset: 'USDT', owner_type: 'user', owner_id: user.id, kind: 'user_available', flags: { debits_must_not_exceed_credits: true, credits_must_not_exceed_debits: false } }]);
+    const [f] = await ledger.createTransfers([{ id: `fund-${name}`, debit_account_id: ledgerAccountId('platform', PLATFORM_OWNER, 'USDT', 'external'), credit_account_id: acct, amount_minor: usdt(100), asset: 'USDT', reason: 'test', reference: null }]);
+    expect(f!.result).toBe('ok');
+    return user;
+  }
+
   it('reserves at request, broadcasts, confirms at depth and posts once', async () => {
     const req = { user_id: USER, user_status: 'active' as const, idempotency_key: 'k-ok', asset: 'USDT', to_address: TO, amount_minor: usdt(50) };
     const created = await withdrawals.request(req);
@@ -261,11 +271,7 @@ describe.each(DIALECTS)('withdrawals on %s', (dialect) => {
     const dir = mkdtempSync(join(tmpdir(), 'settle-wd-freeze-'));
     try {
       const accounts = createAccounts({ db: t.db, config: loadConfig({ SETTLE_DATA_DIR: dir }, dir), clock });
-      const erin = await accounts.createUserWithRoles('erin@example.test', 'correct horse battery staple 9', []);
-      const acct = ledgerAccountId('user', erin.id, 'USDT', 'user_available');
-      await ledger.ensureAccounts([{ id: acct, asset: 'USDT', owner_type: 'user', owner_id: erin.id, kind: 'user_available', flags: { debits_must_not_exceed_credits: true, credits_must_not_exceed_debits: false } }]);
-      const [f] = await ledger.createTransfers([{ id: 'fund-erin', debit_account_id: ledgerAccountId('platform', PLATFORM_OWNER, 'USDT', 'external'), credit_account_id: acct, amount_minor: usdt(100), asset: 'USDT', reason: 'test', reference: null }]);
-      expect(f!.result).toBe('ok');
+      const erin = await fundedUser(accounts, 'erin');
       const guarded = createWithdrawals({ db: t.db, clock, config: withdrawalsConfig, ledger, sender: () => hotSender, feeFor: (asset) => (asset === 'USDT' ? usdt(1) : 0n), standing: (u, ex) => accounts.standing(u, ex) });
       const erinBalance = async () => (await ledger.balancesOf('user', erin.id, ['USDT']))[0]!;
       const erinJobs = new JobRunner(t.db, { clock });
@@ -300,15 +306,10 @@ describe.each(DIALECTS)('withdrawals on %s', (dialect) => {
   }, 60_000);
 
   it('risk review: a new account waits for staff with its money reserved; reject voids amount and fee (linked); after 24 h it is not reviewed', async () => {
-    // A real account (accounts module on the same database) registered now.
     const dir = mkdtempSync(join(tmpdir(), 'settle-wd-risk-'));
     try {
       const accounts = createAccounts({ db: t.db, config: loadConfig({ SETTLE_DATA_DIR: dir }, dir), clock });
-      const dave = await accounts.createUserWithRoles('dave@example.test', 'correct horse battery staple 9', []);
-      const daveAcct = ledgerAccountId('user', dave.id, 'USDT', 'user_available');
-      await ledger.ensureAccounts([{ id: daveAcct, asset: 'USDT', owner_type: 'user', owner_id: dave.id, kind: 'user_available', flags: { debits_must_not_exceed_credits: true, credits_must_not_exceed_debits: false } }]);
-      const [f] = await ledger.createTransfers([{ id: 'fund-dave', debit_account_id: ledgerAccountId('platform', PLATFORM_OWNER, 'USDT', 'external'), credit_account_id: daveAcct, amount_minor: usdt(100), asset: 'USDT', reason: 'test', reference: null }]);
-      expect(f!.result).toBe('ok');
+      const dave = await fundedUser(accounts, 'dave');
       const risky = createWithdrawals({ db: t.db, clock, config: withdrawalsConfig, ledger, sender: () => hotSender, feeFor: (asset) => (asset === 'USDT' ? usdt(1) : 0n), accountFacts: accountRiskFacts() });
       const daveBalance = async () => (await ledger.balancesOf('user', dave.id, ['USDT']))[0]!;
       const at = clock.now_ms();
@@ -373,10 +374,7 @@ describe.each(DIALECTS)('withdrawals on %s', (dialect) => {
       const before = await queue.reviews(200);
       const expected: Array<[string, string[], number]> = before.map((r) => [r.withdrawal.id, r.rules, r.account_created_at_ms!]);
       for (let i = 0; i < 3; i++) {
-        const u = await accounts.createUserWithRoles(`queue${i}@example.test`, 'correct horse battery staple 9', []);
-        const acct = ledgerAccountId('user', u.id, 'USDT', 'user_available');
-        await ledger.ensureAccounts([{ id: acct, asset: 'USDT', owner_type: 'user', owner_id: u.id, kind: 'user_available', flags: { debits_must_not_exceed_credits: true, credits_must_not_exceed_debits: false } }]);
-        await ledger.createTransfers([{ id: `fund-queue-${i}`, debit_account_id: ledgerAccountId('platform', PLATFORM_OWNER, 'USDT', 'external'), credit_account_id: acct, amount_minor: usdt(100), asset: 'USDT', reason: 'test', reference: null }]);
+        const u = await fundedUser(accounts, `queue${i}`);
         for (let k = 0; k < 2; k++) {
           clock.advance(1_000);
           const r = await risky.request({ user_id: u.id, user_status: 'active', idempotency_key: `k-queue-${k}`, asset: 'USDT', to_address: TO, amount_minor: usdt(1 + k) });
