@@ -4,10 +4,11 @@
 import { assertNever } from '../../shared/assert.ts';
 import { deterministicId } from '../../shared/ids.ts';
 import { parseAmount } from '../../shared/money.ts';
-import { referenceCents, type AssetInfo } from '../payment-rules.ts';
+import { referenceCents, WITHDRAWAL_STATUSES, type AssetInfo, type WithdrawalStatus } from '../payment-rules.ts';
 
-export const WITHDRAWAL_STATUSES = ['requested', 'review', 'broadcast', 'confirming', 'completed', 'failed', 'cancelled'] as const;
-export type WithdrawalStatus = (typeof WITHDRAWAL_STATUSES)[number];
+// A withdrawal row has the statuses of its payment (payment-rules.ts); its own moves are stricter
+// (review only goes back to requested: the job broadcasts it, never the staff decision).
+export { WITHDRAWAL_STATUSES, type WithdrawalStatus } from '../payment-rules.ts';
 
 const TRANSITIONS: Record<WithdrawalStatus, readonly WithdrawalStatus[]> = {
   requested: ['review', 'broadcast', 'failed', 'cancelled'],
