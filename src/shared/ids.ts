@@ -30,9 +30,25 @@ function timePart(now_ms: number): string {
   return out;
 }
 
+// Random bytes for ids come from a pool refilled 4 KiB at a time from the same CSPRNG (as the uuid
+// package does): one randomBytes call per id cost as much as the rest of the id, and bulk writers
+// make thousands per transaction. Each byte is used once.
+const POOL_BYTES = 4096;
+let pool = randomBytes(POOL_BYTES);
+let poolAt = 0;
+
+function random16(): Uint8Array {
+  if (poolAt + 16 > POOL_BYTES) {
+    pool = randomBytes(POOL_BYTES);
+    poolAt = 0;
+  }
+  poolAt += 16;
+  return pool.subarray(poolAt - 16, poolAt);
+}
+
 /** newId('pay') -> 'pay_01jd3…' : time-ordered, 128 random bits. */
 export function newId(prefix: string, now_ms = Date.now()): string {
-  return `${prefix}_${timePart(now_ms)}${base32(randomBytes(16))}`;
+  return `${prefix}_${timePart(now_ms)}${base32(random16())}`;
 }
 
 /** deterministicId('dep', '31337', '0xabc…', '3') -> the same id for the same parts, always. */
