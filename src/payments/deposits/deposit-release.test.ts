@@ -121,7 +121,8 @@ describe.each(DIALECTS)('deposit release in bulk on %s', (dialect) => {
 
     const told: string[] = [];
     const c = counting(h.t.db, h.ledger);
-    const release = createDepositRelease({ db: c.db, ledger: c.ledger, clock: h.clock, receiveMode, onDepositChange: async (_trx, ids) => void told.push(...ids) });
+    // Pages of 100 held deposits: a user with more than one page gets them all with one unfreeze.
+    const release = createDepositRelease({ db: c.db, ledger: c.ledger, clock: h.clock, receiveMode, onDepositChange: async (_trx, ids) => void told.push(...ids), held_page_max: 100 });
     await drain(release); // the scanner's payment events: nothing to release
     expect(await balance(alice.id)).toMatchObject({ available_minor: 0n, held_minor: total });
     const creditedBefore = (await creditedEvents()).length;

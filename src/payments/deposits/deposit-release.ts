@@ -34,6 +34,8 @@ export interface DepositReleaseDeps {
   clock: Clock;
   receiveMode: (user_id: string, trx: Transaction<Database>) => Promise<ReceiveMode>;
   onDepositChange?: (trx: Transaction<Database>, deposit_ids: string[]) => Promise<void>;
+  /** Held deposits read per page (default HELD_PER_USER_MAX); pages follow until none is left. */
+  held_page_max?: number;
 }
 
 /** The ledger transfer that moves an unfrozen deposit from held to available. */
@@ -73,6 +75,7 @@ async function claimFrozenHeld(ex: DbExecutor, ids: string[], now_ms: number): P
 /** const release = createDepositRelease({ db, ledger, clock, receiveMode }); await release.tick() */
 export function createDepositRelease(deps: DepositReleaseDeps) {
   const { db, ledger, clock } = deps;
+  const page_max = deps.held_page_max ?? HELD_PER_USER_MAX;
 
   /**
    * Releases one chunk of a user's held deposits (at most RELEASE_CHUNK_MAX), in the order given
@@ -121,10 +124,16 @@ export function createDepositRelease(deps: DepositReleaseDeps) {
     /** Releases a user's deposits held for a freeze, if the account now receives normally; returns how many. */
     async releaseUser(trx: Transaction<Database>, user_id: string): Promise<number> {
       if ((await deps.receiveMode(user_id, trx)) !== 'credit') return 0;
-      const held = await selectFrozenHeld(trx, user_id, HELD_PER_USER_MAX);
+      // Pages of HELD_PER_USER_MAX until none is left: a user with more held deposits than one
+      // page gets them all with this one unfreeze (a page that releases nothing ends the loop).
       let n = 0;
-      for (let i = 0; i < held.length; i += RELEASE_CHUNK_MAX) n += await releaseChunk(trx, user_id, held.slice(i, i + RELEASE_CHUNK_MAX));
-      return n;
+      for (;;) {
+        const held = await selectFrozenHeld(trx, user_id, page_max);
+        let released = 0;
+        for (let i = 0; i < held.length; i += RELEASE_CHUNK_MAX) released += await releaseChunk(trx, user_id, held.slice(i, i + RELEASE_CHUNK_MAX));
+        n += released;
+        if (held.length < page_max || released === 0) return n;
+      }
     },
 
     /** One pass over the outbox; returns events read. */
