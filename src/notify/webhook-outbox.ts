@@ -48,7 +48,8 @@ export async function nextOutboxBatch(ex: DbExecutor, after: number, limit: numb
  * each, so that a crash repeats at most the event in hand (handlers are idempotent anyway).
  * `prepare` runs before that transaction, outside it: reads through the pool belong there (on
  * SQLite the one connection is held by the transaction, and a read outside it would wait for
- * ever).
+ * ever). With `types`, events of other types cost no transaction each: the cursor moves past a
+ * run of them in one save (on SQLite every transaction is an fsync).
  */
 export async function consumeOutbox<P = undefined>(
   db: Db,
@@ -57,10 +58,25 @@ export async function consumeOutbox<P = undefined>(
   now_ms: number,
   handle: (trx: Transaction<Database>, event: OutboxRow, prepared: P | undefined) => Promise<void>,
   prepare?: (event: OutboxRow) => Promise<P>,
+  opts: { types?: readonly string[] } = {},
 ): Promise<number> {
   const after = await cursorOf(db.kysely, consumer);
   const batch = await nextOutboxBatch(db.kysely, after, limit, now_ms);
+  let skippedTo: number | null = null;
+  const saveSkipped = async () => {
+    if (skippedTo === null) return;
+    const seq = skippedTo;
+    skippedTo = null;
+    await db.transaction(async (trx) => {
+      if ((await cursorOf(trx, consumer)) < seq) await saveCursor(trx, consumer, seq, now_ms);
+    });
+  };
   for (const event of batch) {
+    if (opts.types && !opts.types.includes(event.type)) {
+      skippedTo = event.seq;
+      continue;
+    }
+    await saveSkipped();
     const prepared = prepare ? await prepare(event) : undefined;
     await db.transaction(async (trx) => {
       // Another worker may have moved the cursor meanwhile: do nothing twice.
@@ -70,5 +86,6 @@ export async function consumeOutbox<P = undefined>(
       await saveCursor(trx, consumer, event.seq, now_ms);
     });
   }
+  await saveSkipped();
   return batch.length;
 }

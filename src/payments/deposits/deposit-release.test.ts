@@ -137,7 +137,7 @@ describe.each(DIALECTS)('deposit release in bulk on %s', (dialect) => {
     expect(working).toHaveLength(1);
     expect(working[0]!.ledger_calls).toBe(Math.ceil(MANY / 100));
     expect(working[0]!.statements).toBeLessThanOrEqual(40);
-    console.log(`${dialect}: ${MANY} deposits released in 1 transaction of ${working[0]!.statements} Kysely statements and ${working[0]!.ledger_calls} ledger calls (${c.txs.length} transactions for ${c.txs.length} events read)`);
+    console.log(`${dialect}: ${MANY} deposits released in 1 transaction of ${working[0]!.statements} Kysely statements and ${working[0]!.ledger_calls} ledger calls (${c.txs.length} transactions in all: other events only move the cursor)`);
 
     const released = await depositsOf(alice.id);
     for (const d of released) expect(d).toMatchObject({ status: 'credited', hold_reason: null, credit_kind: 'user_held' });

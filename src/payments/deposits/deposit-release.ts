@@ -142,7 +142,7 @@ export function createDepositRelease(deps: DepositReleaseDeps) {
         if (event.type !== 'account.unfrozen') return;
         const { user_id } = JSON.parse(event.payload) as { user_id: string };
         await service.releaseUser(trx, user_id);
-      });
+      }, undefined, { types: ['account.unfrozen'] });
     },
 
     /** A Worker for platform.workers: polls the outbox for unfreezes. */

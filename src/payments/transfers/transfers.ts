@@ -244,7 +244,7 @@ export function createTransfers(deps: TransfersDeps) {
         if (event.type !== 'account.unfrozen') return;
         const { user_id } = JSON.parse(event.payload) as { user_id: string };
         await service.releaseHeld(trx, user_id);
-      });
+      }, undefined, { types: ['account.unfrozen'] });
     },
 
     /** A Worker for platform.workers: polls the outbox for unfreezes. */
