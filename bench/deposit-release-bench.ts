@@ -12,16 +12,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { keccak256, numberToHex } from 'viem';
 import { openDb, type Db } from '../src/db/database.ts';
+import { keccak256, numberToHex } from 'viem';
 import { migrateToLatest } from '../src/db/migrate.ts';
-import type { BlockHeader, ChainReader, Hex, TokenTransfer } from '../src/chain/chain-types.ts';
+import type { Hex, TokenTransfer } from '../src/chain/chain-types.ts';
 import { createLedger } from '../src/ledger/ledger.ts';
 import { assetSpecs } from '../src/payments/deposits/deposit-rules.ts';
 import { createDepositScanner } from '../src/payments/deposits/deposit-scanner.ts';
 import { createDepositKeys } from '../src/chain/keys.ts';
 import { ensureDepositAddress } from '../src/chain/deposit-addresses.ts';
-import { TEST_DEPOSIT_MNEMONIC, testChainConfig } from '../src/payments/deposits/deposit-testkit.ts';
+import { memoryChain, TEST_DEPOSIT_MNEMONIC, testChainConfig } from '../src/payments/deposits/deposit-testkit.ts';
 import { systemClock } from '../src/shared/clock.ts';
 
 const N = Number(process.env.BENCH_DEPOSITS ?? 10_000);
@@ -31,28 +31,6 @@ const TICKS_MAX = 100;
 const USDT = '0x00000000000000000000000000000000000000aa' as Hex;
 const PAYER = '0x00000000000000000000000000000000000000bb' as Hex;
 
-/** A chain in memory: blocks 1..head, the deposits' logs in blocks 1..; grows with mine(). */
-function memoryChain(logsAt: Map<number, TokenTransfer[]>) {
-  const hashOf = (n: number) => keccak256(numberToHex(n, { size: 32 }));
-  const header = (n: number): BlockHeader => ({ number: n, hash: hashOf(n), parent_hash: n === 0 ? (`0x${'0'.repeat(64)}` as Hex) : hashOf(n - 1), timestamp_s: 1_700_000_000 + n });
-  let head = 0;
-  const reader: ChainReader = {
-    chain_id: 31337,
-    rpc_url: 'memory:',
-    chainId: async () => 31337,
-    head: async () => head,
-    block: async (n) => (n <= head ? header(n) : null),
-    blocks: async (from, to) => Array.from({ length: Math.max(0, Math.min(to, head) - from + 1) }, (_, i) => header(from + i)),
-    tokenTransfers: async (from, to) => {
-      const out: TokenTransfer[] = [];
-      for (let n = from; n <= Math.min(to, head); n++) out.push(...(logsAt.get(n) ?? []).map((t) => ({ ...t, block_hash: hashOf(n) })));
-      return out;
-    },
-    nativeTransfers: async (n) => (n <= head ? { header: header(n), transfers: [] } : null),
-    transaction: async () => ({ found: false }) as never,
-  };
-  return { reader, mine: (blocks = 1) => (head += blocks), head: () => head };
-}
 
 /** SQLite in `dir`, or a throw-away PostgreSQL schema (dropped by `drop`). */
 async function openBenchDb(dir: string): Promise<{ db: Db; drop: () => Promise<void> }> {

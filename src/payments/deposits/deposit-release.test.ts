@@ -13,42 +13,20 @@ import { keccak256, numberToHex } from 'viem';
 import type { Db } from '../../db/database.ts';
 import type { Database } from '../../db/schema.ts';
 import { DIALECTS } from '../../../test/helpers/db.ts';
-import type { BlockHeader, ChainReader, Hex, TokenTransfer } from '../../chain/chain-types.ts';
+import type { Hex, TokenTransfer } from '../../chain/chain-types.ts';
 import { createDepositKeys } from '../../chain/keys.ts';
 import { ensureDepositAddress } from '../../chain/deposit-addresses.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
 import { startHarness, TEST_CHAINS, TEST_USDT, type Harness } from '../payment-testkit.ts';
 import { DEPOSIT_RELEASE_CONSUMER, createDepositRelease, unfreezeTransferId } from './deposit-release.ts';
 import { createDepositScanner, type DepositScanner } from './deposit-scanner.ts';
-import { TEST_DEPOSIT_MNEMONIC } from './deposit-testkit.ts';
+import { memoryChain, TEST_DEPOSIT_MNEMONIC } from './deposit-testkit.ts';
 
 const USDT = (n: number) => BigInt(n) * 1_000_000n;
 const PAYER = '0x00000000000000000000000000000000000000bb' as Hex;
 const META = { ip: null, user_agent: null, request_id: null };
 const MANY = 250;
 
-/** A chain in memory: blocks 1..head, the transfers of each block as given; grows with mine(). */
-function memoryChain(logsAt: Map<number, TokenTransfer[]>) {
-  const hashOf = (n: number) => keccak256(numberToHex(n, { size: 32 }));
-  const header = (n: number): BlockHeader => ({ number: n, hash: hashOf(n), parent_hash: n === 0 ? (`0x${'0'.repeat(64)}` as Hex) : hashOf(n - 1), timestamp_s: 1_700_000_000 + n });
-  let head = 0;
-  const reader: ChainReader = {
-    chain_id: 31337,
-    rpc_url: 'memory:',
-    chainId: async () => 31337,
-    head: async () => head,
-    block: async (n) => (n <= head ? header(n) : null),
-    blocks: async (from, to) => Array.from({ length: Math.max(0, Math.min(to, head) - from + 1) }, (_, i) => header(from + i)),
-    tokenTransfers: async (from, to) => {
-      const out: TokenTransfer[] = [];
-      for (let n = from; n <= Math.min(to, head); n++) out.push(...(logsAt.get(n) ?? []).map((t) => ({ ...t, block_hash: hashOf(n) })));
-      return out;
-    },
-    nativeTransfers: async (n) => (n <= head ? { header: header(n), transfers: [] } : null),
-    transaction: async () => ({ found: false }) as never,
-  };
-  return { reader, mine: (blocks = 1) => (head += blocks), head: () => head };
-}
 
 /**
  * Counts what the release does: per transaction opened, the Kysely statements sent inside it

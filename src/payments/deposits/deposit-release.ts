@@ -9,7 +9,7 @@
 // A user with 500 held deposits costs one transaction and about 7 statements plus one ledger call
 // per 100 deposits, where it used to cost about 10 statements and a ledger call per deposit.
 import type { Transaction } from 'kysely';
-import type { Db, DbExecutor } from '../../db/database.ts';
+import type { Db } from '../../db/database.ts';
 import type { Database } from '../../db/schema.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
 import { ledgerAccountId } from '../../ledger/ledger-types.ts';
@@ -19,7 +19,7 @@ import type { Clock } from '../../shared/clock.ts';
 import { depositTransferIds, type ReceiveMode } from './deposit-rules.ts';
 import { transitionPaymentsBulk } from './deposit-payments.ts';
 import { depositAccountSpecs } from './deposit-scanner.ts';
-import { selectFrozenHeld, type DepositRow } from './deposit-store.ts';
+import { claimFrozenHeld, selectFrozenHeld, type DepositRow } from './deposit-store.ts';
 import { intervalWorker } from '../../jobs/interval-worker.ts';
 
 export const DEPOSIT_RELEASE_CONSUMER = 'payments.deposit_release';
@@ -41,35 +41,6 @@ export interface DepositReleaseDeps {
 /** The ledger transfer that moves an unfrozen deposit from held to available. */
 export function unfreezeTransferId(d: Pick<DepositRow, 'chain_id' | 'tx_hash' | 'log_index' | 'generation'>): string {
   return `${depositTransferIds(d.chain_id, d.tx_hash, d.log_index, d.generation).post}:unfreeze`;
-}
-
-/** What releasing a deposit reads of it, as the claiming UPDATE returns it. */
-type ClaimedRow = Pick<DepositRow, 'id' | 'chain_id' | 'tx_hash' | 'log_index' | 'generation' | 'user_id' | 'asset' | 'amount_minor' | 'payment_id'>;
-const CLAIMED_COLUMNS = ['id', 'chain_id', 'tx_hash', 'log_index', 'generation', 'user_id', 'asset', 'amount_minor', 'payment_id'] as const satisfies ReadonlyArray<keyof ClaimedRow>;
-
-/**
- * Marks credited those of `ids` still held for a freeze (released at depth, attached) -> those
- * rows as they are now, in no particular order. The WHERE is the selection's own
- * (selectFrozenHeld), so a deposit released meanwhile (a replay, a concurrent pass of the
- * scanner) drops out; on PostgreSQL the row lock makes a concurrent claimer wait, then find it
- * gone. credit_kind keeps naming the account the deposit's own transfer credited (reconciliation
- * checks it); a reversal of a credited deposit takes the coins from the available balance.
- * (A query of deposit-store.ts's kind, kept beside its only caller.)
- */
-async function claimFrozenHeld(ex: DbExecutor, ids: string[], now_ms: number): Promise<Map<string, ClaimedRow>> {
-  if (ids.length === 0) return new Map();
-  const rows = await ex
-    .updateTable('deposits')
-    .set({ status: 'credited', hold_reason: null, updated_at_ms: now_ms })
-    .where('id', 'in', ids)
-    .where('status', '=', 'held')
-    .where('hold_reason', '=', 'account_frozen')
-    .where('credit_kind', '=', 'user_held')
-    .where('released_at_ms', 'is not', null)
-    .where('orphaned', '=', 0)
-    .returning(CLAIMED_COLUMNS)
-    .execute();
-  return new Map(rows.map((r) => [r.id, { ...r, chain_id: Number(r.chain_id), log_index: Number(r.log_index), generation: Number(r.generation) }]));
 }
 
 /** const release = createDepositRelease({ db, ledger, clock, receiveMode }); await release.tick() */

@@ -1,6 +1,8 @@
 // Kysely queries for the deposit pipeline: the scanner's cursor and blocks, deposits, incidents.
 // No decisions here (deposit-scanner.ts makes them).
+import type { ExpressionBuilder } from 'kysely';
 import type { DbExecutor } from '../../db/database.ts';
+import type { Database } from '../../db/schema.ts';
 import type { ChainBlocksTable, ChainCursorsTable, DepositsTable } from '../../db/schema-chain.ts';
 
 export type CursorRow = ChainCursorsTable;
@@ -235,20 +237,45 @@ export async function selectIncidents(ex: DbExecutor, chain_id?: number) {
   return q.execute();
 }
 
+/** Released at depth into the held balance because the account was frozen, and still attached. */
+function heldForFreeze(eb: ExpressionBuilder<Database, 'deposits'>) {
+  return eb.and([eb('status', '=', 'held'), eb('hold_reason', '=', 'account_frozen'), eb('credit_kind', '=', 'user_held'), eb('released_at_ms', 'is not', null), eb('orphaned', '=', 0)]);
+}
+
 /** A user's released deposits credited to the held balance because the account was frozen. */
 export async function selectFrozenHeld(ex: DbExecutor, user_id: string, limit: number): Promise<DepositRow[]> {
   const rows = await ex
     .selectFrom('deposits')
     .selectAll()
     .where('user_id', '=', user_id)
-    .where('status', '=', 'held')
-    .where('hold_reason', '=', 'account_frozen')
-    .where('credit_kind', '=', 'user_held')
-    .where('released_at_ms', 'is not', null)
-    .where('orphaned', '=', 0)
+    .where(heldForFreeze)
     .orderBy('block_number')
     .orderBy('log_index')
     .limit(limit)
     .execute();
   return rows.map(depositFrom);
+}
+
+/** What releasing a deposit reads of it, as the claiming UPDATE returns it. */
+export type ClaimedRow = Pick<DepositRow, 'id' | 'chain_id' | 'tx_hash' | 'log_index' | 'generation' | 'user_id' | 'asset' | 'amount_minor' | 'payment_id'>;
+const CLAIMED_COLUMNS = ['id', 'chain_id', 'tx_hash', 'log_index', 'generation', 'user_id', 'asset', 'amount_minor', 'payment_id'] as const satisfies ReadonlyArray<keyof ClaimedRow>;
+
+/**
+ * Marks credited those of `ids` still held for a freeze (released at depth, attached) -> those
+ * rows as they are now, in no particular order. The WHERE is the selection's own
+ * (selectFrozenHeld), so a deposit released meanwhile (a replay, a concurrent pass of the
+ * scanner) drops out; on PostgreSQL the row lock makes a concurrent claimer wait, then find it
+ * gone. credit_kind keeps naming the account the deposit's own transfer credited (reconciliation
+ * checks it); a reversal of a credited deposit takes the coins from the available balance.
+ */
+export async function claimFrozenHeld(ex: DbExecutor, ids: string[], now_ms: number): Promise<Map<string, ClaimedRow>> {
+  if (ids.length === 0) return new Map();
+  const rows = await ex
+    .updateTable('deposits')
+    .set({ status: 'credited', hold_reason: null, updated_at_ms: now_ms })
+    .where('id', 'in', ids)
+    .where(heldForFreeze)
+    .returning(CLAIMED_COLUMNS)
+    .execute();
+  return new Map(rows.map((r) => [r.id, { ...r, chain_id: Number(r.chain_id), log_index: Number(r.log_index), generation: Number(r.generation) }]));
 }

@@ -1,13 +1,13 @@
 // Shared set-up for deposit tests, the scanner child process and the chain benchmark: a real
 // anvil with TestUSDT deployed, a chain configuration like the dev chain's, a ledger with the
 // assets registered, deposit keys, and helpers to pay and mine. Test-only.
-import { numberToHex, type PublicClient } from 'viem';
+import { keccak256, numberToHex, type PublicClient } from 'viem';
 import type { ChainConfigFile } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import { createLedger, type Ledger } from '../../ledger/ledger.ts';
 import { startAnvil, type AnvilHandle, type AnvilOptions } from '../../chain/anvil.ts';
 import { createEvmClient, createEvmReader } from '../../chain/evm.ts';
-import type { ChainReader, Hex } from '../../chain/chain-types.ts';
+import type { BlockHeader, ChainReader, Hex, TokenTransfer } from '../../chain/chain-types.ts';
 import { createDepositKeys, type DepositKeys } from '../../chain/keys.ts';
 import { ensureDepositAddress } from '../../chain/deposit-addresses.ts';
 import { anvilAccount, deployTestUsdt } from '../../chain/test-usdt.ts';
@@ -98,4 +98,30 @@ export async function ledgerEnv(db: Db, env: { reader: ChainReader; chain: Chain
       return (await ensureDepositAddress(db, keys, { chain_id: env.chain.chain_id, user_id, issued_at_block: head }, clock)).address.address;
     },
   };
+}
+
+/**
+ * A chain in memory, for the scanner without a node: blocks 1..head, the token transfers of each
+ * block as given (logsAt), no native transfers; grows with mine().
+ */
+export function memoryChain(logsAt: Map<number, TokenTransfer[]>) {
+  const hashOf = (n: number) => keccak256(numberToHex(n, { size: 32 }));
+  const header = (n: number): BlockHeader => ({ number: n, hash: hashOf(n), parent_hash: n === 0 ? (`0x${'0'.repeat(64)}` as Hex) : hashOf(n - 1), timestamp_s: 1_700_000_000 + n });
+  let head = 0;
+  const reader: ChainReader = {
+    chain_id: 31337,
+    rpc_url: 'memory:',
+    chainId: async () => 31337,
+    head: async () => head,
+    block: async (n) => (n <= head ? header(n) : null),
+    blocks: async (from, to) => Array.from({ length: Math.max(0, Math.min(to, head) - from + 1) }, (_, i) => header(from + i)),
+    tokenTransfers: async (from, to) => {
+      const out: TokenTransfer[] = [];
+      for (let n = from; n <= Math.min(to, head); n++) out.push(...(logsAt.get(n) ?? []).map((t) => ({ ...t, block_hash: hashOf(n) })));
+      return out;
+    },
+    nativeTransfers: async (n) => (n <= head ? { header: header(n), transfers: [] } : null),
+    transaction: async () => ({ found: false }) as never,
+  };
+  return { reader, mine: (blocks = 1) => (head += blocks), head: () => head };
 }
