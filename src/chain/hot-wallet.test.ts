@@ -48,7 +48,12 @@ describe.each(DIALECTS)('hot wallet sender on %s', (dialect) => {
     const again = await s.prepare({ purpose: 'test', purpose_id: 'depth', to: SINK, value_minor: 1000n, confirmations_required: 3 });
     expect(again.ok && again.tx.nonce).toBe(r.tx.nonce);
     await s.broadcast(r.tx.id);
-    const v1 = await s.refresh(r.tx.id);
+    // Automine puts it in a block, but a loaded node may answer the receipt a moment later.
+    let v1 = await s.refresh(r.tx.id);
+    for (let i = 0; i < 100 && v1.status === 'broadcast'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      v1 = await s.refresh(r.tx.id);
+    }
     expect(v1.status).toBe('mined');
     expect(v1.confirmations).toBe(1);
     await mine(client, 2);
