@@ -6,7 +6,8 @@ import { formatAmount } from '../shared/money.ts';
 import { isoTime } from '../shared/clock.ts';
 import type { Locale } from '../shared/i18n.ts';
 import { explain, type MessageParams } from './payment-messages.ts';
-import { etaMs, type AssetInfo } from './payment-rules.ts';
+import { etaMs } from './payment-eta-rules.ts';
+import type { AssetInfo } from './payment-rules.ts';
 import type { Payment, TimelineEntry } from './payments.ts';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);

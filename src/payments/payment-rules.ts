@@ -1,6 +1,6 @@
 // The one payment model, as pure rules: the statuses of every kind, the transitions between
 // them (a table plus an exhaustive switch, no default), why a payment is held, which
-// explanation code describes it, and when it should move next (ETA from measurement).
+// explanation code describes it (when it should move next: payment-eta-rules.ts).
 // No I/O: the store persists, payments.ts orchestrates, payment-dto.ts shapes the API answer.
 import { assertNever } from '../shared/assert.ts';
 
@@ -242,91 +242,6 @@ function withdrawalCode(status: PaymentStatus): ExplanationCode {
   }
 }
 
-/** What the ETA rules need to know, measured elsewhere (scanner, maintenance, risk). */
-export interface EtaFacts {
-  now_ms: number;
-  status: PaymentStatus;
-  hold: Hold | null;
-  confirmations: { current: number; required: number } | null;
-  /** Observed mean time between blocks on the payment's chain, null until measured. */
-  block_time_ms: number | null;
-  /** When the newest block was seen (the next one is due block_time_ms after it). */
-  head_seen_at_ms: number | null;
-  /** End of the maintenance window blocking this payment, if one does. */
-  maintenance_ends_at_ms: number | null;
-  /** Service level for a staff review. */
-  review_sla_ms: number;
-}
-
-/**
- * When the payment should move next, epoch ms, or null when nobody can say (terminal, waiting
- * on a person, or no block time observed yet).
- * etaMs({status: 'confirming', confirmations: {current: 2, required: 6}, block_time_ms: 12000, …}) -> now + 48 s
- */
-export function etaMs(f: EtaFacts): number | null {
-  if (f.hold) {
-    switch (f.hold.reason) {
-      case 'maintenance':
-        return f.maintenance_ends_at_ms;
-      case 'risk_review':
-      case 'amount_mismatch':
-      case 'unattributed':
-        return f.hold.since_ms + f.review_sla_ms;
-      case 'account_frozen':
-      case 'account_restricted':
-      case 'below_minimum':
-      case 'kyc_limit':
-        return null;
-      default:
-        return assertNever(f.hold.reason, 'hold reason');
-    }
-  }
-  switch (f.status) {
-    case 'pending':
-    case 'confirming':
-    case 'broadcast':
-      return blocksEta(f, f.confirmations ? Math.max(0, f.confirmations.required - f.confirmations.current) : 1);
-    case 'review':
-      return null;
-    case 'requested':
-      return f.now_ms;
-    case 'held':
-      return null;
-    case 'credited':
-    case 'dropped':
-    case 'reversed':
-    case 'refunded':
-    case 'completed':
-    case 'failed':
-    case 'cancelled':
-      return null;
-    default:
-      return assertNever(f.status, 'payment status');
-  }
-}
-
-function blocksEta(f: EtaFacts, blocks_left: number): number | null {
-  if (f.block_time_ms === null) return null;
-  // The next block is due one block time after the newest was seen; the rest follow at the same pace.
-  const base = f.head_seen_at_ms !== null ? Math.max(f.now_ms, f.head_seen_at_ms) : f.now_ms;
-  if (blocks_left === 0) return base;
-  const next = f.head_seen_at_ms !== null ? Math.max(f.now_ms, f.head_seen_at_ms + f.block_time_ms) : f.now_ms + f.block_time_ms;
-  return next + (blocks_left - 1) * f.block_time_ms;
-}
-
-/**
- * Block time from when blocks were seen (dev chains stamp several blocks in one second):
- * observedBlockTimeMs([{number: 10, seen_at_ms: 0}, {number: 12, seen_at_ms: 2000}]) -> 1000
- */
-export function observedBlockTimeMs(samples: ReadonlyArray<{ number: number; seen_at_ms: number }>): number | null {
-  if (samples.length < 2) return null;
-  const sorted = [...samples].sort((a, b) => a.number - b.number);
-  const first = sorted[0]!;
-  const last = sorted[sorted.length - 1]!;
-  const blocks = last.number - first.number;
-  if (blocks <= 0 || last.seen_at_ms <= first.seen_at_ms) return null;
-  return Math.round((last.seen_at_ms - first.seen_at_ms) / blocks);
-}
 
 /** The outbox event type of a status change: 'payment.credited'. */
 export function eventTypeOf(status: PaymentStatus): string {
@@ -375,61 +290,4 @@ export function referenceCents(asset: Pick<AssetInfo, 'decimals' | 'usd_price'>,
   const num = amount_minor * price * 100n;
   const den = 10n ** BigInt(asset.decimals + frac.length);
   return (num + den - 1n) / den;
-}
-
-/** A payment is stuck once it stays in a state this many times longer than expected. */
-export const STUCK_FACTOR = 3;
-/** Never call a state stuck before this long (ETAs of seconds would be noisy). */
-export const STUCK_FLOOR_MS = 10 * 60_000;
-
-/**
- * How long the current state is expected to last in all, measured from its start (unlike the
- * ETA, which is recomputed from now and so keeps moving while a chain stalls), or null when
- * nobody can say (waiting on a person, terminal, no block time measured).
- * expectedDurationMs({ status: 'confirming', confirmations: { current: 1, required: 6 }, block_time_ms: 12000, … }) -> 72 000
- */
-export function expectedDurationMs(f: EtaFacts & { state_since_ms: number }): number | null {
-  if (f.hold) {
-    switch (f.hold.reason) {
-      case 'maintenance':
-        return f.maintenance_ends_at_ms === null ? null : Math.max(0, f.maintenance_ends_at_ms - f.state_since_ms);
-      case 'risk_review':
-      case 'amount_mismatch':
-      case 'unattributed':
-        return f.review_sla_ms;
-      case 'account_frozen':
-      case 'account_restricted':
-      case 'below_minimum':
-      case 'kyc_limit':
-        return null;
-      default:
-        return assertNever(f.hold.reason, 'hold reason');
-    }
-  }
-  switch (f.status) {
-    case 'pending':
-    case 'confirming':
-    case 'broadcast':
-      return f.block_time_ms === null ? null : Math.max(1, f.confirmations?.required ?? 1) * f.block_time_ms;
-    case 'requested':
-      return 60_000;
-    case 'review':
-      return f.review_sla_ms;
-    case 'held':
-    case 'credited':
-    case 'dropped':
-    case 'reversed':
-    case 'refunded':
-    case 'completed':
-    case 'failed':
-    case 'cancelled':
-      return null;
-    default:
-      return assertNever(f.status, 'payment status');
-  }
-}
-
-/** stuckAfterMs(72_000) -> 600 000 (the floor); stuckAfterMs(3_600_000) -> 10 800 000 */
-export function stuckAfterMs(expected_ms: number | null): number | null {
-  return expected_ms === null ? null : Math.max(STUCK_FLOOR_MS, expected_ms * STUCK_FACTOR);
 }

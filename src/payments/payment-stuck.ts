@@ -6,7 +6,8 @@ import { emitEvent } from '../jobs/jobs.ts';
 import { isoTime } from '../shared/clock.ts';
 import { blockingWindow } from './payment-dto.ts';
 import { dtoContext, type PaymentViewDeps } from './payment-routes.ts';
-import { etaMs, expectedDurationMs, stuckAfterMs, type PaymentStatus } from './payment-rules.ts';
+import { etaMs, expectedDurationMs, stuckAfterMs } from './payment-eta-rules.ts';
+import type { PaymentStatus } from './payment-rules.ts';
 import { paymentFromRow } from './payments.ts';
 
 export const STUCK_SCAN_MAX = 500;

@@ -38,7 +38,8 @@ import { isoTime, systemClock, type Clock } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';
 import { transitionPayment, type NewPayment, type PaymentChange } from '../payments.ts';
 import { createPaymentsBulk, transitionPaymentsBulk } from './deposit-payments.ts';
-import { observedBlockTimeMs, type DepositStatus, type HoldReason } from '../payment-rules.ts';
+import { observedBlockTimeMs } from '../payment-eta-rules.ts';
+import type { DepositStatus, HoldReason } from '../payment-rules.ts';
 import {
   addHeadSample,
   chainAssets,
