@@ -12,16 +12,9 @@ import { decodeEventLog, erc20Abi, TransactionReceiptNotFoundError, type PublicC
 import type { Db } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 import type { Ledger } from '../ledger/ledger.ts';
-import { ledgerAccountId, type AccountKind, type AccountSpec, type TransferResultCode } from '../ledger/ledger-types.ts';
+import type { TransferResultCode } from '../ledger/ledger-types.ts';
 import type { Hex } from './chain-types.ts';
-
-const PLATFORM = 'platform';
-const NO_FLAGS = { debits_must_not_exceed_credits: false, credits_must_not_exceed_debits: false };
-
-/** The platform's ledger account of a kind: platformAccount('USDT', 'hot_wallet').id */
-export function platformAccount(asset: string, kind: AccountKind): AccountSpec {
-  return { id: ledgerAccountId('platform', PLATFORM, asset, kind), asset, owner_type: 'platform', owner_id: PLATFORM, kind, flags: NO_FLAGS };
-}
+import { platformAccount } from '../payments/custody/chart.ts';
 
 /** fundingTransferId(31337, '0xab…', 2) -> 'funding:31337:0xab…:2'; native value: log_index null -> ':native'. */
 export function fundingTransferId(chain_id: number, tx_hash: string, log_index: number | null): string {

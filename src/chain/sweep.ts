@@ -38,7 +38,7 @@ import type { Database } from '../db/schema.ts';
 import type { SweepsTable } from '../db/schema-chain.ts';
 import { enqueueJob, type JobContext, type JobRunner } from '../jobs/jobs.ts';
 import type { Ledger } from '../ledger/ledger.ts';
-import { ledgerAccountId, type AccountKind, type AccountSpec, type TransferInput } from '../ledger/ledger-types.ts';
+import type { TransferInput } from '../ledger/ledger-types.ts';
 import type { Clock } from '../shared/clock.ts';
 import { deterministicId } from '../shared/ids.ts';
 import { parseAmount } from '../shared/money.ts';
@@ -47,9 +47,9 @@ import { erc20TransferData, Sender } from './hot-wallet.ts';
 import { getChainTxByPurpose } from './hot-wallet-store.ts';
 import type { DepositKeys } from './keys.ts';
 import { intervalWorker, type IntervalWorker } from '../jobs/interval-worker.ts';
+import { platformAccount, platformAccountId } from '../payments/custody/chart.ts';
 
 export const SWEEP_JOB = 'chain.sweep.advance';
-const PLATFORM = 'platform';
 /** Gas for one ERC-20 transfer from a deposit address, with margin (OpenZeppelin ERC-20 uses ~35–52k). */
 const TOKEN_SWEEP_GAS = 90_000n;
 const NATIVE_GAS = 21_000n;
@@ -140,10 +140,6 @@ export interface SweeperDeps {
 }
 
 const TOKEN_ABI = [{ type: 'function', name: 'balanceOf', stateMutability: 'view', inputs: [{ name: 'a', type: 'address' }], outputs: [{ name: '', type: 'uint256' }] }] as const;
-
-function account(asset: string, kind: AccountKind): AccountSpec {
-  return { id: ledgerAccountId('platform', PLATFORM, asset, kind), asset, owner_type: 'platform', owner_id: PLATFORM, kind, flags: { debits_must_not_exceed_credits: false, credits_must_not_exceed_debits: false } };
-}
 
 export interface Sweeper {
   /** Looks at the next addresses_per_plan_max receiving addresses of the rotation and plans the sweeps worth doing. */
@@ -339,9 +335,9 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
     const gasAsset = native ?? s.asset;
     const batch: TransferInput[] = [];
     const tid = (part: string) => `sweep:${s.id}:${part}`;
-    const hotAcct = (asset: string) => ledgerAccountId('platform', PLATFORM, asset, 'hot_wallet');
-    const depAcct = (asset: string) => ledgerAccountId('platform', PLATFORM, asset, 'deposit_wallets');
-    const gasAcct = ledgerAccountId('platform', PLATFORM, gasAsset, 'gas');
+    const hotAcct = (asset: string) => platformAccountId(asset, 'hot_wallet');
+    const depAcct = (asset: string) => platformAccountId(asset, 'deposit_wallets');
+    const gasAcct = platformAccountId(gasAsset, 'gas');
     if (ok) batch.push({ id: tid('asset'), debit_account_id: hotAcct(s.asset), credit_account_id: depAcct(s.asset), amount_minor: s.amount_minor, asset: s.asset, reason: 'sweep', reference: s.id });
     if (topup && topup.value > 0n) batch.push({ id: tid('topup'), debit_account_id: depAcct(gasAsset), credit_account_id: hotAcct(gasAsset), amount_minor: topup.value, asset: gasAsset, reason: 'sweep_gas_topup', reference: s.id });
     if (topup && topup.fee > 0n) batch.push({ id: tid('topup_gas'), debit_account_id: gasAcct, credit_account_id: hotAcct(gasAsset), amount_minor: topup.fee, asset: gasAsset, reason: 'gas', reference: s.id });
@@ -357,7 +353,7 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
     const gasAsset = native ?? s.asset;
     if (fee <= 0n) return;
     const [r] = await ledger.createTransfersIn(trx, [
-      { id: `sweep:${s.id}:topup_gas`, debit_account_id: ledgerAccountId('platform', PLATFORM, gasAsset, 'gas'), credit_account_id: ledgerAccountId('platform', PLATFORM, gasAsset, 'hot_wallet'), amount_minor: fee, asset: gasAsset, reason: 'gas', reference: s.id },
+      { id: `sweep:${s.id}:topup_gas`, debit_account_id: platformAccountId(gasAsset, 'gas'), credit_account_id: platformAccountId(gasAsset, 'hot_wallet'), amount_minor: fee, asset: gasAsset, reason: 'gas', reference: s.id },
     ]);
     if (r!.result !== 'ok' && r!.result !== 'exists') throw new Error(`sweep ${s.id}: ledger refused the top-up gas: ${r!.result}`);
   }
@@ -371,7 +367,7 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
     const s = await db.kysely.selectFrom('sweeps').selectAll().where('id', '=', id).executeTakeFirst();
     if (!s || s.status === 'confirmed' || s.status === 'failed') return;
     const gasAsset = native ?? s.asset;
-    await ledger.ensureAccounts([account(s.asset, 'hot_wallet'), account(s.asset, 'deposit_wallets'), account(gasAsset, 'hot_wallet'), account(gasAsset, 'deposit_wallets'), account(gasAsset, 'gas')]);
+    await ledger.ensureAccounts([platformAccount(s.asset, 'hot_wallet'), platformAccount(s.asset, 'deposit_wallets'), platformAccount(gasAsset, 'hot_wallet'), platformAccount(gasAsset, 'deposit_wallets'), platformAccount(gasAsset, 'gas')]);
     const again = (trx: Transaction<Database>) => enqueueJob(trx, SWEEP_JOB, { id, chain_id }, { run_at_ms: clock.now_ms() + (deps.poll_ms ?? 1000) }, clock);
     const token = deps.tokens.find((t) => t.code === s.asset) ?? null;
     const from = senderFor(s.deposit_address, s.derivation_index);

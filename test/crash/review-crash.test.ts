@@ -26,7 +26,7 @@ import { anvilAccount, balanceOfToken, sendMint } from '../../src/chain/test-usd
 import type { Hex } from '../../src/chain/chain-types.ts';
 import { devHotWalletKey } from '../../src/chain/hot-wallet.ts';
 import { bookDevFloat } from '../../src/chain/dev-chain.ts';
-import { platformAccount } from '../../src/chain/hot-wallet-funding.ts';
+import { platformAccount } from '../../src/payments/custody/chart.ts';
 import { ledgerAccountId } from '../../src/ledger/ledger-types.ts';
 import { verifyLedger } from '../../src/ledger/ledger.ts';
 import { getPayment } from '../../src/payments/payments.ts';

@@ -12,7 +12,7 @@
 // a key whose request died in flight is taken over by the retry. Runs on each dialect.
 import { describe, expect, it } from 'vitest';
 import { DIALECTS } from '../helpers/db.ts';
-import { platformAccount } from '../../src/chain/hot-wallet-funding.ts';
+import { platformAccount } from '../../src/payments/custody/chart.ts';
 import { ledgerAccountId } from '../../src/ledger/ledger-types.ts';
 import { verifyLedger } from '../../src/ledger/ledger.ts';
 import { formatAmount, parseAmount } from '../../src/shared/money.ts';

@@ -56,8 +56,8 @@ import {
 } from './deposit-rules.ts';
 import * as store from './deposit-store.ts';
 import type { DepositRow } from './deposit-store.ts';
+import { platformAccount, platformAccountId } from '../custody/chart.ts';
 
-export const PLATFORM_OWNER = 'platform';
 /** Blocks kept below the cursor for reorg detection; a deeper reorg is raised as an incident. */
 export const REORG_WINDOW_BLOCKS = 256;
 /** Orphaned deposits settled per tick. */
@@ -152,14 +152,10 @@ export type Seen = { kind: 'token'; t: TokenTransfer } | { kind: 'native'; t: Na
 
 type Found = { kind: 'token'; t: TokenTransfer; header: BlockHeader } | { kind: 'native'; t: NativeTransfer; header: BlockHeader };
 
-const NO_FLAGS = { debits_must_not_exceed_credits: false, credits_must_not_exceed_debits: false };
 const USER_FLAGS = { debits_must_not_exceed_credits: true, credits_must_not_exceed_debits: false };
 
 function userAccount(user_id: string, asset: string, kind: 'user_available' | 'user_held'): string {
   return ledgerAccountId('user', user_id, asset, kind);
-}
-function platformAccount(asset: string, kind: 'deposit_wallets' | 'corrections'): string {
-  return ledgerAccountId('platform', PLATFORM_OWNER, asset, kind);
 }
 
 /** Every ledger account a deposit may touch. */
@@ -167,8 +163,8 @@ export function depositAccountSpecs(user_id: string, asset: string): AccountSpec
   return [
     { id: userAccount(user_id, asset, 'user_available'), asset, owner_type: 'user', owner_id: user_id, kind: 'user_available', flags: USER_FLAGS },
     { id: userAccount(user_id, asset, 'user_held'), asset, owner_type: 'user', owner_id: user_id, kind: 'user_held', flags: USER_FLAGS },
-    { id: platformAccount(asset, 'deposit_wallets'), asset, owner_type: 'platform', owner_id: PLATFORM_OWNER, kind: 'deposit_wallets', flags: NO_FLAGS },
-    { id: platformAccount(asset, 'corrections'), asset, owner_type: 'platform', owner_id: PLATFORM_OWNER, kind: 'corrections', flags: NO_FLAGS },
+    platformAccount(asset, 'deposit_wallets'),
+    platformAccount(asset, 'corrections'),
   ];
 }
 
@@ -341,7 +337,7 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
       const ids = depositTransferIds(chain_id, x.f.t.tx_hash, x.log_index, 0);
       transfers.push({
         id: ids.pending,
-        debit_account_id: platformAccount(x.asset.code, 'deposit_wallets'),
+        debit_account_id: platformAccountId(x.asset.code, 'deposit_wallets'),
         credit_account_id: userAccount(x.user_id, x.asset.code, decision.credit_kind),
         amount_minor: x.f.t.amount_minor,
         asset: x.asset.code,
@@ -410,7 +406,7 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
       // Re-included after it was declared dropped: a new generation of ledger transfers.
       const generation = d.generation + 1;
       const ids = depositTransferIds(chain_id, d.tx_hash, d.log_index, generation);
-      await applyTransfers(trx, [{ id: ids.pending, debit_account_id: platformAccount(d.asset, 'deposit_wallets'), credit_account_id: userAccount(d.user_id, d.asset, d.credit_kind as 'user_available' | 'user_held'), amount_minor: d.amount_minor, asset: d.asset, pending: true, reason: 'deposit', reference: d.id }], 'deposit re-inclusion');
+      await applyTransfers(trx, [{ id: ids.pending, debit_account_id: platformAccountId(d.asset, 'deposit_wallets'), credit_account_id: userAccount(d.user_id, d.asset, d.credit_kind as 'user_available' | 'user_held'), amount_minor: d.amount_minor, asset: d.asset, pending: true, reason: 'deposit', reference: d.id }], 'deposit re-inclusion');
       await store.updateDeposit(trx, d.id, { ...where, status: 'confirming', generation, pending_transfer_id: ids.pending });
       await transitionPayment(trx, d.payment_id, { status: 'confirming', hold: d.hold_reason as HoldReason | null, confirmations: { current: confirmationsAt(tip, f.header.number), required: d.confirmations_required }, chain: chainInfo }, clock);
       log('info', 'deposit re-included after being dropped', { chain_id, deposit_id: d.id, block: f.header.number });
@@ -520,11 +516,11 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
   async function reverse(trx: Transaction<Database>, d: DepositRow, ids: ReturnType<typeof depositTransferIds>): Promise<void> {
     // A credited deposit's coins are available (a held one released on unfreeze included).
     const from = userAccount(d.user_id, d.asset, d.status === 'credited' ? 'user_available' : (d.credit_kind as 'user_available' | 'user_held'));
-    const [first] = await ledger.createTransfersIn(trx, [{ id: ids.reverse, debit_account_id: from, credit_account_id: platformAccount(d.asset, 'deposit_wallets'), amount_minor: d.amount_minor, asset: d.asset, reason: 'deposit_reversed', reference: ids.post }]);
+    const [first] = await ledger.createTransfersIn(trx, [{ id: ids.reverse, debit_account_id: from, credit_account_id: platformAccountId(d.asset, 'deposit_wallets'), amount_minor: d.amount_minor, asset: d.asset, reason: 'deposit_reversed', reference: ids.post }]);
     let absorbed = false;
     if (first!.result === 'exceeds_credits' || first!.result === 'exceeds_debits') {
       absorbed = true;
-      await applyTransfers(trx, [{ id: ids.reverse, debit_account_id: platformAccount(d.asset, 'corrections'), credit_account_id: platformAccount(d.asset, 'deposit_wallets'), amount_minor: d.amount_minor, asset: d.asset, reason: 'deposit_reversed_absorbed', reference: ids.post }], 'deposit reversal');
+      await applyTransfers(trx, [{ id: ids.reverse, debit_account_id: platformAccountId(d.asset, 'corrections'), credit_account_id: platformAccountId(d.asset, 'deposit_wallets'), amount_minor: d.amount_minor, asset: d.asset, reason: 'deposit_reversed_absorbed', reference: ids.post }], 'deposit reversal');
     } else expectApplied([first!], 'deposit reversal');
     await raiseIncident(trx, 'deposit_reversed', 'deposit', d.id, {
       deposit_id: d.id,

@@ -14,7 +14,7 @@ import { TransactionReceiptNotFoundError, type PublicClient } from 'viem';
 import type { ChainConfigFile } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import { verifyLedger, type Ledger } from '../../ledger/ledger.ts';
-import { platformAccount } from '../../chain/hot-wallet-funding.ts';
+import { platformAccount } from '../custody/chart.ts';
 import type { Metrics } from '../../ops/metrics.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';

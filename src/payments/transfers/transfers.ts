@@ -24,6 +24,7 @@ import { ProblemError, problems } from '../../shared/errors.ts';
 import { deterministicId, newId } from '../../shared/ids.ts';
 import { formatAmount, parseAmount } from '../../shared/money.ts';
 import type { UserStatus } from '../../shared/principal.ts';
+import { platformAccount } from '../custody/chart.ts';
 import { assetsFromChains, referenceCents, type AssetInfo } from '../payment-rules.ts';
 import { selectHeldPayments } from '../payment-store.ts';
 import type { PaymentEventRow } from '../payment-store.ts';
@@ -32,7 +33,6 @@ import { checkLimits, transferFeeMinor } from './transfer-rules.ts';
 import { transferQueries, type OutboxInsert } from './transfer-store.ts';
 import { intervalWorker } from '../../jobs/interval-worker.ts';
 
-export const PLATFORM_OWNER = 'platform';
 export const RELEASE_CONSUMER = 'payments.transfer_release';
 const RELEASE_BATCH_MAX = 100;
 const HELD_PER_USER_MAX = 500;
@@ -81,13 +81,9 @@ export interface TransferInputBody {
 }
 
 const USER_FLAGS = { debits_must_not_exceed_credits: true, credits_must_not_exceed_debits: false };
-const NO_FLAGS = { debits_must_not_exceed_credits: false, credits_must_not_exceed_debits: false };
 
 function userSpec(user_id: string, asset: string, kind: 'user_available' | 'user_held'): AccountSpec {
   return { id: ledgerAccountId('user', user_id, asset, kind), asset, owner_type: 'user', owner_id: user_id, kind, flags: USER_FLAGS };
-}
-function feesSpec(asset: string): AccountSpec {
-  return { id: ledgerAccountId('platform', PLATFORM_OWNER, asset, 'fees'), asset, owner_type: 'platform', owner_id: PLATFORM_OWNER, kind: 'fees', flags: NO_FLAGS };
 }
 
 function refuse(status: number, code: string, detail: string, extra: Record<string, unknown> = {}): ProblemError {
@@ -130,7 +126,7 @@ export function createTransfers(deps: TransfersDeps) {
   async function moveMoney(trx: Transaction<Database>, transfer_id: string, sender: string, recipient: string, asset: AssetInfo, amount: bigint, fee: bigint, toHeld: boolean): Promise<{ result: 'ok' | 'exists'; account_ids: string[] }> {
     const debit = userSpec(sender, asset.code, 'user_available');
     const credit = userSpec(recipient, asset.code, toHeld ? 'user_held' : 'user_available');
-    const fees = feesSpec(asset.code);
+    const fees = platformAccount(asset.code, 'fees');
     const specs = [debit, credit, fees];
     const unknown = specs.filter((a) => !knownAccounts.has(a.id));
     if (unknown.length) await ledger.ensureAccounts(unknown, trx);

@@ -21,7 +21,7 @@ import type { App } from '../../app.ts';
 import { ManualClock } from '../../shared/clock.ts';
 import { getPayment } from '../payments.ts';
 import { REVIEW_SLA_MS } from '../payment-routes.ts';
-import { PLATFORM_OWNER } from './withdrawals.ts';
+import { PLATFORM_OWNER } from '../custody/chart.ts';
 import { privateKeyToAccount } from 'viem/accounts';
 
 const CHAIN = 31337;

@@ -35,7 +35,7 @@ import { checkWithdrawalAddress } from '../../chain/address-rules.ts';
 import type { Hex } from '../../chain/chain-types.ts';
 import { erc20TransferData, type Sender, type TxView } from '../../chain/hot-wallet.ts';
 import { getChainTxByPurpose } from '../../chain/hot-wallet-store.ts';
-import { platformAccount } from '../../chain/hot-wallet-funding.ts';
+import { platformAccount } from '../custody/chart.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { ProblemError } from '../../shared/errors.ts';
 import type { UserStatus } from '../../shared/principal.ts';
@@ -47,8 +47,6 @@ import { confirmationsFor, dailyLimitRefusal, decideReview, isReviewRule, nextSt
 import { addressUsedBefore, getWithdrawal, insertWithdrawal, reviewQueue, updateWithdrawal, withdrawnSince, type WithdrawalRow } from './withdrawal-store.ts';
 
 export const ADVANCE_JOB = 'withdrawal.advance';
-/** The platform's own ledger accounts use this owner id. */
-export const PLATFORM_OWNER = 'platform';
 
 /** What accounts decide about a withdrawal (cool-down after unfreeze, KYC limits); null = allowed. */
 export type WithdrawalGate = (ex: DbExecutor, q: { user_id: string; asset: string; amount_minor: bigint; now_ms: number }) => Promise<{ status: number; code: string; detail: string } | null>;
