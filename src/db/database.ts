@@ -47,7 +47,24 @@ export interface Db {
 
 export type DbTarget =
   | { kind: 'sqlite'; path: string; synchronous?: 'FULL' | 'NORMAL' }
-  | { kind: 'postgres'; url: string; schema?: string; pool_size_max?: number };
+  | ({ kind: 'postgres'; url: string; schema?: string; pool_size_max?: number } & Partial<PgTimeouts>);
+
+/**
+ * Bounds on one PostgreSQL connection, so that a hung caller holding a lock (the ledger's head
+ * row, a payment row) cannot stall every writer behind it: the server cancels a statement past
+ * statement_timeout_ms and ends a session idle inside a transaction past
+ * idle_in_transaction_timeout_ms (its transaction rolls back, its locks are freed); a server
+ * that accepts but never answers fails a connection attempt after connect_timeout_ms. 0 = off.
+ */
+export interface PgTimeouts {
+  statement_timeout_ms: number;
+  idle_in_transaction_timeout_ms: number;
+  connect_timeout_ms: number;
+}
+
+// The ledger's largest batch (8190 transfers) commits in well under a second; a minute leaves
+// room for reports and migrations on a large database without letting a stuck one hold on.
+export const PG_TIMEOUTS_DEFAULT: PgTimeouts = { statement_timeout_ms: 60_000, idle_in_transaction_timeout_ms: 30_000, connect_timeout_ms: 10_000 };
 
 class BigintParams extends OperationNodeTransformer {
   protected override transformValue(node: ValueNode): ValueNode {
@@ -193,14 +210,22 @@ function openPostgres(target: Extract<DbTarget, { kind: 'postgres' }>): Db {
       return pg.types.getTypeParser(oid, format as 'text');
     },
   };
+  const timeouts = { ...PG_TIMEOUTS_DEFAULT, ...definedOnly(target) };
   const pool = new pg.Pool({
     connectionString: target.url,
     max: target.pool_size_max ?? 10,
     types,
+    statement_timeout: timeouts.statement_timeout_ms,
+    idle_in_transaction_session_timeout: timeouts.idle_in_transaction_timeout_ms,
+    connectionTimeoutMillis: timeouts.connect_timeout_ms,
     ...(target.schema ? { options: `-c search_path=${target.schema}` } : {}),
   });
   // An idle client that loses its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
+  // Nor may a checked-out one: the server ending a session idle in its transaction emits an
+  // 'error' on a client the pool is not listening to. Its current or next query fails (so the
+  // transaction's caller sees the error) and the pool drops it on release as not queryable.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new BigintPlugin()] });
   return {
     dialect: 'postgres',
@@ -230,6 +255,14 @@ function openPostgres(target: Extract<DbTarget, { kind: 'postgres' }>): Db {
       await kysely.destroy();
     },
   };
+}
+
+function definedOnly(target: Partial<PgTimeouts>): Partial<PgTimeouts> {
+  const out: Partial<PgTimeouts> = {};
+  for (const key of ['statement_timeout_ms', 'idle_in_transaction_timeout_ms', 'connect_timeout_ms'] as const) {
+    if (target[key] !== undefined) out[key] = target[key];
+  }
+  return out;
 }
 
 /** openDb({ kind: 'sqlite', path: './data/settle.db' }) */
