@@ -2,6 +2,7 @@
 // inject(). Everything cross-cutting lives here: request ids, problem+json errors, security
 // headers, body limits, rate limits, idempotency, OpenAPI, health and metrics. Modules bring
 // their routes as plugins (deps.routes), mounted under /api/v1.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
@@ -83,6 +84,29 @@ function problemLocale(req: FastifyRequest): Locale {
   return pickLocale(req.principal?.locale ?? null, req.headers['accept-language']);
 }
 
+async function readinessProblems(db: Db, checks: Array<() => Promise<string | null>>): Promise<string[]> {
+  const problems: string[] = [];
+  try {
+    await sql`select 1`.execute(db.kysely);
+    const pending = await pendingMigrations(db);
+    if (pending.length) problems.push(`migrations not applied: ${pending.join(', ')}`);
+  } catch (error) {
+    problems.push(`database unreachable: ${(error as Error).message}`);
+  }
+  for (const check of checks) {
+    const p = await check().catch((e: unknown) => String(e));
+    if (p) problems.push(p);
+  }
+  return problems;
+}
+
+/** Whether `Authorization: Bearer <expected>` was sent, compared in constant time; never with no token configured. */
+function bearerMatches(header: string | undefined, expected: string | null): boolean {
+  if (!expected || !header?.startsWith('Bearer ')) return false;
+  const sent = createHash('sha256').update(header.slice(7)).digest();
+  return timingSafeEqual(sent, createHash('sha256').update(expected).digest());
+}
+
 /** const app = await buildApp(deps); const res = await app.inject({ method: 'GET', url: '/healthz' }) */
 export async function buildApp(deps: AppDeps): Promise<App> {
   const { config, db, clock, metrics } = deps;
@@ -101,6 +125,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const app = Fastify({
     ...(deps.loggerInstance ? { loggerInstance: deps.loggerInstance } : { logger: false }),
     bodyLimit: config.limits.body_bytes_max,
+    // req.ip (rate limits, login throttles, audit) is the forwarded client only when the peer is
+    // a proxy the operator listed; otherwise X-Forwarded-For is ignored (a client could pick its own).
+    trustProxy: config.trust_proxy.length ? config.trust_proxy : false,
     requestIdHeader: false,
     genReqId: (raw) => {
       const sent = raw.headers['x-request-id'];
@@ -187,23 +214,20 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
-    const problems: string[] = [];
-    try {
-      await sql`select 1`.execute(db.kysely);
-      const pending = await pendingMigrations(db);
-      if (pending.length) problems.push(`migrations not applied: ${pending.join(', ')}`);
-    } catch (error) {
-      problems.push(`database unreachable: ${(error as Error).message}`);
+  // Readiness says ready or not; why not (a database error, a pending migration, an RPC URL
+  // with its key) is for the operator's log, not for whoever can reach the port.
+  app.get('/readyz', { schema: { hide: true } }, async (req, reply) => {
+    const problems = await readinessProblems(db, deps.readiness ?? []);
+    if (problems.length) {
+      req.log.warn({ problems }, 'not ready');
+      return reply.code(503).send({ status: 'unavailable' });
     }
-    for (const check of deps.readiness ?? []) {
-      const p = await check().catch((e: unknown) => String(e));
-      if (p) problems.push(p);
-    }
-    if (problems.length) return reply.code(503).send({ status: 'unavailable', problems });
     return { status: 'ready' };
   });
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+  app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
+    if (!bearerMatches(req.headers.authorization, config.metrics_token)) {
+      throw new ProblemError(401, 'metrics_token_required', 'Metrics need the operator\'s token: send SETTLE_METRICS_TOKEN as a Bearer token.');
+    }
     reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();
   });

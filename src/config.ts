@@ -3,6 +3,7 @@
 // LIMITS below, so that "how big can this get" has one answer.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { isIP } from 'node:net';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 
@@ -103,6 +104,12 @@ export interface Config {
   smtp_url: string | null;
   encryption_key: string | null;
   allow_private_webhook_urls: boolean;
+  /** Reverse proxies (addresses or CIDRs) whose X-Forwarded-For names the client; empty = trust none. */
+  trust_proxy: string[];
+  /** Bearer token that /metrics requires; null = /metrics is served to no one. */
+  metrics_token: string | null;
+  /** PostgreSQL connection bounds (db/database.ts PgTimeouts); SQLite ignores them. */
+  db_timeouts: { statement_timeout_ms: number; idle_in_transaction_timeout_ms: number; connect_timeout_ms: number };
   log_level: string;
   chains: ChainConfigFile[];
   rate_limit: { per_second: number; burst: number };
@@ -121,6 +128,19 @@ function intFrom(env: Record<string, string | undefined>, key: string, fallback:
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(`${key} must be between ${min} and ${max}, got ${value}`);
   return value;
+}
+
+// SETTLE_TRUST_PROXY=10.0.0.1,192.168.0.0/16: addresses only, never names (a name would be
+// resolved once and silently go stale).
+function trustProxyFrom(raw: string | undefined): string[] {
+  const entries = (raw ?? '').split(',').map((e) => e.trim()).filter(Boolean);
+  for (const entry of entries) {
+    const [address = '', bits, extra] = entry.split('/');
+    const family = isIP(address);
+    const bitsOk = bits === undefined || (/^[0-9]{1,3}$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
+    if (!family || !bitsOk || extra !== undefined) throw new ConfigError(`SETTLE_TRUST_PROXY: "${entry}" is not an IP address or CIDR (list them separated by commas)`);
+  }
+  return entries;
 }
 
 function readConfigFile(path: string): ConfigFile {
@@ -167,7 +187,8 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string)
   const known = new Set([
     'SETTLE_PORT', 'SETTLE_HOST', 'SETTLE_DATA_DIR', 'SETTLE_DATABASE_URL', 'SETTLE_CONFIG', 'SETTLE_DEPOSIT_MNEMONIC',
     'SETTLE_HOT_WALLET_PRIVATE_KEY', 'SETTLE_SMTP_URL', 'SETTLE_ENCRYPTION_KEY', 'SETTLE_PUBLIC_URL',
-    'SETTLE_ALLOW_PRIVATE_WEBHOOK_URLS', 'SETTLE_LOG_LEVEL', 'SETTLE_TEST_DATABASE_URL',
+    'SETTLE_ALLOW_PRIVATE_WEBHOOK_URLS', 'SETTLE_LOG_LEVEL', 'SETTLE_TEST_DATABASE_URL', 'SETTLE_TRUST_PROXY',
+    'SETTLE_METRICS_TOKEN', 'SETTLE_DB_STATEMENT_TIMEOUT_MS', 'SETTLE_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', 'SETTLE_DB_CONNECT_TIMEOUT_MS',
   ]);
   for (const key of Object.keys(env)) {
     // SETTLE_TEST_* and SETTLE_BENCH_* belong to the test and benchmark tools, not the server.
@@ -204,6 +225,15 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string)
     throw new ConfigError('SETTLE_ALLOW_PRIVATE_WEBHOOK_URLS must be 0 or 1');
   }
 
+  const metrics_token = env.SETTLE_METRICS_TOKEN || null;
+  if (metrics_token && !/^[\x21-\x7e]{24,256}$/.test(metrics_token)) throw new ConfigError('SETTLE_METRICS_TOKEN must be 24 to 256 printable characters without spaces');
+  const day_ms = 86_400_000;
+  const db_timeouts = {
+    statement_timeout_ms: intFrom(env, 'SETTLE_DB_STATEMENT_TIMEOUT_MS', 60_000, 0, day_ms),
+    idle_in_transaction_timeout_ms: intFrom(env, 'SETTLE_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', 30_000, 0, day_ms),
+    connect_timeout_ms: intFrom(env, 'SETTLE_DB_CONNECT_TIMEOUT_MS', 10_000, 0, 600_000),
+  };
+
   const limits: Limits = { ...LIMITS };
   for (const [key, value] of Object.entries(file.limits ?? {})) {
     if (!(key in LIMITS)) throw new ConfigError(`${config_path}: "limits.${key}" is not a known limit`);
@@ -234,6 +264,9 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string)
     smtp_url,
     encryption_key,
     allow_private_webhook_urls: privateHooks === '1' || (privateHooks === undefined && chains.length === 0),
+    trust_proxy: trustProxyFrom(env.SETTLE_TRUST_PROXY),
+    metrics_token,
+    db_timeouts,
     log_level: env.SETTLE_LOG_LEVEL || 'info',
     chains,
     rate_limit: file.rate_limit ?? { per_second: 50, burst: 200 },

@@ -23,7 +23,7 @@ export function configFromEnv(): Config {
 }
 
 export function openConfiguredDb(config: Config): Db {
-  return openDb(config.database.kind === 'sqlite' ? { kind: 'sqlite', path: config.database.path } : { kind: 'postgres', url: config.database.url });
+  return openDb(config.database.kind === 'sqlite' ? { kind: 'sqlite', path: config.database.path } : { kind: 'postgres', url: config.database.url, ...config.db_timeouts });
 }
 
 export function describeDb(config: Config): string {

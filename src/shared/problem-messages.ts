@@ -26,6 +26,7 @@ export const PROBLEM_TEXTS: Readonly<Record<string, ProblemText>> = {
   not_found: t('Not found', '未找到', '没有这个编号的记录，或它不属于您。'),
   rate_limited: t('Too many requests', '请求过于频繁', '请求过于频繁，请按 Retry-After 头所示的秒数后重试。'),
   internal: t('Internal error', '服务器内部错误', '我们这边出了问题，已记录在案。请稍后重试，或把请求编号（x-request-id）告诉客服。'),
+  metrics_token_required: t('Metrics token required', '需要监控令牌', '监控指标只对运维开放：请以 Bearer 令牌发送 SETTLE_METRICS_TOKEN 的值。'),
   unavailable: t('Temporarily unavailable', '暂时不可用', '此功能暂时不可用，请稍后重试。'),
   // idempotency
   idempotency_key_required: t('Idempotency-Key required', '缺少 Idempotency-Key', '这个请求会动用资金：请发送 Idempotency-Key 请求头（例如一个 UUID），以免重试时重复执行。'),
