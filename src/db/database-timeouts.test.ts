@@ -4,7 +4,7 @@
 // a connection attempt forever. The process survives the server cutting a connection it holds.
 // Method: a real PostgreSQL schema, opened with short timeouts; a transaction that takes a row
 // lock and then sleeps; a second connection waits for that lock; a TCP server that never speaks.
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, type Db, type DbTarget } from './database.ts';
@@ -67,7 +67,7 @@ describe.skipIf(!PG_URL)('PostgreSQL timeouts', () => {
 describe('connection timeout', () => {
   let silent: Server;
   let port = 0;
-  const sockets = new Set<import('node:net').Socket>();
+  const sockets = new Set<Socket>();
   beforeAll(async () => {
     // Accepts TCP connections and never answers: a PostgreSQL behind a dead proxy.
     silent = createServer((s) => sockets.add(s));
