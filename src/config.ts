@@ -86,6 +86,11 @@ export const ConfigFileSchema = Type.Object(
       ),
     ),
     limits: Type.Optional(Type.Record(Type.String(), Type.Integer({ minimum: 1 }))),
+    /**
+     * Staff controls (API.md part 2 names the key): a staff decision on money worth at least
+     * `four_eyes_above_usd` US dollars (a withdrawal review …) needs a second, different staff member.
+     */
+    support: Type.Optional(Type.Object({ four_eyes_above_usd: Type.Optional(Decimal) }, { additionalProperties: false })),
   },
   { additionalProperties: false },
 );
@@ -115,6 +120,8 @@ export interface Config {
   rate_limit: { per_second: number; burst: number };
   login_throttle: { failures_before_wait: number; first_wait_s: number; wait_s_max: number; reset_after_s: number };
   limits: Limits;
+  /** `four_eyes_above_usd`: a decimal string of US dollars (default "1000"). */
+  support: { four_eyes_above_usd: string };
 }
 
 export class ConfigError extends Error {
@@ -252,6 +259,9 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string)
     }
   }
 
+  const four_eyes = file.support?.four_eyes_above_usd;
+  if (four_eyes !== undefined && (four_eyes.split('.')[1]?.length ?? 0) > 2) throw new ConfigError(`${config_path}: "support.four_eyes_above_usd" has more than 2 decimals (US cents)`);
+
   return {
     port,
     host: env.SETTLE_HOST || '127.0.0.1',
@@ -272,5 +282,6 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string)
     rate_limit: file.rate_limit ?? { per_second: 50, burst: 200 },
     login_throttle: file.login_throttle ?? { failures_before_wait: 5, first_wait_s: 60, wait_s_max: 900, reset_after_s: 12 * 3600 },
     limits,
+    support: { four_eyes_above_usd: file.support?.four_eyes_above_usd ?? '1000' },
   };
 }

@@ -51,6 +51,15 @@ export interface PaymentEventsTable {
 export interface PaymentTables extends MaintenanceTables, WebhookTables, InvoiceTables, ReconcileTables, StuckTables {
   payments: PaymentsTable;
   payment_events: PaymentEventsTable;
+  withdrawal_approvals: WithdrawalApprovalsTable;
+}
+
+/** One staff approval of a withdrawal in review (four-eyes at or above `four_eyes_above_usd`). */
+export interface WithdrawalApprovalsTable {
+  withdrawal_id: string;
+  staff_id: string;
+  note: string | null;
+  created_at_ms: number;
 }
 
 /** Maintenance windows scheduled by staff (src/ops/maintenance*.ts). */

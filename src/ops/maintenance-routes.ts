@@ -6,7 +6,8 @@ import type { Clock } from '../shared/clock.ts';
 import { isoTime } from '../shared/clock.ts';
 import { ProblemError, problems } from '../shared/errors.ts';
 import { pickLocale, type Locale } from '../shared/i18n.ts';
-import { STAFF_ROLES, requireRole } from '../shared/principal.ts';
+import { STAFF_ROLES, requirePrincipal } from '../shared/principal.ts';
+import { enforceRouteAuth } from '../accounts/accounts-routes.ts';
 import { windowMessage, type Maintenance, type MaintenanceWindow } from './maintenance.ts';
 import { effectiveEndMs, isActive, type WindowRefusal } from './maintenance-rules.ts';
 
@@ -53,10 +54,15 @@ export function maintenanceRoutes(deps: { maintenance: Maintenance; clock: Clock
   const { maintenance, clock } = deps;
   return async (fastify) => {
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+    // The same route-auth check as every staff route (roles, an active account, 2FA, step-up),
+    // before validation; /announcements is public.
+    app.addHook('onRequest', async (req) => enforceRouteAuth(req.routeOptions.config.auth, req.principal));
+    const meta = (req: { ip: string; headers: { 'user-agent'?: string | undefined }; id: string }) => ({ ip: req.ip ?? null, user_agent: req.headers['user-agent'] ?? null, request_id: String(req.id) });
 
     app.post(
       '/admin/maintenance-windows',
       {
+        config: { auth: ['admin'] },
         schema: {
           tags: ['staff'],
           summary: 'Schedule a maintenance window (admin)',
@@ -75,11 +81,11 @@ export function maintenanceRoutes(deps: { maintenance: Maintenance; clock: Clock
         },
       },
       async (req, reply) => {
-        const me = requireRole(req.principal, ['admin']);
+        const me = requirePrincipal(req.principal);
         const starts = Date.parse(req.body.starts_at);
         const ends = Date.parse(req.body.ends_at);
         if (Number.isNaN(starts) || Number.isNaN(ends)) throw problems.validation('starts_at and ends_at must be ISO 8601 times.');
-        const r = await maintenance.schedule({ scope: req.body.scope, starts_at_ms: starts, ends_at_ms: ends, message: req.body.message, message_zh: req.body.message_zh ?? null }, me.user_id);
+        const r = await maintenance.schedule({ scope: req.body.scope, starts_at_ms: starts, ends_at_ms: ends, message: req.body.message, message_zh: req.body.message_zh ?? null }, me.user_id, meta(req));
         if (!r.ok) throw new ProblemError(422, `window_${r.reason}`, REFUSALS[r.reason]);
         return reply.code(201).send(windowDto(r.window, clock.now_ms()));
       },
@@ -88,6 +94,7 @@ export function maintenanceRoutes(deps: { maintenance: Maintenance; clock: Clock
     app.get(
       '/admin/maintenance-windows',
       {
+        config: { auth: STAFF_ROLES },
         schema: {
           tags: ['staff'],
           summary: 'Recent maintenance windows (staff)',
@@ -97,7 +104,6 @@ export function maintenanceRoutes(deps: { maintenance: Maintenance; clock: Clock
         },
       },
       async (req) => {
-        requireRole(req.principal, STAFF_ROLES);
         const now = clock.now_ms();
         return { data: (await maintenance.recent(req.query.limit)).map((w) => windowDto(w, now)) };
       },
@@ -106,6 +112,7 @@ export function maintenanceRoutes(deps: { maintenance: Maintenance; clock: Clock
     app.post(
       '/admin/maintenance-windows/:id/end',
       {
+        config: { auth: ['admin'] },
         schema: {
           tags: ['staff'],
           summary: 'End a maintenance window now (admin)',
@@ -115,8 +122,8 @@ export function maintenanceRoutes(deps: { maintenance: Maintenance; clock: Clock
         },
       },
       async (req) => {
-        const me = requireRole(req.principal, ['admin']);
-        const w = await maintenance.end(req.params.id, me.user_id);
+        const me = requirePrincipal(req.principal);
+        const w = await maintenance.end(req.params.id, me.user_id, meta(req));
         if (!w) throw problems.notFound('maintenance window');
         return windowDto(w, clock.now_ms());
       },
@@ -125,6 +132,7 @@ export function maintenanceRoutes(deps: { maintenance: Maintenance; clock: Clock
     app.get(
       '/announcements',
       {
+        config: { auth: 'public' },
         schema: {
           tags: ['status'],
           summary: 'Public announcements: active and upcoming maintenance',

@@ -11,6 +11,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
 import type { Db, DbExecutor } from '../db/database.ts';
+import { writeAudit, type AuditMeta } from '../db/audit-log.ts';
 import { emitEvent, enqueueJob, type JobRunner } from '../jobs/jobs.ts';
 import type { Clock } from '../shared/clock.ts';
 import { isoTime } from '../shared/clock.ts';
@@ -42,8 +43,10 @@ export interface ScheduleInput {
 }
 
 export interface Maintenance {
-  schedule(input: ScheduleInput, actor_id: string): Promise<{ ok: true; window: MaintenanceWindow } | { ok: false; reason: WindowRefusal }>;
-  end(id: string, actor_id: string): Promise<MaintenanceWindow | null>;
+  /** Schedules a window; audited under the staff member (with the request's meta when given). */
+  schedule(input: ScheduleInput, actor_id: string, meta?: AuditMeta | null): Promise<{ ok: true; window: MaintenanceWindow } | { ok: false; reason: WindowRefusal }>;
+  /** Ends a window now; audited when it ends it. */
+  end(id: string, actor_id: string, meta?: AuditMeta | null): Promise<MaintenanceWindow | null>;
   get(id: string): Promise<MaintenanceWindow | null>;
   /** Active and upcoming windows. */
   current(ex?: DbExecutor): Promise<MaintenanceWindow[]>;
@@ -89,7 +92,7 @@ export function createMaintenance(deps: { db: Db; clock: Clock; config: Config }
   const chain_ids = config.chains.map((c) => c.chain_id);
 
   const service: Maintenance = {
-    async schedule(input, actor_id) {
+    async schedule(input, actor_id, meta = null) {
       const now = clock.now_ms();
       const refusal = validateWindow(input, now, chain_ids);
       if (refusal) return { ok: false, reason: refusal };
@@ -99,17 +102,19 @@ export function createMaintenance(deps: { db: Db; clock: Clock; config: Config }
         await emitEvent(trx, { type: 'maintenance.scheduled', aggregate_type: 'maintenance_window', aggregate_id: window.id, payload: { id: window.id, scope: window.scope, starts_at_ms: window.starts_at_ms, ends_at_ms: window.ends_at_ms } }, clock);
         await enqueueJob(trx, MAINTENANCE_STARTED_JOB, { id: window.id }, { run_at_ms: Math.max(now, window.starts_at_ms), unique_key: `${MAINTENANCE_STARTED_JOB}:${window.id}` }, clock);
         await enqueueJob(trx, MAINTENANCE_ENDED_JOB, { id: window.id }, { run_at_ms: window.ends_at_ms, unique_key: `${MAINTENANCE_ENDED_JOB}:${window.id}` }, clock);
+        await writeAudit(trx, { actor: { type: 'staff', id: actor_id }, action: 'maintenance_window_scheduled', subject: { type: 'maintenance_window', id: window.id }, meta, details: { scope: window.scope, starts_at_ms: window.starts_at_ms, ends_at_ms: window.ends_at_ms, message: window.message } }, now);
       });
       return { ok: true, window };
     },
 
-    async end(id, actor_id) {
+    async end(id, actor_id, meta = null) {
       const now = clock.now_ms();
       return db.transaction(async (trx) => {
         const w = await selectWindow(trx, id);
         if (!w) return null;
         if (w.ended_at_ms !== null || w.ends_at_ms <= now) return w;
         await markEnded(trx, id, now, actor_id);
+        await writeAudit(trx, { actor: { type: 'staff', id: actor_id }, action: 'maintenance_window_ended', subject: { type: 'maintenance_window', id }, meta, details: { scope: w.scope, planned_end_ms: w.ends_at_ms } }, now);
         // Ended early: announce it now; the planned-end job finds it ended and stays quiet.
         await emitEvent(trx, { type: 'maintenance.ended', aggregate_type: 'maintenance_window', aggregate_id: id, payload: { id, scope: w.scope, ended_at_ms: now } }, clock);
         return { ...w, ended_at_ms: now, ended_by: actor_id };

@@ -13,6 +13,7 @@ import { STAFF_ROLES } from '../../shared/principal.ts';
 import * as store from './reconcile-store.ts';
 
 const LIST_MAX = 200;
+const ACK_ROLES = ['risk', 'admin'] as const;
 const Problem = Type.Object({ type: Type.String(), title: Type.String(), status: Type.Integer(), detail: Type.String(), code: Type.String() }, { additionalProperties: true });
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 export const IncidentSchema = Type.Object({
@@ -87,10 +88,11 @@ export function incidentRoutes(deps: { db: Db; clock: Clock }): FastifyPluginAsy
     app.post(
       '/admin/incidents/:id/acknowledge',
       {
-        config: { auth: STAFF_ROLES },
+        // Acknowledging says "someone who can act on money has seen this": risk and admin, not support agents.
+        config: { auth: ACK_ROLES },
         schema: {
           tags: ['staff'],
-          summary: 'Acknowledge an incident (staff; audited)',
+          summary: 'Acknowledge an incident (risk, admin; audited)',
           security: [{ bearer: [] }],
           params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 80 }) }),
           body: Type.Optional(Type.Object({ note: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false })),

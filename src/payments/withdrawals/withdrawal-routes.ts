@@ -145,23 +145,25 @@ export function withdrawalReviewRoutes(deps: PaymentViewDeps & { withdrawals: Wi
           config: { auth: REVIEW_ROLES },
           schema: {
             tags: ['staff'],
-            summary: kind === 'approve' ? 'Approve a withdrawal in review: it is broadcast (risk, admin; audited)' : 'Reject a withdrawal in review: the reservation is voided and the user told why (risk, admin; audited)',
+            summary: kind === 'approve' ? 'Approve a withdrawal in review: it is broadcast (risk, admin; audited); at or above four_eyes_above_usd a first approval answers 202 and a second, different staff member must approve' : 'Reject a withdrawal in review: the reservation is voided and the user told why (risk, admin; audited)',
             security: [{ bearer: [] }],
             params: Type.Object({ id: WithdrawalId }),
             body:
               kind === 'approve'
                 ? Type.Optional(Type.Object({ note: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false }))
                 : Type.Object({ reason: RejectReason, note: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false }),
-            response: { 200: PaymentSchema, '4xx': Problem },
+            response: { 200: PaymentSchema, 202: PaymentSchema, '4xx': Problem },
           },
         },
-        async (req) => {
+        async (req, reply) => {
           const me = requirePrincipal(req.principal);
           const body = (req.body ?? {}) as { note?: string; reason?: string };
           const by = { staff_id: me.user_id, note: body.note ?? null, meta: { ip: req.ip ?? null, user_agent: req.headers['user-agent'] ?? null, request_id: String(req.id) } };
-          const r = kind === 'approve' ? await deps.withdrawals.approve(req.params.id, by) : await deps.withdrawals.reject(req.params.id, { ...by, reason: body.reason!.trim() });
+          const r = kind === 'approve' ? await deps.withdrawals.approve(req.params.id, by) : { ...(await deps.withdrawals.reject(req.params.id, { ...by, reason: body.reason!.trim() })), approvals: null };
           const ctx = await dtoContext(deps, req, me, [r.payment]);
-          return toPaymentDto(r.payment, r.timeline, ctx);
+          // Four-eyes: an approval that still waits for a second staff member is accepted, not done.
+          const waiting = r.approvals !== null && r.approvals.given < r.approvals.required;
+          return reply.code(waiting ? 202 : 200).send(toPaymentDto(r.payment, r.timeline, ctx));
         },
       );
     decision('approve');

@@ -197,3 +197,13 @@ export function decideReview(status: WithdrawalStatus, owner_id: string, staff_i
   if (status !== 'review') return { ok: false, status: 409, code: 'review_closed' };
   return { ok: true, to: decision === 'approve' ? 'requested' : 'failed' };
 }
+
+/**
+ * How many different staff members must approve a withdrawal in review: two at or above the
+ * four-eyes amount (API.md part 2, `four_eyes_above_usd`), and two when the asset has no US dollar
+ * price (its worth cannot be judged, so the stricter rule holds); one below it.
+ * reviewApprovalsRequired(6000n, 100000n) -> 1; reviewApprovalsRequired(100000n, 100000n) -> 2
+ */
+export function reviewApprovalsRequired(amount_cents: bigint | null, four_eyes_cents: bigint): 1 | 2 {
+  return amount_cents === null || amount_cents >= four_eyes_cents ? 2 : 1;
+}

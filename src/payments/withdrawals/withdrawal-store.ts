@@ -99,3 +99,15 @@ export async function reviewQueue(ex: DbExecutor, limit: number): Promise<Array<
     .execute();
   return rows.map(({ payment_params, ...withdrawal }) => ({ withdrawal, payment_params }));
 }
+
+/** Records one staff approval of a withdrawal in review -> false when this staff member already approved it. */
+export async function insertApproval(ex: DbExecutor, row: { withdrawal_id: string; staff_id: string; note: string | null; created_at_ms: number }): Promise<boolean> {
+  const r = await ex.insertInto('withdrawal_approvals').values(row).onConflict((oc) => oc.columns(['withdrawal_id', 'staff_id']).doNothing()).executeTakeFirst();
+  return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
+}
+
+/** The staff ids that approved a withdrawal, oldest first. */
+export async function approversOf(ex: DbExecutor, withdrawal_id: string): Promise<string[]> {
+  const rows = await ex.selectFrom('withdrawal_approvals').select('staff_id').where('withdrawal_id', '=', withdrawal_id).orderBy('created_at_ms').orderBy('staff_id').execute();
+  return rows.map((r) => r.staff_id);
+}

@@ -40,11 +40,11 @@ import type { Clock } from '../../shared/clock.ts';
 import { ProblemError } from '../../shared/errors.ts';
 import type { UserStatus } from '../../shared/principal.ts';
 import { createPayment, getPayment, transitionPayment, type Payment, type TimelineEntry } from '../payments.ts';
-import { assetsFromChains } from '../payment-rules.ts';
-import { formatAmount } from '../../shared/money.ts';
+import { assetsFromChains, referenceCents } from '../payment-rules.ts';
+import { formatAmount, parseAmount } from '../../shared/money.ts';
 import { newId } from '../../shared/ids.ts';
-import { confirmationsFor, dailyLimitRefusal, decideReview, isReviewRule, nextStep, NEW_ACCOUNT_MS, postIds, reviewCode, reviewRules, reviewThreshold, voidIds, withdrawalGasId, withdrawalIds, type ReviewRule, type WithdrawalStatus } from './withdrawal-rules.ts';
-import { addressUsedBefore, getWithdrawal, insertWithdrawal, reviewQueue, updateWithdrawal, withdrawnSince, type WithdrawalRow } from './withdrawal-store.ts';
+import { confirmationsFor, dailyLimitRefusal, decideReview, isReviewRule, nextStep, NEW_ACCOUNT_MS, postIds, reviewApprovalsRequired, reviewCode, reviewRules, reviewThreshold, voidIds, withdrawalGasId, withdrawalIds, type ReviewRule, type WithdrawalStatus } from './withdrawal-rules.ts';
+import { addressUsedBefore, approversOf, getWithdrawal, insertApproval, insertWithdrawal, reviewQueue, updateWithdrawal, withdrawnSince, type WithdrawalRow } from './withdrawal-store.ts';
 
 export const ADVANCE_JOB = 'withdrawal.advance';
 
@@ -84,7 +84,8 @@ export function standingGate(standing: (user_id: string, ex: DbExecutor) => Prom
 export interface WithdrawalDeps {
   db: Db;
   clock: Clock;
-  config: Pick<Config, 'chains'>;
+  /** `support.four_eyes_above_usd` defaults to the config's own default (1000) when absent. */
+  config: Pick<Config, 'chains'> & Partial<Pick<Config, 'support'>>;
   ledger: Ledger;
   /** The hot wallet of a chain, or null when the chain has none. */
   sender: (chain_id: number) => Sender | null;
@@ -155,6 +156,14 @@ export interface StaffDecision {
   staff_id: string;
   note: string | null;
   meta: { ip: string | null; user_agent: string | null; request_id: string | null };
+}
+
+const DEFAULT_FOUR_EYES_USD = '1000';
+
+/** Where a withdrawal's four-eyes stands after an approval: it goes ahead once `given` reaches `required`. */
+export interface ReviewApprovals {
+  given: number;
+  required: 1 | 2;
 }
 
 export interface WithdrawalRequest {
@@ -231,7 +240,7 @@ export interface Withdrawals {
   /** Withdrawals waiting for staff, oldest first. */
   reviews(limit: number): Promise<PendingReview[]>;
   /** Staff approve: back to `requested` and the job that broadcasts it. Throws 403/404/409 problems. */
-  approve(id: string, by: StaffDecision): Promise<{ payment: Payment; timeline: TimelineEntry[] }>;
+  approve(id: string, by: StaffDecision): Promise<{ payment: Payment; timeline: TimelineEntry[]; approvals: ReviewApprovals }>;
   /** Staff reject: the pending transfers voided, `failed` with the reason. Throws 403/404/409 problems. */
   reject(id: string, by: StaffDecision & { reason: string }): Promise<{ payment: Payment; timeline: TimelineEntry[] }>;
 }
@@ -239,6 +248,10 @@ export interface Withdrawals {
 /** const w = createWithdrawals({ db, clock, config, ledger, sender }); registerWithdrawalJobs(jobs, w) */
 export function createWithdrawals(deps: WithdrawalDeps): Withdrawals {
   const { db, clock, ledger } = deps;
+  const assets = new Map(assetsFromChains(deps.config.chains).map((a) => [a.code, a]));
+  const fourEyes = parseAmount(deps.config.support?.four_eyes_above_usd ?? DEFAULT_FOUR_EYES_USD, 2);
+  // loadConfig checks the key; a hand-built config with a bad one gets the strictest rule.
+  const fourEyesCents = fourEyes.ok ? fourEyes.amount_minor : 0n;
 
   async function request(req: WithdrawalRequest): Promise<{ result: 'created' | 'exists'; payment: Payment; timeline: TimelineEntry[] }> {
     const ids = withdrawalIds(req.user_id, req.idempotency_key);
@@ -491,7 +504,7 @@ export function createWithdrawals(deps: WithdrawalDeps): Withdrawals {
   }
 
   /** Loads the withdrawal, checks the decision may be taken, and audits it in the same transaction. */
-  async function decide(id: string, by: StaffDecision, decision: 'approve' | 'reject', apply: (trx: Transaction<Database>, w: WithdrawalRow) => Promise<void>, details: Record<string, unknown>): Promise<{ payment: Payment; timeline: TimelineEntry[] }> {
+  async function decide<T extends Record<string, unknown>>(id: string, by: StaffDecision, decision: 'approve' | 'reject', apply: (trx: Transaction<Database>, w: WithdrawalRow) => Promise<T>): Promise<{ payment: Payment; timeline: TimelineEntry[]; outcome: T }> {
     return db.transaction(async (trx) => {
       const w = await getWithdrawal(trx, id);
       if (!w) throw new ProblemError(404, 'not_found', 'No withdrawal has that id.');
@@ -501,17 +514,17 @@ export function createWithdrawals(deps: WithdrawalDeps): Withdrawals {
           ? new ProblemError(403, 'own_withdrawal', 'Staff cannot review their own withdrawal.')
           : new ProblemError(409, 'review_closed', `This withdrawal is not waiting for a review (it is ${w.status}).`);
       }
-      await apply(trx, w);
+      const outcome = await apply(trx, w);
       const now = clock.now_ms();
       await trx
         .insertInto('audit_log')
         .values({
           id: newId('aud', now), at_ms: now, actor_type: 'staff', actor_id: by.staff_id, action: decision === 'approve' ? 'withdrawal_review_approved' : 'withdrawal_review_rejected',
           subject_type: 'withdrawal', subject_id: w.id, ip: by.meta.ip, user_agent: by.meta.user_agent, request_id: by.meta.request_id,
-          details: JSON.stringify({ user_id: w.user_id, asset: w.asset, amount_minor: String(w.amount_minor), to_address: w.to_address, note: by.note, ...details }),
+          details: JSON.stringify({ user_id: w.user_id, asset: w.asset, amount_minor: String(w.amount_minor), to_address: w.to_address, note: by.note, ...outcome }),
         })
         .execute();
-      return (await getPayment(trx, w.id))!;
+      return { ...(await getPayment(trx, w.id))!, outcome };
     }).catch((e: unknown) => {
       // A concurrent decision moved it first: the fence in move() refused ours.
       if (e instanceof Error && /moved under us/.test(e.message)) throw new ProblemError(409, 'review_closed', 'This withdrawal is not waiting for a review any more.');
@@ -519,22 +532,38 @@ export function createWithdrawals(deps: WithdrawalDeps): Withdrawals {
     });
   }
 
-  async function approve(id: string, by: StaffDecision): Promise<{ payment: Payment; timeline: TimelineEntry[] }> {
-    return decide(id, by, 'approve', async (trx, w) => {
+  /**
+   * One staff approval. At or above `four_eyes_above_usd` (or for an asset without a US dollar
+   * price) a second, different staff member must approve too: the first approval is recorded and
+   * audited, and the withdrawal stays in review until the second.
+   */
+  async function approve(id: string, by: StaffDecision): Promise<{ payment: Payment; timeline: TimelineEntry[]; approvals: ReviewApprovals }> {
+    const r = await decide(id, by, 'approve', async (trx, w) => {
       const standing = deps.standing ? (await deps.standing(w.user_id, trx)).withdraw : ({ ok: true } as const);
       if (!standing.ok) {
         throw new ProblemError(409, standing.code, `The account cannot withdraw now (${standing.code.replace(/_/g, ' ')}): reject this withdrawal, or approve it once the account can withdraw again.`);
       }
+      const asset = assets.get(w.asset);
+      const required = reviewApprovalsRequired(asset ? referenceCents(asset, w.amount_minor) : null, fourEyesCents);
+      if (!(await insertApproval(trx, { withdrawal_id: w.id, staff_id: by.staff_id, note: by.note, created_at_ms: clock.now_ms() }))) {
+        throw new ProblemError(409, 'already_approved', 'You already approved this withdrawal; a different staff member must approve it next.');
+      }
+      const given = (await approversOf(trx, w.id)).length;
+      if (given < required) return { approvals: given, approvals_required: required };
       await move(trx, w, 'requested', {}, `approved by ${by.staff_id}`, { status: 'requested', hold: null });
       await enqueueJob(trx, ADVANCE_JOB, { id: w.id }, { unique_key: `${ADVANCE_JOB}:${w.id}:approved` }, clock);
-    }, {});
+      return { approvals: given, approvals_required: required };
+    });
+    return { payment: r.payment, timeline: r.timeline, approvals: { given: r.outcome.approvals, required: r.outcome.approvals_required } };
   }
 
   async function reject(id: string, by: StaffDecision & { reason: string }): Promise<{ payment: Payment; timeline: TimelineEntry[] }> {
-    return decide(id, by, 'reject', async (trx, w) => {
+    const r = await decide(id, by, 'reject', async (trx, w) => {
       await resolveLedger(trx, w, 'void');
       await move(trx, w, 'failed', { failure_code: 'rejected', failure_reason: by.reason }, by.reason, { status: 'failed', hold: null, code: 'withdrawal_rejected', params: { reason: by.reason } });
-    }, { reason: by.reason });
+      return { reason: by.reason };
+    });
+    return { payment: r.payment, timeline: r.timeline };
   }
 
   return { request, advance, get: (id) => getWithdrawal(db.kysely, id), reviews, approve, reject };
