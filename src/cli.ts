@@ -1,10 +1,11 @@
 // The `settle` command: start, migrate, doctor, and each module's commands (admin, ledger,
 // dev, reconcile). Every command has --help; an error prints one line and exits non-zero.
 import { sql } from 'kysely';
-import { ConfigError } from './config.ts';
-import { configFromEnv, describeDb, openConfiguredDb, runForever } from './main.ts';
+import { ConfigError, type Config } from './config.ts';
+import { configFromEnv, runForever } from './main.ts';
 import { migrateToLatest, pendingMigrations } from './db/migrate.ts';
-import { CliError, checkFlags, commandHelp, findCommand, overviewHelp, parseArgs, type CliIo, type Command } from './cli/cli-kit.ts';
+import { describeDb, openConfiguredDb, type CliContext } from './db/configured-db.ts';
+import { CliError, checkFlags, commandHelp, findCommand, overviewHelp, parseArgs, type CliIo, type Command } from './shared/cli-kit.ts';
 import { ledgerCommands } from './ledger/ledger-cli.ts';
 import { accountsCommands } from './accounts/accounts-cli.ts';
 import { reconcileCommands } from './payments/reconcile/reconcile-cli.ts';
@@ -12,13 +13,13 @@ import { chainCommands, chainDoctorCheck } from './chain/chain-cli.ts';
 import { fundingCommands } from './payments/reconcile/funding-cli.ts';
 import { assetsFromChains } from './payments/payment-rules.ts';
 
-const core: Command[] = [
+const core: Array<Command<CliContext>> = [
   {
     path: ['start'],
     summary: 'start the API, web app and workers (applies migrations first)',
     usage: 'settle start',
-    async run() {
-      await runForever(configFromEnv());
+    async run(_args, _io, ctx) {
+      await runForever(ctx.config());
       return -1; // keeps running; the signal handler exits
     },
   },
@@ -26,9 +27,9 @@ const core: Command[] = [
     path: ['migrate'],
     summary: 'apply database migrations and exit',
     usage: 'settle migrate',
-    async run(_args, io) {
-      const config = configFromEnv();
-      const db = openConfiguredDb(config);
+    async run(_args, io, ctx) {
+      const config = ctx.config();
+      const db = ctx.openDb();
       try {
         const applied = await migrateToLatest(db);
         io.out(applied.length ? `applied ${applied.length} migration(s) to ${describeDb(config)}: ${applied.join(', ')}` : `${describeDb(config)} is up to date`);
@@ -42,13 +43,13 @@ const core: Command[] = [
     path: ['doctor'],
     summary: 'check configuration, database and chains',
     usage: 'settle doctor',
-    async run(_args, io) {
-      const config = configFromEnv();
+    async run(_args, io, ctx) {
+      const config = ctx.config();
       io.out(`ok   configuration${config.config_path ? ` (${config.config_path})` : ' (defaults)'}`);
       for (const asset of assetsFromChains(config.chains)) {
         if (asset.usd_price === null) io.out(`note ${asset.code} (chain ${asset.chain_id}) has no usd_price: KYC amount limits do not apply to it, only review_above (set usd_price in ${config.config_path ?? 'settle.config.json'})`);
       }
-      const db = openConfiguredDb(config);
+      const db = ctx.openDb();
       let failures = 0;
       try {
         await sql`select 1`.execute(db.kysely);
@@ -64,19 +65,32 @@ const core: Command[] = [
       } finally {
         await db.close();
       }
-      for (const check of doctorChecks) failures += await check(config, io);
+      for (const check of doctorChecks) failures += await check(ctx, io);
       return failures ? 1 : 0;
     },
   },
 ];
 
 /** Extra doctor checks contributed by modules (chains …); each returns its failure count. */
-export const doctorChecks: Array<(config: ReturnType<typeof configFromEnv>, io: CliIo) => Promise<number>> = [chainDoctorCheck];
+export const doctorChecks: Array<(ctx: CliContext, io: CliIo) => Promise<number>> = [chainDoctorCheck];
 
-export const COMMANDS: Command[] = [...core, ...ledgerCommands, ...accountsCommands, ...chainCommands, ...reconcileCommands, ...fundingCommands];
+export const COMMANDS: Array<Command<CliContext>> = [...core, ...ledgerCommands, ...accountsCommands, ...chainCommands, ...reconcileCommands, ...fundingCommands];
+
+/**
+ * The context every command gets: the configuration from the environment (main.ts reads it, once,
+ * when a command first asks) and the database it names.
+ */
+export function envContext(): CliContext {
+  let config: Config | null = null;
+  const ctx: CliContext = {
+    config: () => (config ??= configFromEnv()),
+    openDb: () => openConfiguredDb(ctx.config()),
+  };
+  return ctx;
+}
 
 /** main(['migrate']) -> exit code */
-export async function main(argv: string[], io: CliIo = { out: (l) => console.log(l), err: (l) => console.error(l) }): Promise<number> {
+export async function main(argv: string[], io: CliIo = { out: (l) => console.log(l), err: (l) => console.error(l) }, ctx: CliContext = envContext()): Promise<number> {
   const args = parseArgs(argv);
   if (args.positionals.length === 0) {
     io.out(overviewHelp(COMMANDS));
@@ -98,7 +112,7 @@ export async function main(argv: string[], io: CliIo = { out: (l) => console.log
   }
   try {
     checkFlags(found.cmd, args, found.rest);
-    const code = await found.cmd.run({ positionals: found.rest, flags: args.flags }, io);
+    const code = await found.cmd.run({ positionals: found.rest, flags: args.flags }, io, ctx);
     return code < 0 ? 0 : code;
   } catch (error) {
     if (error instanceof CliError || error instanceof ConfigError) {

@@ -3,7 +3,8 @@
 // (in-flight requests finish, running jobs finish, then the database closes).
 import pino from 'pino';
 import { loadConfig, type Config } from './config.ts';
-import { openDb, type Db } from './db/database.ts';
+import type { Db } from './db/database.ts';
+import { describeDb, openConfiguredDb } from './db/configured-db.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { buildPlatformApp, createPlatform, startBackground, stopBackground, type Platform } from './platform.ts';
 import type { App } from './app.ts';
@@ -20,14 +21,6 @@ export interface Running {
 
 export function configFromEnv(): Config {
   return loadConfig(process.env, process.cwd());
-}
-
-export function openConfiguredDb(config: Config): Db {
-  return openDb(config.database.kind === 'sqlite' ? { kind: 'sqlite', path: config.database.path } : { kind: 'postgres', url: config.database.url, ...config.db_timeouts });
-}
-
-export function describeDb(config: Config): string {
-  return config.database.kind === 'sqlite' ? `SQLite ${config.database.path}` : `PostgreSQL ${config.database.url.replace(/\/\/[^@/]*@/, '//***@')}`;
 }
 
 /**

@@ -2,8 +2,8 @@
 // per-chain `settle doctor` check (reachable, chain id, head, scan lag).
 import { sql } from 'kysely';
 import type { Config } from '../config.ts';
-import { CliError, type CliIo, type Command } from '../cli/cli-kit.ts';
-import { configFromEnv, openConfiguredDb } from '../main.ts';
+import { CliError, type CliIo, type Command } from '../shared/cli-kit.ts';
+import type { CliContext } from '../db/configured-db.ts';
 import { parseAmount } from '../shared/money.ts';
 import type { Hex } from './chain-types.ts';
 import { DEV_PAYER_INDEXES, readDevChainInfo } from './dev-chain.ts';
@@ -16,14 +16,14 @@ function runningDevChain(config: Config) {
   return info;
 }
 
-export const chainCommands: Command[] = [
+export const chainCommands: Array<Command<CliContext>> = [
   {
     path: ['dev', 'pay'],
     summary: 'pay a deposit address on the local dev chain from an outside wallet',
     usage: 'settle dev pay <address> <amount> [USDT|ETH] [--from 1..5]',
     args: '<address> <amount> [USDT|ETH]',
     flags: { from: 'which funded outside account pays (1 to 5, default 1)' },
-    async run(args, io) {
+    async run(args, io, ctx) {
       const [to, amount, asset = 'USDT'] = args.positionals;
       if (!to || !/^0x[0-9a-fA-F]{40}$/.test(to)) throw new CliError('usage: settle dev pay <address> <amount> [USDT|ETH]');
       if (asset !== 'USDT' && asset !== 'ETH') throw new CliError(`asset must be USDT or ETH, got ${asset}`);
@@ -31,7 +31,7 @@ export const chainCommands: Command[] = [
       if (!parsed.ok || parsed.amount_minor === 0n) throw new CliError(`amount must be a positive decimal (${parsed.ok ? 'zero' : parsed.reason.replace(/_/g, ' ')})`);
       const from = Number(typeof args.flags.from === 'string' ? args.flags.from : 1);
       if (!DEV_PAYER_INDEXES.includes(from)) throw new CliError('--from must be 1 to 5');
-      const info = runningDevChain(configFromEnv());
+      const info = runningDevChain(ctx.config());
       const payer = anvilAccount(from);
       const client = createEvmClient({ chain_id: info.chain_id, rpc_url: info.rpc_url });
       const target = to.toLowerCase() as Hex;
@@ -49,10 +49,10 @@ export const chainCommands: Command[] = [
     summary: 'mine blocks on the local dev chain now',
     usage: 'settle dev mine [blocks]',
     args: '[blocks]',
-    async run(args, io) {
+    async run(args, io, ctx) {
       const blocks = Number(args.positionals[0] ?? 1);
       if (!Number.isInteger(blocks) || blocks < 1 || blocks > 10_000) throw new CliError('blocks must be 1 to 10000');
-      const info = runningDevChain(configFromEnv());
+      const info = runningDevChain(ctx.config());
       const client = createEvmClient({ chain_id: info.chain_id, rpc_url: info.rpc_url });
       await client.request({ method: 'anvil_mine' as never, params: [`0x${blocks.toString(16)}`] as never });
       io.out(`mined ${blocks} block(s); head is now ${await client.getBlockNumber()}`);
@@ -62,7 +62,8 @@ export const chainCommands: Command[] = [
 ];
 
 /** settle doctor: each chain reachable, the right chain id, its head, and how far the scanner lags. */
-export async function chainDoctorCheck(config: Config, io: CliIo): Promise<number> {
+export async function chainDoctorCheck(ctx: CliContext, io: CliIo): Promise<number> {
+  const config = ctx.config();
   const dev = config.chains.length === 0 ? readDevChainInfo(config.data_dir) : null;
   const chains = config.chains.length ? config.chains.map((c) => ({ chain_id: c.chain_id, name: c.name, rpc_url: c.rpc_url })) : dev ? [{ chain_id: dev.chain_id, name: 'Local dev chain', rpc_url: dev.rpc_url }] : [];
   if (chains.length === 0) {
@@ -70,7 +71,7 @@ export async function chainDoctorCheck(config: Config, io: CliIo): Promise<numbe
     return 0;
   }
   let failures = 0;
-  const db = openConfiguredDb(config);
+  const db = ctx.openDb();
   try {
     for (const c of chains) {
       const reader = createEvmReader({ chain_id: c.chain_id, rpc_url: c.rpc_url, retries_max: 0, timeout_ms: 5000 });

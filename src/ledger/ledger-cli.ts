@@ -1,16 +1,16 @@
 // `settle ledger …` commands.
-import type { Command } from '../cli/cli-kit.ts';
-import { configFromEnv, describeDb, openConfiguredDb } from '../main.ts';
+import type { Command } from '../shared/cli-kit.ts';
+import { describeDb, type CliContext } from '../db/configured-db.ts';
 import { verifyLedger } from './ledger-verify.ts';
 
-export const ledgerCommands: Command[] = [
+export const ledgerCommands: Array<Command<CliContext>> = [
   {
     path: ['ledger', 'verify'],
     summary: 'recompute balances from transfers, check the hash chain and debits = credits per asset',
     usage: 'settle ledger verify',
-    async run(_args, io) {
-      const config = configFromEnv();
-      const db = openConfiguredDb(config);
+    async run(_args, io, ctx) {
+      const config = ctx.config();
+      const db = ctx.openDb();
       try {
         const r = await verifyLedger(db.kysely);
         if (!r.ok) {

@@ -18,7 +18,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { loadConfig } from '../../src/config.ts';
 import type { Db } from '../../src/db/database.ts';
 import type { Withdrawals } from '../../src/payments/withdrawals/withdrawals.ts';
-import { openConfiguredDb } from '../../src/main.ts';
+import { openConfiguredDb } from '../../src/db/configured-db.ts';
 import { buildPlatformApp, createPlatform, startBackground } from '../../src/platform.ts';
 import type { Clock } from '../../src/shared/clock.ts';
 import type { Sender } from '../../src/chain/hot-wallet.ts';

@@ -3,8 +3,8 @@
 // Exits 0 when booked now or already booked before, 1 when the chain refutes it (with the reason),
 // 2 for a usage error (unknown chain, --by not an admin).
 import { privateKeyToAddress } from 'viem/accounts';
-import { CliError, requireFlag, type Command } from '../../cli/cli-kit.ts';
-import { configFromEnv, openConfiguredDb } from '../../main.ts';
+import { CliError, requireFlag, type Command } from '../../shared/cli-kit.ts';
+import type { CliContext } from '../../db/configured-db.ts';
 import type { Config } from '../../config.ts';
 import type { Hex } from '../../chain/chain-types.ts';
 import { chainsForCli, DEV_CHAIN_ID } from '../../chain/dev-chain.ts';
@@ -22,22 +22,22 @@ export function hotWalletAddressFor(config: Pick<Config, 'hot_wallet_private_key
   return key ? (privateKeyToAddress(key).toLowerCase() as Hex) : null;
 }
 
-export const fundingCommands: Command[] = [
+export const fundingCommands: Array<Command<CliContext>> = [
   {
     path: ['chain', 'record-funding'],
     summary: "book an operator top-up of a chain's hot wallet (operator capital), verified on chain",
     usage: 'settle chain record-funding <chain_id> <tx_hash> --by <admin email>',
     args: '<chain_id> <tx_hash>',
     flags: { by: 'email of the admin who records it (written to the audit log)' },
-    async run(args, io) {
+    async run(args, io, ctx) {
       const [chainArg, tx_hash] = args.positionals;
       if (!chainArg || !tx_hash) throw new CliError('usage: settle chain record-funding <chain_id> <tx_hash> --by <admin email>');
       const by = requireFlag(args, 'by').toLowerCase();
-      const base = configFromEnv();
+      const base = ctx.config();
       const chains = chainsForCli(base);
       const chain = chains.find((c) => String(c.chain_id) === chainArg);
       if (!chain) throw new CliError(`chain ${chainArg} is not configured (configured: ${chains.map((c) => c.chain_id).join(', ') || 'none'})`);
-      const db = openConfiguredDb(base);
+      const db = ctx.openDb();
       const ledger = createLedger(db, systemClock);
       try {
         const staff = await db.kysely.selectFrom('users').select(['id', 'roles']).where('email', '=', by).executeTakeFirst();

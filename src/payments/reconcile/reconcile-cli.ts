@@ -1,8 +1,8 @@
 // `settle reconcile`: one reconciliation run on demand, with a progress bar on a terminal (plain
 // lines otherwise) and a summary per chain and asset. Exits 1 when any difference is found
 // (or a chain could not be read), 0 when everything is accounted for.
-import type { Command, CliIo } from '../../cli/cli-kit.ts';
-import { configFromEnv, describeDb, openConfiguredDb } from '../../main.ts';
+import type { Command, CliIo } from '../../shared/cli-kit.ts';
+import { describeDb, type CliContext } from '../../db/configured-db.ts';
 import { chainsForCli } from '../../chain/dev-chain.ts';
 import { createLedger } from '../../ledger/ledger.ts';
 import { systemClock } from '../../shared/clock.ts';
@@ -63,15 +63,15 @@ function printReport(report: ReconcileReport, decimals: Map<string, number>, io:
   for (const d of report.discrepancies) io.err(`FAIL ${d.kind}: ${d.message}`);
 }
 
-export const reconcileCommands: Command[] = [
+export const reconcileCommands: Array<Command<CliContext>> = [
   {
     path: ['reconcile'],
     summary: 'prove deposits on chain = credited + held + pending, the ledger balances, addresses and the hot wallet hold what records say, and custody covers what is owed',
     usage: 'settle reconcile',
-    async run(_args, io) {
-      const base = configFromEnv();
+    async run(_args, io, ctx) {
+      const base = ctx.config();
       const config = { ...base, chains: chainsForCli(base) };
-      const db = openConfiguredDb(config);
+      const db = ctx.openDb();
       const bar = progressBar(process.stderr);
       try {
         const ledger = createLedger(db, systemClock);

@@ -1,12 +1,14 @@
 // A small command framework for `settle`: each command declares its usage, flags and handler;
-// `--help` works everywhere; errors print one line and exit non-zero.
+// `--help` works everywhere; errors print one line and exit non-zero. A command gets what it needs
+// from the outside (configuration, database) through the context `Ctx` that cli.ts builds, so that
+// no module reaches for main.ts.
 
 export interface ParsedArgs {
   positionals: string[];
   flags: Record<string, string | true>;
 }
 
-export interface Command {
+export interface Command<Ctx = unknown> {
   /** Words that select it, e.g. ['admin', 'create']. */
   path: string[];
   summary: string;
@@ -15,7 +17,7 @@ export interface Command {
   args?: string;
   /** Flags it accepts (without --), for validation and help. */
   flags?: Record<string, string>;
-  run(args: ParsedArgs, io: CliIo): Promise<number>;
+  run(args: ParsedArgs, io: CliIo, ctx: Ctx): Promise<number>;
 }
 
 export interface CliIo {
@@ -54,7 +56,7 @@ export function requireFlag(args: ParsedArgs, name: string): string {
   return v;
 }
 
-export function commandHelp(cmd: Command): string {
+export function commandHelp<Ctx>(cmd: Command<Ctx>): string {
   const lines = [`settle ${cmd.path.join(' ')} — ${cmd.summary}`, '', `usage: ${cmd.usage}`];
   if (cmd.flags && Object.keys(cmd.flags).length) {
     lines.push('', 'options:');
@@ -64,7 +66,7 @@ export function commandHelp(cmd: Command): string {
   return lines.join('\n');
 }
 
-export function overviewHelp(commands: Command[], prefix: string[] = []): string {
+export function overviewHelp<Ctx>(commands: Array<Command<Ctx>>, prefix: string[] = []): string {
   const shown = commands.filter((c) => prefix.every((p, i) => c.path[i] === p));
   const lines = ['usage: settle <command> [options]', '', 'commands:'];
   for (const c of shown) lines.push(`  ${c.path.join(' ').padEnd(22)} ${c.summary}`);
@@ -73,8 +75,8 @@ export function overviewHelp(commands: Command[], prefix: string[] = []): string
 }
 
 /** Finds the longest command path matching the positionals. */
-export function findCommand(commands: Command[], positionals: string[]): { cmd: Command; rest: string[] } | null {
-  let best: Command | null = null;
+export function findCommand<Ctx>(commands: Array<Command<Ctx>>, positionals: string[]): { cmd: Command<Ctx>; rest: string[] } | null {
+  let best: Command<Ctx> | null = null;
   for (const c of commands) {
     if (c.path.every((p, i) => positionals[i] === p) && (!best || c.path.length > best.path.length)) best = c;
   }
@@ -82,7 +84,7 @@ export function findCommand(commands: Command[], positionals: string[]): { cmd: 
 }
 
 /** Refuses options the command does not declare, and arguments when it takes none. */
-export function checkFlags(cmd: Command, args: ParsedArgs, rest: string[] = []): void {
+export function checkFlags<Ctx>(cmd: Command<Ctx>, args: ParsedArgs, rest: string[] = []): void {
   if (rest.length && !cmd.args) throw new CliError(`unexpected argument "${rest[0]}" for "settle ${cmd.path.join(' ')}" (see --help)`);
   for (const f of Object.keys(args.flags)) {
     if (f !== 'help' && !(cmd.flags && f in cmd.flags)) throw new CliError(`unknown option --${f} for "settle ${cmd.path.join(' ')}" (see --help)`);
