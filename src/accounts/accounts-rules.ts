@@ -1,8 +1,7 @@
 // Pure rules of accounts and account security: the password policy (NIST SP 800-63B-4), the
 // login throttle (Keycloak's model), device fingerprints, account states and their transitions,
-// freeze reasons with their texts and unfreeze requirements, and KYC limits. No I/O here except
-// reading the shipped password blocklist once.
-import { readFileSync } from 'node:fs';
+// freeze reasons with their texts and unfreeze requirements, and KYC limits. No I/O here: the
+// shipped password blocklist is read by common-passwords.ts and handed in.
 import { assertNever } from '../shared/assert.ts';
 import { defineMessages, translate, type Locale } from '../shared/i18n.ts';
 import type { Role, UserStatus } from '../shared/principal.ts';
@@ -37,15 +36,9 @@ export function normalizeEmail(raw: string, length_max = 254): string | null {
 }
 
 // ---------------------------------------------------------------- passwords
-let blocklist: Set<string> | null = null;
-
-/** The shipped list of common passwords (lower-cased, 8+ characters), loaded once. */
-export function commonPasswords(): Set<string> {
-  if (!blocklist) {
-    const text = readFileSync(new URL('./data/common-passwords.txt', import.meta.url), 'utf8');
-    blocklist = new Set(text.split('\n').filter((l) => l && !l.startsWith('#')));
-  }
-  return blocklist;
+/** parsePasswordList('# comment\npassword\n') -> Set { 'password' }: one password a line, `#` lines are comments. */
+export function parsePasswordList(text: string): Set<string> {
+  return new Set(text.split('\n').filter((l) => l && !l.startsWith('#')));
 }
 
 export type PasswordVerdict =
@@ -53,18 +46,18 @@ export type PasswordVerdict =
   | { ok: false; reason: 'too_short' | 'too_long' | 'common' | 'contains_email' | 'repetitive' };
 
 /**
- * checkPassword('correct horse battery', 'ann@example.com') -> { ok: true }
+ * checkPassword('correct horse battery', 'ann@example.com', 256, commonPasswords()) -> { ok: true }
  * NIST 800-63B-4: length between 8 and (at least) 64, any characters, no composition rules,
  * refused when it is on a list of common or breached passwords or is context-specific.
  * Length counts Unicode code points after NFC normalisation.
  */
-export function checkPassword(password: string, email: string | null, length_max: number): PasswordVerdict {
+export function checkPassword(password: string, email: string | null, length_max: number, common: ReadonlySet<string>): PasswordVerdict {
   const normalized = password.normalize('NFC');
   const length = [...normalized].length;
   if (length < PASSWORD_LENGTH_MIN) return { ok: false, reason: 'too_short' };
   if (length > length_max) return { ok: false, reason: 'too_long' };
   const lower = normalized.toLowerCase();
-  if (commonPasswords().has(lower)) return { ok: false, reason: 'common' };
+  if (common.has(lower)) return { ok: false, reason: 'common' };
   if (/^(.)\1+$/u.test(normalized) || /^(?:0123456789|1234567890|abcdefgh)/.test(lower) && lower.length <= 12) return { ok: false, reason: 'repetitive' };
   if (email) {
     const local = email.split('@')[0] ?? '';

@@ -35,6 +35,7 @@ import {
 import { dummyPasswordHash, hashPassword, newRecoveryCode, normalizeRecoveryCode, verifyPassword } from './accounts-crypto.ts';
 import { loadEncryptionKey, open, openText, seal, sealText } from '../shared/encryption.ts';
 import { noticeMessages } from './accounts-messages.ts';
+import { commonPasswords } from './common-passwords.ts';
 import * as store from './accounts-store.ts';
 import type { UserRow } from './accounts-store.ts';
 
@@ -145,6 +146,7 @@ export function createAccounts(deps: AccountsDeps) {
   const policy = config.login_throttle;
   const secureCookie = config.public_url.startsWith('https://');
   const hot = store.hotQueries(db);
+  const common_passwords = commonPasswords();
 
   // ---------------------------------------------------------------- helpers
   async function audit(ex: DbExecutor, action: string, user_id: string | null, actor: Actor, meta: RequestMeta | null, details: Record<string, unknown> = {}): Promise<void> {
@@ -187,7 +189,7 @@ export function createAccounts(deps: AccountsDeps) {
   }
 
   function checkNewPassword(password: string, email: string, locale: Locale): void {
-    const v = checkPassword(password, email, config.limits.password_length_max);
+    const v = checkPassword(password, email, config.limits.password_length_max, common_passwords);
     if (!v.ok) {
       throw new ProblemError(400, 'weak_password', translate(passwordMessages, v.reason, locale, { max: config.limits.password_length_max }), { reason: v.reason });
     }
