@@ -285,3 +285,18 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string)
     support: { four_eyes_above_usd: file.support?.four_eyes_above_usd ?? '1000' },
   };
 }
+
+/**
+ * Outside the dev chain (chains configured), secrets must be given, never defaulted: a key
+ * generated beside the database differs per host (two hosts on one PostgreSQL could not read
+ * each other's sealed secrets), and a local mailbox swallows security mail. Called by `settle
+ * start`; tools and tests that build a platform in code keep the development defaults.
+ */
+export function requireDeploymentSecrets(config: Pick<Config, 'chains' | 'encryption_key' | 'smtp_url' | 'config_path'>): void {
+  if (!config.chains.length) return;
+  const where = config.config_path ?? 'the configuration';
+  if (!config.encryption_key) {
+    throw new ConfigError(`SETTLE_ENCRYPTION_KEY is required when chains are configured (${where}): set a 32-byte base64 key, the same on every host (openssl rand -base64 32)`);
+  }
+  if (!config.smtp_url) throw new ConfigError(`SETTLE_SMTP_URL is required when chains are configured (${where}): security mail must reach users`);
+}

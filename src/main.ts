@@ -1,8 +1,9 @@
 // The only place that reads the environment: loads the configuration, opens and migrates the
 // database, builds the platform, listens, and shuts everything down in order on SIGINT/SIGTERM
 // (in-flight requests finish, running jobs finish, then the database closes).
-import pino from 'pino';
-import { loadConfig, type Config } from './config.ts';
+import type pino from 'pino';
+import { createLogger } from './ops/logging.ts';
+import { loadConfig, requireDeploymentSecrets, type Config } from './config.ts';
 import type { Db } from './db/database.ts';
 import { describeDb, openConfiguredDb } from './db/configured-db.ts';
 import { migrateToLatest } from './db/migrate.ts';
@@ -28,7 +29,8 @@ export function configFromEnv(): Config {
  * `prepare` runs after the platform is built and before the app is, so that tests (and tools)
  * can add routes or job handlers: start(config, log, (p) => p.routes.push(myRoutes)).
  */
-export async function start(config: Config, log = pino({ level: config.log_level }), prepare?: (platform: Platform) => void): Promise<Running> {
+export async function start(config: Config, log: pino.Logger = createLogger(config), prepare?: (platform: Platform) => void): Promise<Running> {
+  requireDeploymentSecrets(config);
   const db = openConfiguredDb(config);
   let platform: Platform | null = null;
   let app: App | null = null;
@@ -74,7 +76,7 @@ export async function start(config: Config, log = pino({ level: config.log_level
 
 /** Runs until SIGINT/SIGTERM. */
 export async function runForever(config: Config): Promise<void> {
-  const log = pino({ level: config.log_level });
+  const log = createLogger(config);
   const running = await start(config, log);
   const onSignal = (signal: string) => {
     log.info({ signal }, 'signal received');
