@@ -12,7 +12,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import QRCode from 'qrcode';
 import { defineMessages, pickLocale, translate, type Locale } from '../../shared/i18n.ts';
-import { checkoutStatus, type CheckoutStatus } from './invoice-routes.ts';
+import { checkoutStatus, type CheckoutStatus } from './invoice-dto.ts';
 import type { Invoices } from './invoices.ts';
 
 export const CHECKOUT_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";

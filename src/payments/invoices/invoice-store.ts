@@ -73,6 +73,17 @@ export async function earliestInvoiceIssuedBlock(ex: DbExecutor, chain_id: numbe
   return r?.m === null || r?.m === undefined ? null : Number(r.m);
 }
 
+/** The deposits of these ids, with what an invoice payment mirrors of them (invoice-payments.ts). */
+export async function selectDepositsPaying(ex: DbExecutor, deposit_ids: readonly string[]) {
+  return ex.selectFrom('deposits').select(['id', 'chain_id', 'to_address', 'asset', 'amount_minor', 'status', 'block_timestamp_s', 'first_seen_at_ms', 'payment_id']).where('id', 'in', [...deposit_ids]).execute();
+}
+
+/** The head the chain's scanner last saw, or null (no cursor yet, or no head recorded). */
+export async function selectScannedHead(ex: DbExecutor, chain_id: number): Promise<number | null> {
+  const c = await ex.selectFrom('chain_cursors').select(['head']).where('chain_id', '=', chain_id).executeTakeFirst();
+  return c && c.head !== null ? Number(c.head) : null;
+}
+
 export async function upsertInvoicePayment(ex: DbExecutor, row: InvoicePaymentRow): Promise<void> {
   const { deposit_id, ...rest } = row;
   const updated = await ex.updateTable('invoice_payments').set({ amount_minor: rest.amount_minor, status: rest.status, block_time_ms: rest.block_time_ms, updated_at_ms: rest.updated_at_ms }).where('deposit_id', '=', deposit_id).executeTakeFirst();

@@ -15,7 +15,7 @@ import type { PaymentViewDeps } from '../payment-routes.ts';
 import type { Withdrawals } from '../withdrawals/withdrawals.ts';
 import type { EventRenderer } from '../../notify/webhooks.ts';
 import { isoTime } from '../../shared/clock.ts';
-import { checkoutStatus } from './invoice-routes.ts';
+import { checkoutStatus } from './invoice-dto.ts';
 import { checkoutPage } from './invoice-checkout.ts';
 import { invoiceRoutes } from './invoice-routes.ts';
 import { createInvoices, type Invoices } from './invoices.ts';

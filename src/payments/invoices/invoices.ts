@@ -5,8 +5,9 @@
 // ever: the deposit scanner asks addressOwners() which addresses are invoices' and credits every
 // payment into one to the MERCHANT (as a deposit of the merchant), then calls onDepositChange()
 // in the same transaction, which mirrors the deposit into invoice_payments and recomputes the
-// invoice's status from all its payments (invoice-rules.ts). A durable job at expires_at
+// invoice's status from all its payments (invoice-payments.ts). A durable job at expires_at
 // recomputes it once more (new -> expired). Every change emits `invoice.<status>` to the outbox.
+// Here: creating an invoice (address allocation), marking it, refunding it, and the face.
 //
 //   const invoices = createInvoices({ db, clock, config, keys: createDepositKeys(mnemonic, INVOICE_PATH_PREFIX) });
 //   invoices.registerJobs(platform.jobs);
@@ -24,22 +25,14 @@ import type { UserStatus } from '../../shared/principal.ts';
 import { systemClock, type Clock } from '../../shared/clock.ts';
 import { assetsFromChains, type AssetInfo } from '../payment-rules.ts';
 import type { Withdrawals } from '../withdrawals/withdrawals.ts';
-import {
-  canMove,
-  createRefusal,
-  EXPIRES_IN_S_DEFAULT,
-  invoiceEventType,
-  invoiceState,
-  markRefusal,
-  type CreateRefusal,
-  type InvoiceException,
-  type InvoiceStatus,
-} from './invoice-rules.ts';
+import { createRefusal, EXPIRES_IN_S_DEFAULT, markRefusal, type CreateRefusal, type InvoiceException, type InvoiceStatus } from './invoice-rules.ts';
+import { emitInvoiceEvent, invoiceSnapshot, mirrorDeposits, recomputeInvoice, type InvoiceContext } from './invoice-payments.ts';
 import * as store from './invoice-store.ts';
 import type { InvoicePaymentRow, InvoiceRefundRow, InvoiceRow } from './invoice-store.ts';
 
 export type { InvoiceRow, InvoicePaymentRow, InvoiceRefundRow } from './invoice-store.ts';
 export type { InvoiceStatus, InvoiceException } from './invoice-rules.ts';
+export { invoiceSnapshot } from './invoice-payments.ts';
 
 export const EXPIRE_JOB = 'invoice.expire';
 const ALLOCATION_ATTEMPTS_MAX = 8;
@@ -102,120 +95,130 @@ export interface Invoices {
   asset(code: string): AssetInfo | null;
 }
 
-/** The outbox payload of an invoice event (the webhook dispatcher routes it by user_id). */
-export function invoiceSnapshot(r: InvoiceRow): Record<string, unknown> {
-  return {
-    id: r.id,
-    user_id: r.user_id,
-    status: r.status,
-    exception: r.exception,
-    asset: r.asset,
-    chain_id: r.chain_id,
-    amount_due_minor: r.amount_due_minor.toString(),
-    amount_paid_minor: r.amount_paid_minor.toString(),
-    address: r.address,
-    order_id: r.order_id,
-    expires_at_ms: r.expires_at_ms,
-    updated_at_ms: r.updated_at_ms,
-  };
+/** What creating, marking and refunding share: the payment side's context and the deps. */
+type ServiceContext = InvoiceContext & { deps: InvoiceDeps; assets: Map<string, AssetInfo> };
+
+/** The issue block: the head the scanner last saw (never above the real head), else the node's. */
+async function issuedBlock(ctx: ServiceContext, chain_id: number): Promise<number | null> {
+  const head = await store.selectScannedHead(ctx.db.kysely, chain_id);
+  if (head !== null) return head;
+  if (!ctx.deps.headOf) return null;
+  try {
+    return await ctx.deps.headOf(chain_id);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Creates an invoice on the next free index of the invoice key path. Indexes are allocated
+ * under a lock; a unique violation (a concurrent allocation the lock did not cover) retries.
+ */
+async function createInvoice(ctx: ServiceContext, input: NewInvoice): Promise<CreateResult> {
+  const { db, clock } = ctx;
+  const keys = ctx.deps.keys;
+  const asset = ctx.assets.get(input.asset);
+  if (!asset || asset.chain_id === null) return { result: 'refused', reason: 'unknown_asset' };
+  const expires_in_s = input.expires_in_s ?? EXPIRES_IN_S_DEFAULT;
+  const metadata_json = input.metadata ? JSON.stringify(input.metadata) : null;
+  const refusal = createRefusal({ amount_minor: input.amount_minor, expires_in_s, order_id: input.order_id ?? null, metadata_json });
+  if (refusal) return { result: 'refused', reason: refusal };
+  const chain_id = asset.chain_id;
+  // Read before the transaction (an RPC call): a block at or before the one current now.
+  const issued_at_block = await issuedBlock(ctx, chain_id);
+  if (issued_at_block === null || !keys) return { result: 'refused', reason: 'unavailable' };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction(async (trx) => {
+        const now = clock.now_ms();
+        await store.lockInvoiceAllocation(trx, db.dialect);
+        const hd_index = await store.nextInvoiceIndex(trx);
+        const row: InvoiceRow = {
+          id: newId('inv', now),
+          user_id: input.user_id,
+          chain_id,
+          asset: asset.code,
+          amount_due_minor: input.amount_minor,
+          amount_paid_minor: 0n,
+          status: 'new',
+          exception: null,
+          address: keys.address(hd_index),
+          hd_index,
+          issued_at_block,
+          order_id: input.order_id ?? null,
+          metadata: metadata_json,
+          mark_reason: null,
+          marked_by: null,
+          expires_at_ms: now + expires_in_s * 1000,
+          status_since_ms: now,
+          created_at_ms: now,
+          updated_at_ms: now,
+        };
+        await store.insertInvoice(trx, row);
+        await store.pullCursorBack(trx, chain_id, issued_at_block, now);
+        await enqueueJob(trx, EXPIRE_JOB, { id: row.id }, { run_at_ms: row.expires_at_ms, unique_key: `${EXPIRE_JOB}:${row.id}` }, clock);
+        await emitInvoiceEvent(ctx, trx, row);
+        return { result: 'created' as const, invoice: row };
+      });
+    } catch (error) {
+      if (!isUniqueViolation(error) || attempt >= ALLOCATION_ATTEMPTS_MAX) throw error;
+    }
+  }
+}
+
+async function markInvoice(ctx: ServiceContext, user_id: string, id: string, status: 'settled' | 'invalid', reason: string): ReturnType<Invoices['mark']> {
+  const { db, clock } = ctx;
+  return db.transaction(async (trx) => {
+    const inv = await store.selectInvoiceForUpdate(trx, db.dialect, id);
+    if (!inv || inv.user_id !== user_id) return { result: 'not_found' as const };
+    if (markRefusal(inv.status as InvoiceStatus, inv.exception as InvoiceException | null)) return { result: 'already_final' as const, invoice: inv };
+    const now = clock.now_ms();
+    const after: InvoiceRow = { ...inv, status, exception: 'marked', mark_reason: reason, marked_by: user_id, status_since_ms: now, updated_at_ms: now };
+    await store.updateInvoice(trx, id, { status, exception: 'marked', mark_reason: reason, marked_by: user_id, status_since_ms: now, updated_at_ms: now });
+    await emitInvoiceEvent(ctx, trx, after);
+    return { result: 'ok' as const, invoice: after };
+  });
+}
+
+/** Someone else's invoice is null, exactly like a missing one. */
+async function selectOwned(ctx: InvoiceContext, user_id: string, id: string): Promise<InvoiceRow | null> {
+  const r = await store.selectInvoice(ctx.db.kysely, id);
+  return r && r.user_id === user_id ? r : null;
+}
+
+/** Refunds go out as a withdrawal of the merchant, at most what the invoice's payments brought in. */
+async function refundInvoice(ctx: ServiceContext, input: RefundInput): ReturnType<Invoices['refund']> {
+  const { db, clock } = ctx;
+  const withdrawals = ctx.deps.withdrawals;
+  if (!withdrawals) throw new ProblemError(501, 'refunds_unavailable', 'Refunds need the withdrawals module, which is not configured here.');
+  const inv = await selectOwned(ctx, input.user_id, input.invoice_id);
+  if (!inv) throw new ProblemError(404, 'not_found', 'No such invoice.');
+  const refunded = (await store.selectRefunds(db.kysely, inv.id)).reduce((s, r) => s + r.amount_minor, 0n);
+  const refundable = inv.amount_paid_minor - refunded;
+  const amount_minor = input.amount_minor ?? refundable;
+  if (amount_minor <= 0n || amount_minor > refundable) {
+    throw new ProblemError(422, 'refund_exceeds_paid', `At most ${refundable} (minor units) of this invoice's payments can still be refunded.`, { refundable_minor: refundable.toString() });
+  }
+  const id = deterministicId('irf', inv.id, input.idempotency_key);
+  // The withdrawal is the merchant's: it checks the address, the merchant's standing and balance.
+  const w = await withdrawals.request({ user_id: input.user_id, user_status: input.user_status, idempotency_key: `invoice-refund:${id}`, asset: inv.asset, to_address: input.to_address, amount_minor });
+  const refund: InvoiceRefundRow = { id, invoice_id: inv.id, payment_id: w.payment.id, to_address: input.to_address.toLowerCase(), amount_minor, created_at_ms: clock.now_ms() };
+  await db.transaction(async (trx) => {
+    if (await store.insertRefund(trx, refund)) await emitEvent(trx, { type: 'invoice.refund_requested', aggregate_type: 'invoice', aggregate_id: inv.id, payload: { ...invoiceSnapshot(inv), refund_id: id, payment_id: w.payment.id, amount_minor: amount_minor.toString(), to_address: refund.to_address } }, clock);
+  });
+  return { refund, payment_id: w.payment.id };
 }
 
 export function createInvoices(deps: InvoiceDeps): Invoices {
-  const { db, keys } = deps;
-  const clock = deps.clock ?? systemClock;
-  const assets = new Map(assetsFromChains(deps.config.chains).map((a) => [a.code, a]));
+  const { db } = deps;
+  const ctx: ServiceContext = { db, clock: deps.clock ?? systemClock, deps, assets: new Map(assetsFromChains(deps.config.chains).map((a) => [a.code, a])) };
+  const recompute = (trx: DbExecutor, id: string) => recomputeInvoice(ctx, trx, id);
 
-  async function emit(trx: DbExecutor, row: InvoiceRow): Promise<void> {
-    await emitEvent(trx, { type: invoiceEventType(row.status as InvoiceStatus), aggregate_type: 'invoice', aggregate_id: row.id, payload: invoiceSnapshot(row) }, clock);
-  }
-
-  /** The issue block: the head the scanner last saw (never above the real head), else the node's. */
-  async function issuedBlock(chain_id: number): Promise<number | null> {
-    const c = await db.kysely.selectFrom('chain_cursors').select(['head']).where('chain_id', '=', chain_id).executeTakeFirst();
-    if (c && c.head !== null) return Number(c.head);
-    if (!deps.headOf) return null;
-    try {
-      return await deps.headOf(chain_id);
-    } catch {
-      return null;
-    }
-  }
-
-  async function recompute(trx: DbExecutor, id: string): Promise<InvoiceRow | null> {
-    // Locked: the expiry job and the scanner may recompute the same invoice at once.
-    const inv = await store.selectInvoiceForUpdate(trx, db.dialect, id);
-    if (!inv) return null;
-    const pays = await store.selectInvoicePayments(trx, id);
-    const now = clock.now_ms();
-    const marked = inv.exception === 'marked' ? (inv.status as 'settled' | 'invalid') : null;
-    const next = invoiceState({ amount_due_minor: inv.amount_due_minor, expires_at_ms: inv.expires_at_ms, now_ms: now, marked }, pays);
-    // A final status stays; later payments still show in amount_paid and the exception.
-    const status = canMove(inv.status as InvoiceStatus, next.status) ? next.status : (inv.status as InvoiceStatus);
-    const exception: InvoiceException | null = status === next.status ? next.exception : inv.exception === 'marked' ? 'marked' : next.amount_paid_minor > inv.amount_due_minor ? 'paid_over' : (inv.exception as InvoiceException | null);
-    if (status === inv.status && exception === inv.exception && next.amount_paid_minor === inv.amount_paid_minor) return inv;
-    const after: InvoiceRow = { ...inv, status, exception, amount_paid_minor: next.amount_paid_minor, status_since_ms: status === inv.status ? inv.status_since_ms : now, updated_at_ms: now };
-    await store.updateInvoice(trx, id, { status, exception, amount_paid_minor: after.amount_paid_minor, status_since_ms: after.status_since_ms, updated_at_ms: now });
-    await emit(trx, after);
-    return after;
-  }
-
-  const service: Invoices = {
-    async create(input) {
-      const asset = assets.get(input.asset);
-      if (!asset || asset.chain_id === null) return { result: 'refused', reason: 'unknown_asset' };
-      const expires_in_s = input.expires_in_s ?? EXPIRES_IN_S_DEFAULT;
-      const metadata_json = input.metadata ? JSON.stringify(input.metadata) : null;
-      const refusal = createRefusal({ amount_minor: input.amount_minor, expires_in_s, order_id: input.order_id ?? null, metadata_json });
-      if (refusal) return { result: 'refused', reason: refusal };
-      const chain_id = asset.chain_id;
-      // Read before the transaction (an RPC call): a block at or before the one current now.
-      const issued_at_block = await issuedBlock(chain_id);
-      if (issued_at_block === null || !keys) return { result: 'refused', reason: 'unavailable' };
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await db.transaction(async (trx) => {
-            const now = clock.now_ms();
-            await store.lockInvoiceAllocation(trx, db.dialect);
-            const hd_index = await store.nextInvoiceIndex(trx);
-            const row: InvoiceRow = {
-              id: newId('inv', now),
-              user_id: input.user_id,
-              chain_id,
-              asset: asset.code,
-              amount_due_minor: input.amount_minor,
-              amount_paid_minor: 0n,
-              status: 'new',
-              exception: null,
-              address: keys.address(hd_index),
-              hd_index,
-              issued_at_block,
-              order_id: input.order_id ?? null,
-              metadata: metadata_json,
-              mark_reason: null,
-              marked_by: null,
-              expires_at_ms: now + expires_in_s * 1000,
-              status_since_ms: now,
-              created_at_ms: now,
-              updated_at_ms: now,
-            };
-            await store.insertInvoice(trx, row);
-            await store.pullCursorBack(trx, chain_id, issued_at_block, now);
-            await enqueueJob(trx, EXPIRE_JOB, { id: row.id }, { run_at_ms: row.expires_at_ms, unique_key: `${EXPIRE_JOB}:${row.id}` }, clock);
-            await emit(trx, row);
-            return { result: 'created' as const, invoice: row };
-          });
-        } catch (error) {
-          if (!isUniqueViolation(error) || attempt >= ALLOCATION_ATTEMPTS_MAX) throw error;
-        }
-      }
-    },
-
+  return {
+    create: (input) => createInvoice(ctx, input),
     get: (id, ex = db.kysely) => store.selectInvoice(ex, id),
 
-    async getOwned(user_id, id) {
-      const r = await store.selectInvoice(db.kysely, id);
-      return r && r.user_id === user_id ? r : null;
-    },
+    getOwned: (user_id, id) => selectOwned(ctx, user_id, id),
 
     async list(user_id, limit, cursor) {
       const rows = await store.queryInvoices(db.kysely, { user_id, before_id: cursor, limit });
@@ -224,64 +227,10 @@ export function createInvoices(deps: InvoiceDeps): Invoices {
 
     payments: (invoice_id, ex = db.kysely) => store.selectInvoicePayments(ex, invoice_id),
     refunds: (invoice_id) => store.selectRefunds(db.kysely, invoice_id),
-
-    async mark(user_id, id, status, reason) {
-      return db.transaction(async (trx) => {
-        const inv = await store.selectInvoiceForUpdate(trx, db.dialect, id);
-        if (!inv || inv.user_id !== user_id) return { result: 'not_found' as const };
-        if (markRefusal(inv.status as InvoiceStatus, inv.exception as InvoiceException | null)) return { result: 'already_final' as const, invoice: inv };
-        const now = clock.now_ms();
-        const after: InvoiceRow = { ...inv, status, exception: 'marked', mark_reason: reason, marked_by: user_id, status_since_ms: now, updated_at_ms: now };
-        await store.updateInvoice(trx, id, { status, exception: 'marked', mark_reason: reason, marked_by: user_id, status_since_ms: now, updated_at_ms: now });
-        await emit(trx, after);
-        return { result: 'ok' as const, invoice: after };
-      });
-    },
-
-    async refund(input) {
-      if (!deps.withdrawals) throw new ProblemError(501, 'refunds_unavailable', 'Refunds need the withdrawals module, which is not configured here.');
-      const inv = await service.getOwned(input.user_id, input.invoice_id);
-      if (!inv) throw new ProblemError(404, 'not_found', 'No such invoice.');
-      const refunded = (await store.selectRefunds(db.kysely, inv.id)).reduce((s, r) => s + r.amount_minor, 0n);
-      const refundable = inv.amount_paid_minor - refunded;
-      const amount_minor = input.amount_minor ?? refundable;
-      if (amount_minor <= 0n || amount_minor > refundable) {
-        throw new ProblemError(422, 'refund_exceeds_paid', `At most ${refundable} (minor units) of this invoice's payments can still be refunded.`, { refundable_minor: refundable.toString() });
-      }
-      const id = deterministicId('irf', inv.id, input.idempotency_key);
-      // The withdrawal is the merchant's: it checks the address, the merchant's standing and balance.
-      const w = await deps.withdrawals.request({ user_id: input.user_id, user_status: input.user_status, idempotency_key: `invoice-refund:${id}`, asset: inv.asset, to_address: input.to_address, amount_minor });
-      const refund: InvoiceRefundRow = { id, invoice_id: inv.id, payment_id: w.payment.id, to_address: input.to_address.toLowerCase(), amount_minor, created_at_ms: clock.now_ms() };
-      await db.transaction(async (trx) => {
-        if (await store.insertRefund(trx, refund)) await emitEvent(trx, { type: 'invoice.refund_requested', aggregate_type: 'invoice', aggregate_id: inv.id, payload: { ...invoiceSnapshot(inv), refund_id: id, payment_id: w.payment.id, amount_minor: amount_minor.toString(), to_address: refund.to_address } }, clock);
-      });
-      return { refund, payment_id: w.payment.id };
-    },
-
+    mark: (user_id, id, status, reason) => markInvoice(ctx, user_id, id, status, reason),
+    refund: (input) => refundInvoice(ctx, input),
     recompute,
-
-    async onDepositChange(trx, deposit_ids) {
-      if (deposit_ids.length === 0) return;
-      const deps_ = await trx.selectFrom('deposits').select(['id', 'chain_id', 'to_address', 'asset', 'amount_minor', 'status', 'block_timestamp_s', 'first_seen_at_ms', 'payment_id']).where('id', 'in', [...deposit_ids]).execute();
-      const touched = new Set<string>();
-      for (const d of deps_) {
-        const inv = await store.selectInvoiceByAddress(trx, Number(d.chain_id), d.to_address);
-        // Another asset sent to the invoice's address is still the merchant's deposit, but does not pay the invoice.
-        if (!inv || inv.asset !== d.asset) continue;
-        await store.upsertInvoicePayment(trx, {
-          deposit_id: d.id,
-          invoice_id: inv.id,
-          payment_id: d.payment_id,
-          amount_minor: d.amount_minor,
-          status: d.status,
-          block_time_ms: d.block_timestamp_s === null ? null : Number(d.block_timestamp_s) * 1000,
-          first_seen_at_ms: Number(d.first_seen_at_ms),
-          updated_at_ms: clock.now_ms(),
-        });
-        touched.add(inv.id);
-      }
-      for (const id of touched) await recompute(trx, id);
-    },
+    onDepositChange: (trx, deposit_ids) => mirrorDeposits(ctx, trx, deposit_ids),
 
     async addressOwners(ex, chain_id) {
       const m = await store.invoiceAddressOwners(ex, chain_id);
@@ -289,14 +238,13 @@ export function createInvoices(deps: InvoiceDeps): Invoices {
     },
 
     registerJobs(jobs) {
-      jobs.register(EXPIRE_JOB, async (payload, ctx) => {
+      jobs.register(EXPIRE_JOB, async (payload, jctx) => {
         const { id } = payload as { id: string };
-        await ctx.commit((trx) => recompute(trx, id));
+        await jctx.commit((trx) => recompute(trx, id));
       });
     },
 
     checkoutUrl: (id) => `${deps.config.public_url}/checkout/${id}`,
-    asset: (code) => assets.get(code) ?? null,
+    asset: (code) => ctx.assets.get(code) ?? null,
   };
-  return service;
 }
