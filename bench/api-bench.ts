@@ -26,7 +26,7 @@ import Fastify from 'fastify';
 import { openDb } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { buildPlatformApp, createPlatform, stopBackground } from '../src/platform.ts';
-import { testConfig } from '../src/payments/payment-testkit.ts';
+import { testConfig } from '../test/helpers/payment-testkit.ts';
 import { assetsFromChains } from '../src/payments/payment-rules.ts';
 import { ledgerAccountId } from '../src/ledger/ledger-types.ts';
 

@@ -21,7 +21,7 @@ import { assetSpecs } from '../src/payments/deposits/deposit-rules.ts';
 import { createDepositScanner } from '../src/payments/deposits/deposit-scanner.ts';
 import { createDepositKeys } from '../src/chain/keys.ts';
 import { ensureDepositAddress } from '../src/chain/deposit-addresses.ts';
-import { memoryChain, TEST_DEPOSIT_MNEMONIC, testChainConfig } from '../src/payments/deposits/deposit-testkit.ts';
+import { memoryChain, TEST_DEPOSIT_MNEMONIC, testChainConfig } from '../test/helpers/deposit-testkit.ts';
 import { systemClock } from '../src/shared/clock.ts';
 
 const N = Number(process.env.BENCH_DEPOSITS ?? 10_000);

@@ -10,7 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { DIALECTS } from '../../test/helpers/db.ts';
-import { bearer, json, startTestPlatform, totpCode, type TestPlatform } from './accounts-testkit.ts';
+import { bearer, json, startTestPlatform, totpCode, type TestPlatform } from '../../test/helpers/accounts-testkit.ts';
 import { main } from '../cli.ts';
 import { passwordHashCount, passwordVerificationCount } from './accounts-crypto.ts';
 

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../test/helpers/db.ts';
 import { paymentEventRenderer } from '../payments/payment-wiring.ts';
-import { startHarness, testConfig, type Harness } from '../payments/payment-testkit.ts';
+import { startHarness, testConfig, type Harness } from '../../test/helpers/payment-testkit.ts';
 import { createPayment, transitionPayment } from '../payments/payments.ts';
 import { checkWebhookUrl, isPrivateAddress, retryDelayMs, retrySpanMs, signWebhook, verifyWebhook } from './webhook-rules.ts';
 import { webhookRoutes } from './webhook-routes.ts';

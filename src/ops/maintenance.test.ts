@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS, openTestDb, type TestDb } from '../../test/helpers/db.ts';
 import { buildApp, type App } from '../app.ts';
 import { JobRunner } from '../jobs/jobs.ts';
-import { headerAuthenticate, testConfig } from '../payments/payment-testkit.ts';
+import { headerAuthenticate, testConfig } from '../../test/helpers/payment-testkit.ts';
 import { ManualClock } from '../shared/clock.ts';
 import { createMaintenance, type Maintenance } from './maintenance.ts';
 import { maintenanceRoutes } from './maintenance-routes.ts';

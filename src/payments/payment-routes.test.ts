@@ -7,7 +7,7 @@ import { buildApp, type App } from '../app.ts';
 import { createMetrics } from '../ops/metrics.ts';
 import { ManualClock } from '../shared/clock.ts';
 import { paymentRoutes } from './payment-routes.ts';
-import { headerAuthenticate, testConfig } from './payment-testkit.ts';
+import { headerAuthenticate, testConfig } from '../../test/helpers/payment-testkit.ts';
 import { createPayment, transitionPayment } from './payments.ts';
 
 describe.each(DIALECTS)('payment routes on %s', (dialect) => {

@@ -6,7 +6,7 @@ import { DIALECTS, openTestDb, type TestDb } from '../../test/helpers/db.ts';
 import { ManualClock } from '../shared/clock.ts';
 import { detectStuck } from './payment-stuck.ts';
 import type { PaymentViewDeps } from './payment-routes.ts';
-import { testConfig } from './payment-testkit.ts';
+import { testConfig } from '../../test/helpers/payment-testkit.ts';
 import { createPayment, transitionPayment } from './payments.ts';
 
 describe.each(DIALECTS)('stuck detection on %s', (dialect) => {

@@ -3,7 +3,7 @@
 // English detail (`detail_en`) stay for programs and support.
 // Method: the payments harness (real accounts, ledger and routes over SQLite) and app.inject().
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../../src/payments/payment-testkit.ts';
+import { startHarness, type Harness } from '../helpers/payment-testkit.ts';
 
 describe('problem details in the user\'s language', () => {
   let h: Harness;

@@ -7,7 +7,7 @@
 // is broadcast: no job is run).
 import { describe, expect, it } from 'vitest';
 import { DIALECTS } from '../helpers/db.ts';
-import { json } from '../../src/accounts/accounts-testkit.ts';
+import { json } from '../helpers/accounts-testkit.ts';
 import { newId } from '../../src/shared/ids.ts';
 import { PW, WITHDRAW_TO, auditRows, fund, signUp, steppedUpStaff, withSecurityPlatform, type Member } from '../helpers/security-kit.ts';
 

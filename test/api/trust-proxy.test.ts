@@ -13,7 +13,7 @@ import { ConfigError, loadConfig } from '../../src/config.ts';
 import { createMetrics } from '../../src/ops/metrics.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { openTestDb, type TestDb } from '../helpers/db.ts';
-import { startTestPlatform } from '../../src/accounts/accounts-testkit.ts';
+import { startTestPlatform } from '../helpers/accounts-testkit.ts';
 
 const PROXY = '10.0.0.1';
 const ping: FastifyPluginAsync = async (app) => {

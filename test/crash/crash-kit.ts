@@ -9,7 +9,7 @@ import { afterEach } from 'vitest';
 import { loadConfig, type ChainConfigFile } from '../../src/config.ts';
 import { createPlatform, stopBackground, type Platform } from '../../src/platform.ts';
 import { systemClock } from '../../src/shared/clock.ts';
-import { mine, startChainEnv, type ChainEnv } from '../../src/payments/deposits/deposit-testkit.ts';
+import { mine, startChainEnv, type ChainEnv } from '../helpers/deposit-testkit.ts';
 import type { Dialect } from '../../src/db/database.ts';
 import { openTestDb, type TestDb } from '../helpers/db.ts';
 

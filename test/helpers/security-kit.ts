@@ -10,7 +10,7 @@ import { expect } from 'vitest';
 import type { Dialect } from '../../src/db/database.ts';
 import { ledgerAccountId } from '../../src/ledger/ledger-types.ts';
 import { parseAmount } from '../../src/shared/money.ts';
-import { bearer, json, startTestPlatform, totpCode, type TestPlatform } from '../../src/accounts/accounts-testkit.ts';
+import { bearer, json, startTestPlatform, totpCode, type TestPlatform } from './accounts-testkit.ts';
 
 export const PW = 'correct horse battery staple';
 export const TEST_USDT = '0x5fbdb2315678afecb367f032d93f642f64180aa3';

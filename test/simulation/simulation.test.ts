@@ -49,7 +49,7 @@ import { openDb, type Db } from '../../src/db/database.ts';
 import { buildPlatformApp, createPlatform, startBackground, stopBackground, type Platform } from '../../src/platform.ts';
 import type { App } from '../../src/app.ts';
 import type { Principal } from '../../src/shared/principal.ts';
-import { mine, revert, snapshot, startChainEnv, TEST_DEPOSIT_MNEMONIC, type ChainEnv } from '../../src/payments/deposits/deposit-testkit.ts';
+import { mine, revert, snapshot, startChainEnv, TEST_DEPOSIT_MNEMONIC, type ChainEnv } from '../helpers/deposit-testkit.ts';
 import { createReconciler } from '../../src/payments/reconcile/reconciler.ts';
 import { recordFunding } from '../../src/payments/reconcile/funding.ts';
 import { bookDevFloat } from '../../src/chain/dev-chain.ts';

@@ -13,13 +13,13 @@ import { anvilAccount, sendMint, sendTokenTransfer } from '../../chain/test-usdt
 import type { Hex } from '../../chain/chain-types.ts';
 import { createDepositKeys } from '../../chain/keys.ts';
 import { ensureDepositAddress } from '../../chain/deposit-addresses.ts';
-import { startHarness, type Harness } from '../payment-testkit.ts';
+import { startHarness, type Harness } from '../../../test/helpers/payment-testkit.ts';
 import { checkDeposit } from '../reconcile/reconcile-rules.ts';
 import { depositId, depositPaymentId, depositTransferIds } from './deposit-rules.ts';
 import { DEPOSIT_RELEASE_CONSUMER } from './deposit-release.ts';
 import { createDepositRelease, unfreezeTransferId } from './deposit-release.ts';
 import { createDepositScanner, type DepositScanner } from './deposit-scanner.ts';
-import { mine, startChainEnv, TEST_DEPOSIT_MNEMONIC, type ChainEnv } from './deposit-testkit.ts';
+import { mine, startChainEnv, TEST_DEPOSIT_MNEMONIC, type ChainEnv } from '../../../test/helpers/deposit-testkit.ts';
 
 const USDT = (n: number) => BigInt(Math.round(n * 1e6));
 const payer = anvilAccount(1);

@@ -13,7 +13,7 @@ import { anvilAccount } from '../../chain/test-usdt.ts';
 import { getPayment } from '../payments.ts';
 import { depositId } from './deposit-rules.ts';
 import { createDepositScanner, type DepositScanner } from './deposit-scanner.ts';
-import { ledgerEnv, mine, startChainEnv, type ChainEnv, type LedgerEnv } from './deposit-testkit.ts';
+import { ledgerEnv, mine, startChainEnv, type ChainEnv, type LedgerEnv } from '../../../test/helpers/deposit-testkit.ts';
 
 const payer = anvilAccount(2);
 

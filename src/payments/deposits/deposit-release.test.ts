@@ -17,10 +17,10 @@ import type { Hex, TokenTransfer } from '../../chain/chain-types.ts';
 import { createDepositKeys } from '../../chain/keys.ts';
 import { ensureDepositAddress } from '../../chain/deposit-addresses.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
-import { startHarness, TEST_CHAINS, TEST_USDT, type Harness } from '../payment-testkit.ts';
+import { startHarness, TEST_CHAINS, TEST_USDT, type Harness } from '../../../test/helpers/payment-testkit.ts';
 import { DEPOSIT_RELEASE_CONSUMER, createDepositRelease, unfreezeTransferId } from './deposit-release.ts';
 import { createDepositScanner, type DepositScanner } from './deposit-scanner.ts';
-import { memoryChain, TEST_DEPOSIT_MNEMONIC } from './deposit-testkit.ts';
+import { memoryChain, TEST_DEPOSIT_MNEMONIC } from '../../../test/helpers/deposit-testkit.ts';
 
 const USDT = (n: number) => BigInt(n) * 1_000_000n;
 const PAYER = '0x00000000000000000000000000000000000000bb' as Hex;

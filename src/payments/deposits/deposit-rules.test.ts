@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { addHeadSample, assetSpecs, canMove, chainAssets, confirmationsAt, creditDecision, depositTransferIds, orphanOutcome, requiredConfirmations, SCANNER_TRANSITIONS } from './deposit-rules.ts';
-import { testChainConfig } from './deposit-testkit.ts';
+import { testChainConfig } from '../../../test/helpers/deposit-testkit.ts';
 
 const chain = testChainConfig('http://127.0.0.1:8545', '0x00000000000000000000000000000000000000AA');
 

@@ -14,7 +14,7 @@ import { startAnvil } from '../../chain/anvil.ts';
 import { createEvmClient, createEvmReader } from '../../chain/evm.ts';
 import type { Hex } from '../../chain/chain-types.ts';
 import { createDepositScanner } from './deposit-scanner.ts';
-import { ledgerEnv, mine, startChainEnv, testChainConfig, type ChainEnv } from './deposit-testkit.ts';
+import { ledgerEnv, mine, startChainEnv, testChainConfig, type ChainEnv } from '../../../test/helpers/deposit-testkit.ts';
 import { deployTestUsdt } from '../../chain/test-usdt.ts';
 
 const USDT = (n: number) => BigInt(Math.round(n * 1e6));
@@ -51,7 +51,7 @@ describe.each(DIALECTS)('deposit scanner restarts and outages on %s', (dialect) 
     await mine(chainEnv.client, 4);
 
     const startChild = (): ChildProcess => {
-      const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'scanner-child.ts')], {
+      const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../../../test/helpers/scanner-child.ts')], {
         env: { ...process.env, ...t!.env, SCANNER_CHAIN: JSON.stringify(chainEnv!.chain), SCANNER_BLOCKS_PER_TICK: '2' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });

@@ -14,7 +14,7 @@ import { createDepositScanner, type DepositScanner } from './deposit-scanner.ts'
 import { depositId, depositTransferIds } from './deposit-rules.ts';
 import { selectIncidents } from './deposit-store.ts';
 import { depositIngest } from './deposit-ingest.ts';
-import { ledgerEnv, mine, revert, snapshot, startChainEnv, type ChainEnv, type LedgerEnv } from './deposit-testkit.ts';
+import { ledgerEnv, mine, revert, snapshot, startChainEnv, type ChainEnv, type LedgerEnv } from '../../../test/helpers/deposit-testkit.ts';
 
 const USDT = (n: number) => BigInt(Math.round(n * 1e6));
 const payer = anvilAccount(1);

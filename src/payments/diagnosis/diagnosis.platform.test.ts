@@ -8,12 +8,12 @@ import { join } from 'node:path';
 import { parseEther } from 'viem';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../test/helpers/db.ts';
-import { bearer, startTestPlatform, type TestPlatform } from '../../accounts/accounts-testkit.ts';
+import { bearer, startTestPlatform, type TestPlatform } from '../../../test/helpers/accounts-testkit.ts';
 import { startAnvil, type AnvilHandle } from '../../chain/anvil.ts';
 import type { Hex } from '../../chain/chain-types.ts';
 import { createEvmClient } from '../../chain/evm.ts';
 import { anvilAccount, sendNative } from '../../chain/test-usdt.ts';
-import { TEST_DEPOSIT_MNEMONIC } from '../deposits/deposit-testkit.ts';
+import { TEST_DEPOSIT_MNEMONIC } from '../../../test/helpers/deposit-testkit.ts';
 
 describe.each(DIALECTS)('diagnosis in the platform on %s', (dialect) => {
   let anvil: AnvilHandle;

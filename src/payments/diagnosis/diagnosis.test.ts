@@ -16,12 +16,12 @@ import { createDepositKeys } from '../../chain/keys.ts';
 import { depositAddressOwners, ensureDepositAddress } from '../../chain/deposit-addresses.ts';
 import { anvilAccount, deployTestUsdt, sendMint, sendTokenTransfer } from '../../chain/test-usdt.ts';
 import { LOCALES } from '../../shared/i18n.ts';
-import { startHarness, TEST_USDT, type Harness } from '../payment-testkit.ts';
+import { startHarness, TEST_USDT, type Harness } from '../../../test/helpers/payment-testkit.ts';
 import { DIAGNOSIS_MESSAGES, DIAGNOSIS_NEXT_ACTIONS } from '../payment-messages.ts';
 import { createDepositScanner, type DepositScanner } from '../deposits/deposit-scanner.ts';
 import { depositIngest } from '../deposits/deposit-ingest.ts';
 import { depositId, nativeLogIndex } from '../deposits/deposit-rules.ts';
-import { mine, startChainEnv, TEST_DEPOSIT_MNEMONIC, type ChainEnv } from '../deposits/deposit-testkit.ts';
+import { mine, startChainEnv, TEST_DEPOSIT_MNEMONIC, type ChainEnv } from '../../../test/helpers/deposit-testkit.ts';
 import { diagnosisRoutes, type DiagnosisChainDeps } from './diagnosis.ts';
 
 const USDT = (n: number) => BigInt(Math.round(n * 1e6));

@@ -18,7 +18,7 @@ import { createMetrics } from '../../ops/metrics.ts';
 import { ManualClock } from '../../shared/clock.ts';
 import { deterministicId } from '../../shared/ids.ts';
 import type { Principal, Role } from '../../shared/principal.ts';
-import { testConfig } from '../payment-testkit.ts';
+import { testConfig } from '../../../test/helpers/payment-testkit.ts';
 import { createPayment, transitionPayment } from '../payments.ts';
 import { checkoutPage } from './invoice-checkout.ts';
 import { invoiceRoutes } from './invoice-routes.ts';

@@ -12,7 +12,7 @@ import { createDepositKeys, INVOICE_PATH_PREFIX } from '../../chain/keys.ts';
 import { anvilAccount, sendMint, sendTokenTransfer } from '../../chain/test-usdt.ts';
 import { ManualClock } from '../../shared/clock.ts';
 import { createDepositScanner, type DepositScanner } from '../deposits/deposit-scanner.ts';
-import { ledgerEnv, mine, startChainEnv, TEST_DEPOSIT_MNEMONIC, type ChainEnv, type LedgerEnv } from '../deposits/deposit-testkit.ts';
+import { ledgerEnv, mine, startChainEnv, TEST_DEPOSIT_MNEMONIC, type ChainEnv, type LedgerEnv } from '../../../test/helpers/deposit-testkit.ts';
 import { createInvoices, type Invoices } from './invoices.ts';
 
 const USDT = (n: number) => BigInt(Math.round(n * 1e6));

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../test/helpers/db.ts';
-import { bearer, startTestPlatform, type TestPlatform } from '../../accounts/accounts-testkit.ts';
+import { bearer, startTestPlatform, type TestPlatform } from '../../../test/helpers/accounts-testkit.ts';
 import { ANVIL_TEST_MNEMONIC } from '../../chain/anvil.ts';
 import { createDepositKeys, INVOICE_PATH_PREFIX } from '../../chain/keys.ts';
 

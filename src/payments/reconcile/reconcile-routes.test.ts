@@ -8,7 +8,7 @@ import { DIALECTS, openTestDb, type TestDb } from '../../../test/helpers/db.ts';
 import { buildApp, type App } from '../../app.ts';
 import { createMetrics } from '../../ops/metrics.ts';
 import { ManualClock } from '../../shared/clock.ts';
-import { headerAuthenticate, testConfig } from '../payment-testkit.ts';
+import { headerAuthenticate, testConfig } from '../../../test/helpers/payment-testkit.ts';
 import { incidentRoutes } from './reconcile-routes.ts';
 import { upsertOpenIncident } from './reconcile-store.ts';
 

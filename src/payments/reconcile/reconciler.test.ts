@@ -24,7 +24,7 @@ import { createMetrics } from '../../ops/metrics.ts';
 import { systemClock } from '../../shared/clock.ts';
 import { createDepositScanner, type DepositScanner } from '../deposits/deposit-scanner.ts';
 import { depositId, depositTransferIds } from '../deposits/deposit-rules.ts';
-import { ledgerEnv, mine, revert, snapshot, startChainEnv, type ChainEnv, type LedgerEnv } from '../deposits/deposit-testkit.ts';
+import { ledgerEnv, mine, revert, snapshot, startChainEnv, type ChainEnv, type LedgerEnv } from '../../../test/helpers/deposit-testkit.ts';
 import { createReconciler, type Reconciler } from './reconciler.ts';
 import { JobRunner } from '../../jobs/jobs.ts';
 import { ManualClock } from '../../shared/clock.ts';
@@ -37,7 +37,7 @@ import { ledgerAccountId } from '../../ledger/ledger-types.ts';
 import { recordFunding } from './funding.ts';
 import { fundingRoutes } from './funding-routes.ts';
 import { buildApp } from '../../app.ts';
-import { fundHotWallet, headerAuthenticate, testConfig } from '../payment-testkit.ts';
+import { fundHotWallet, headerAuthenticate, testConfig } from '../../../test/helpers/payment-testkit.ts';
 import { createWithdrawals, registerWithdrawalJobs } from '../withdrawals/withdrawals.ts';
 
 const USDT = (n: number) => BigInt(Math.round(n * 1e6));

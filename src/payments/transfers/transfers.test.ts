@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../test/helpers/db.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
-import { startHarness, type Harness } from '../payment-testkit.ts';
+import { startHarness, type Harness } from '../../../test/helpers/payment-testkit.ts';
 import { createTransfers } from './transfers.ts';
 
 describe.each(DIALECTS)('transfers on %s', (dialect) => {

@@ -20,7 +20,7 @@ import { ledgerAccountId } from '../../ledger/ledger-types.ts';
 import { ManualClock } from '../../shared/clock.ts';
 import type { ProblemError } from '../../shared/errors.ts';
 import { getPayment } from '../payments.ts';
-import { fundHotWallet } from '../payment-testkit.ts';
+import { fundHotWallet } from '../../../test/helpers/payment-testkit.ts';
 import { parseEther } from 'viem';
 import { accountRiskFacts, createWithdrawals, registerWithdrawalJobs, type Withdrawals } from './withdrawals.ts';
 import { PLATFORM_OWNER } from '../custody/chart.ts';

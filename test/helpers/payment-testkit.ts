@@ -5,9 +5,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyRequest } from 'fastify';
-import { loadConfig, type Config } from '../config.ts';
-import type { Locale } from '../shared/i18n.ts';
-import type { Principal, Role } from '../shared/principal.ts';
+import { loadConfig, type Config } from '../../src/config.ts';
+import type { Locale } from '../../src/shared/i18n.ts';
+import type { Principal, Role } from '../../src/shared/principal.ts';
 
 export const TEST_USDT = '0x5fbdb2315678afecb367f032d93f642f64180aa3';
 
@@ -50,22 +50,22 @@ export async function headerAuthenticate(req: FastifyRequest): Promise<Principal
 
 // ------------------------------------------------------------------ a real-module harness
 import type { FastifyPluginAsync } from 'fastify';
-import { buildApp, type App } from '../app.ts';
-import { createAccounts, type Accounts } from '../accounts/accounts.ts';
-import type { Dialect } from '../db/database.ts';
-import { createLedger, type Ledger } from '../ledger/ledger.ts';
-import { ledgerAccountId } from '../ledger/ledger-types.ts';
-import { createMaintenance, type Maintenance } from '../ops/maintenance.ts';
-import { maintenanceRoutes } from '../ops/maintenance-routes.ts';
-import { createMetrics } from '../ops/metrics.ts';
-import { ManualClock } from '../shared/clock.ts';
-import { parseAmount } from '../shared/money.ts';
-import { openTestDb, type TestDb } from '../../test/helpers/db.ts';
-import { assetsFromChains } from './payment-rules.ts';
-import { paymentRoutes, type PaymentViewDeps } from './payment-routes.ts';
-import { transferRoutes } from './transfers/transfer-routes.ts';
-import { createTransfers, type Transfers } from './transfers/transfers.ts';
-import { viewLookups } from './payment-wiring.ts';
+import { buildApp, type App } from '../../src/app.ts';
+import { createAccounts, type Accounts } from '../../src/accounts/accounts.ts';
+import type { Dialect } from '../../src/db/database.ts';
+import { createLedger, type Ledger } from '../../src/ledger/ledger.ts';
+import { ledgerAccountId } from '../../src/ledger/ledger-types.ts';
+import { createMaintenance, type Maintenance } from '../../src/ops/maintenance.ts';
+import { maintenanceRoutes } from '../../src/ops/maintenance-routes.ts';
+import { createMetrics } from '../../src/ops/metrics.ts';
+import { ManualClock } from '../../src/shared/clock.ts';
+import { parseAmount } from '../../src/shared/money.ts';
+import { openTestDb, type TestDb } from './db.ts';
+import { assetsFromChains } from '../../src/payments/payment-rules.ts';
+import { paymentRoutes, type PaymentViewDeps } from '../../src/payments/payment-routes.ts';
+import { transferRoutes } from '../../src/payments/transfers/transfer-routes.ts';
+import { createTransfers, type Transfers } from '../../src/payments/transfers/transfers.ts';
+import { viewLookups } from '../../src/payments/payment-wiring.ts';
 
 export interface Harness {
   t: TestDb;
@@ -146,12 +146,12 @@ export async function startHarness(dialect: Dialect, extraRoutes: (h: { t: TestD
 
 // ------------------------------------------------------------------ hot-wallet funding on a real chain
 import type { PublicClient } from 'viem';
-import type { ChainConfigFile } from '../config.ts';
-import type { Db } from '../db/database.ts';
-import type { Clock } from '../shared/clock.ts';
-import type { Hex } from '../chain/chain-types.ts';
-import { anvilAccount, sendMint, sendNative } from '../chain/test-usdt.ts';
-import { recordFunding } from './reconcile/funding.ts';
+import type { ChainConfigFile } from '../../src/config.ts';
+import type { Db } from '../../src/db/database.ts';
+import type { Clock } from '../../src/shared/clock.ts';
+import type { Hex } from '../../src/chain/chain-types.ts';
+import { anvilAccount, sendMint, sendNative } from '../../src/chain/test-usdt.ts';
+import { recordFunding } from '../../src/payments/reconcile/funding.ts';
 
 /**
  * Funds a hot wallet the honest way for a test: a real transaction on anvil (native coin from

@@ -2,42 +2,25 @@
 // anvil with TestUSDT deployed, a chain configuration like the dev chain's, a ledger with the
 // assets registered, deposit keys, and helpers to pay and mine. Test-only.
 import { keccak256, numberToHex, type PublicClient } from 'viem';
-import type { ChainConfigFile } from '../../config.ts';
-import type { Db } from '../../db/database.ts';
-import { createLedger, type Ledger } from '../../ledger/ledger.ts';
-import { startAnvil, type AnvilHandle, type AnvilOptions } from '../../chain/anvil.ts';
-import { createEvmClient, createEvmReader } from '../../chain/evm.ts';
-import type { BlockHeader, ChainReader, Hex, TokenTransfer } from '../../chain/chain-types.ts';
-import { createDepositKeys, type DepositKeys } from '../../chain/keys.ts';
-import { ensureDepositAddress } from '../../chain/deposit-addresses.ts';
-import { anvilAccount, deployTestUsdt } from '../../chain/test-usdt.ts';
-import { systemClock, type Clock } from '../../shared/clock.ts';
-import { assetSpecs } from './deposit-rules.ts';
+import type { ChainConfigFile } from '../../src/config.ts';
+import type { Db } from '../../src/db/database.ts';
+import { createLedger, type Ledger } from '../../src/ledger/ledger.ts';
+import { startAnvil, type AnvilHandle, type AnvilOptions } from '../../src/chain/anvil.ts';
+import { createEvmClient, createEvmReader } from '../../src/chain/evm.ts';
+import type { BlockHeader, ChainReader, Hex, TokenTransfer } from '../../src/chain/chain-types.ts';
+import { createDepositKeys, type DepositKeys } from '../../src/chain/keys.ts';
+import { ensureDepositAddress } from '../../src/chain/deposit-addresses.ts';
+import { anvilAccount, deployTestUsdt } from '../../src/chain/test-usdt.ts';
+import { devChainConfig } from '../../src/chain/dev-chain.ts';
+import { systemClock, type Clock } from '../../src/shared/clock.ts';
+import { assetSpecs } from '../../src/payments/deposits/deposit-rules.ts';
 
 /** A fixed mnemonic (not the anvil one) so that deposit addresses are not anvil's funded accounts. */
 export const TEST_DEPOSIT_MNEMONIC = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
 
+/** The dev chain's configuration (the same assets and confirmation tiers) under a test name and poll interval. */
 export function testChainConfig(rpc_url: string, usdt: Hex, poll_interval_ms = 200): ChainConfigFile {
-  return {
-    chain_id: 31337,
-    name: 'Test chain',
-    rpc_url,
-    poll_interval_ms,
-    native: { symbol: 'ETH', decimals: 18, min_deposit: '0.001', confirmations: [{ max_amount: '1', blocks: 3 }, { max_amount: null, blocks: 12 }] },
-    tokens: [
-      {
-        symbol: 'USDT',
-        address: usdt,
-        decimals: 6,
-        min_deposit: '1',
-        confirmations: [
-          { max_amount: '1000', blocks: 3 },
-          { max_amount: '5000', blocks: 6 },
-          { max_amount: null, blocks: 12 },
-        ],
-      },
-    ],
-  };
+  return { ...devChainConfig(rpc_url, usdt), name: 'Test chain', poll_interval_ms };
 }
 
 export interface ChainEnv {

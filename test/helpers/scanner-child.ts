@@ -1,12 +1,12 @@
 // Test fixture: a scanner process that the crash test SIGKILLs mid-scan and starts again.
 // Reads SETTLE_DATABASE_URL (the test's database) and SCANNER_CHAIN (the chain configuration,
 // JSON); scans with a tiny range per tick so that kills land inside scans and releases.
-import { openDb } from '../../db/database.ts';
-import { createLedger } from '../../ledger/ledger.ts';
-import { createEvmReader } from '../../chain/evm.ts';
-import type { ChainConfigFile } from '../../config.ts';
-import { createDepositScanner } from './deposit-scanner.ts';
-import { systemClock } from '../../shared/clock.ts';
+import { openDb } from '../../src/db/database.ts';
+import { createLedger } from '../../src/ledger/ledger.ts';
+import { createEvmReader } from '../../src/chain/evm.ts';
+import type { ChainConfigFile } from '../../src/config.ts';
+import { createDepositScanner } from '../../src/payments/deposits/deposit-scanner.ts';
+import { systemClock } from '../../src/shared/clock.ts';
 
 const url = process.env.SETTLE_DATABASE_URL!;
 const chain = JSON.parse(process.env.SCANNER_CHAIN!) as ChainConfigFile;

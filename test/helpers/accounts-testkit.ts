@@ -7,12 +7,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LightMyRequestResponse } from 'fastify';
-import { loadConfig } from '../config.ts';
-import type { Dialect } from '../db/database.ts';
-import { buildPlatformApp, createPlatform, stopBackground, type Platform } from '../platform.ts';
-import type { App } from '../app.ts';
-import { ManualClock } from '../shared/clock.ts';
-import { openTestDb } from '../../test/helpers/db.ts';
+import { loadConfig } from '../../src/config.ts';
+import type { Dialect } from '../../src/db/database.ts';
+import { buildPlatformApp, createPlatform, stopBackground, type Platform } from '../../src/platform.ts';
+import type { App } from '../../src/app.ts';
+import { ManualClock } from '../../src/shared/clock.ts';
+import { openTestDb } from './db.ts';
 
 /** RFC 4648 base32 decoding (no padding needed). */
 export function base32Decode(text: string): Buffer {
