@@ -14,6 +14,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import {
   Kysely,
   OperationNodeTransformer,
+  PostgresAdapter,
   PostgresDialect,
   SqliteDialect,
   sql,
@@ -268,6 +269,22 @@ function definedOnly(target: Partial<PgTimeouts>): Partial<PgTimeouts> {
 /** openDb({ kind: 'sqlite', path: './data/settle.db' }) */
 export function openDb(target: DbTarget): Db {
   return target.kind === 'sqlite' ? openSqlite(target) : openPostgres(target);
+}
+
+/** Which dialect a Kysely handle or transaction speaks (for SQL that differs between them). */
+export function dialectOf(ex: DbExecutor): Dialect {
+  return ex.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
+}
+
+/**
+ * Serialises the transactions that name the same key until they end: a read-then-write on one
+ * user's money (the day's limit, then the transfer) cannot interleave with another's. PostgreSQL
+ * runs READ COMMITTED, so it takes a transaction-scoped advisory lock on the key's hash; SQLite
+ * needs nothing, since BEGIN IMMEDIATE already lets one writer in at a time.
+ * await serialiseOn(trx, db.dialect, `user-money:${user_id}`)
+ */
+export async function serialiseOn(trx: Transaction<Database>, dialect: Dialect, key: string): Promise<void> {
+  if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(trx);
 }
 
 /** Whether an error is a unique-constraint violation, on either dialect. */

@@ -291,3 +291,12 @@ export function referenceCents(asset: Pick<AssetInfo, 'decimals' | 'usd_price'>,
   const den = 10n ** BigInt(asset.decimals + frac.length);
   return (num + den - 1n) / den;
 }
+
+/**
+ * The lock that serialises one user's money-moving transactions (transfers and withdrawals), so
+ * that the day's KYC total read inside one holds until it commits (db serialiseOn).
+ * userMoneyLock('usr_1') -> 'user-money:usr_1'
+ */
+export function userMoneyLock(user_id: string): string {
+  return `user-money:${user_id}`;
+}

@@ -7,6 +7,7 @@
 //   await q.insertPair(trx, [outRow, inRow], [outEvent, inEvent], [outOutbox, inOutbox]);
 import type { Insertable } from 'kysely';
 import type { Db, DbExecutor } from '../../db/database.ts';
+import { exactSumOf, exactSums } from '../../db/exact-sum.ts';
 import { precompile, type Placeholder } from '../../db/precompiled.ts';
 import type { OutboxTable } from '../../db/schema.ts';
 import type { PaymentEventRow, PaymentRow } from '../payment-store.ts';
@@ -45,16 +46,18 @@ export function transferQueries(db: Db) {
   const insertPayments = precompile<Args, unknown>(db, (k, p) => k.insertInto('payments').values(placeholderRows(PAYMENT_COLUMNS, p)));
   const insertEvents = precompile<Args, unknown>(db, (k, p) => k.insertInto('payment_events').values(placeholderRows(EVENT_COLUMNS, p)));
   const insertOutbox = precompile<Args, unknown>(db, (k, p) => k.insertInto('outbox_events').values(placeholderRows(OUTBOX_COLUMNS, p)));
-  const sentToday = precompile<[user_id: string, since_ms: number, limit: number], Pick<PaymentRow, 'asset' | 'amount_minor'>>(db, (k, p) =>
+  // Summed in SQL, exactly (db/exact-sum.ts), per asset: however many transfers the day holds.
+  const sentToday = precompile<[user_id: string, since_ms: number], { asset: string } & Partial<Record<`sum_${number}`, string | null>>>(db, (k, p) =>
     k
       .selectFrom('payments')
-      .select(['asset', 'amount_minor'])
+      .select('asset')
+      .select(exactSums(db.dialect, 'amount_minor'))
       .where('user_id', '=', p(0))
       .where('kind', '=', 'transfer')
       .where('direction', '=', 'out')
       .where('status', '!=', 'failed')
       .where('created_at_ms', '>', p(1))
-      .limit(p(2)),
+      .groupBy('asset'),
   );
 
   return {
@@ -65,9 +68,9 @@ export function transferQueries(db: Db) {
       await insertOutbox.execute(ex, flatten(OUTBOX_COLUMNS, events));
     },
 
-    /** The sender's transfers out since `since_ms` that count against the daily limit (at most `limit`). */
-    async sentSince(ex: DbExecutor, user_id: string, since_ms: number, limit: number): Promise<Array<Pick<PaymentRow, 'asset' | 'amount_minor'>>> {
-      return (await sentToday.execute(ex, [user_id, since_ms, limit])).rows;
+    /** What the sender sent out since `since_ms` that counts against the daily limit: one exact total per asset. */
+    async sentSince(ex: DbExecutor, user_id: string, since_ms: number): Promise<Array<{ asset: string; amount_minor: bigint }>> {
+      return (await sentToday.execute(ex, [user_id, since_ms])).rows.map((r) => ({ asset: r.asset, amount_minor: exactSumOf(r) }));
     },
   };
 }

@@ -11,7 +11,7 @@
 // A transfer held for a frozen recipient is released by itself when `account.unfrozen` reaches
 // the outbox: the release worker reads the outbox with its own cursor.
 import type { Config } from '../../config.ts';
-import type { Db, DbExecutor } from '../../db/database.ts';
+import { serialiseOn, type Db, type DbExecutor } from '../../db/database.ts';
 import { groupCommit } from '../../db/group-commit.ts';
 import type { Transaction } from 'kysely';
 import type { Database } from '../../db/schema.ts';
@@ -25,7 +25,7 @@ import { deterministicId, newId } from '../../shared/ids.ts';
 import { formatAmount, parseAmount } from '../../shared/money.ts';
 import type { UserStatus } from '../../shared/principal.ts';
 import { platformAccount } from '../custody/chart.ts';
-import { assetsFromChains, referenceCents, type AssetInfo } from '../payment-rules.ts';
+import { assetsFromChains, referenceCents, userMoneyLock, type AssetInfo } from '../payment-rules.ts';
 import { selectHeldPayments } from '../payment-store.ts';
 import type { PaymentEventRow } from '../payment-store.ts';
 import { createdEventType, getPayment, newPaymentRow, paymentFromRow, paymentSnapshot, timelineRow, transitionPayment, type Payment, type TimelineEntry } from '../payments.ts';
@@ -37,7 +37,6 @@ export const RELEASE_CONSUMER = 'payments.transfer_release';
 const RELEASE_BATCH_MAX = 100;
 const HELD_PER_USER_MAX = 500;
 const DAY_MS = 24 * 3600_000;
-const TODAY_ROWS_MAX = 2000;
 /** Ledger accounts remembered as existing (bounded; forgotten all at once when full). */
 const KNOWN_ACCOUNTS_MAX = 100_000;
 
@@ -174,13 +173,16 @@ export function createTransfers(deps: TransfersDeps) {
       // arrival order, inside its own savepoint, and is acknowledged only once committed.
       const done = await groupCommit(db).transaction(async (trx) => {
         const now = clock.now_ms();
+        // One transfer or withdrawal of this sender at a time: the day's total read below holds
+        // until this transaction commits (PostgreSQL; SQLite's writers are serial anyway).
+        await serialiseOn(trx, db.dialect, userMoneyLock(sender_id));
         // Both parties in one read; the refusals below still come in the order that leaks least.
         const { sender: me, recipient } = await accounts.transferParties(sender_id, input.to_email, trx);
         if (!me.send.ok) throw refuse(403, me.send.code, me.send.code === 'account_frozen' ? 'Your account is frozen: it can receive, but cannot send.' : me.send.code === 'account_restricted' ? 'Your account is restricted: sending is not allowed.' : 'Your account cannot send.');
-        // The day's total (a scan of today's transfers) is read only when the limits apply: assets
+        // The day's total (summed per asset in SQL) is read only when the limits apply: assets
         // without a reference price are not limited.
         const amount_cents = referenceCents(asset, amount);
-        const sent_today_cents = amount_cents === null ? 0n : sentTodayCents(await queries.sentSince(trx, sender_id, now - DAY_MS, TODAY_ROWS_MAX), assets);
+        const sent_today_cents = amount_cents === null ? 0n : sentTodayCents(await queries.sentSince(trx, sender_id, now - DAY_MS), assets);
         const limit = checkLimits(amount_cents, sent_today_cents, { single_transfer_minor: me.limits.single_transfer_minor, daily_minor: me.limits.daily_withdrawal_minor });
         if (limit) throw refuse(422, 'limit_exceeded', `This transfer is above your verification level's ${limit.limit === 'daily' ? 'daily' : 'single-transfer'} limit of ${formatAmount(limit.limit_cents, 2)} USD.`, { limit: limit.limit, limit_usd: formatAmount(limit.limit_cents, 2), used_usd: formatAmount(limit.used_cents, 2) });
         const them = recipient && recipient.standing.receive !== 'refuse' ? recipient.standing : null;

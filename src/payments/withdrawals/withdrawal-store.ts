@@ -2,7 +2,8 @@
 // The table's type lives here rather than in schema-payments.ts only to avoid editing the
 // payments engineer's file concurrently; moving it there is a one-line change.
 import type { Kysely, Transaction } from 'kysely';
-import type { DbExecutor } from '../../db/database.ts';
+import { dialectOf, type DbExecutor } from '../../db/database.ts';
+import { exactSumOf, exactSums } from '../../db/exact-sum.ts';
 import type { Database } from '../../db/schema.ts';
 
 export interface WithdrawalsTable {
@@ -59,14 +60,18 @@ export async function openWithdrawals(ex: DbExecutor, limit: number): Promise<Wi
 
 /** Amount (without fees) of a user's withdrawals of one asset since a time, failed and cancelled excluded. */
 /** What a user has withdrawn (or is withdrawing) since a moment, per asset; refused and failed ones do not count. */
+/** What a user withdrew (or is withdrawing) since `since_ms`: one exact total per asset, summed in SQL. */
 export async function withdrawnSince(ex: DbExecutor, user_id: string, since_ms: number): Promise<Array<{ asset: string; amount_minor: bigint }>> {
-  return w(ex)
+  const rows = await w(ex)
     .selectFrom('withdrawals')
-    .select(['asset', 'amount_minor'])
+    .select('asset')
+    .select(exactSums(dialectOf(ex), 'amount_minor'))
     .where('user_id', '=', user_id)
     .where('created_at_ms', '>=', since_ms)
     .where('status', 'not in', ['failed', 'cancelled'])
+    .groupBy('asset')
     .execute();
+  return rows.map((r) => ({ asset: r.asset, amount_minor: exactSumOf(r) }));
 }
 
 /** Whether a user has sent (or is sending) a withdrawal to this address before; refused and reviewed ones do not count. */

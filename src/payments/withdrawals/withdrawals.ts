@@ -26,7 +26,7 @@
 // records and never makes a second withdrawal, ledger transfer or chain transaction.
 import type { Transaction } from 'kysely';
 import type { Config } from '../../config.ts';
-import type { Db, DbExecutor } from '../../db/database.ts';
+import { serialiseOn, type Db, type DbExecutor } from '../../db/database.ts';
 import type { Database } from '../../db/schema.ts';
 import { enqueueJob, type JobContext, type JobRunner } from '../../jobs/jobs.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
@@ -40,7 +40,7 @@ import type { Clock } from '../../shared/clock.ts';
 import { ProblemError } from '../../shared/errors.ts';
 import type { UserStatus } from '../../shared/principal.ts';
 import { createPayment, getPayment, transitionPayment, type Payment, type TimelineEntry } from '../payments.ts';
-import { assetsFromChains, referenceCents } from '../payment-rules.ts';
+import { assetsFromChains, referenceCents, userMoneyLock } from '../payment-rules.ts';
 import { formatAmount, parseAmount } from '../../shared/money.ts';
 import { newId } from '../../shared/ids.ts';
 import { confirmationsFor, dailyLimitRefusal, decideReview, isReviewRule, nextStep, NEW_ACCOUNT_MS, postIds, reviewApprovalsRequired, reviewCode, reviewRules, reviewThreshold, voidIds, withdrawalGasId, withdrawalIds, type ReviewRule, type WithdrawalStatus } from './withdrawal-rules.ts';
@@ -266,8 +266,6 @@ export function createWithdrawals(deps: WithdrawalDeps): Withdrawals {
     const blocked = refuseStatus(req.user_status);
     if (blocked) throw blocked;
     const now = clock.now_ms();
-    const gate = deps.gate ? await deps.gate(db.kysely, { user_id: req.user_id, asset: req.asset, amount_minor: req.amount_minor, now_ms: now }) : null;
-    if (gate) throw new ProblemError(gate.status, gate.code, gate.detail);
     const fee = deps.feeFor?.(req.asset, req.amount_minor) ?? 0n;
     const account = deps.accountFacts ? await deps.accountFacts(db.kysely, req.user_id, now) : { created_at_ms: null, credentials_changed_at_ms: null };
     const rules = reviewRules({
@@ -286,6 +284,11 @@ export function createWithdrawals(deps: WithdrawalDeps): Withdrawals {
     return db.transaction(async (trx) => {
       const again = await getPayment(trx, ids.id);
       if (again) return { result: 'exists' as const, ...again };
+      // The gate (standing, the day's KYC total) is read inside the transaction that reserves the
+      // money, one transaction per user at a time: parallel requests cannot all pass on one total.
+      await serialiseOn(trx, db.dialect, userMoneyLock(req.user_id));
+      const gate = deps.gate ? await deps.gate(trx, { user_id: req.user_id, asset: req.asset, amount_minor: req.amount_minor, now_ms: now }) : null;
+      if (gate) throw new ProblemError(gate.status, gate.code, gate.detail);
       const batch: TransferInput[] = [
         { id: ids.amount_transfer_id, debit_account_id: a.user(req.user_id), credit_account_id: a.hot, amount_minor: req.amount_minor, asset: req.asset, pending: true, linked: fee > 0n, reason: 'withdrawal', reference: ids.id },
       ];
