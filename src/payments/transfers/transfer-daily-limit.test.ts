@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../test/helpers/db.ts';
 import { ProblemError } from '../../shared/errors.ts';
-import { startHarness, type Harness } from '../payment-testkit.ts';
+import { startHarness, type Harness } from '../../../test/helpers/payment-testkit.ts';
 
 describe.each(DIALECTS)('daily transfer limit on %s', (dialect) => {
   let h: Harness;
