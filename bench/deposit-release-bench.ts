@@ -15,12 +15,12 @@ import { join } from 'node:path';
 import { openDb, type Db } from '../src/db/database.ts';
 import { keccak256, numberToHex } from 'viem';
 import { migrateToLatest } from '../src/db/migrate.ts';
-import type { Hex, TokenTransfer } from '../src/chain/chain-types.ts';
+import type { Hex, TokenTransfer } from '../src/chain/chain.ts';
 import { createLedger } from '../src/ledger/ledger.ts';
 import { assetSpecs } from '../src/payments/deposits/deposit-rules.ts';
 import { createDepositScanner } from '../src/payments/deposits/deposit-scanner.ts';
-import { createDepositKeys } from '../src/chain/keys.ts';
-import { ensureDepositAddress } from '../src/chain/deposit-addresses.ts';
+import { createDepositKeys } from '../src/chain/chain.ts';
+import { ensureDepositAddress } from '../src/payments/custody/deposit-addresses.ts';
 import { memoryChain, TEST_DEPOSIT_MNEMONIC, testChainConfig } from '../test/helpers/deposit-testkit.ts';
 import { systemClock } from '../src/shared/clock.ts';
 

@@ -8,9 +8,9 @@ import { describeDb, openConfiguredDb, type CliContext } from './db/configured-d
 import { CliError, checkFlags, commandHelp, findCommand, overviewHelp, parseArgs, type CliIo, type Command } from './shared/cli-kit.ts';
 import { ledgerCommands } from './ledger/ledger-cli.ts';
 import { accountsCommands } from './accounts/accounts-cli.ts';
-import { reconcileCommands } from './payments/reconcile/reconcile-cli.ts';
+import { reconcileCommands } from './payments/custody/reconcile-cli.ts';
 import { chainCommands, chainDoctorCheck } from './chain/chain-cli.ts';
-import { fundingCommands } from './payments/reconcile/funding-cli.ts';
+import { fundingCommands } from './payments/custody/funding-cli.ts';
 import { assetsFromChains } from './payments/payment-rules.ts';
 
 const core: Array<Command<CliContext>> = [

@@ -9,7 +9,8 @@ import { describeDb, openConfiguredDb } from './db/configured-db.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { buildPlatformApp, createPlatform, startBackground, stopBackground, type Platform } from './platform.ts';
 import type { App } from './app.ts';
-import { bookDevFloat, prepareDevChain, type DevChainHandle } from './chain/dev-chain.ts';
+import { prepareDevChain, type DevChainHandle } from './chain/chain.ts';
+import { bookDevFloat } from './payments/custody/dev-float.ts';
 
 export interface Running {
   config: Config;

@@ -17,23 +17,23 @@ import { join } from 'node:path';
 import { createAccounts, type Accounts } from './accounts/accounts.ts';
 import { accountsRoutes } from './accounts/accounts-routes.ts';
 import { MAIL_JOB, createMailer, mailJobHandler, startDevMailbox, type DevMailbox } from './notify/mail.ts';
-import { createEvmClient } from './chain/evm.ts';
-import { createHotWallets, devHotWalletKey, hotWalletWorker, type Sender } from './chain/hot-wallet.ts';
-import { findAddressOwner } from './chain/deposit-addresses.ts';
+import { createEvmClient } from './chain/chain.ts';
+import { createHotWallets, devHotWalletKey, hotWalletWorker, type Sender } from './chain/chain.ts';
+import { findAddressOwner } from './payments/custody/deposit-addresses.ts';
 import { createDeposits, registerChainAssets, type Deposits } from './payments/deposits/deposits.ts';
 import { depositRoutes } from './payments/deposits/deposit-routes.ts';
-import type { Hex } from './chain/chain-types.ts';
+import type { Hex } from './chain/chain.ts';
 import { accountRiskFacts, createWithdrawals, registerWithdrawalJobs, standingGate, type Withdrawals } from './payments/withdrawals/withdrawals.ts';
 import { withdrawalReviewRoutes, withdrawalRoutes } from './payments/withdrawals/withdrawal-routes.ts';
-import { createSweepers, registerSweepJobs, sweepWorker } from './chain/sweep.ts';
-import { createDepositKeys, INVOICE_PATH_PREFIX } from './chain/keys.ts';
+import { createSweepers, registerSweepJobs, sweepWorker } from './payments/custody/sweep.ts';
+import { createDepositKeys, INVOICE_PATH_PREFIX } from './chain/chain.ts';
 import { wirePayments, type PaymentsWiring } from './payments/payment-wiring.ts';
 import { diagnosisChainFrom } from './payments/diagnosis/diagnosis.ts';
 import { wireInvoices } from './payments/invoices/invoice-wiring.ts';
 import type { Invoices } from './payments/invoices/invoices.ts';
-import { createReconciler, reconcileWorker } from './payments/reconcile/reconciler.ts';
-import { incidentRoutes } from './payments/reconcile/reconcile-routes.ts';
-import { fundingRoutes } from './payments/reconcile/funding-routes.ts';
+import { createReconciler, reconcileWorker } from './payments/custody/reconciler.ts';
+import { incidentRoutes } from './payments/custody/reconcile-routes.ts';
+import { fundingRoutes } from './payments/custody/funding-routes.ts';
 
 /** A background loop that runs at its own pace (scanner, sweeper, reconciler). */
 export interface Worker {

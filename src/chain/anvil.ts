@@ -31,8 +31,12 @@ export interface AnvilHandle {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** The default anvil test mnemonic: its accounts are well known and funded on every anvil. */
-export const ANVIL_TEST_MNEMONIC = 'test test test test test test test test test test test junk';
+/**
+ * Dev only: the local dev chain's mnemonic, anvil's well-known default. Its keys are public, so it
+ * is valid only on a local anvil (the dev chain's payers, deployer and hot wallet); production
+ * wallets never derive from it (a configured hot-wallet key and deposit mnemonic replace it).
+ */
+export const DEV_CHAIN_MNEMONIC = 'test test test test test test test test test test test junk';
 
 export function anvilBinary(): string {
   const require = createRequire(import.meta.url);
@@ -45,7 +49,7 @@ export function anvilBinary(): string {
 /** const anvil = await startAnvil({ block_time_s: 1 }); … await anvil.stop() */
 export async function startAnvil(opts: AnvilOptions = {}): Promise<AnvilHandle> {
   const args = ['--host', '127.0.0.1', '--port', String(opts.port ?? 0), '--chain-id', String(opts.chain_id ?? 31337)];
-  args.push('--mnemonic', opts.mnemonic ?? ANVIL_TEST_MNEMONIC, '--accounts', String(opts.accounts ?? 10), '--balance', String(opts.balance_eth ?? 10_000));
+  args.push('--mnemonic', opts.mnemonic ?? DEV_CHAIN_MNEMONIC, '--accounts', String(opts.accounts ?? 10), '--balance', String(opts.balance_eth ?? 10_000));
   if (opts.block_time_s !== undefined) args.push('--block-time', String(opts.block_time_s));
   if (opts.no_mining) args.push('--no-mining');
   if (opts.state_path) args.push('--state', opts.state_path, '--state-interval', String(opts.state_interval_s ?? 5));

@@ -14,7 +14,8 @@ import { loadConfig } from '../config.ts';
 import { DEV_CHAIN_ID, DEV_PAYER_INDEXES, prepareDevChain, type DevChainHandle } from './dev-chain.ts';
 import { createEvmClient } from './evm.ts';
 import { createDepositKeys } from './keys.ts';
-import { anvilAccount, balanceOfToken, sendNative, sendTokenTransfer } from './test-usdt.ts';
+import { anvilAccount, sendNative, sendTokenTransfer } from './test-usdt.ts';
+import { balanceOfToken } from '../../test/helpers/anvil.ts';
 import type { Hex } from './chain-types.ts';
 
 const quiet = { info: () => undefined };

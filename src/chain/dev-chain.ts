@@ -10,11 +10,9 @@ import { startAnvil, type AnvilHandle } from './anvil.ts';
 import type { Hex } from './chain-types.ts';
 import { createEvmClient } from './evm.ts';
 import { loadOrCreateDevMnemonic } from './keys.ts';
-import { parseAbiItem, parseEther, type PublicClient } from 'viem';
-import type { Ledger } from '../ledger/ledger.ts';
+import { parseEther } from 'viem';
 import { anvilAccount, deployTestUsdt, sendMint } from './test-usdt.ts';
 import { DEV_HOT_WALLET_INDEX } from './hot-wallet.ts';
-import { bookFunding, fundingTransferId, genesisFundingTransferId, type FundingItem } from './hot-wallet-funding.ts';
 
 export const DEV_CHAIN_ID = 31337;
 /** Anvil test-mnemonic accounts: #0 deploys and owns the test USDT; #1..#5 are "outside payers". */
@@ -22,8 +20,7 @@ export const DEV_DEPLOYER_INDEX = 0;
 export const DEV_PAYER_INDEXES = [1, 2, 3, 4, 5];
 const PAYER_USDT_MINOR = 1_000_000n * 1_000_000n;
 /** What anvil gives each test account at genesis (startAnvil's default --balance). */
-const DEV_GENESIS_WEI = parseEther('10000');
-const TRANSFER_EVENT = parseAbiItem('event Transfer(address indexed from, address indexed to, uint256 value)');
+export const DEV_GENESIS_WEI = parseEther('10000');
 
 export interface DevChainInfo {
   chain_id: number;
@@ -150,34 +147,4 @@ export function chainsForCli(config: Config): ChainConfigFile[] {
   if (config.chains.length > 0) return config.chains;
   const dev = readDevChainInfo(config.data_dir);
   return dev ? [devChainConfig(dev.rpc_url, dev.usdt)] : [];
-}
-
-/**
- * Books the dev hot wallet's float as operator capital (debit hot_wallet / credit external), so
- * that its ledger balance can be compared with the chain: the ETH anvil gave it at genesis (id
- * from chain, address and asset) and every test USDT minted to it (id from chain, tx hash and log
- * index — the same id `settle chain record-funding` would use). Safe to call at every start.
- * await bookDevFloat({ ledger, client, chain: dev.chain, hot: hotWallet.address })
- */
-export async function bookDevFloat(opts: { ledger: Ledger; client: PublicClient; chain: ChainConfigFile; hot: Hex }): Promise<FundingItem[]> {
-  const { ledger, client, chain } = opts;
-  const hot = opts.hot.toLowerCase() as Hex;
-  if (chain.chain_id !== DEV_CHAIN_ID) return [];
-  const items: FundingItem[] = [];
-  // Genesis coins exist only for anvil's own accounts: a configured hot key gets no float.
-  const native = chain.native?.symbol ?? null;
-  if (native && anvilAccount(DEV_HOT_WALLET_INDEX).address.toLowerCase() === hot) {
-    const id = genesisFundingTransferId(chain.chain_id, hot, native);
-    // Booked once, never compared again (the chain's state at block 0 may not survive a restart).
-    if ((await ledger.getTransfers([id])).length === 0) items.push({ asset: native, amount_minor: DEV_GENESIS_WEI, log_index: null, transfer_id: id });
-  }
-  for (const t of chain.tokens ?? []) {
-    const logs = await client.getLogs({ address: t.address as Hex, event: TRANSFER_EVENT, args: { from: '0x0000000000000000000000000000000000000000', to: hot }, fromBlock: 0n, toBlock: 'latest' });
-    for (const log of logs) {
-      if (log.transactionHash === null || log.logIndex === null || !log.args.value) continue;
-      items.push({ asset: t.symbol, amount_minor: log.args.value, log_index: log.logIndex, transfer_id: fundingTransferId(chain.chain_id, log.transactionHash, log.logIndex) });
-    }
-  }
-  await bookFunding(ledger, items, `dev-float:${chain.chain_id}`);
-  return items;
 }

@@ -88,3 +88,13 @@ export async function unminedSince(ex: DbExecutor, chain_id: number, address: st
     .where((eb) => eb.or([eb('status', 'in', ['signed', 'broadcast']), eb.and([eb('status', 'in', ['mined', 'confirmed']), eb('block_number', '>', at)])]))
     .execute();
 }
+
+/**
+ * Whether a transaction hash is one of the platform's own (any attempt of any wallet's
+ * transaction): a sweep into the hot wallet is already booked as a sweep and must never be
+ * booked again as funding.
+ */
+export async function isOwnTransaction(ex: DbExecutor, tx_hash: string): Promise<boolean> {
+  const hit = await ex.selectFrom('chain_tx_attempts').select('hash').where('hash', '=', tx_hash.toLowerCase()).executeTakeFirst();
+  return hit !== undefined;
+}

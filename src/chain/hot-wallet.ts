@@ -16,7 +16,7 @@
 // - Every RPC call happens outside database transactions; the database records intent first.
 import { encodeFunctionData, erc20Abi, keccak256, toHex, TransactionReceiptNotFoundError, type PublicClient } from 'viem';
 import { mnemonicToAccount, privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
-import { ANVIL_TEST_MNEMONIC } from './anvil.ts';
+import { DEV_CHAIN_MNEMONIC } from './anvil.ts';
 import type { Db } from '../db/database.ts';
 import { isUniqueViolation } from '../db/database.ts';
 import type { Clock } from '../shared/clock.ts';
@@ -435,7 +435,7 @@ export const DEV_HOT_WALLET_INDEX = 9;
 
 /** The dev chain's hot wallet key (public knowledge: only ever valid on a local anvil). */
 export function devHotWalletKey(): Hex {
-  return toHex(mnemonicToAccount(ANVIL_TEST_MNEMONIC, { addressIndex: DEV_HOT_WALLET_INDEX }).getHdKey().privateKey!);
+  return toHex(mnemonicToAccount(DEV_CHAIN_MNEMONIC, { addressIndex: DEV_HOT_WALLET_INDEX }).getHdKey().privateKey!);
 }
 
 export interface HotWalletsOptions {

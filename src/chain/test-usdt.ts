@@ -1,9 +1,10 @@
 // The test USDT (contracts/TestUSDT.sol, compiled offline, artifact committed): deploy and mint
-// helpers used by the dev chain, the tests and the benchmark. Nothing here runs in production.
+// helpers used by the dev chain (`settle start` with no chain configured, `settle dev pay`), the tests
+// and the benchmark. Nothing here runs against a configured chain; test-only helpers are in test/helpers/anvil.ts.
 import { readFileSync } from 'node:fs';
 import { createWalletClient, defineChain, http, parseAbi, type Abi, type PublicClient } from 'viem';
 import { mnemonicToAccount, type HDAccount } from 'viem/accounts';
-import { ANVIL_TEST_MNEMONIC } from './anvil.ts';
+import { DEV_CHAIN_MNEMONIC } from './anvil.ts';
 import type { Hex } from './chain-types.ts';
 
 const ARTIFACT_URL = new URL('../../contracts/artifacts/TestUSDT.json', import.meta.url);
@@ -20,7 +21,7 @@ export function testUsdtArtifact(): TestUsdtArtifact {
 }
 
 /** anvilAccount(0) -> the well-known funded account #0 of the anvil test mnemonic. */
-export function anvilAccount(index: number, mnemonic = ANVIL_TEST_MNEMONIC): HDAccount {
+export function anvilAccount(index: number, mnemonic = DEV_CHAIN_MNEMONIC): HDAccount {
   return mnemonicToAccount(mnemonic, { addressIndex: index });
 }
 
@@ -68,9 +69,4 @@ export async function sendTokenTransfer(rpc_url: string, chain_id: number, token
 /** Sends native coin; returns the tx hash without waiting. */
 export async function sendNative(rpc_url: string, chain_id: number, from: HDAccount, to: Hex, amount_minor: bigint, nonce?: number): Promise<Hex> {
   return wallet(rpc_url, from, chain_id).sendTransaction({ to, value: amount_minor, gas: 21_000n, ...(nonce !== undefined ? { nonce } : {}) });
-}
-
-/** balanceOfToken(client, usdt, address) -> bigint */
-export async function balanceOfToken(client: PublicClient, token: Hex, owner: Hex): Promise<bigint> {
-  return client.readContract({ address: token, abi: TOKEN_ABI, functionName: 'balanceOf', args: [owner] });
 }

@@ -21,7 +21,7 @@ import type { Withdrawals } from '../../src/payments/withdrawals/withdrawals.ts'
 import { openConfiguredDb } from '../../src/db/configured-db.ts';
 import { buildPlatformApp, createPlatform, startBackground } from '../../src/platform.ts';
 import type { Clock } from '../../src/shared/clock.ts';
-import type { Sender } from '../../src/chain/hot-wallet.ts';
+import type { Sender } from '../../src/chain/chain.ts';
 
 const point = process.env.CRASH_POINT ?? '';
 const nth = Number(process.env.CRASH_NTH ?? 1);

@@ -149,9 +149,9 @@ import type { PublicClient } from 'viem';
 import type { ChainConfigFile } from '../../src/config.ts';
 import type { Db } from '../../src/db/database.ts';
 import type { Clock } from '../../src/shared/clock.ts';
-import type { Hex } from '../../src/chain/chain-types.ts';
-import { anvilAccount, sendMint, sendNative } from '../../src/chain/test-usdt.ts';
-import { recordFunding } from '../../src/payments/reconcile/funding.ts';
+import type { Hex } from '../../src/chain/chain.ts';
+import { anvilAccount, sendMint, sendNative } from '../../src/chain/chain.ts';
+import { recordFunding } from '../../src/payments/custody/funding.ts';
 
 /**
  * Funds a hot wallet the honest way for a test: a real transaction on anvil (native coin from

@@ -3,7 +3,7 @@
 // JSON); scans with a tiny range per tick so that kills land inside scans and releases.
 import { openDb } from '../../src/db/database.ts';
 import { createLedger } from '../../src/ledger/ledger.ts';
-import { createEvmReader } from '../../src/chain/evm.ts';
+import { createEvmReader } from '../../src/chain/chain.ts';
 import type { ChainConfigFile } from '../../src/config.ts';
 import { createDepositScanner } from '../../src/payments/deposits/deposit-scanner.ts';
 import { systemClock } from '../../src/shared/clock.ts';

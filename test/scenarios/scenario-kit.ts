@@ -14,14 +14,14 @@ import type { LightMyRequestResponse } from 'fastify';
 import { numberToHex, parseEther, parseUnits } from 'viem';
 import { expect } from 'vitest';
 import { bearer, startTestPlatform, type TestPlatform } from '../helpers/accounts-testkit.ts';
-import type { Hex } from '../../src/chain/chain-types.ts';
-import { anvilAccount, sendMint, sendNative, sendTokenTransfer } from '../../src/chain/test-usdt.ts';
+import type { Hex } from '../../src/chain/chain.ts';
+import { anvilAccount, sendMint, sendNative, sendTokenTransfer } from '../../src/chain/chain.ts';
 import type { Dialect } from '../../src/db/database.ts';
 import { verifyLedger } from '../../src/ledger/ledger.ts';
 import { startChainEnv, TEST_DEPOSIT_MNEMONIC, type ChainEnv } from '../helpers/deposit-testkit.ts';
 import type { DepositScanner } from '../../src/payments/deposits/deposit-scanner.ts';
-import { createReconciler, type ReconcileReport } from '../../src/payments/reconcile/reconciler.ts';
-import { recordFunding } from '../../src/payments/reconcile/funding.ts';
+import { createReconciler, type ReconcileReport } from '../../src/payments/custody/reconciler.ts';
+import { recordFunding } from '../../src/payments/custody/funding.ts';
 import { chainAssets, requiredConfirmations } from '../../src/payments/deposits/deposit-rules.ts';
 import type { Locale } from '../../src/shared/i18n.ts';
 

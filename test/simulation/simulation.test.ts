@@ -38,9 +38,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getAddress, keccak256, numberToHex, parseEther, toHex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { DIALECTS, openTestDb } from '../helpers/db.ts';
-import { anvilAccount, balanceOfToken, sendMint, sendNative, sendTokenTransfer } from '../../src/chain/test-usdt.ts';
-import type { Hex } from '../../src/chain/chain-types.ts';
-import { devHotWalletKey } from '../../src/chain/hot-wallet.ts';
+import { anvilAccount, sendMint, sendNative, sendTokenTransfer } from '../../src/chain/chain.ts';
+import { balanceOfToken } from '../helpers/anvil.ts';
+import type { Hex } from '../../src/chain/chain.ts';
+import { devHotWalletKey } from '../../src/chain/chain.ts';
 import { verifyLedger } from '../../src/ledger/ledger.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { formatAmount, parseAmount } from '../../src/shared/money.ts';
@@ -50,14 +51,14 @@ import { buildPlatformApp, createPlatform, startBackground, stopBackground, type
 import type { App } from '../../src/app.ts';
 import type { Principal } from '../../src/shared/principal.ts';
 import { mine, revert, snapshot, startChainEnv, TEST_DEPOSIT_MNEMONIC, type ChainEnv } from '../helpers/deposit-testkit.ts';
-import { createReconciler } from '../../src/payments/reconcile/reconciler.ts';
-import { recordFunding } from '../../src/payments/reconcile/funding.ts';
-import { bookDevFloat } from '../../src/chain/dev-chain.ts';
+import { createReconciler } from '../../src/payments/custody/reconciler.ts';
+import { recordFunding } from '../../src/payments/custody/funding.ts';
+import { bookDevFloat } from '../../src/payments/custody/dev-float.ts';
 import type { WithdrawalsTable } from '../../src/payments/withdrawals/withdrawal-store.ts';
 import type { Database } from '../../src/db/schema.ts';
 import type { Kysely } from 'kysely';
-import { createSweepers, type Sweeper } from '../../src/chain/sweep.ts';
-import { createDepositKeys, INVOICE_PATH_PREFIX } from '../../src/chain/keys.ts';
+import { createSweepers, type Sweeper } from '../../src/payments/custody/sweep.ts';
+import { createDepositKeys, INVOICE_PATH_PREFIX } from '../../src/chain/chain.ts';
 
 /** The withdrawals table's type lives in its store (see there). */
 const wdb = (db: Db) => db.kysely as unknown as Kysely<Database & { withdrawals: WithdrawalsTable }>;

@@ -9,12 +9,12 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { Transaction } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import { DIALECTS } from '../../../test/helpers/db.ts';
-import { anvilAccount, sendMint, sendTokenTransfer } from '../../chain/test-usdt.ts';
-import type { Hex } from '../../chain/chain-types.ts';
-import { createDepositKeys } from '../../chain/keys.ts';
-import { ensureDepositAddress } from '../../chain/deposit-addresses.ts';
+import { anvilAccount, sendMint, sendTokenTransfer } from '../../chain/chain.ts';
+import type { Hex } from '../../chain/chain.ts';
+import { createDepositKeys } from '../../chain/chain.ts';
+import { ensureDepositAddress } from '../custody/deposit-addresses.ts';
 import { startHarness, type Harness } from '../../../test/helpers/payment-testkit.ts';
-import { checkDeposit } from '../reconcile/reconcile-rules.ts';
+import { checkDeposit } from '../custody/reconcile-rules.ts';
 import { depositId, depositPaymentId, depositTransferIds } from './deposit-rules.ts';
 import { DEPOSIT_RELEASE_CONSUMER } from './deposit-release.ts';
 import { createDepositRelease, unfreezeTransferId } from './deposit-release.ts';

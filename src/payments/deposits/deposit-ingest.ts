@@ -5,7 +5,7 @@
 // A block ingested here and reorged out before the cursor reaches it: when the scanner reads that
 // range it orphans the deposit (its block hash is not the canonical one), then re-attaches it if
 // the transaction was re-mined, or drops it (voiding the pending credit) if it vanished.
-import type { ChainReader, Hex } from '../../chain/chain-types.ts';
+import type { ChainReader, Hex } from '../../chain/chain.ts';
 import type { DepositScanner, Seen } from './deposit-scanner.ts';
 
 export type IngestResult = { result: 'ingested'; deposits: number } | { result: 'not_mined' | 'not_found' | 'no_scanner' | 'block_moved' };

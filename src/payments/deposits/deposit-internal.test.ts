@@ -7,9 +7,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createWalletClient, defineChain, encodeFunctionData, http, parseEther, type Abi } from 'viem';
 import { compileContract } from '../../../scripts/compile-contracts.ts';
 import { DIALECTS, openTestDb, type TestDb } from '../../../test/helpers/db.ts';
-import type { Hex } from '../../chain/chain-types.ts';
-import { internalTransfers } from '../../chain/evm.ts';
-import { anvilAccount } from '../../chain/test-usdt.ts';
+import type { Hex } from '../../chain/chain.ts';
+import { internalTransfers } from '../../chain/chain.ts';
+import { anvilAccount } from '../../chain/chain.ts';
 import { getPayment } from '../payments.ts';
 import { depositId } from './deposit-rules.ts';
 import { createDepositScanner, type DepositScanner } from './deposit-scanner.ts';

@@ -9,13 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DIALECTS, openTestDb, type TestDb } from '../../../test/helpers/db.ts';
-import { anvilAccount, sendMint, sendTokenTransfer } from '../../chain/test-usdt.ts';
-import { startAnvil } from '../../chain/anvil.ts';
-import { createEvmClient, createEvmReader } from '../../chain/evm.ts';
-import type { Hex } from '../../chain/chain-types.ts';
+import { anvilAccount, sendMint, sendTokenTransfer } from '../../chain/chain.ts';
+import { startAnvil } from '../../chain/chain.ts';
+import { createEvmClient, createEvmReader } from '../../chain/chain.ts';
+import type { Hex } from '../../chain/chain.ts';
 import { createDepositScanner } from './deposit-scanner.ts';
 import { ledgerEnv, mine, startChainEnv, testChainConfig, type ChainEnv } from '../../../test/helpers/deposit-testkit.ts';
-import { deployTestUsdt } from '../../chain/test-usdt.ts';
+import { deployTestUsdt } from '../../chain/chain.ts';
 
 const USDT = (n: number) => BigInt(Math.round(n * 1e6));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -7,8 +7,8 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseEther } from 'viem';
 import { DIALECTS, openTestDb, type TestDb } from '../../../test/helpers/db.ts';
-import { anvilAccount, sendNative, sendTokenTransfer } from '../../chain/test-usdt.ts';
-import type { Hex } from '../../chain/chain-types.ts';
+import { anvilAccount, sendNative, sendTokenTransfer } from '../../chain/chain.ts';
+import type { Hex } from '../../chain/chain.ts';
 import { getPayment } from '../payments.ts';
 import { createDepositScanner, type DepositScanner } from './deposit-scanner.ts';
 import { depositId, depositTransferIds } from './deposit-rules.ts';

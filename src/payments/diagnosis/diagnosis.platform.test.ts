@@ -9,10 +9,10 @@ import { parseEther } from 'viem';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../test/helpers/db.ts';
 import { bearer, startTestPlatform, type TestPlatform } from '../../../test/helpers/accounts-testkit.ts';
-import { startAnvil, type AnvilHandle } from '../../chain/anvil.ts';
-import type { Hex } from '../../chain/chain-types.ts';
-import { createEvmClient } from '../../chain/evm.ts';
-import { anvilAccount, sendNative } from '../../chain/test-usdt.ts';
+import { startAnvil, type AnvilHandle } from '../../chain/chain.ts';
+import type { Hex } from '../../chain/chain.ts';
+import { createEvmClient } from '../../chain/chain.ts';
+import { anvilAccount, sendNative } from '../../chain/chain.ts';
 import { TEST_DEPOSIT_MNEMONIC } from '../../../test/helpers/deposit-testkit.ts';
 
 describe.each(DIALECTS)('diagnosis in the platform on %s', (dialect) => {

@@ -10,11 +10,11 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createWalletClient, defineChain, encodeFunctionData, http, parseEther, type Abi } from 'viem';
 import { compileContract } from '../../../scripts/compile-contracts.ts';
 import { DIALECTS } from '../../../test/helpers/db.ts';
-import type { Hex } from '../../chain/chain-types.ts';
-import { createEvmReader } from '../../chain/evm.ts';
-import { createDepositKeys } from '../../chain/keys.ts';
-import { depositAddressOwners, ensureDepositAddress } from '../../chain/deposit-addresses.ts';
-import { anvilAccount, deployTestUsdt, sendMint, sendTokenTransfer } from '../../chain/test-usdt.ts';
+import type { Hex } from '../../chain/chain.ts';
+import { createEvmReader } from '../../chain/chain.ts';
+import { createDepositKeys } from '../../chain/chain.ts';
+import { depositAddressOwners, ensureDepositAddress } from '../custody/deposit-addresses.ts';
+import { anvilAccount, deployTestUsdt, sendMint, sendTokenTransfer } from '../../chain/chain.ts';
 import { LOCALES } from '../../shared/i18n.ts';
 import { startHarness, TEST_USDT, type Harness } from '../../../test/helpers/payment-testkit.ts';
 import { DIAGNOSIS_MESSAGES, DIAGNOSIS_NEXT_ACTIONS } from '../payment-messages.ts';

@@ -17,7 +17,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { DbExecutor } from '../../db/database.ts';
-import type { ChainReader, Hex, TransactionInfo } from '../../chain/chain-types.ts';
+import type { ChainReader, Hex, TransactionInfo } from '../../chain/chain.ts';
 import { assertNever } from '../../shared/assert.ts';
 import { ProblemError, problems } from '../../shared/errors.ts';
 import { formatAmount } from '../../shared/money.ts';
@@ -28,7 +28,7 @@ import { explainDiagnosis, type DiagnosisCode } from '../payment-messages.ts';
 import { assetMap, dtoContext, type PaymentViewDeps } from '../payment-routes.ts';
 import type { PaymentStatus } from '../payment-rules.ts';
 import { getPayment, paymentFromRow, type Payment } from '../payments.ts';
-import { depositAddressOwners } from '../../chain/deposit-addresses.ts';
+import { depositAddressOwners } from '../custody/deposit-addresses.ts';
 import { depositIngest, type IngestResult } from '../deposits/deposit-ingest.ts';
 import type { DepositScanner } from '../deposits/deposit-scanner.ts';
 

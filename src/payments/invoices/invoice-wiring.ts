@@ -6,8 +6,8 @@
 import type { RouteModule } from '../../app.ts';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
-import { createEvmReader } from '../../chain/evm.ts';
-import { createDepositKeys, INVOICE_PATH_PREFIX } from '../../chain/keys.ts';
+import { createEvmReader } from '../../chain/chain.ts';
+import { createDepositKeys, INVOICE_PATH_PREFIX } from '../../chain/chain.ts';
 import type { JobRunner } from '../../jobs/jobs.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Principal } from '../../shared/principal.ts';

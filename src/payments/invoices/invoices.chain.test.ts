@@ -7,9 +7,9 @@
 // each dialect; the scanner is ticked by hand; balances read from the ledger.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS, openTestDb, type TestDb } from '../../../test/helpers/db.ts';
-import type { Hex } from '../../chain/chain-types.ts';
-import { createDepositKeys, INVOICE_PATH_PREFIX } from '../../chain/keys.ts';
-import { anvilAccount, sendMint, sendTokenTransfer } from '../../chain/test-usdt.ts';
+import type { Hex } from '../../chain/chain.ts';
+import { createDepositKeys, INVOICE_PATH_PREFIX } from '../../chain/chain.ts';
+import { anvilAccount, sendMint, sendTokenTransfer } from '../../chain/chain.ts';
 import { ManualClock } from '../../shared/clock.ts';
 import { createDepositScanner, type DepositScanner } from '../deposits/deposit-scanner.ts';
 import { ledgerEnv, mine, startChainEnv, TEST_DEPOSIT_MNEMONIC, type ChainEnv, type LedgerEnv } from '../../../test/helpers/deposit-testkit.ts';

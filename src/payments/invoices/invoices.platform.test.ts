@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../test/helpers/db.ts';
 import { bearer, startTestPlatform, type TestPlatform } from '../../../test/helpers/accounts-testkit.ts';
-import { ANVIL_TEST_MNEMONIC } from '../../chain/anvil.ts';
-import { createDepositKeys, INVOICE_PATH_PREFIX } from '../../chain/keys.ts';
+import { ANVIL_TEST_MNEMONIC } from '../../../test/helpers/anvil.ts';
+import { createDepositKeys, INVOICE_PATH_PREFIX } from '../../chain/chain.ts';
 
 const PW = 'correct horse battery staple 9';
 

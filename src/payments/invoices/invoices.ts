@@ -16,8 +16,8 @@
 import type { Config } from '../../config.ts';
 import type { Db, DbExecutor } from '../../db/database.ts';
 import { isUniqueViolation } from '../../db/database.ts';
-import type { Hex } from '../../chain/chain-types.ts';
-import type { DepositKeys } from '../../chain/keys.ts';
+import type { Hex } from '../../chain/chain.ts';
+import type { DepositKeys } from '../../chain/chain.ts';
 import { emitEvent, enqueueJob, type JobRunner } from '../../jobs/jobs.ts';
 import { ProblemError } from '../../shared/errors.ts';
 import { deterministicId, newId } from '../../shared/ids.ts';

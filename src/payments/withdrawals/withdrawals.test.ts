@@ -8,12 +8,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHex, type PublicClient } from 'viem';
 import { DIALECTS, openTestDb, type TestDb } from '../../../test/helpers/db.ts';
-import { startAnvil, type AnvilHandle } from '../../chain/anvil.ts';
-import { createEvmClient } from '../../chain/evm.ts';
-import { erc20TransferData, Sender } from '../../chain/hot-wallet.ts';
+import { startAnvil, type AnvilHandle } from '../../chain/chain.ts';
+import { createEvmClient } from '../../chain/chain.ts';
+import { erc20TransferData, Sender } from '../../chain/chain.ts';
 import { openDb } from '../../db/database.ts';
-import { anvilAccount, balanceOfToken, deployTestUsdt, sendNative } from '../../chain/test-usdt.ts';
-import type { Hex } from '../../chain/chain-types.ts';
+import { anvilAccount, deployTestUsdt, sendNative } from '../../chain/chain.ts';
+import { balanceOfToken } from '../../../test/helpers/anvil.ts';
+import type { Hex } from '../../chain/chain.ts';
 import { JobRunner } from '../../jobs/jobs.ts';
 import { createLedger, type Ledger } from '../../ledger/ledger.ts';
 import { ledgerAccountId } from '../../ledger/ledger-types.ts';

@@ -3,7 +3,7 @@
 // (or a chain could not be read), 0 when everything is accounted for.
 import type { Command, CliIo } from '../../shared/cli-kit.ts';
 import { describeDb, type CliContext } from '../../db/configured-db.ts';
-import { chainsForCli } from '../../chain/dev-chain.ts';
+import { chainsForCli } from '../../chain/chain.ts';
 import { createLedger } from '../../ledger/ledger.ts';
 import { systemClock } from '../../shared/clock.ts';
 import { formatAmount } from '../../shared/money.ts';

@@ -14,12 +14,12 @@ import { TransactionReceiptNotFoundError, type PublicClient } from 'viem';
 import type { ChainConfigFile } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import { verifyLedger, type Ledger } from '../../ledger/ledger.ts';
-import { platformAccount } from '../custody/chart.ts';
+import { platformAccount } from './chart.ts';
 import type { Metrics } from '../../ops/metrics.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';
-import type { Hex } from '../../chain/chain-types.ts';
-import { createEvmClient } from '../../chain/evm.ts';
+import type { Hex } from '../../chain/chain.ts';
+import { createEvmClient } from '../../chain/chain.ts';
 import { chainAssets, depositTransferIds } from '../deposits/deposit-rules.ts';
 import {
   addDeposit,

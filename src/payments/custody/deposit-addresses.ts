@@ -2,11 +2,11 @@
 // index. Issuing an address also pulls the chain's scan cursor back to the block at which it was
 // issued, so that a payment sent the moment the address is shown can never be missed.
 import { sql } from 'kysely';
-import type { Db, DbExecutor } from '../db/database.ts';
-import { isUniqueViolation } from '../db/database.ts';
-import { systemClock, type Clock } from '../shared/clock.ts';
-import type { Hex } from './chain-types.ts';
-import type { DepositKeys } from './keys.ts';
+import type { Db, DbExecutor } from '../../db/database.ts';
+import { isUniqueViolation } from '../../db/database.ts';
+import { systemClock, type Clock } from '../../shared/clock.ts';
+import type { Hex } from '../../chain/chain.ts';
+import type { DepositKeys } from '../../chain/chain.ts';
 
 export interface DepositAddress {
   chain_id: number;

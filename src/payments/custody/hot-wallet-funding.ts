@@ -9,12 +9,11 @@
 // of the same transaction answers `exists` and books nothing.
 import type { Transaction } from 'kysely';
 import { decodeEventLog, erc20Abi, TransactionReceiptNotFoundError, type PublicClient } from 'viem';
-import type { Db } from '../db/database.ts';
-import type { Database } from '../db/schema.ts';
-import type { Ledger } from '../ledger/ledger.ts';
-import type { TransferResultCode } from '../ledger/ledger-types.ts';
-import type { Hex } from './chain-types.ts';
-import { platformAccount } from '../payments/custody/chart.ts';
+import type { Database } from '../../db/schema.ts';
+import type { Ledger } from '../../ledger/ledger.ts';
+import type { TransferResultCode } from '../../ledger/ledger-types.ts';
+import type { Hex } from '../../chain/chain.ts';
+import { platformAccount } from './chart.ts';
 
 /** fundingTransferId(31337, '0xab…', 2) -> 'funding:31337:0xab…:2'; native value: log_index null -> ':native'. */
 export function fundingTransferId(chain_id: number, tx_hash: string, log_index: number | null): string {
@@ -113,13 +112,4 @@ export async function bookFunding(ledger: Ledger, items: readonly FundingItem[],
     if (r.result !== 'ok' && r.result !== 'exists') throw new Error(`funding ${batch[n]!.id}: the ledger refused it (${r.result satisfies TransferResultCode})`);
     return { item: items[n]!, result: r.result };
   });
-}
-
-/**
- * Whether a transaction hash is one of the platform's own (a sweep into the hot wallet is already
- * booked as a sweep and must never be booked again as funding).
- */
-export async function isOwnTransaction(db: Db, tx_hash: string): Promise<boolean> {
-  const hit = await db.kysely.selectFrom('chain_tx_attempts').select('hash').where('hash', '=', tx_hash.toLowerCase()).executeTakeFirst();
-  return hit !== undefined;
 }

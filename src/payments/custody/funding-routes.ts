@@ -8,7 +8,7 @@ import type { PublicClient } from 'viem';
 import type { ChainConfigFile } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
-import type { Hex } from '../../chain/chain-types.ts';
+import type { Hex } from '../../chain/chain.ts';
 import { enforceRouteAuth } from '../../accounts/accounts-routes.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { ProblemError } from '../../shared/errors.ts';

@@ -32,22 +32,22 @@
 // docs/decisions/hot-wallet-nonces-and-sweeps.md.
 import type { Transaction } from 'kysely';
 import { toHex, type PublicClient } from 'viem';
-import type { Db } from '../db/database.ts';
-import { isUniqueViolation } from '../db/database.ts';
-import type { Database } from '../db/schema.ts';
-import type { SweepsTable } from '../db/schema-chain.ts';
-import { enqueueJob, type JobContext, type JobRunner } from '../jobs/jobs.ts';
-import type { Ledger } from '../ledger/ledger.ts';
-import type { TransferInput } from '../ledger/ledger-types.ts';
-import type { Clock } from '../shared/clock.ts';
-import { deterministicId } from '../shared/ids.ts';
-import { parseAmount } from '../shared/money.ts';
-import type { Hex } from './chain-types.ts';
-import { erc20TransferData, Sender } from './hot-wallet.ts';
-import { getChainTxByPurpose } from './hot-wallet-store.ts';
-import type { DepositKeys } from './keys.ts';
-import { intervalWorker, type IntervalWorker } from '../jobs/interval-worker.ts';
-import { platformAccount, platformAccountId } from '../payments/custody/chart.ts';
+import type { Db } from '../../db/database.ts';
+import { isUniqueViolation } from '../../db/database.ts';
+import type { Database } from '../../db/schema.ts';
+import type { SweepsTable } from '../../db/schema-chain.ts';
+import { enqueueJob, type JobContext, type JobRunner } from '../../jobs/jobs.ts';
+import type { Ledger } from '../../ledger/ledger.ts';
+import type { TransferInput } from '../../ledger/ledger-types.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { deterministicId } from '../../shared/ids.ts';
+import { parseAmount } from '../../shared/money.ts';
+import type { Hex } from '../../chain/chain.ts';
+import { erc20TransferData, Sender } from '../../chain/chain.ts';
+import { getChainTx, getChainTxByPurpose } from '../../chain/chain.ts';
+import type { DepositKeys } from '../../chain/chain.ts';
+import { intervalWorker, type IntervalWorker } from '../../jobs/interval-worker.ts';
+import { platformAccount, platformAccountId } from './chart.ts';
 
 export const SWEEP_JOB = 'chain.sweep.advance';
 /** Gas for one ERC-20 transfer from a deposit address, with margin (OpenZeppelin ERC-20 uses ~35–52k). */
@@ -473,7 +473,8 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
 
   /** What a recorded transaction moved: value if it succeeded, the gas it paid either way. */
   async function topupOf(tx_id: string): Promise<{ value: bigint; fee: bigint; value_sent: bigint }> {
-    const tx = await db.kysely.selectFrom('chain_txs').select(['value_minor', 'gas_fee_minor', 'status']).where('id', '=', tx_id).executeTakeFirstOrThrow();
+    const tx = await getChainTx(db.kysely, tx_id);
+    if (!tx) throw new Error(`sweep: no chain transaction ${tx_id}`);
     return { value: tx.status === 'confirmed' ? tx.value_minor : 0n, fee: tx.gas_fee_minor ?? 0n, value_sent: tx.value_minor };
   }
 
