@@ -213,7 +213,7 @@ export interface InvoiceTables {
   invoice_refunds: InvoiceRefundsTable;
 }
 
-/** Discrepancies found by the reconciler (src/payments/reconcile/**): one open row per key. */
+/** Discrepancies found by the reconciler (src/payments/custody/reconciler.ts): one open row per key. */
 export interface ReconcileIncidentsTable {
   id: string;
   /** Dedupe key: kind + chain + asset + subject; unique among unresolved rows. */
