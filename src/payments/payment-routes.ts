@@ -2,7 +2,7 @@
 // never a 403, so that ids reveal nothing) and balances of every configured asset.
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { Config } from '../config.ts';
 import type { Db, DbExecutor } from '../db/database.ts';
 import type { Ledger } from '../ledger/ledger.ts';
@@ -62,6 +62,24 @@ export async function dtoContext(deps: PaymentViewDeps, req: FastifyRequest | nu
 
 const Problem = Type.Object({ type: Type.String(), title: Type.String(), status: Type.Integer(), detail: Type.String(), code: Type.String() }, { additionalProperties: true });
 const Balance = Type.Object({ asset: Type.String(), available: Type.String(), pending_in: Type.String(), pending_out: Type.String(), held: Type.String() });
+
+/** A user's balance in every configured asset, zeros included (none before the ledger is up). */
+async function balancesOf(deps: PaymentRoutesDeps, user_id: string): Promise<Array<Static<typeof Balance>>> {
+  const assets = [...assetMap(deps.config).values()];
+  const ledger = deps.ledger();
+  const rows = ledger && assets.length ? await ledger.balancesOf('user', user_id, assets.map((a) => a.code)) : [];
+  const byAsset = new Map(rows.map((r) => [r.asset, r]));
+  return assets.map((a) => {
+    const b = byAsset.get(a.code);
+    return {
+      asset: a.code,
+      available: formatAmount(b?.available_minor ?? 0n, a.decimals),
+      pending_in: formatAmount(b?.pending_in_minor ?? 0n, a.decimals),
+      pending_out: formatAmount(b?.pending_out_minor ?? 0n, a.decimals),
+      held: formatAmount(b?.held_minor ?? 0n, a.decimals),
+    };
+  });
+}
 
 export function paymentRoutes(deps: PaymentRoutesDeps): FastifyPluginAsync {
   return async (fastify) => {
@@ -126,22 +144,7 @@ export function paymentRoutes(deps: PaymentRoutesDeps): FastifyPluginAsync {
       },
       async (req) => {
         const me = requireScope(req.principal, 'payments:read');
-        const assets = [...assetMap(deps.config).values()];
-        const ledger = deps.ledger();
-        const rows = ledger && assets.length ? await ledger.balancesOf('user', me.user_id, assets.map((a) => a.code)) : [];
-        const byAsset = new Map(rows.map((r) => [r.asset, r]));
-        return {
-          data: assets.map((a) => {
-            const b = byAsset.get(a.code);
-            return {
-              asset: a.code,
-              available: formatAmount(b?.available_minor ?? 0n, a.decimals),
-              pending_in: formatAmount(b?.pending_in_minor ?? 0n, a.decimals),
-              pending_out: formatAmount(b?.pending_out_minor ?? 0n, a.decimals),
-              held: formatAmount(b?.held_minor ?? 0n, a.decimals),
-            };
-          }),
-        };
+        return { data: await balancesOf(deps, me.user_id) };
       },
     );
   };

@@ -22,7 +22,8 @@ import { createDepositScanner, type DepositScanner } from '../deposits/deposit-s
 import { depositIngest } from '../deposits/deposit-ingest.ts';
 import { depositId, nativeLogIndex } from '../deposits/deposit-rules.ts';
 import { mine, startChainEnv, TEST_DEPOSIT_MNEMONIC, type ChainEnv } from '../../../test/helpers/deposit-testkit.ts';
-import { diagnosisRoutes, type DiagnosisChainDeps } from './diagnosis.ts';
+import type { DiagnosisChainDeps } from './diagnosis.ts';
+import { diagnosisRoutes } from './diagnosis-routes.ts';
 
 const USDT = (n: number) => BigInt(Math.round(n * 1e6));
 const payer = anvilAccount(1);

@@ -13,20 +13,17 @@
 // For a payment id: the caller's payment (404 otherwise), with what the chain says about its hash.
 // Verdicts beyond the contract's list (API.md), only where none fits: `reversed`, `refunded`
 // (deposit statuses) and `failed` (a withdrawal or transfer that failed off chain).
-import type { FastifyPluginAsync } from 'fastify';
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
-import type { DbExecutor } from '../../db/database.ts';
+// This file finds the answer (createDiagnosis); diagnosis-routes.ts shapes it for the caller.
+import type { Config } from '../../config.ts';
+import type { Db, DbExecutor } from '../../db/database.ts';
 import type { ChainReader, Hex, TransactionInfo } from '../../chain/chain.ts';
 import { assertNever } from '../../shared/assert.ts';
 import { ProblemError, problems } from '../../shared/errors.ts';
-import { formatAmount } from '../../shared/money.ts';
-import { requireScope } from '../../shared/principal.ts';
 import type { Locale } from '../../shared/i18n.ts';
-import { PaymentSchema, toPaymentDto } from '../payment-dto.ts';
+import { formatAmount } from '../../shared/money.ts';
 import { explainDiagnosis, type DiagnosisCode } from '../payment-messages.ts';
-import { assetMap, dtoContext, type PaymentViewDeps } from '../payment-routes.ts';
-import type { PaymentStatus } from '../payment-rules.ts';
+import { assetMap } from '../payment-routes.ts';
+import type { AssetInfo, PaymentStatus } from '../payment-rules.ts';
 import { getPayment, paymentFromRow, type Payment } from '../payments.ts';
 import { depositAddressOwners } from '../custody/deposit-addresses.ts';
 import { depositIngest, type IngestResult } from '../deposits/deposit-ingest.ts';
@@ -88,29 +85,33 @@ export function verdictOf(status: PaymentStatus): Verdict {
   }
 }
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+/** What the chain says about a transaction, as the caller may see it (redacted for another account's). */
+export interface ChainDto {
+  found: boolean;
+  chain_id: number | null;
+  block_number: number | null;
+  confirmations: number | null;
+  status: string | null;
+  from: string | null;
+  to: string | null;
+  token: string | null;
+  asset: string | null;
+  amount: string | null;
+}
 
-export const DiagnosisChainSchema = Type.Object({
-  found: Type.Boolean(),
-  chain_id: Nullable(Type.Integer()),
-  block_number: Nullable(Type.Integer()),
-  confirmations: Nullable(Type.Integer()),
-  status: Nullable(Type.String({ description: 'success | reverted | pending' })),
-  from: Nullable(Type.String()),
-  to: Nullable(Type.String()),
-  token: Nullable(Type.String({ description: 'token contract; null for the native coin' })),
-  asset: Nullable(Type.String({ description: 'Settle asset code; null when Settle does not carry it' })),
-  amount: Nullable(Type.String({ description: 'in the asset units; in base units when asset is null' })),
-});
+/** A chain that has no such transaction. */
+function notOnChain(chain_id: number | null): ChainDto {
+  return { found: false, chain_id, block_number: null, confirmations: null, status: null, from: null, to: null, token: null, asset: null, amount: null };
+}
 
-export const DiagnosisSchema = Type.Object({
-  verdict: Type.String(),
-  explanation: Type.Object({ code: Type.String(), message: Type.String(), eta: Nullable(Type.String()), next_action: Type.String() }),
-  payment: Nullable(PaymentSchema),
-  chain: Nullable(DiagnosisChainSchema),
-});
+/**
+ * What a diagnosis found, before it is shaped for the caller: the caller's own payment (whose
+ * status gives the verdict), or a verdict from the chain alone.
+ */
+export type Finding =
+  | { kind: 'payment'; payment: Payment; chain: ChainDto | null }
+  | { kind: 'chain'; verdict: Verdict; code: DiagnosisCode; chain: ChainDto | null; params?: Record<string, string> };
 
-type ChainDto = typeof DiagnosisChainSchema.static;
 type Found = Extract<TransactionInfo, { found: true }>;
 type Leg = { to: Hex; from: Hex; token: Hex | null; amount_minor: bigint };
 
@@ -143,123 +144,109 @@ function legsOf(info: Found): Leg[] {
   return legs;
 }
 
-export function diagnosisRoutes(deps: PaymentViewDeps, chainDeps?: DiagnosisChainDeps | (() => DiagnosisChainDeps | undefined)): FastifyPluginAsync {
-  const assets = assetMap(deps.config);
-  /** The Settle asset a leg pays on a chain (tokens by contract address, never symbol), or null. */
-  const assetOf = (chain_id: number, token: Hex | null) => [...assets.values()].find((a) => a.chain_id === chain_id && (a.contract_address?.toLowerCase() ?? null) === token) ?? null;
+export interface Diagnosis {
+  /** The caller's payment with what its chain says about its hash; 404 for anyone else's. */
+  byPayment(user_id: string, payment_id: string): Promise<Finding>;
+  /** What the records and the chains know of a hash, for this caller. */
+  byHash(me: { user_id: string; locale: Locale }, hash: Hex): Promise<Finding>;
+}
 
-  function chainDto(chain_id: number, info: Found, leg: Leg | null, redact: boolean): ChainDto {
-    const asset = leg ? assetOf(chain_id, leg.token) : null;
-    return {
-      found: true,
-      chain_id,
-      block_number: info.block_number,
-      confirmations: info.confirmations,
-      status: info.status,
-      from: redact ? null : (leg?.from ?? info.from),
-      to: redact ? null : (leg?.to ?? info.to),
-      token: redact ? null : (leg?.token ?? null),
-      asset: redact ? null : (asset?.code ?? null),
-      amount: redact || !leg ? null : asset ? formatAmount(leg.amount_minor, asset.decimals) : leg.amount_minor.toString(),
-    };
+/** What one diagnosis reads: the records, the chain side (if any) and the configured assets. */
+interface DiagnosisContext {
+  ex: DbExecutor;
+  chain: DiagnosisChainDeps | undefined;
+  /** The Settle asset a leg pays on a chain (tokens by contract address, never symbol), or null. */
+  assetOf: (chain_id: number, token: Hex | null) => AssetInfo | null;
+}
+
+function chainDto(ctx: DiagnosisContext, chain_id: number, info: Found, leg: Leg | null, redact: boolean): ChainDto {
+  const asset = leg ? ctx.assetOf(chain_id, leg.token) : null;
+  return {
+    found: true,
+    chain_id,
+    block_number: info.block_number,
+    confirmations: info.confirmations,
+    status: info.status,
+    from: redact ? null : (leg?.from ?? info.from),
+    to: redact ? null : (leg?.to ?? info.to),
+    token: redact ? null : (leg?.token ?? null),
+    asset: redact ? null : (asset?.code ?? null),
+    amount: redact || !leg ? null : asset ? formatAmount(leg.amount_minor, asset.decimals) : leg.amount_minor.toString(),
+  };
+}
+
+const fromChain = (verdict: Verdict, code: DiagnosisCode, chain: ChainDto | null, params?: Record<string, string>): Finding => ({ kind: 'chain', verdict, code, chain, ...(params ? { params } : {}) });
+const ofPayment = (payment: Payment, chain: ChainDto | null): Finding => ({ kind: 'payment', payment, chain });
+
+async function diagnosePayment(ctx: DiagnosisContext, user_id: string, payment_id: string): Promise<Finding> {
+  const { ex, chain } = ctx;
+  const found = await getPayment(ex, payment_id);
+  if (!found || found.payment.user_id !== user_id) throw problems.notFound('payment');
+  const pc = found.payment.chain;
+  let chainInfo: ChainDto | null = null;
+  const reader = pc?.tx_hash ? chain?.readers.get(pc.chain_id) : undefined;
+  if (pc?.tx_hash && reader) {
+    const a = await withTimeout(reader.transaction(pc.tx_hash as Hex), chain?.timeout_ms ?? CHAIN_TIMEOUT_MS).catch(() => 'timeout' as const);
+    if (a !== 'timeout') {
+      const mine = a.found ? legsOf(a).find((l) => l.to === pc.to?.toLowerCase()) ?? null : null;
+      chainInfo = a.found ? chainDto(ctx, pc.chain_id, a, mine, false) : notOnChain(pc.chain_id);
+    }
+  }
+  return ofPayment(found.payment, chainInfo);
+}
+
+async function diagnoseHash(ctx: DiagnosisContext, me: { user_id: string; locale: Locale }, hash: Hex): Promise<Finding> {
+  const { ex, chain } = ctx;
+  const recorded = async () => (await ex.selectFrom('payments').selectAll().where('tx_hash', '=', hash).limit(50).execute()).map(paymentFromRow);
+  let rows = await recorded();
+  const onChain = chain ? await askChains(chain, hash) : { unreachable: true };
+
+  if (!('info' in onChain)) {
+    const mine = rows.find((p) => p.user_id === me.user_id);
+    if (mine) return ofPayment(mine, null);
+    if (rows.length) return fromChain('other_account', 'diagnosis_other_account', null);
+    if (onChain.unreachable) throw new ProblemError(503, 'chain_unavailable', explainDiagnosis('diagnosis_chain_unreachable', me.locale).message).inLocale(me.locale);
+    return fromChain('not_found', 'diagnosis_not_found', notOnChain(null));
   }
 
-  const fromChain = (verdict: Verdict, code: DiagnosisCode, locale: Locale, chain: ChainDto | null, params: Record<string, string> = {}) => ({
-    verdict,
-    explanation: { code, ...explainDiagnosis(code, locale, params), eta: null },
-    payment: null,
-    chain,
+  const { chain_id, info } = onChain;
+  if (info.status === 'reverted') return fromChain('failed_on_chain', 'diagnosis_failed_on_chain', chainDto(ctx, chain_id, info, null, false));
+  const legs = legsOf(info);
+  const owners = await chain!.owners(ex, chain_id);
+  const ownerOf = (l: Leg) => owners.get(l.to)?.user_id ?? null;
+  const supported = legs.filter((l) => ownerOf(l) === me.user_id && ctx.assetOf(chain_id, l.token));
+  const unsupported = legs.filter((l) => ownerOf(l) === me.user_id && !ctx.assetOf(chain_id, l.token));
+  const others = legs.filter((l) => ownerOf(l) !== null && ownerOf(l) !== me.user_id);
+
+  let mine = rows.find((p) => p.user_id === me.user_id);
+  if (!mine && supported.length && info.status === 'success' && chain!.ingest) {
+    // Ours and not recorded yet (scanner behind): record it now, through the scanner's path.
+    await chain!.ingest(chain_id, hash);
+    rows = await recorded();
+    mine = rows.find((p) => p.user_id === me.user_id);
+  }
+  if (mine) return ofPayment(mine, chainDto(ctx, chain_id, info, supported.find((l) => l.to === mine.chain?.to?.toLowerCase()) ?? supported[0] ?? null, false));
+  if (info.status === 'pending') return fromChain('confirming', 'diagnosis_pending', chainDto(ctx, chain_id, info, supported[0] ?? legs[0] ?? null, false));
+  if (unsupported.length) {
+    const leg = unsupported[0]!;
+    return fromChain('wrong_asset', 'diagnosis_wrong_asset', chainDto(ctx, chain_id, info, leg, false), { token: leg.token ?? 'native' });
+  }
+  if (others.length || rows.length) return fromChain('other_account', 'diagnosis_other_account', chainDto(ctx, chain_id, info, null, true));
+  return fromChain('not_ours', 'diagnosis_not_ours', chainDto(ctx, chain_id, info, legs[0] ?? null, false));
+}
+
+/** const d = createDiagnosis({ db, config }, () => chainDeps); await d.byHash(me, '0x…') */
+export function createDiagnosis(deps: { db: Db; config: Config }, chainDeps?: DiagnosisChainDeps | (() => DiagnosisChainDeps | undefined)): Diagnosis {
+  const assets = [...assetMap(deps.config).values()];
+  // The chain side is read per diagnosis: the platform may attach it after the routes are built.
+  const context = (): DiagnosisContext => ({
+    ex: deps.db.kysely,
+    chain: typeof chainDeps === 'function' ? chainDeps() : chainDeps,
+    assetOf: (chain_id, token) => assets.find((a) => a.chain_id === chain_id && (a.contract_address?.toLowerCase() ?? null) === token) ?? null,
   });
-
-  return async (fastify) => {
-    const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-    const chainSide = () => (typeof chainDeps === 'function' ? chainDeps() : chainDeps);
-
-    app.post(
-      '/diagnose',
-      {
-        schema: {
-          tags: ['payments'],
-          summary: 'Where is my money: a verdict on a transaction hash or payment id, from the records and the chain',
-          security: [{ bearer: [] }],
-          body: Type.Union([
-            Type.Object({ tx_hash: Type.String({ pattern: '^0x[0-9a-fA-F]{64}$' }) }, { additionalProperties: false }),
-            Type.Object({ payment_id: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
-          ]),
-          response: {
-            200: DiagnosisSchema,
-            '4xx': Type.Object({ code: Type.String() }, { additionalProperties: true }),
-            '5xx': Type.Object({ code: Type.String() }, { additionalProperties: true }),
-          },
-        },
-      },
-      async (req) => {
-        const me = requireScope(req.principal, 'payments:read');
-        const chain = chainSide();
-        const ex = deps.db.kysely;
-
-        const answer = async (payment: Payment, chainInfo: ChainDto | null) => {
-          const found = await getPayment(ex, payment.id);
-          const ctx = await dtoContext(deps, req, me, [found!.payment]);
-          const dto = toPaymentDto(found!.payment, found!.timeline, ctx);
-          return { verdict: verdictOf(found!.payment.status), explanation: dto.explanation, payment: dto, chain: chainInfo };
-        };
-
-        if ('payment_id' in req.body) {
-          const found = await getPayment(ex, req.body.payment_id);
-          if (!found || found.payment.user_id !== me.user_id) throw problems.notFound('payment');
-          const pc = found.payment.chain;
-          let chainInfo: ChainDto | null = null;
-          const reader = pc?.tx_hash ? chain?.readers.get(pc.chain_id) : undefined;
-          if (pc?.tx_hash && reader) {
-            const a = await withTimeout(reader.transaction(pc.tx_hash as Hex), chain?.timeout_ms ?? CHAIN_TIMEOUT_MS).catch(() => 'timeout' as const);
-            if (a !== 'timeout') {
-              const mine = a.found ? legsOf(a).find((l) => l.to === pc.to?.toLowerCase()) ?? null : null;
-              chainInfo = a.found ? chainDto(pc.chain_id, a, mine, false) : { found: false, chain_id: pc.chain_id, block_number: null, confirmations: null, status: null, from: null, to: null, token: null, asset: null, amount: null };
-            }
-          }
-          return answer(found.payment, chainInfo);
-        }
-
-        const hash = req.body.tx_hash.toLowerCase() as Hex;
-        const recorded = async () => (await ex.selectFrom('payments').selectAll().where('tx_hash', '=', hash).limit(50).execute()).map(paymentFromRow);
-        let rows = await recorded();
-        const onChain = chain ? await askChains(chain, hash) : { unreachable: true };
-
-        if (!('info' in onChain)) {
-          const mine = rows.find((p) => p.user_id === me.user_id);
-          if (mine) return answer(mine, null);
-          if (rows.length) return fromChain('other_account', 'diagnosis_other_account', me.locale, null);
-          if (onChain.unreachable) throw new ProblemError(503, 'chain_unavailable', explainDiagnosis('diagnosis_chain_unreachable', me.locale).message).inLocale(me.locale);
-          return fromChain('not_found', 'diagnosis_not_found', me.locale, { found: false, chain_id: null, block_number: null, confirmations: null, status: null, from: null, to: null, token: null, asset: null, amount: null });
-        }
-
-        const { chain_id, info } = onChain;
-        if (info.status === 'reverted') return fromChain('failed_on_chain', 'diagnosis_failed_on_chain', me.locale, chainDto(chain_id, info, null, false));
-        const legs = legsOf(info);
-        const owners = await chain!.owners(ex, chain_id);
-        const ownerOf = (l: Leg) => owners.get(l.to)?.user_id ?? null;
-        const supported = legs.filter((l) => ownerOf(l) === me.user_id && assetOf(chain_id, l.token));
-        const unsupported = legs.filter((l) => ownerOf(l) === me.user_id && !assetOf(chain_id, l.token));
-        const others = legs.filter((l) => ownerOf(l) !== null && ownerOf(l) !== me.user_id);
-
-        let mine = rows.find((p) => p.user_id === me.user_id);
-        if (!mine && supported.length && info.status === 'success' && chain!.ingest) {
-          // Ours and not recorded yet (scanner behind): record it now, through the scanner's path.
-          await chain!.ingest(chain_id, hash);
-          rows = await recorded();
-          mine = rows.find((p) => p.user_id === me.user_id);
-        }
-        if (mine) return answer(mine, chainDto(chain_id, info, supported.find((l) => l.to === mine.chain?.to?.toLowerCase()) ?? supported[0] ?? null, false));
-        if (info.status === 'pending') return fromChain('confirming', 'diagnosis_pending', me.locale, chainDto(chain_id, info, supported[0] ?? legs[0] ?? null, false));
-        if (unsupported.length) {
-          const leg = unsupported[0]!;
-          return fromChain('wrong_asset', 'diagnosis_wrong_asset', me.locale, chainDto(chain_id, info, leg, false), { token: leg.token ?? 'native' });
-        }
-        if (others.length || rows.length) return fromChain('other_account', 'diagnosis_other_account', me.locale, chainDto(chain_id, info, null, true));
-        return fromChain('not_ours', 'diagnosis_not_ours', me.locale, chainDto(chain_id, info, legs[0] ?? null, false));
-      },
-    );
+  return {
+    byPayment: (user_id, payment_id) => diagnosePayment(context(), user_id, payment_id),
+    byHash: (me, hash) => diagnoseHash(context(), me, hash),
   };
 }
 
