@@ -4,7 +4,8 @@ import { defineConfig } from 'vitest/config';
 // SIGKILL, anvil) and native modules (better-sqlite3) are happiest without worker threads.
 export const config = defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'web/**/*.test.ts'],
+    exclude: ['**/node_modules/**', 'web/dist/**'],
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,

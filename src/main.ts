@@ -11,6 +11,7 @@ import { buildPlatformApp, createPlatform, startBackground, stopBackground, type
 import type { App } from './app.ts';
 import { prepareDevChain, type DevChainHandle } from './chain/chain.ts';
 import { bookDevFloat } from './payments/custody/dev-float.ts';
+import { ensureWebBuilt } from './web/web-build.ts';
 
 export interface Running {
   config: Config;
@@ -78,6 +79,8 @@ export async function start(config: Config, log: pino.Logger = createLogger(conf
 /** Runs until SIGINT/SIGTERM. */
 export async function runForever(config: Config): Promise<void> {
   const log = createLogger(config);
+  // The web app is served from web/dist: built here when missing or older than web/ (docs/decisions/web-app-build.md).
+  await ensureWebBuilt((msg) => log.info(msg)).catch((error: unknown) => log.error({ err: error }, 'web app build failed; the API still runs'));
   const running = await start(config, log);
   const onSignal = (signal: string) => {
     log.info({ signal }, 'signal received');

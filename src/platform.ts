@@ -34,6 +34,11 @@ import type { Invoices } from './payments/invoices/invoices.ts';
 import { createReconciler, reconcileWorker } from './payments/custody/reconciler.ts';
 import { incidentRoutes } from './payments/custody/reconcile-routes.ts';
 import { fundingRoutes } from './payments/custody/funding-routes.ts';
+import { assetRoutes } from './payments/deposits/asset-routes.ts';
+import { streamRoutes } from './live/stream-routes.ts';
+import { livePaymentReader } from './live/live-payments.ts';
+import { webRoutes } from './web/web-routes.ts';
+import { WEB_DIST } from './web/web-build.ts';
 
 /** A background loop that runs at its own pace (scanner, sweeper, reconciler). */
 export interface Worker {
@@ -186,6 +191,11 @@ export async function createPlatform(config: Config, db: Db, opts: PlatformOptio
   platform.routes.push({ name: 'incidents', plugin: incidentRoutes({ db, clock }) });
   // Operator top-ups of the hot wallets are booked by an admin from the chain itself (decision 0006).
   platform.routes.push({ name: 'funding', plugin: fundingRoutes({ db, ledger, clock, chains: config.chains, hotWallet: (chain_id) => hotWallets.get(chain_id)?.address ?? null, client: (c) => createEvmClient(c) }) });
+
+  // The web app: assets beside deposit addresses, live updates, and the pages themselves (src/web/).
+  platform.routes.push({ name: 'assets', plugin: assetRoutes(config) });
+  platform.routes.push({ name: 'stream', plugin: streamRoutes({ db, payment: livePaymentReader(platform.payments.view) }) });
+  platform.routes.push({ name: 'web', prefix: '', plugin: webRoutes({ dist_dir: WEB_DIST, authenticate: accounts.authenticate, secure_cookies: config.public_url.startsWith('https://') }) });
 
   return platform;
 }

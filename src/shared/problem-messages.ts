@@ -43,6 +43,7 @@ export const PROBLEM_TEXTS: Readonly<Record<string, ProblemText>> = {
   totp_not_enabled: t('Two-factor is off', '未开启双重验证', '您的账户尚未开启双重验证。'),
   step_up_required: t('Confirm it is you', '请先确认身份', '此操作需要再次确认身份：请先调用 POST /api/v1/auth/step-up。'),
   step_up_failed: t('Confirmation failed', '身份确认失败', '未能确认是您本人，请检查密码或验证码。'),
+  not_acceptable: t('Not acceptable', '不支持的格式', '此接口只返回 text/event-stream：请用 EventSource 打开（Accept: text/event-stream）。'),
   csrf_failed: t('Missing CSRF token', '缺少 CSRF 令牌', '使用 Cookie 登录的修改类请求必须带上登录时获得的 CSRF 令牌请求头。'),
   session_required: t('Signed-in session required', '需要登录会话', '此操作会转出资金，只能在登录会话中进行，不能使用 API 密钥。'),
   forbidden: t('Not allowed', '无权操作', '您没有执行此操作的权限。'),

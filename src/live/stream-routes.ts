@@ -1,0 +1,108 @@
+// GET /api/v1/stream (API.md "Live updates"): the caller's own payment events as server-sent
+// events. It polls the caller's event feed (user_events: the outbox rendered per user by the
+// webhook dispatcher), so that it works whichever process wrote the event, and sends each
+// payment as it is NOW, in the caller's language (`payment.updated`, `id:` the feed's seq).
+// `Last-Event-ID` resumes after that seq; without it the stream starts at the present.
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from '@fastify/type-provider-typebox';
+import type { Db } from '../db/database.ts';
+import { ProblemError } from '../shared/errors.ts';
+import { requireScope, type Principal } from '../shared/principal.ts';
+
+export interface StreamDeps {
+  db: Db;
+  /** The payment as GET /payments/{id} shows it to `principal`, or null when not theirs. */
+  payment(principal: Principal, id: string): Promise<unknown>;
+  poll_ms?: number;
+  heartbeat_ms?: number;
+}
+
+const BATCH_MAX = 100;
+/** API.md: a comment line at least every 15 s. */
+const HEARTBEAT_MS = 15_000;
+
+async function latestSeq(db: Db, user_id: string): Promise<number> {
+  const r = await db.kysely.selectFrom('user_events').select((eb) => eb.fn.max('seq').as('s')).where('user_id', '=', user_id).executeTakeFirst();
+  return r?.s === null || r?.s === undefined ? 0 : Number(r.s);
+}
+
+function startCursor(req: FastifyRequest): number | null {
+  const sent = req.headers['last-event-id'];
+  return typeof sent === 'string' && /^\d{1,15}$/.test(sent) ? Number(sent) : null;
+}
+
+function openStream(req: FastifyRequest, reply: FastifyReply): void {
+  reply.hijack();
+  reply.raw.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-request-id': req.id,
+    'x-content-type-options': 'nosniff',
+    'x-accel-buffering': 'no',
+    connection: 'keep-alive',
+  });
+  reply.raw.write('retry: 3000\n\n');
+}
+
+export function streamRoutes(deps: StreamDeps): FastifyPluginAsync {
+  const poll_ms = deps.poll_ms ?? 1000;
+  const heartbeat_ms = deps.heartbeat_ms ?? HEARTBEAT_MS;
+  return async (app) => {
+    const open = new Set<() => void>();
+    // Streams never end by themselves: closing the server ends them, or close() would wait.
+    app.addHook('preClose', async () => {
+      for (const end of [...open]) end();
+    });
+    app.get('/stream', {
+      config: { auth: 'any' },
+      schema: {
+        tags: ['live'],
+        summary: 'Your payments as they change (text/event-stream; payment.updated with the full payment, id: a cursor, Last-Event-ID resumes)',
+        security: [{ bearer: [] }],
+        headers: Type.Object({ 'last-event-id': Type.Optional(Type.String({ maxLength: 20 })) }),
+      },
+    }, async (req, reply) => {
+      const me = requireScope(req.principal, 'payments:read');
+      // EventSource always asks for text/event-stream; anything else gets an answer that ends.
+      if (!String(req.headers.accept ?? '').includes('text/event-stream')) {
+        throw new ProblemError(406, 'not_acceptable', 'This route answers text/event-stream only: open it with EventSource (Accept: text/event-stream).');
+      }
+      let cursor = startCursor(req) ?? (await latestSeq(deps.db, me.user_id));
+      openStream(req, reply);
+      let ended = false;
+      let busy = false;
+      const tick = async () => {
+        if (busy || ended) return;
+        busy = true;
+        try {
+          const rows = await deps.db.kysely.selectFrom('user_events').select(['seq', 'type', 'body']).where('user_id', '=', me.user_id).where('seq', '>', cursor).orderBy('seq').limit(BATCH_MAX).execute();
+          for (const r of rows) {
+            cursor = Number(r.seq);
+            if (!r.type.startsWith('payment.')) continue;
+            const id = (JSON.parse(r.body) as { data?: { id?: string } }).data?.id;
+            const payment = id ? await deps.payment(me, id) : null;
+            if (!payment || ended) continue;
+            reply.raw.write(`event: payment.updated\nid: ${cursor}\ndata: ${JSON.stringify({ type: 'payment.updated', data: payment })}\n\n`);
+          }
+        } catch (error) {
+          req.log.warn({ err: error }, 'stream poll failed');
+        } finally {
+          busy = false;
+        }
+      };
+      const poller = setInterval(() => void tick(), poll_ms);
+      const heartbeat = setInterval(() => reply.raw.write(': keep-alive\n\n'), heartbeat_ms);
+      const end = () => {
+        if (ended) return;
+        ended = true;
+        clearInterval(poller);
+        clearInterval(heartbeat);
+        open.delete(end);
+        reply.raw.end();
+      };
+      open.add(end);
+      req.raw.on('close', end);
+      void tick();
+    });
+  };
+}

@@ -1,0 +1,27 @@
+// The /stream subscription (API.md "Live updates"): a payment.updated event puts the payment
+// into the query cache, so that its page and the lists change without a reload. EventSource
+// resumes by itself with Last-Event-ID after a dropped connection.
+import { useEffect } from 'react';
+import { useQueryClient, type QueryClient } from '@tanstack/react-query';
+import type { Payment } from '../api/session.ts';
+
+export const STREAM_URL = '/api/v1/stream';
+
+export function applyPaymentEvent(qc: QueryClient, payment: Payment): void {
+  qc.setQueryData(['payment', payment.id], payment);
+  void qc.invalidateQueries({ queryKey: ['payments'] });
+  void qc.invalidateQueries({ queryKey: ['balances'] });
+}
+
+export function useLiveUpdates(enabled: boolean): void {
+  const qc = useQueryClient();
+  useEffect(() => {
+    if (!enabled || typeof EventSource === 'undefined') return;
+    const source = new EventSource(STREAM_URL);
+    source.addEventListener('payment.updated', (e) => {
+      const body = JSON.parse((e as MessageEvent<string>).data) as { type: string; data: Payment };
+      applyPaymentEvent(qc, body.data);
+    });
+    return () => source.close();
+  }, [enabled, qc]);
+}
