@@ -232,7 +232,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Acknowledge an incident (staff; audited) */
+        /** Acknowledge an incident (risk, admin; audited) */
         post: {
             parameters: {
                 query?: never;
@@ -998,7 +998,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Approve a withdrawal in review: it is broadcast (risk, admin; audited) */
+        /** Approve a withdrawal in review: it is broadcast (risk, admin; audited); at or above four_eyes_above_usd a first approval answers 202 and a second, different staff member must approve */
         post: {
             parameters: {
                 query?: never;
@@ -1035,6 +1035,59 @@ export interface paths {
                 };
                 /** @description Default Response */
                 200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            amount: string;
+                            asset: string;
+                            chain: {
+                                block_number: number | null;
+                                chain_id: number;
+                                from: string | null;
+                                log_index: number | null;
+                                to: string | null;
+                                token: string | null;
+                                tx_hash: string | null;
+                            } | null;
+                            confirmations: {
+                                current: number;
+                                required: number;
+                            } | null;
+                            counterparty: {
+                                email: string | null;
+                            } | null;
+                            created_at: string;
+                            direction: string;
+                            explanation: {
+                                code: string;
+                                eta: string | null;
+                                message: string;
+                                next_action: string;
+                            };
+                            fee: string;
+                            hold: {
+                                reason: string;
+                                since: string;
+                            } | null;
+                            id: string;
+                            kind: string;
+                            memo: string | null;
+                            reference: string | null;
+                            status: string;
+                            timeline: {
+                                at: string;
+                                code: string;
+                                message: string;
+                                status: string;
+                            }[];
+                            updated_at: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                202: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1141,6 +1194,59 @@ export interface paths {
                 };
                 /** @description Default Response */
                 200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            amount: string;
+                            asset: string;
+                            chain: {
+                                block_number: number | null;
+                                chain_id: number;
+                                from: string | null;
+                                log_index: number | null;
+                                to: string | null;
+                                token: string | null;
+                                tx_hash: string | null;
+                            } | null;
+                            confirmations: {
+                                current: number;
+                                required: number;
+                            } | null;
+                            counterparty: {
+                                email: string | null;
+                            } | null;
+                            created_at: string;
+                            direction: string;
+                            explanation: {
+                                code: string;
+                                eta: string | null;
+                                message: string;
+                                next_action: string;
+                            };
+                            fee: string;
+                            hold: {
+                                reason: string;
+                                since: string;
+                            } | null;
+                            id: string;
+                            kind: string;
+                            memo: string | null;
+                            reference: string | null;
+                            status: string;
+                            timeline: {
+                                at: string;
+                                code: string;
+                                message: string;
+                                status: string;
+                            }[];
+                            updated_at: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                202: {
                     headers: {
                         [name: string]: unknown;
                     };
