@@ -3,7 +3,7 @@
 // resumes after a cursor; a comment keeps the connection alive; strangers get 401, and a client
 // that does not ask for text/event-stream gets 406 instead of a stream that never ends.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../payments/payment-testkit.ts';
+import { startHarness, type Harness } from '../../test/helpers/payment-testkit.ts';
 import { createWebhooks } from '../notify/webhooks.ts';
 import { paymentEventRenderer } from '../payments/payment-wiring.ts';
 import { DIALECTS } from '../../test/helpers/db.ts';

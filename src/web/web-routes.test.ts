@@ -4,7 +4,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, type TestPlatform } from '../accounts/accounts-testkit.ts';
+import { startTestPlatform, type TestPlatform } from '../../test/helpers/accounts-testkit.ts';
 import { ensureWebBuilt, WEB_DIST } from './web-build.ts';
 
 const PW = 'correct horse battery staple 9';
