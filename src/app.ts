@@ -12,6 +12,7 @@ import { sql } from 'kysely';
 import type { Config } from './config.ts';
 import type { Db } from './db/database.ts';
 import { pendingMigrations } from './db/migrate.ts';
+import { drainRequest } from './http/drain.ts';
 import { registerIdempotency } from './http/idempotency.ts';
 import { RateLimiter } from './http/rate-limit.ts';
 import type { Metrics } from './ops/metrics.ts';
@@ -49,6 +50,9 @@ export interface AppDeps {
 }
 
 export type App = FastifyInstance;
+
+const DRAIN_BYTES_MAX = 64 * 1_048_576;
+const DRAIN_MS_MAX = 30_000;
 
 const REQUEST_ID_RE = /^[\x21-\x7e]{1,128}$/;
 
@@ -186,6 +190,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.addHook('onSend', async (req, reply, payload) => {
     if (closing) reply.header('connection', 'close');
     setSecurityHeaders(req, reply);
+    // An answer given before the body was read (413, 401, 404 …) waits for the body's end, so
+    // that the client reads the answer instead of a broken pipe.
+    await drainRequest(req.raw, DRAIN_BYTES_MAX, DRAIN_MS_MAX);
     return payload;
   });
 

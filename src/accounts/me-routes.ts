@@ -86,13 +86,17 @@ export function meAccountRoutes(accounts: Accounts, opts: { upload_bytes_max: nu
       config: { auth: 'session' },
       schema: {
         tags, summary: 'Freeze my account now (panic button); ends my other sessions',
-        body: Type.Optional(Type.Object({ reason: Type.Optional(Type.Union([Type.Literal('user_request'), Type.Literal('abnormal_login')])) }, { additionalProperties: false })),
+        // API.md: `reason` is the user's own words (kept as the freeze's note); the two reason
+        // codes clients sent before stay accepted as codes.
+        body: Type.Optional(Type.Object({ reason: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })) }, { additionalProperties: false })),
         response: { 200: UserEnvelope },
       },
     }, async (req) => {
       const p = me(req);
-      const reason = req.body?.reason ?? 'user_request';
-      return { user: await accounts.freeze(p.user_id, reason, { type: 'user', id: p.user_id }, metaOf(req), { keep_session: p.session_id }) };
+      const said = req.body?.reason?.trim() || null;
+      const code = said === 'abnormal_login' ? 'abnormal_login' : 'user_request';
+      const note = said === 'abnormal_login' || said === 'user_request' ? null : said;
+      return { user: await accounts.freeze(p.user_id, code, { type: 'user', id: p.user_id }, metaOf(req), { keep_session: p.session_id, note }) };
     });
 
     app.post('/me/unfreeze-request', {
