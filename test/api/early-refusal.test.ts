@@ -7,7 +7,7 @@
 // hangs up while the body is still being sent — inject() cannot show that.
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, type TestPlatform } from '../../src/accounts/accounts-testkit.ts';
+import { startTestPlatform, type TestPlatform } from '../helpers/accounts-testkit.ts';
 
 const PW = 'correct horse battery staple';
 
