@@ -18,7 +18,7 @@ import { assert, AssertionError } from '../../shared/assert.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { depositTransferIds, type ReceiveMode } from './deposit-rules.ts';
 import { transitionPaymentsBulk } from './deposit-payments.ts';
-import { depositAccountSpecs } from './deposit-scanner.ts';
+import { depositAccountSpecs } from './deposit-scan-context.ts';
 import { claimFrozenHeld, selectFrozenHeld, type DepositRow } from './deposit-store.ts';
 import { intervalWorker } from '../../jobs/interval-worker.ts';
 
