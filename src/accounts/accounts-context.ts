@@ -37,6 +37,8 @@ export interface UserDto {
   status: UserStatus;
   kyc_level: number;
   totp_enabled: boolean;
+  /** Whether the current email was confirmed with the mailed code (only then does it receive transfers). */
+  email_verified: boolean;
   locale: Locale;
   roles: Role[];
   created_at: string;
@@ -111,7 +113,7 @@ export async function toDto(ctx: AccountsContext, ex: DbExecutor, u: UserRow): P
   const locale = asLocale(u.locale);
   const freezes = u.status === 'frozen' ? await store.activeFreezes(ex, u.id) : [];
   return {
-    id: u.id, email: u.email, status: u.status as UserStatus, kyc_level: u.kyc_level, totp_enabled: u.totp_enabled === 1, locale,
+    id: u.id, email: u.email, status: u.status as UserStatus, kyc_level: u.kyc_level, totp_enabled: u.totp_enabled === 1, email_verified: u.email_verified_at_ms !== null, locale,
     roles: parseRoles(u.roles), created_at: isoTime(u.created_at_ms),
     cooldown_until: u.cooldown_until_ms && u.cooldown_until_ms > ctx.clock.now_ms() ? isoTime(u.cooldown_until_ms) : null,
     freezes: freezes.map((f) => {

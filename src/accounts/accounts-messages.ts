@@ -62,3 +62,12 @@ export const notMePageMessages = defineMessages({
     'zh-CN': '此链接已被使用或已过期。如果仍需冻结账户,请登录后使用“冻结我的账户”。',
   },
 });
+
+/** The email-confirmation mail (email-verification.ts): mail only, never an in-app notice. */
+export const emailCodeMessages = defineMessages({
+  email_code_title: { en: 'Confirm your email address for Settle', 'zh-CN': '确认您在 Settle 的邮箱地址' },
+  email_code_body: {
+    en: 'Your confirmation code is {code}\nEnter it in Settle (Security, or {link}) to confirm this address; until then nobody can send you transfers at it. The code works until {until}.\nIf you did not sign up for Settle or change your email there, ignore this mail.',
+    'zh-CN': '您的确认码是 {code}\n请在 Settle 中输入(安全设置,或 {link})以确认这个邮箱地址;确认之前,别人无法通过这个地址向您转账。确认码在 {until} 之前有效。\n如果您没有注册 Settle 或修改邮箱,请忽略此邮件。',
+  },
+});

@@ -20,7 +20,7 @@ export const LimitQuery = Type.Object({ limit: Type.Optional(Type.Integer({ mini
 
 const FreezeView = Type.Object({ reason: Type.String(), since: Iso, by: Type.String(), message: Type.String(), what_to_do: Type.Array(Type.String()) });
 export const User = Type.Object({
-  id: Type.String(), email: Type.String(), status: Type.String(), kyc_level: Type.Integer(), totp_enabled: Type.Boolean(), locale: Type.String(),
+  id: Type.String(), email: Type.String(), status: Type.String(), kyc_level: Type.Integer(), totp_enabled: Type.Boolean(), email_verified: Type.Boolean(), locale: Type.String(),
   roles: Type.Array(Type.String()), created_at: Iso, cooldown_until: NullableIso, freezes: Type.Array(FreezeView),
 });
 export const UserEnvelope = Type.Object({ user: User });

@@ -8,7 +8,8 @@
 // declarations.
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { ProblemError } from '../shared/errors.ts';
-import { requirePrincipal, requireRole, type Principal, type Role } from '../shared/principal.ts';
+import { STAFF_ROLES, requirePrincipal, requireRole, type Principal, type Role } from '../shared/principal.ts';
+import type { Clock } from '../shared/clock.ts';
 import type { Accounts } from './accounts.ts';
 import { apiKeyRoutes } from './api-key-routes.ts';
 import { authRoutes, notMeRoutes } from './auth-routes.ts';
@@ -25,8 +26,16 @@ declare module 'fastify' {
   }
 }
 
-/** Enforces a route's declared `auth` (exported so that other modules can reuse the same rule). */
-export function enforceRouteAuth(auth: RouteAuth | undefined, p: Principal | null): void {
+const READ_METHODS = new Set(['GET', 'HEAD']);
+
+/**
+ * Enforces a route's declared `auth` (exported so that every module's routes use the same rule).
+ * A staff route (roles among agent, risk, admin) also needs an active account, TOTP on (403
+ * staff_2fa_required) and, for anything but a read, a fresh step-up (401 step_up_required):
+ * staff actions move money and change accounts, so a stolen staff password alone does nothing.
+ *   app.addHook('onRequest', async (req) => enforceRouteAuth(req.routeOptions.config.auth, req.principal, { method: req.method, now_ms: clock.now_ms() }))
+ */
+export function enforceRouteAuth(auth: RouteAuth | undefined, p: Principal | null, req: { method: string; now_ms: number }): void {
   if (auth === undefined || auth === 'public') return;
   const me = requirePrincipal(p);
   if (auth === 'any') return;
@@ -34,16 +43,20 @@ export function enforceRouteAuth(auth: RouteAuth | undefined, p: Principal | nul
   if (auth === 'session') return;
   requireRole(me, auth);
   if (me.status !== 'active') throw new ProblemError(403, 'account_frozen', 'Staff actions need an active account.');
+  if (!auth.every((r) => STAFF_ROLES.includes(r))) return;
+  if (me.totp_enabled !== true) throw new ProblemError(403, 'staff_2fa_required', 'Staff accounts must have two-factor authentication on: set it up with POST /api/v1/me/totp/setup and /me/totp/enable first.');
+  if (READ_METHODS.has(req.method)) return;
+  if (me.privileged_until_ms !== null && me.privileged_until_ms > req.now_ms) return;
+  throw new ProblemError(401, 'step_up_required', 'Staff actions need a fresh second factor: POST /api/v1/auth/step-up with totp_code or recovery_code.', { factors: ['totp', 'recovery_code'] });
 }
 
+const UPLOAD_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'application/pdf', 'application/octet-stream'];
+
 /** accountsRoutes(accounts) -> the Fastify plugin mounted under /api/v1. */
-export function accountsRoutes(accounts: Accounts, opts: { upload_bytes_max: number; account_body_bytes_max: number }): FastifyPluginAsync {
+export function accountsRoutes(accounts: Accounts, opts: { upload_bytes_max: number; clock: Clock }): FastifyPluginAsync {
   return async (app: FastifyInstance) => {
-    app.addHook('onRequest', async (req) => enforceRouteAuth(req.routeOptions.config.auth, req.principal));
-    // Accounts routes take a few small fields: a tight limit unless the route says otherwise (the upload).
-    app.addHook('onRoute', (route) => {
-      route.bodyLimit ??= opts.account_body_bytes_max;
-    });
+    app.addHook('onRequest', async (req) => enforceRouteAuth(req.routeOptions.config.auth, req.principal, { method: req.method, now_ms: opts.clock.now_ms() }));
+    app.addContentTypeParser(UPLOAD_TYPES, { parseAs: 'buffer', bodyLimit: opts.upload_bytes_max }, (_req, body, done) => done(null, body));
     // In this order, so that the OpenAPI document and the authorization walk list routes as before.
     await app.register(authRoutes(accounts));
     await app.register(notMeRoutes(accounts));

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
   FREEZE_REASONS, USER_STATUSES, accountFailure, approvalsRequired, checkPassword, deviceFingerprint, explainFreeze, ipFailure,
-  kycLimits, networkOf, nextStatus, normalizeEmail, sniffContentType, staffMayActOn, throttleRetryAfterS, uaFamily, unfreezePlan, withdrawPermission, sendPermission,
+  kycLimits, liftRankRequired, networkOf, nextStatus, ownDetails, statusAfterUnfreeze, normalizeEmail, sniffContentType, staffMayActOn, throttleRetryAfterS, uaFamily, unfreezePlan, withdrawPermission, sendPermission,
   type StatusAction, type ThrottleState,
 } from './accounts-rules.ts';
 import { commonPasswords } from './common-passwords.ts';
@@ -106,8 +106,20 @@ describe('account states', () => {
     expect(nextStatus('restricted', 'freeze')).toBe('frozen');
     expect(nextStatus('frozen', 'unfreeze')).toBe('active');
     expect(nextStatus('active', 'unfreeze')).toBeNull();
-    expect(nextStatus('frozen', 'restrict')).toBeNull();
+    // A restriction while frozen is kept beside the freeze; the account stays frozen (issue 16).
+    expect(nextStatus('frozen', 'restrict')).toBe('frozen');
     expect(nextStatus('restricted', 'lift_restriction')).toBe('active');
+    expect([statusAfterUnfreeze(true), statusAfterUnfreeze(false)]).toEqual(['restricted', 'active']);
+  });
+  it('lifting needs a role at least the imposer\'s, and risk for restrictions and compliance freezes', () => {
+    expect(liftRankRequired([{ kind: 'user_request', by_roles: null }])).toBe(0);
+    expect(liftRankRequired([{ kind: 'abnormal_activity', by_roles: ['agent'] }])).toBe(1);
+    expect(liftRankRequired([{ kind: 'abnormal_activity', by_roles: ['risk'] }])).toBe(2);
+    expect(liftRankRequired([{ kind: 'compliance', by_roles: null }])).toBe(2);
+    expect(liftRankRequired([{ kind: 'restriction', by_roles: ['agent'] }, { kind: 'user_request', by_roles: ['admin'] }])).toBe(3);
+  });
+  it('keeps staff notes out of the user\'s own log', () => {
+    expect(ownDetails({ reason: 'compliance', note: 'SAR', sessions_ended: 1 })).toEqual({ reason: 'compliance', sessions_ended: 1 });
   });
   it('closed is final and every answer is a known status (property)', () => {
     const actions: StatusAction[] = ['freeze', 'unfreeze', 'restrict', 'lift_restriction', 'close'];

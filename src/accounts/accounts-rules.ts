@@ -179,11 +179,14 @@ export function nextStatus(current: UserStatus, action: StatusAction): UserStatu
         default: return assertNever(action, 'action');
       }
     case 'frozen':
+      // A restriction imposed or lifted while frozen is recorded beside the freeze
+      // (users.restricted_at_ms) and leaves the account frozen; the unfreeze then lands on
+      // `restricted` while a restriction stands (statusAfterUnfreeze).
       switch (action) {
         case 'freeze': return 'frozen';
         case 'unfreeze': return 'active';
         case 'close': return 'closed';
-        case 'restrict': case 'lift_restriction': return null;
+        case 'restrict': case 'lift_restriction': return 'frozen';
         default: return assertNever(action, 'action');
       }
     case 'closed':
@@ -191,6 +194,11 @@ export function nextStatus(current: UserStatus, action: StatusAction): UserStatu
     default:
       return assertNever(current, 'status');
   }
+}
+
+/** Where an unfreeze lands: a restriction survives freezes and unfreezes; only its own lift ends it. */
+export function statusAfterUnfreeze(restricted: boolean): UserStatus {
+  return restricted ? 'restricted' : 'active';
 }
 
 export type Refusal = 'account_frozen' | 'account_restricted' | 'account_closed' | 'cooldown';
@@ -329,6 +337,18 @@ export function explainFreeze(reason: FreezeReason, locale: Locale): { reason: F
 }
 
 // ---------------------------------------------------------------- roles and KYC
+/**
+ * What staff write for staff — the note of a freeze, an unfreeze approval, a restriction's lift —
+ * is left out of the user's own security log (issue 16); the event itself stays, and staff read
+ * the note in /admin/audit.
+ */
+const STAFF_ONLY_DETAILS: ReadonlySet<string> = new Set(['note']);
+
+/** An audit row's details as the user sees them in their own security log. ownDetails({ reason: 'compliance', note: 'SAR' }) -> { reason: 'compliance' } */
+export function ownDetails(details: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(details).filter(([k]) => !STAFF_ONLY_DETAILS.has(k)));
+}
+
 /** Who may do what among staff actions. */
 export const STAFF_ACTIONS = {
   read_users: ['agent', 'risk', 'admin'],
@@ -353,6 +373,26 @@ export function roleRank(roles: readonly Role[]): number {
  */
 export function staffMayActOn(actor: readonly Role[], target: readonly Role[]): boolean {
   return actor.includes('admin') || roleRank(actor) > roleRank(target);
+}
+
+/** Something staff lift: a restriction, or a freeze with its reason; `by_roles` are the imposer's (null: not staff, or unknown). */
+export interface Imposed {
+  kind: 'restriction' | FreezeReason;
+  by_roles: readonly Role[] | null;
+}
+
+/**
+ * The lowest rank that may lift all of `imposed`: at least the imposer's own, and at least risk
+ * for a restriction or a compliance freeze (only risk and admin impose those).
+ * liftRankRequired([{ kind: 'compliance', by_roles: ['risk'] }]) -> 2; a user's own freeze -> 0
+ */
+export function liftRankRequired(imposed: readonly Imposed[]): number {
+  let rank = 0;
+  for (const i of imposed) {
+    const floor = i.kind === 'restriction' || i.kind === 'compliance' ? ROLE_RANK.risk : 0;
+    rank = Math.max(rank, floor, i.by_roles ? roleRank(i.by_roles) : 0);
+  }
+  return rank;
 }
 
 export interface KycLimits {

@@ -10,6 +10,7 @@ function userRow(id: string, email: string): store.UserRow {
   return {
     id, email, password_hash: '$argon2id$x', status: 'active', kyc_level: 0, locale: 'en', roles: '["user"]', totp_secret_enc: null, totp_pending_secret_enc: null,
     totp_enabled: 0, totp_last_counter: null, totp_bound_at_ms: null, password_changed_at_ms: 1, identity_verified_at_ms: null, cooldown_until_ms: null, created_at_ms: 1, updated_at_ms: 1,
+    email_verified_at_ms: null, restricted_at_ms: null, restricted_by: null,
   };
 }
 

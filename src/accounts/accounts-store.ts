@@ -55,7 +55,7 @@ function sessionWithUserQuery(ex: DbExecutor, token_hash: string) {
     .selectFrom('sessions')
     .leftJoin('users', 'users.id', 'sessions.user_id')
     .selectAll('sessions')
-    .select(['users.email as user_email', 'users.roles as user_roles', 'users.status as user_status', 'users.locale as user_locale'])
+    .select(['users.email as user_email', 'users.roles as user_roles', 'users.status as user_status', 'users.locale as user_locale', 'users.totp_enabled as user_totp_enabled'])
     .where('sessions.token_hash', '=', token_hash);
 }
 export async function sessionWithUserByTokenHash(ex: DbExecutor, token_hash: string) {
@@ -97,7 +97,7 @@ export async function apiKeyWithUserByHash(ex: DbExecutor, key_hash: string) {
     .selectFrom('api_keys')
     .leftJoin('users', 'users.id', 'api_keys.user_id')
     .selectAll('api_keys')
-    .select(['users.email as user_email', 'users.roles as user_roles', 'users.status as user_status', 'users.locale as user_locale'])
+    .select(['users.email as user_email', 'users.roles as user_roles', 'users.status as user_status', 'users.locale as user_locale', 'users.totp_enabled as user_totp_enabled'])
     .where('api_keys.key_hash', '=', key_hash)
     .executeTakeFirst();
 }
@@ -120,20 +120,6 @@ export async function replaceRecoveryCodes(ex: DbExecutor, user_id: string, hash
 /** Marks an unused code used; true only for the one caller that wins (single use). */
 export async function useRecoveryCode(ex: DbExecutor, user_id: string, code_hash: string, now_ms: number): Promise<boolean> {
   const r = await ex.updateTable('recovery_codes').set({ used_at_ms: now_ms }).where('user_id', '=', user_id).where('code_hash', '=', code_hash).where('used_at_ms', 'is', null).executeTakeFirst();
-  return Number(r.numUpdatedRows) > 0;
-}
-/**
- * Consumes a TOTP time step: true only for the one caller that moves the user's last used step
- * forward to `counter` (a conditional update), so one code cannot be used twice, even by
- * parallel requests that all read the old step.
- */
-export async function claimTotpStep(ex: DbExecutor, user_id: string, counter: number): Promise<boolean> {
-  const r = await ex
-    .updateTable('users')
-    .set({ totp_last_counter: counter })
-    .where('id', '=', user_id)
-    .where((eb) => eb.or([eb('totp_last_counter', 'is', null), eb('totp_last_counter', '<', counter)]))
-    .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }
 export async function unusedRecoveryCodes(ex: DbExecutor, user_id: string): Promise<number> {
@@ -171,6 +157,12 @@ export async function touchKnownDevice(ex: DbExecutor, id: string, now_ms: numbe
 // ------------------------------------------------------------ freezes
 export async function insertFreeze(ex: DbExecutor, row: FreezeRow): Promise<void> {
   await ex.insertInto('freezes').values(row).execute();
+}
+/** The roles (JSON text) of some users, by id. */
+export async function rolesOf(ex: DbExecutor, ids: readonly string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await ex.selectFrom('users').select(['id', 'roles']).where('id', 'in', ids).execute();
+  return new Map(rows.map((r) => [r.id, r.roles]));
 }
 export async function activeFreezes(ex: DbExecutor, user_id: string): Promise<FreezeRow[]> {
   return ex.selectFrom('freezes').selectAll().where('user_id', '=', user_id).where('lifted_at_ms', 'is', null).orderBy('created_at_ms', 'asc').execute();

@@ -14,6 +14,7 @@
 //   second-factor.ts    checking a TOTP or recovery code; totp.ts: binding the authenticator
 //   api-keys.ts         merchant API keys
 //   profile.ts          a user's own account: language, password, email, notifications, security log
+//   email-verification.ts confirming an email address with a mailed code (before it receives transfers)
 //   kyc-documents.ts    identity documents, encrypted
 //   standing.ts         how an account stands and the acts that change it (freeze, restrict, KYC level)
 //   unfreeze-requests.ts the unfreeze workflow: requests and approvals
@@ -36,6 +37,7 @@ import { notMe, notMeLocale } from './new-device.ts';
 import { changeEmail, changePassword, findUserIdByEmail, getUser, notifications, securityEvents, setLocale, staffView } from './profile.ts';
 import { endSession, grantStepUpForTests, issueSessionForTests, listSessions, logout } from './sessions.ts';
 import { createUserWithRoles, login, register } from './sign-in.ts';
+import { resendEmailCode, verifyEmailCode } from './email-verification.ts';
 import { canSend, canWithdraw, freeze, restrict, setKycLevel, staffFreeze, standing, transferParties } from './standing.ts';
 import { requireStepUp, stepUp, stepUpFactors } from './step-up.ts';
 import { totpDisable, totpEnable, totpSetup } from './totp.ts';
@@ -71,6 +73,7 @@ export function createAccounts(deps: AccountsDeps) {
     ...bindContext(ctx, { stepUpFactors, requireStepUp, stepUp, totpSetup, totpEnable, totpDisable }),
     ...bindContext(ctx, { createApiKey, listApiKeys, revokeApiKey }),
     ...bindContext(ctx, { getUser, findUserIdByEmail, setLocale, changePassword, changeEmail, notifications, securityEvents, staffView }),
+    ...bindContext(ctx, { verifyEmailCode, resendEmailCode }),
     ...bindContext(ctx, { uploadKycDocument, listKycDocuments, readKycDocument }),
     ...bindContext(ctx, { standing, transferParties, canSend, canWithdraw, freeze, staffFreeze, restrict, setKycLevel }),
     ...bindContext(ctx, { requestUnfreeze, listUnfreezeRequests, approveUnfreeze, staffUnfreeze }),

@@ -50,7 +50,7 @@ async function apiKeyPrincipal(ctx: AccountsContext, token: string): Promise<Pri
   if (!k.last_used_at_ms || now - k.last_used_at_ms > SESSION_TOUCH_MS) await store.touchApiKey(db.kysely, k.id, now);
   return {
     kind: 'api_key', user_id: k.user_id, email: k.user_email, roles: ['user', 'merchant'], status: k.user_status as UserStatus, locale: asLocale(k.user_locale),
-    session_id: null, api_key_id: k.id, scopes: JSON.parse(k.scopes) as string[], privileged_until_ms: null,
+    session_id: null, api_key_id: k.id, scopes: JSON.parse(k.scopes) as string[], privileged_until_ms: null, totp_enabled: false,
   };
 }
 
@@ -70,7 +70,7 @@ async function sessionPrincipal(ctx: AccountsContext, req: FastifyRequest, token
   if (now - s.last_seen_at_ms > SESSION_TOUCH_MS) await store.touchSession(db.kysely, s.id, now);
   return {
     kind: 'session', user_id: s.user_id, email: s.user_email, roles: parseRoles(s.user_roles), status: s.user_status as UserStatus, locale: asLocale(s.user_locale),
-    session_id: s.id, api_key_id: null, scopes: null, privileged_until_ms: s.privileged_until_ms,
+    session_id: s.id, api_key_id: null, scopes: null, privileged_until_ms: s.privileged_until_ms, totp_enabled: s.user_totp_enabled === 1,
   };
 }
 

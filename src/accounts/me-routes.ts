@@ -65,8 +65,6 @@ export function meRoutes(accounts: Accounts) {
   };
 }
 
-const UPLOAD_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'application/pdf', 'application/octet-stream'];
-
 /** /me/password, /me/email, /me/freeze, /me/unfreeze-request, /me/security-events, /me/notifications, /me/kyc/documents. */
 export function meAccountRoutes(accounts: Accounts, opts: { upload_bytes_max: number }) {
   return async (fastify: FastifyInstance) => {
@@ -81,8 +79,22 @@ export function meAccountRoutes(accounts: Accounts, opts: { upload_bytes_max: nu
 
     app.post('/me/email', {
       config: { auth: 'session' },
-      schema: { tags, summary: 'Change my sign-in email (step-up); the old address is told', body: Type.Object({ new_email: Email }, { additionalProperties: false }), response: { 200: UserEnvelope } },
+      schema: { tags, summary: 'Change my sign-in email (step-up; refused while frozen); the old address is told, the new one gets a code to confirm it', body: Type.Object({ new_email: Email }, { additionalProperties: false }), response: { 200: UserEnvelope } },
     }, async (req) => ({ user: await accounts.changeEmail(me(req), req.body.new_email, metaOf(req)) }));
+
+    app.post('/me/email/verify', {
+      config: { auth: 'session' },
+      schema: {
+        tags, summary: 'Confirm my email with the 6-digit code mailed to it: only a confirmed address receives transfers (5 tries per code)',
+        body: Type.Object({ code: Type.String({ pattern: '^[0-9]{6}$' }) }, { additionalProperties: false }),
+        response: { 200: UserEnvelope },
+      },
+    }, async (req) => ({ user: await accounts.verifyEmailCode(me(req), req.body.code, metaOf(req)) }));
+
+    app.post('/me/email/verification', {
+      config: { auth: 'session' },
+      schema: { tags, summary: 'Mail a new confirmation code to my email (once a minute, ten a day)', response: { 202: Type.Object({ email: Type.String(), expires_at: Iso }) } },
+    }, async (req, reply) => reply.code(202).send(await accounts.resendEmailCode(me(req), metaOf(req))));
 
     app.post('/me/freeze', {
       config: { auth: 'session' },
@@ -108,31 +120,25 @@ export function meAccountRoutes(accounts: Accounts, opts: { upload_bytes_max: nu
     app.get('/me/security-events', {
       config: { auth: 'session' },
       schema: { tags, summary: 'My security log (sign-ins, failures, 2FA, password, freezes, devices, API keys)', querystring: PageQuery, response: { 200: EventPage } },
-    }, async (req) => accounts.securityEvents({ user_id: me(req).user_id, ...(req.query.cursor ? { cursor: req.query.cursor } : {}) }, req.query.limit ?? 50));
+    }, async (req) => accounts.securityEvents({ user_id: me(req).user_id, own: true, ...(req.query.cursor ? { cursor: req.query.cursor } : {}) }, req.query.limit ?? 50));
 
     app.get('/me/notifications', {
       config: { auth: 'session' },
       schema: { tags, summary: 'My in-app notifications, newest first', querystring: LimitQuery, response: { 200: Type.Object({ data: Type.Array(Notification) }) } },
     }, async (req) => ({ data: await accounts.notifications(me(req).user_id, req.query.limit ?? 50) }));
 
-    // File bodies are parsed for this route only (a child scope): on every other accounts route a
-    // file Content-Type is refused unread (415) instead of buffered up to upload_bytes_max.
-    await app.register(async (child) => {
-      child.addContentTypeParser(UPLOAD_TYPES, { parseAs: 'buffer', bodyLimit: opts.upload_bytes_max }, (_req, body, done) => done(null, body));
-      const scoped = child.withTypeProvider<TypeBoxTypeProvider>();
-      scoped.post('/me/kyc/documents', {
-        config: { auth: 'session' },
-        bodyLimit: opts.upload_bytes_max,
-        schema: {
-          tags, summary: 'Upload an identity document: the raw bytes of a JPEG/PNG/WebP image or a PDF as the body (type checked by content); stored encrypted',
-          querystring: Type.Object({ kind: Type.Optional(Type.Union(KYC_KINDS.map((k) => Type.Literal(k)))) }),
-          response: { 201: KycDocument },
-        },
-      }, async (req, reply) => {
-        if (!Buffer.isBuffer(req.body)) throw new ProblemError(415, 'unsupported_media_type', 'Send the file itself as the body with its Content-Type (image/jpeg, image/png, image/webp or application/pdf).');
-        const doc = await accounts.uploadKycDocument(me(req), req.query.kind ?? 'other', req.body, metaOf(req));
-        return reply.code(201).send(doc);
-      });
+    app.post('/me/kyc/documents', {
+      config: { auth: 'session' },
+      bodyLimit: opts.upload_bytes_max,
+      schema: {
+        tags, summary: 'Upload an identity document: the raw bytes of a JPEG/PNG/WebP image or a PDF as the body (type checked by content); stored encrypted',
+        querystring: Type.Object({ kind: Type.Optional(Type.Union(KYC_KINDS.map((k) => Type.Literal(k)))) }),
+        response: { 201: KycDocument },
+      },
+    }, async (req, reply) => {
+      if (!Buffer.isBuffer(req.body)) throw new ProblemError(415, 'unsupported_media_type', 'Send the file itself as the body with its Content-Type (image/jpeg, image/png, image/webp or application/pdf).');
+      const doc = await accounts.uploadKycDocument(me(req), req.query.kind ?? 'other', req.body, metaOf(req));
+      return reply.code(201).send(doc);
     });
 
     app.get('/me/kyc/documents', { config: { auth: 'session' }, schema: { tags, summary: 'My identity documents (metadata only)', response: { 200: Type.Object({ data: Type.Array(KycDocument) }) } } }, async (req) => ({

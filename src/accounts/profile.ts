@@ -6,12 +6,13 @@ import { isoTime } from '../shared/clock.ts';
 import { ProblemError } from '../shared/errors.ts';
 import type { Locale } from '../shared/i18n.ts';
 import type { Principal } from '../shared/principal.ts';
-import { normalizeEmail } from './accounts-rules.ts';
+import { normalizeEmail, ownDetails } from './accounts-rules.ts';
 import { hashPassword } from './accounts-crypto.ts';
 import * as store from './accounts-store.ts';
 import { asLocale, audit, checkNewPassword, loadUser, notice, toDto, type AccountsContext, type RequestMeta, type UserDto } from './accounts-context.ts';
 import { listKycDocuments } from './kyc-documents.ts';
 import { requireStepUp } from './step-up.ts';
+import { issueEmailCode } from './email-verification.ts';
 
 export async function getUser(ctx: AccountsContext, id: string): Promise<UserDto | null> {
   const u = await store.userById(ctx.db.kysely, id);
@@ -52,7 +53,7 @@ export async function setLocale(ctx: AccountsContext, p: Principal, locale: Loca
   });
 }
 
-/** changeEmail(p, new) — needs step-up; the old address is told. 409 email_taken. */
+/** changeEmail(p, new) — needs step-up; the old address is told, the new one gets a code to confirm it. 409 email_taken; 403 account_frozen. */
 export async function changeEmail(ctx: AccountsContext, p: Principal, new_email: string, meta: RequestMeta): Promise<UserDto> {
   await requireStepUp(ctx, p);
   const email = normalizeEmail(new_email, ctx.config.limits.email_length_max);
@@ -60,11 +61,16 @@ export async function changeEmail(ctx: AccountsContext, p: Principal, new_email:
   try {
     return await ctx.db.transaction(async (trx) => {
       const u = await loadUser(trx, p.user_id);
+      // A frozen account keeps its recovery channel: an intruder holding a session must not move
+      // the email while the owner sorts the freeze out (issue 16).
+      if (u.status === 'frozen') throw new ProblemError(403, 'account_frozen', 'Your account is frozen: its email cannot be changed until it is unfrozen.');
       const now = ctx.clock.now_ms();
-      await store.updateUser(trx, u.id, { email, updated_at_ms: now });
+      await store.updateUser(trx, u.id, { email, email_verified_at_ms: null, updated_at_ms: now });
       await audit(ctx, trx, 'email_changed', u.id, { type: 'user', id: u.id }, meta, { from: u.email, to: email });
       // Told at the OLD address (u still holds it): a hijacker who changes the email is seen.
       await notice(ctx, trx, u, 'email_changed', 'email_changed_title', 'email_changed_body', { at: isoTime(now), email });
+      // The new address receives transfers only once confirmed with the code mailed to it.
+      await issueEmailCode(ctx, trx, { id: u.id, email, locale: u.locale });
       return toDto(ctx, trx, await loadUser(trx, u.id));
     });
   } catch (error) {
@@ -78,15 +84,24 @@ export async function notifications(ctx: AccountsContext, user_id: string, limit
   return rows.map((n) => ({ id: n.id, kind: n.kind, title: n.title, body: n.body, link: n.link, created_at: isoTime(n.created_at_ms), read_at: n.read_at_ms ? isoTime(n.read_at_ms) : null }));
 }
 
-/** Security events: a user's own (user_id given) or all (staff), newest first, cursor = last id. */
-export async function securityEvents(ctx: AccountsContext, filter: { user_id?: string; cursor?: string }, limit: number) {
-  const rows = await store.auditPage(ctx.db.kysely, { ...(filter.user_id ? { subject_id: filter.user_id } : {}), ...(filter.cursor ? { before_id: filter.cursor } : {}) }, limit + 1);
+/**
+ * Security events, newest first, cursor = last id: staff read all (or one user's) as written; a
+ * user reading their own log (`own: true`) sees what happened to their account, but not the
+ * notes staff wrote (issue 16).
+ */
+export async function securityEvents(ctx: AccountsContext, filter: { user_id?: string; cursor?: string; own?: boolean }, limit: number) {
+  const rows = await store.auditPage(ctx.db.kysely, {
+    ...(filter.user_id ? { subject_id: filter.user_id } : {}), ...(filter.cursor ? { before_id: filter.cursor } : {}),
+  }, limit + 1);
   const page = rows.slice(0, limit);
   return {
-    data: page.map((r) => ({
-      id: r.id, at: isoTime(r.at_ms), action: r.action, actor_type: r.actor_type, actor_id: r.actor_id, user_id: r.subject_type === 'user' ? r.subject_id : null,
-      ip: r.ip, user_agent: r.user_agent, request_id: r.request_id, details: JSON.parse(r.details) as Record<string, unknown>,
-    })),
+    data: page.map((r) => {
+      const details = JSON.parse(r.details) as Record<string, unknown>;
+      return {
+        id: r.id, at: isoTime(r.at_ms), action: r.action, actor_type: r.actor_type, actor_id: r.actor_id, user_id: r.subject_type === 'user' ? r.subject_id : null,
+        ip: r.ip, user_agent: r.user_agent, request_id: r.request_id, details: filter.own ? ownDetails(details) : details,
+      };
+    }),
     next_cursor: rows.length > limit ? (page[page.length - 1]?.id ?? null) : null,
   };
 }

@@ -1,7 +1,6 @@
 // Registration and sign-in. A taken email gets the same answer as a free one, and an unknown email
 // the same answer as a wrong password, at the same cost (docs/decisions/0005-accounts-security.md).
 import { isUniqueViolation } from '../db/database.ts';
-import { takeRegistration } from './registration-throttle.ts';
 import type { DbExecutor } from '../db/database.ts';
 import { isoTime } from '../shared/clock.ts';
 import { ProblemError } from '../shared/errors.ts';
@@ -11,6 +10,7 @@ import type { Role } from '../shared/principal.ts';
 import { REGISTER_ATTEMPT_MAIL_MS, normalizeEmail } from './accounts-rules.ts';
 import { dummyPasswordHash, hashPassword, verifyPassword } from './accounts-crypto.ts';
 import * as store from './accounts-store.ts';
+import { issueEmailCode } from './email-verification.ts';
 import type { UserRow } from './accounts-store.ts';
 import { audit, checkNewPassword, notice, toDto, type AccountsContext, type RequestMeta, type UserDto } from './accounts-context.ts';
 import { noteDevice } from './new-device.ts';
@@ -30,7 +30,7 @@ function invalidCredentials(): ProblemError {
  * the email is taken, records the attempt on the owner's account and tells them, in the same
  * kind of transaction, and returns what a new account would have looked like.
  */
-async function createUser(ctx: AccountsContext, input: RegisterInput, meta: RequestMeta, roles: Role[]): Promise<CreateResult> {
+async function createUser(ctx: AccountsContext, input: RegisterInput, meta: RequestMeta, roles: Role[], opts: { email_vouched?: boolean } = {}): Promise<CreateResult> {
   const { db, config, clock } = ctx;
   const email = normalizeEmail(input.email, config.limits.email_length_max);
   if (!email) throw new ProblemError(400, 'invalid_email', 'That is not an email address we can use.');
@@ -43,6 +43,7 @@ async function createUser(ctx: AccountsContext, input: RegisterInput, meta: Requ
     id, email, password_hash, status: 'active', kyc_level: 0, locale, roles: JSON.stringify(roles), totp_secret_enc: null, totp_pending_secret_enc: null,
     totp_enabled: 0, totp_last_counter: null, totp_bound_at_ms: null, password_changed_at_ms: now, identity_verified_at_ms: null,
     cooldown_until_ms: null, created_at_ms: now, updated_at_ms: now,
+    email_verified_at_ms: opts.email_vouched ? now : null, restricted_at_ms: null, restricted_by: null,
   };
   const attempt = async (): Promise<CreateResult> => db.transaction(async (trx): Promise<CreateResult> => {
     const owner = await store.userByEmail(trx, email);
@@ -53,6 +54,8 @@ async function createUser(ctx: AccountsContext, input: RegisterInput, meta: Requ
     }
     await store.insertUser(trx, row);
     await audit(ctx, trx, 'registered', id, { type: 'user', id }, meta, { roles });
+    // The address receives transfers once its owner sends back the code mailed to it.
+    if (!opts.email_vouched) await issueEmailCode(ctx, trx, row);
     return { created: true, user: await toDto(ctx, trx, row) };
   });
   try {
@@ -80,14 +83,16 @@ async function noteRegistrationAttempt(ctx: AccountsContext, ex: DbExecutor, own
  * nobody, and the owner is told by mail (at most one such mail per REGISTER_ATTEMPT_MAIL_MS).
  */
 export async function register(ctx: AccountsContext, input: RegisterInput, meta: RequestMeta): Promise<UserDto> {
-  await takeRegistration(ctx, meta.ip);
   const r = await createUser(ctx, input, meta, ['user']);
   return r.created ? r.user : r.lookalike;
 }
 
-/** Creates a user with roles directly (the `settle admin create` command). */
+/**
+ * Creates a user with roles directly (the `settle admin create` command). Its email counts as
+ * confirmed: the operator who types it at the command line vouches for the address.
+ */
 export async function createUserWithRoles(ctx: AccountsContext, email: string, password: string, roles: Role[]): Promise<UserDto> {
-  const r = await createUser(ctx, { email, password }, { ip: null, user_agent: 'settle-cli', request_id: null }, [...new Set<Role>(['user', ...roles])]);
+  const r = await createUser(ctx, { email, password }, { ip: null, user_agent: 'settle-cli', request_id: null }, [...new Set<Role>(['user', ...roles])], { email_vouched: true });
   // The operator at the command line owns the database: telling them is no leak.
   if (!r.created) throw new ProblemError(409, 'email_taken', 'An account with that email already exists.');
   return r.user;

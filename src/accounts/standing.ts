@@ -9,8 +9,8 @@ import { ProblemError, problems } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import type { Principal, UserStatus } from '../shared/principal.ts';
 import {
-  explainFreeze, kycLimits, nextStatus, normalizeEmail, receiveMode, sendPermission, staffMayActOn, withdrawPermission,
-  type FreezeReason, type KycLimits, type Permission, type StatusAction,
+  explainFreeze, kycLimits, liftRankRequired, nextStatus, normalizeEmail, receiveMode, roleRank, sendPermission, staffMayActOn, withdrawPermission,
+  type FreezeReason, type Imposed, type KycLimits, type Permission, type StatusAction,
 } from './accounts-rules.ts';
 import * as store from './accounts-store.ts';
 import type { UserRow } from './accounts-store.ts';
@@ -31,8 +31,8 @@ export interface AccountStanding {
 /** The two parties of a transfer, read together (AccountsModule.transferParties). */
 export interface TransferParties {
   sender: AccountStanding;
-  /** null when no account has that email. */
-  recipient: { email: string; standing: AccountStanding } | null;
+  /** null when no account has that email; `email_verified` false until its owner confirmed it. */
+  recipient: { email: string; email_verified: boolean; standing: AccountStanding } | null;
 }
 
 function standingOf(u: UserRow, now_ms: number): AccountStanding {
@@ -63,6 +63,26 @@ export async function requireOutranks(ctx: AccountsContext, staff: Principal, us
   if (staffMayActOn(staff.roles, target_roles)) return;
   await audit(ctx, db.kysely, 'staff_action_refused', target.id, { type: 'staff', id: staff.user_id }, meta, { action, actor_roles: staff.roles, target_roles });
   throw new ProblemError(403, 'target_outranks_actor', `Only an admin may ${action} an account whose role is as high as yours or higher.`, { action });
+}
+
+/**
+ * Only a role at least the imposer's lifts what staff imposed (and only risk or admin a
+ * restriction or a compliance freeze): an agent cannot undo a risk officer's decision. What is
+ * lifted is the restriction when the account is restricted, else its active freezes. Read before
+ * the caller's transaction, like requireOutranks; a refusal is audited and answers 403
+ * imposer_outranks_actor.
+ */
+export async function requireImposerRank(ctx: AccountsContext, staff: Principal, user_id: string, meta: RequestMeta | null): Promise<void> {
+  const { db } = ctx;
+  const u = await loadUser(db.kysely, user_id);
+  const imposed: Array<{ kind: Imposed['kind']; by: string | null }> = u.status === 'restricted'
+    ? [{ kind: 'restriction', by: u.restricted_by }]
+    : (await store.activeFreezes(db.kysely, u.id)).map((f) => ({ kind: f.reason as FreezeReason, by: f.actor_type === 'staff' ? f.actor_id : null }));
+  const roles = await store.rolesOf(db.kysely, [...new Set(imposed.flatMap((i) => (i.by ? [i.by] : [])))]);
+  const needed_rank = liftRankRequired(imposed.map((i) => ({ kind: i.kind, by_roles: i.by && roles.has(i.by) ? parseRoles(roles.get(i.by)!) : null })));
+  if (roleRank(staff.roles) >= needed_rank) return;
+  await audit(ctx, db.kysely, 'staff_action_refused', u.id, { type: 'staff', id: staff.user_id }, meta, { action: 'lift', actor_roles: staff.roles, needed_rank });
+  throw new ProblemError(403, 'imposer_outranks_actor', 'This was imposed by a higher role than yours (restrictions and compliance freezes by risk or admin): only that role or a higher one may lift it.');
 }
 
 /** Freezes in the caller's transaction: ends sessions (but keep_session), tells payments (outbox), audits, tells the user. */
@@ -98,7 +118,7 @@ export async function transferParties(ctx: AccountsContext, sender_id: string, e
   const sender = rows.find((u) => u.id === sender_id);
   if (!sender) throw problems.notFound('user');
   const recipient = rows.find((u) => u.email === e);
-  return { sender: standingOf(sender, now), recipient: recipient ? { email: recipient.email, standing: standingOf(recipient, now) } : null };
+  return { sender: standingOf(sender, now), recipient: recipient ? { email: recipient.email, email_verified: recipient.email_verified_at_ms !== null, standing: standingOf(recipient, now) } : null };
 }
 
 export async function canSend(ctx: AccountsContext, user_id: string, ex?: DbExecutor): Promise<Permission> {
@@ -129,8 +149,11 @@ export async function restrict(ctx: AccountsContext, staff: Principal, user_id: 
   await requireOutranks(ctx, staff, user_id, 'restrict', meta);
   return db.transaction(async (trx) => {
     const u = await loadUser(trx, user_id);
+    if (u.restricted_at_ms !== null) throw new ProblemError(409, 'invalid_account_state', 'This account is already restricted.', { status: u.status });
+    // A frozen account stays frozen; the restriction is recorded beside the freeze and outlives it.
     const next = transition(u.status as UserStatus, 'restrict');
-    await store.updateUser(trx, u.id, { status: next, updated_at_ms: clock.now_ms() });
+    const now = clock.now_ms();
+    await store.updateUser(trx, u.id, { status: next, restricted_at_ms: now, restricted_by: staff.user_id, updated_at_ms: now });
     await emitEvent(trx, { type: 'account.restricted', aggregate_type: 'user', aggregate_id: u.id, payload: { user_id: u.id, reason } }, clock);
     await audit(ctx, trx, 'account_restricted', u.id, { type: 'staff', id: staff.user_id }, meta, { reason });
     await notice(ctx, trx, u, 'account_restricted', 'restricted_title', 'restricted_body', { reason });

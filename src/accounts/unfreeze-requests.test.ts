@@ -91,8 +91,8 @@ describe.each(DIALECTS)('accounts API on %s', (dialect) => {
     await withPlatform(dialect, async (t) => {
       const u = await signedIn(t, 'ann@example.com');
       const agent = await staff(t, 'agent3@settle.test', 'agent');
-      const risk = await staff(t, 'risk3@settle.test', 'risk');
-      expect((await t.app.inject({ method: 'POST', url: `/api/v1/admin/users/${u.id}/freeze`, headers: bearer(risk.token), payload: { reason: 'abnormal_activity' } })).statusCode).toBe(200);
+      // An agent's own freeze (a risk officer's would need risk or above to lift: test/api/staff-rank-and-2fa.test.ts).
+      expect((await t.app.inject({ method: 'POST', url: `/api/v1/admin/users/${u.id}/freeze`, headers: bearer(agent.token), payload: { reason: 'abnormal_activity' } })).statusCode).toBe(200);
       const tok = json<{ token: string }>(await login(t, 'ann@example.com')).token;
       const req = json<{ id: string; requirements: Array<{ code: string; met: boolean }> }>(await t.app.inject({ method: 'POST', url: '/api/v1/me/unfreeze-request', headers: bearer(tok) }));
       const unmet = req.requirements.filter((r) => !r.met).map((r) => r.code);

@@ -8,11 +8,11 @@ import { ProblemError, problems } from '../shared/errors.ts';
 import { translate, type Locale } from '../shared/i18n.ts';
 import { newId } from '../shared/ids.ts';
 import type { Principal, UserStatus } from '../shared/principal.ts';
-import { COOLDOWN_MS, requirementMessages, unfreezePlan, type FreezeReason, type UserFacts } from './accounts-rules.ts';
+import { COOLDOWN_MS, requirementMessages, statusAfterUnfreeze, unfreezePlan, type FreezeReason, type UserFacts } from './accounts-rules.ts';
 import * as store from './accounts-store.ts';
 import type { UnfreezeRequestRow, UserRow } from './accounts-store.ts';
 import { asLocale, audit, loadUser, notice, toDto, type AccountsContext, type RequestMeta } from './accounts-context.ts';
-import { requireOutranks, transition } from './standing.ts';
+import { requireImposerRank, requireOutranks, transition } from './standing.ts';
 
 async function factsOf(ex: DbExecutor, u: UserRow): Promise<UserFacts> {
   return {
@@ -76,6 +76,7 @@ export async function approveUnfreeze(ctx: AccountsContext, staff: Principal, re
   const pending = await store.unfreezeRequestById(ctx.db.kysely, request_id);
   if (!pending) throw problems.notFound('unfreeze request');
   await requireOutranks(ctx, staff, pending.user_id, 'unfreeze', meta);
+  await requireImposerRank(ctx, staff, pending.user_id, meta);
   return ctx.db.transaction(async (trx) => {
     const req = await store.unfreezeRequestById(trx, request_id);
     if (!req) throw problems.notFound('unfreeze request');
@@ -83,15 +84,19 @@ export async function approveUnfreeze(ctx: AccountsContext, staff: Principal, re
   });
 }
 
-/** POST /admin/users/{id}/unfreeze: an approval on the staff member's word (creates the request if needed). */
+/**
+ * POST /admin/users/{id}/unfreeze: an approval on the staff member's word (creates the request if
+ * needed); on a restricted account, the restriction's lift. Either needs a role at least the imposer's.
+ */
 export async function staffUnfreeze(ctx: AccountsContext, staff: Principal, user_id: string, note: string, meta: RequestMeta) {
   const { db, clock } = ctx;
   await requireOutranks(ctx, staff, user_id, 'unfreeze', meta);
+  await requireImposerRank(ctx, staff, user_id, meta);
   return db.transaction(async (trx) => {
     const u = await loadUser(trx, user_id);
     if (u.status === 'restricted') {
       const next = transition('restricted', 'lift_restriction');
-      await store.updateUser(trx, u.id, { status: next, updated_at_ms: clock.now_ms() });
+      await store.updateUser(trx, u.id, { status: next, restricted_at_ms: null, restricted_by: null, updated_at_ms: clock.now_ms() });
       await audit(ctx, trx, 'restriction_lifted', u.id, { type: 'staff', id: staff.user_id }, meta, { note });
       return { user: await toDto(ctx, trx, await loadUser(trx, user_id)), unfreeze_request: null };
     }
@@ -122,7 +127,9 @@ async function approve(ctx: AccountsContext, trx: DbExecutor, staff: Principal, 
   await audit(ctx, trx, 'unfreeze_approved', u.id, { type: 'staff', id: staff.user_id }, meta, { request_id: req.id, note, ...(unmet.length ? { requirements_waived: unmet } : {}) });
   const approvals = await store.approvalsOf(trx, req.id);
   if (approvals.length >= plan.approvals_required) {
-    const next = transition(u.status as UserStatus, 'unfreeze');
+    transition(u.status as UserStatus, 'unfreeze');
+    // A restriction outlives the freeze: only its own lift ends it.
+    const next = statusAfterUnfreeze(u.restricted_at_ms !== null);
     const cooldown_until_ms = now + COOLDOWN_MS;
     await store.liftFreezes(trx, u.id, req.id, now);
     await store.updateUser(trx, u.id, { status: next, cooldown_until_ms, updated_at_ms: now });

@@ -28,6 +28,12 @@ export interface UsersTable {
   cooldown_until_ms: number | null;
   created_at_ms: number;
   updated_at_ms: number;
+  /** When the current email was confirmed with a mailed code; null until then (and after a change). */
+  email_verified_at_ms: number | null;
+  /** Set while a restriction stands, whatever freezes come and go; only its own lift clears it. */
+  restricted_at_ms: number | null;
+  /** Who imposed the restriction (a staff user id), so that only a role at least theirs lifts it. */
+  restricted_by: string | null;
 }
 
 export interface SessionsTable {
@@ -170,4 +176,20 @@ export interface AccountTables {
   kyc_documents: KycDocumentsTable;
   notifications: NotificationsTable;
   not_me_tokens: NotMeTokensTable;
+  email_verifications: EmailVerificationsTable;
+}
+
+/** The one pending email-confirmation code of a user (sha256 of the code, never the code). */
+export interface EmailVerificationsTable {
+  user_id: string;
+  /** The address the code was mailed to: a code confirms that address only. */
+  email: string;
+  code_hash: string;
+  /** Wrong tries so far; at EMAIL_CODE_ATTEMPTS_MAX the code is spent. */
+  attempts: number;
+  sent_at_ms: number;
+  expires_at_ms: number;
+  /** Codes sent since window_started_at_ms (a day): bounds how many codes, so how many guesses, a day brings. */
+  sends_in_window: number;
+  window_started_at_ms: number;
 }

@@ -56,7 +56,7 @@ export function maintenanceRoutes(deps: { maintenance: Maintenance; clock: Clock
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
     // The same route-auth check as every staff route (roles, an active account, 2FA, step-up),
     // before validation; /announcements is public.
-    app.addHook('onRequest', async (req) => enforceRouteAuth(req.routeOptions.config.auth, req.principal));
+    app.addHook('onRequest', async (req) => enforceRouteAuth(req.routeOptions.config.auth, req.principal, { method: req.method, now_ms: clock.now_ms() }));
     const meta = (req: { ip: string; headers: { 'user-agent'?: string | undefined }; id: string }) => ({ ip: req.ip ?? null, user_agent: req.headers['user-agent'] ?? null, request_id: String(req.id) });
 
     app.post(

@@ -23,6 +23,8 @@ export interface Principal {
   scopes: string[] | null;
   /** Until when this session's step-up (fresh second factor) is valid, epoch ms. */
   privileged_until_ms: number | null;
+  /** Whether the user has TOTP on; staff routes refuse staff without it (absent counts as off). */
+  totp_enabled?: boolean;
 }
 
 /** const me = requirePrincipal(request.principal) */

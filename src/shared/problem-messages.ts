@@ -36,7 +36,7 @@ export const PROBLEM_TEXTS: Readonly<Record<string, ProblemText>> = {
   // sign-in and security
   unauthenticated: t('Sign-in required', '需要登录', '请先登录：发送会话令牌或 API 密钥。'),
   invalid_credentials: t('Wrong email or password', '邮箱或密码错误', '邮箱或密码不正确。'),
-  too_many_attempts: t('Too many attempts', '尝试次数过多', '尝试次数过多（登录失败或注册过于频繁），请按 Retry-After 头所示的秒数后再试。'),
+  too_many_attempts: t('Too many sign-in attempts', '登录尝试次数过多', '登录失败次数过多，请按 Retry-After 头所示的秒数后再试。'),
   totp_required: t('Authenticator code required', '需要动态验证码', '请输入身份验证器应用中的 6 位验证码，或一个恢复码。'),
   invalid_totp: t('Wrong code', '验证码错误', '验证码不正确或已使用过。验证码每 30 秒更新一次。'),
   totp_setup_required: t('Set up two-factor first', '请先设置双重验证', '请先调用 POST /me/totp/setup。'),
@@ -51,6 +51,8 @@ export const PROBLEM_TEXTS: Readonly<Record<string, ProblemText>> = {
   invalid_email: t('Invalid email', '邮箱无效', '这不是一个可用的邮箱地址。'),
   weak_password: t('Password too weak', '密码强度不足', '密码太短、太常见或已在泄露记录中出现，请换一个更长、独特的密码。'),
   email_taken: t('Email in use', '邮箱已被使用', '另一个账户已经使用了这个邮箱。'),
+  invalid_code: t('Wrong code', '确认码错误', '确认码不正确、已过期或已尝试过多次。请通过 POST /me/email/verification 获取新的确认码。'),
+  email_already_verified: t('Email already confirmed', '邮箱已确认', '您的邮箱地址已经确认过了。'),
   link_expired: t('Link expired', '链接已失效', '此链接已使用或已过期。请登录后使用“冻结我的账户”。'),
   rotation_conflict: t('Rotated concurrently', '密钥已被同时轮换', '密钥刚被另一个请求同时轮换；如需一个您看过的密钥，请再轮换一次。'),
   // account states
@@ -64,6 +66,8 @@ export const PROBLEM_TEXTS: Readonly<Record<string, ProblemText>> = {
   already_approved: t('Already approved by you', '您已批准过', '您已经批准过此请求，下一次批准须由另一位工作人员进行。'),
   own_account: t('Own account', '不能处理自己的账户', '工作人员不能批准自己的解冻申请。'),
   target_outranks_actor: t('Role too high', '对方角色级别过高', '只有管理员可以对角色级别不低于您的账户执行此操作。'),
+  imposer_outranks_actor: t('Imposed by a higher role', '由更高级别的角色施加', '这项限制或冻结是由级别更高的工作人员施加的，只有同级或更高级别的工作人员才能解除。'),
+  staff_2fa_required: t('Staff need two-factor authentication', '工作人员须开启双重验证', '工作人员账户须先开启双重验证（POST /me/totp/setup 与 POST /me/totp/enable），才能使用工作人员功能。'),
   request_closed: t('Request closed', '申请已结束', '此申请已经处理完毕。'),
   // KYC documents
   unsupported_document_type: t('Unsupported document type', '不支持的文件类型', '请上传 JPEG、PNG 或 WebP 图片或 PDF（按文件内容判断，而不是文件名）。'),
@@ -75,7 +79,7 @@ export const PROBLEM_TEXTS: Readonly<Record<string, ProblemText>> = {
   invalid_address: t('Invalid address', '地址无效', '收款地址无效，请核对后重试。'),
   insufficient_funds: t('Insufficient funds', '余额不足', '您的可用余额不足以支付金额和手续费。'),
   limit_exceeded: t('Limit exceeded', '超出限额', '此操作会超出您当前认证等级的限额。提升认证等级可提高限额。'),
-  recipient_not_found: t('Recipient not found', '收款人不存在', '没有找到可以接收这笔转账的账户。'),
+  recipient_not_found: t('Recipient not found', '收款人不存在', '没有可以在这个邮箱地址接收转账的账户：对方可能尚未注册，或尚未确认这个邮箱地址。请核对地址，并请收款人注册、确认邮箱后再转账。'),
   recipient_is_sender: t('Recipient is you', '不能转给自己', '收款人不能是您自己。'),
   maintenance: t('Under maintenance', '维护中', '平台或这条链正在维护，此操作暂停，维护结束后即可进行。'),
   chain_unavailable: t('Chain unavailable', '区块链暂时无法访问', '暂时无法连接区块链，请稍后重试。'),

@@ -17,7 +17,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import type { FastifyPluginAsync, RouteOptions } from 'fastify';
-import { bearer, startTestPlatform, type TestPlatform } from '../helpers/accounts-testkit.ts';
+import { bearer, startTestPlatform, turnOnTotp, type TestPlatform } from '../helpers/accounts-testkit.ts';
 import type { RouteAuth } from '../../src/accounts/accounts-routes.ts';
 import type { Db } from '../../src/db/database.ts';
 import { ROLES, type Role } from '../../src/shared/principal.ts';
@@ -138,6 +138,8 @@ describe('authorization walk over every registered route', () => {
     actorTokens.set('merchant', async () => (await accounts.issueSessionForTests(merchant.id)).token);
     for (const role of ['agent', 'risk', 'admin'] as const) {
       const u = await accounts.createUserWithRoles(`${role}@settle.test`, PW, [role]);
+      // Staff routes answer only staff with 2FA on: turned on through the real flow, once.
+      await turnOnTotp(t.app, (await accounts.issueSessionForTests(u.id)).token, PW, t.clock.now_ms());
       actorTokens.set(role, async () => {
         const s = await accounts.issueSessionForTests(u.id);
         await accounts.grantStepUpForTests(s.session_id);

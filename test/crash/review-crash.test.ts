@@ -31,6 +31,8 @@ import { platformAccount } from '../../src/payments/custody/chart.ts';
 import { ledgerAccountId } from '../../src/ledger/ledger-types.ts';
 import { verifyLedger } from '../../src/ledger/ledger.ts';
 import { getPayment } from '../../src/payments/payments.ts';
+import { buildPlatformApp } from '../../src/platform.ts';
+import { turnOnTotp } from '../helpers/accounts-testkit.ts';
 import { crashWorlds, settle, sleep, type Child } from './crash-kit.ts';
 
 const CHAIN = 31337;
@@ -71,7 +73,8 @@ describe.each(DIALECTS)('staff review decisions through SIGKILLed platform proce
 
   it('decides every reviewed withdrawal at most once; approved ones land on chain once, rejected ones restore the balance', async () => {
     // Every withdrawal of this test is at or above the review threshold.
-    const world = await worlds.open(dialect, (c) => ({ ...c, poll_interval_ms: 50, native: { ...c.native!, review_above: '0.001' }, tokens: c.tokens!.map((x) => ({ ...x, review_above: '1' })) }));
+    // ETH has a price so that these small withdrawals stay below four_eyes_above_usd (one approver each).
+    const world = await worlds.open(dialect, (c) => ({ ...c, poll_interval_ms: 50, native: { ...c.native!, review_above: '0.001', usd_price: '3000' }, tokens: c.tokens!.map((x) => ({ ...x, review_above: '1' })) }));
     const { t, env, files, platform: p } = world;
     const db = t.db.kysely;
     const mint = await sendMint(env.anvil.rpc_url, CHAIN, env.usdt, anvilAccount(0), hot, 100_000_000_000n);
@@ -81,10 +84,15 @@ describe.each(DIALECTS)('staff review decisions through SIGKILLed platform proce
     const users: string[] = [];
     for (let i = 0; i < 3; i++) users.push((await p.accounts.createUserWithRoles(`r${i}@crash.test`, 'correct horse battery staple 9', [])).id);
     const staff: Array<{ id: string; token: string }> = [];
+    const app = await buildPlatformApp(p);
     for (let i = 0; i < 2; i++) {
       const s = await p.accounts.createUserWithRoles(`risk${i}@crash.test`, 'correct horse battery staple 9', ['risk']);
-      staff.push({ id: s.id, token: (await p.accounts.issueSessionForTests(s.id)).token });
+      // Staff turn TOTP on (the real flow, through this process's app), which leaves the session stepped up.
+      const session = await p.accounts.issueSessionForTests(s.id);
+      await turnOnTotp(app, session.token, 'correct horse battery staple 9', Date.now());
+      staff.push({ id: s.id, token: session.token });
     }
+    await app.close();
     const funded: Record<Asset, bigint> = { USDT: 500_000_000n, ETH: 5n * 10n ** 18n };
     for (const asset of ['USDT', 'ETH'] as const) {
       await p.ledger.ensureAccounts([platformAccount(asset, 'external'), ...users.map((u) => ({ id: ledgerAccountId('user', u, asset, 'user_available'), asset, owner_type: 'user' as const, owner_id: u, kind: 'user_available' as const, flags: { debits_must_not_exceed_credits: true, credits_must_not_exceed_debits: false } }))]);

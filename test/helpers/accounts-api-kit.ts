@@ -1,7 +1,7 @@
 // Helpers of the accounts API tests (src/accounts/*.test.ts): a platform per test, and the steps
 // many of them take — register, sign in, step up, make a staff member, turn TOTP on.
 import { expect } from 'vitest';
-import { bearer, json, startTestPlatform, totpCode, type TestPlatform } from './accounts-testkit.ts';
+import { bearer, json, startTestPlatform, totpCode, turnOnTotp, type TestPlatform } from './accounts-testkit.ts';
 
 export const PW = 'correct horse battery staple';
 export const UA_A = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36';
@@ -39,6 +39,8 @@ export async function stepUp(t: TestPlatform, token: string, body: Record<string
 export async function staff(t: TestPlatform, email: string, role: 'agent' | 'risk' | 'admin') {
   const u = await t.platform.accounts.createUserWithRoles(email, PW, [role]);
   const s = await t.platform.accounts.issueSessionForTests(u.id);
+  // Staff routes answer only staff with 2FA on, stepped up for actions: turned on the real way.
+  await turnOnTotp(t.app, s.token, PW, t.clock.now_ms());
   return { id: u.id, token: s.token };
 }
 

@@ -55,12 +55,12 @@ export interface TestPlatform {
 }
 
 /** const t = await startTestPlatform('sqlite'); … await t.close() */
-export async function startTestPlatform(dialect: Dialect, env: Record<string, string> = {}, file: Record<string, unknown> = {}): Promise<TestPlatform> {
+export async function startTestPlatform(dialect: Dialect, env: Record<string, string> = {}): Promise<TestPlatform> {
   const tdb = await openTestDb(dialect);
   const dir = mkdtempSync(join(tmpdir(), 'settle-acct-'));
-  // A generous API rate limit and registration throttle: the ManualClock does not refill buckets by itself.
+  // A generous API rate limit: the ManualClock does not refill buckets by itself.
   const configPath = join(dir, 'settle.config.json');
-  writeFileSync(configPath, JSON.stringify({ rate_limit: { per_second: 100_000, burst: 100_000 }, registration_throttle: { per_ip: 100_000, window_s: 60 }, ...file }));
+  writeFileSync(configPath, JSON.stringify({ rate_limit: { per_second: 100_000, burst: 100_000 } }));
   const config = loadConfig({ SETTLE_DATA_DIR: dir, SETTLE_CONFIG: configPath, ...env }, dir);
   const clock = new ManualClock(Date.UTC(2026, 0, 1, 12, 0, 0));
   const platform = await createPlatform(config, tdb.db, { clock });
@@ -85,4 +85,21 @@ export function bearer(token: string): Record<string, string> {
 
 export function json<T = Record<string, unknown>>(res: LightMyRequestResponse): T {
   return res.json() as T;
+}
+
+/**
+ * Turns TOTP on for a signed-in account through the real flow, as a staff member must before any
+ * staff route answers them: step-up with the password, /me/totp/setup, /me/totp/enable with a
+ * code of the secret. The session stays stepped up (15 minutes) -> the secret and recovery codes.
+ *   const { recovery_codes } = await turnOnTotp(app, token, PW, clock.now_ms())
+ */
+export async function turnOnTotp(app: App, token: string, password: string, now_ms: number): Promise<{ secret: string; recovery_codes: string[] }> {
+  const step = await app.inject({ method: 'POST', url: '/api/v1/auth/step-up', headers: bearer(token), payload: { password } });
+  if (step.statusCode !== 204) throw new Error(`step-up: ${step.statusCode} ${step.body}`);
+  const setup = await app.inject({ method: 'POST', url: '/api/v1/me/totp/setup', headers: bearer(token) });
+  if (setup.statusCode !== 200) throw new Error(`totp setup: ${setup.statusCode} ${setup.body}`);
+  const { secret } = json<{ secret: string }>(setup);
+  const enable = await app.inject({ method: 'POST', url: '/api/v1/me/totp/enable', headers: bearer(token), payload: { code: totpCode(secret, now_ms) } });
+  if (enable.statusCode !== 200) throw new Error(`totp enable: ${enable.statusCode} ${enable.body}`);
+  return { secret, recovery_codes: json<{ recovery_codes: string[] }>(enable).recovery_codes };
 }

@@ -34,6 +34,7 @@ export async function headerAuthenticate(req: FastifyRequest): Promise<Principal
   if (typeof raw !== 'string' || !raw) return null;
   const [user_id, roles, scopes] = raw.split(':');
   const status = (req.headers['x-test-status'] as Principal['status'] | undefined) ?? 'active';
+  const staff = !scopes && (roles ?? '').split(',').some((r) => r === 'agent' || r === 'risk' || r === 'admin');
   return {
     kind: scopes ? 'api_key' : 'session',
     user_id: user_id!,
@@ -44,7 +45,11 @@ export async function headerAuthenticate(req: FastifyRequest): Promise<Principal
     session_id: scopes ? null : `ses_${user_id}`,
     api_key_id: scopes ? `key_${user_id}` : null,
     scopes: scopes ? scopes.split(' ') : null,
-    privileged_until_ms: null,
+    // A header principal stands for a signed-in staff member who turned TOTP on and stepped up:
+    // these tests are about payments; the staff gate itself is proven through the real flow in
+    // test/api/staff-rank-and-2fa.test.ts.
+    privileged_until_ms: staff ? Number.MAX_SAFE_INTEGER : null,
+    totp_enabled: staff,
   };
 }
 

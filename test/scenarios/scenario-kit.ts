@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import type { LightMyRequestResponse } from 'fastify';
 import { numberToHex, parseEther, parseUnits } from 'viem';
 import { expect } from 'vitest';
-import { bearer, startTestPlatform, type TestPlatform } from '../helpers/accounts-testkit.ts';
+import { bearer, startTestPlatform, turnOnTotp, type TestPlatform } from '../helpers/accounts-testkit.ts';
+import { verifyEmail } from '../helpers/security-kit.ts';
 import type { Hex } from '../../src/chain/chain.ts';
 import { anvilAccount, sendMint, sendNative, sendTokenTransfer } from '../../src/chain/chain.ts';
 import type { Dialect } from '../../src/db/database.ts';
@@ -161,12 +162,18 @@ export async function startWorld(dialect: Dialect): Promise<World> {
       async signUp(email, locale) {
         const res = await call(null, 'POST', '/auth/register', { email, password: PASSWORD, locale });
         expect(res.statusCode, res.body).toBe(201);
-        return login(email, locale);
+        const c = await login(email, locale);
+        // A person confirms their address with the mailed code before anyone can send to it.
+        await verifyEmail(t!, c);
+        return c;
       },
       signIn: (c, password) => login(c.email, c.locale, password),
       async staff(email = `staff${++staffCount}@settle.test`) {
         await platform.accounts.createUserWithRoles(email, PASSWORD, ['admin']);
-        return login(email, 'en');
+        const c = await login(email, 'en');
+        // Staff routes need TOTP on and a step-up for actions: turned on the real way (leaves the session stepped up).
+        await turnOnTotp(app, c.token, PASSWORD, clock.now_ms());
+        return c;
       },
       call,
       async depositAddress(c) {

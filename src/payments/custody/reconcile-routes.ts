@@ -63,7 +63,7 @@ export function incidentRoutes(deps: { db: Db; clock: Clock }): FastifyPluginAsy
   const { db, clock } = deps;
   return async (fastify) => {
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-    app.addHook('onRequest', async (req) => enforceRouteAuth(req.routeOptions.config.auth, req.principal));
+    app.addHook('onRequest', async (req) => enforceRouteAuth(req.routeOptions.config.auth, req.principal, { method: req.method, now_ms: clock.now_ms() }));
 
     app.get(
       '/admin/incidents',

@@ -52,7 +52,7 @@ export interface TransferStanding {
 /** What transfers need from the accounts module (its face satisfies this). */
 export interface TransferAccounts {
   /** The sender and the recipient found by email (exact, case-insensitive), in one read. */
-  transferParties(sender_id: string, email: string, ex?: DbExecutor): Promise<{ sender: TransferStanding; recipient: { email: string; standing: TransferStanding } | null }>;
+  transferParties(sender_id: string, email: string, ex?: DbExecutor): Promise<{ sender: TransferStanding; recipient: { email: string; email_verified: boolean; standing: TransferStanding } | null }>;
   standing(user_id: string, ex?: DbExecutor): Promise<TransferStanding>;
 }
 
@@ -185,14 +185,17 @@ export function createTransfers(deps: TransfersDeps) {
         const sent_today_cents = amount_cents === null ? 0n : sentTodayCents(await queries.sentSince(trx, sender_id, now - DAY_MS), assets);
         const limit = checkLimits(amount_cents, sent_today_cents, { single_transfer_minor: me.limits.single_transfer_minor, daily_minor: me.limits.daily_withdrawal_minor });
         if (limit) throw refuse(422, 'limit_exceeded', `This transfer is above your verification level's ${limit.limit === 'daily' ? 'daily' : 'single-transfer'} limit of ${formatAmount(limit.limit_cents, 2)} USD.`, { limit: limit.limit, limit_usd: formatAmount(limit.limit_cents, 2), used_usd: formatAmount(limit.used_cents, 2) });
-        const them = recipient && recipient.standing.receive !== 'refuse' ? recipient.standing : null;
+        // An address receives only once its owner confirmed it (issue 16): whoever registered
+        // someone else's address first must not collect what is sent to it. Unconfirmed and
+        // unknown answer alike (docs/decisions/transfers-recipient-enumeration.md).
+        const them = recipient && recipient.email_verified && recipient.standing.receive !== 'refuse' ? recipient.standing : null;
         if (!them || them.user_id === sender_id) {
           // A short balance is said before whether anyone receives at that address
           // (docs/decisions/transfers-recipient-enumeration.md). A transfer that goes ahead needs
           // no such read: the ledger refuses one the balance does not cover.
           const [balance] = await ledger.balancesOf('user', sender_id, [asset.code], trx);
           if ((balance?.available_minor ?? 0n) < amount + fee) throw insufficientFunds(asset, amount, fee);
-          if (!them) throw refuse(422, 'recipient_not_found', 'No account can receive at that email address. Check it with the recipient.');
+          if (!them) throw refuse(422, 'recipient_not_found', 'No account can receive at that email address: nobody has registered it, or its owner has not confirmed it yet. Check the address with the recipient and ask them to sign up and confirm their email (with the code we mail them), then send again.');
           throw refuse(422, 'recipient_is_sender', 'You cannot send to yourself.');
         }
         const held = them.receive === 'hold';

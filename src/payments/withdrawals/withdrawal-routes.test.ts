@@ -20,6 +20,7 @@ import { ledgerAccountId } from '../../ledger/ledger-types.ts';
 import { buildPlatformApp, createPlatform, stopBackground, type Platform } from '../../platform.ts';
 import type { App } from '../../app.ts';
 import { ManualClock } from '../../shared/clock.ts';
+import { turnOnTotp } from '../../../test/helpers/accounts-testkit.ts';
 import { getPayment } from '../payments.ts';
 import { REVIEW_SLA_MS } from '../payment-routes.ts';
 import { PLATFORM_OWNER } from '../custody/chart.ts';
@@ -76,6 +77,8 @@ describe.each(DIALECTS)('POST /withdrawals on %s', (dialect) => {
       const u = await platform.accounts.createUserWithRoles(`${role}@example.test`, 'correct horse battery staple 9', [role]);
       const login = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: `${role}@example.test`, password: 'correct horse battery staple 9' } });
       users[role] = { id: u.id, token: login.json().token };
+      // Staff routes need TOTP on (and a step-up for decisions): turned on the real way, which leaves the session stepped up.
+      await turnOnTotp(app, users[role]!.token, 'correct horse battery staple 9', clock.now_ms());
     }
     // Alice has 500 USDT in the ledger; Bob has nothing.
     const ext = ledgerAccountId('platform', PLATFORM_OWNER, 'USDT', 'external');

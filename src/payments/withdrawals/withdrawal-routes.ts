@@ -109,7 +109,7 @@ const ReviewSchema = Type.Object({
 export function withdrawalReviewRoutes(deps: PaymentViewDeps & { withdrawals: Withdrawals }): FastifyPluginAsync {
   return async (fastify) => {
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-    app.addHook('onRequest', async (req) => enforceRouteAuth(req.routeOptions.config.auth, req.principal));
+    app.addHook('onRequest', async (req) => enforceRouteAuth(req.routeOptions.config.auth, req.principal, { method: req.method, now_ms: deps.clock.now_ms() }));
     const decimalsOf = (asset: string) => assetMap(deps.config).get(asset)?.decimals ?? 0;
 
     app.get(
