@@ -60,7 +60,9 @@ for (const [net, bits] of [
   ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
   ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
 ] as const) PRIVATE.addSubnet(net, bits, 'ipv4');
-for (const [net, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) PRIVATE.addSubnet(net, bits, 'ipv6');
+// 64:ff9b::/96 (NAT64) and 2002::/16 (6to4) carry an IPv4 address inside: through a NAT64 or
+// 6to4 gateway they reach it, internal ones included, so neither is a public destination.
+for (const [net, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['2002::', 16]] as const) PRIVATE.addSubnet(net, bits, 'ipv6');
 
 /** isPrivateAddress('10.1.2.3') -> true; handles IPv4-mapped IPv6 (::ffff:127.0.0.1). */
 export function isPrivateAddress(ip: string): boolean {

@@ -25,6 +25,7 @@ import type { Clock } from '../shared/clock.ts';
 import { loadEncryptionKey, openText, sealText } from '../shared/encryption.ts';
 import { newId } from '../shared/ids.ts';
 import { consumeOutbox, type OutboxRow } from './webhook-outbox.ts';
+import { postWebhook } from './webhook-http.ts';
 import { checkWebhookUrl, isPrivateAddress, matchesEvent, newWebhookSecret, retryDelayMs, signWebhook, type UrlRefusal } from './webhook-rules.ts';
 import * as store from './webhook-store.ts';
 import { intervalWorker } from '../jobs/interval-worker.ts';
@@ -85,26 +86,12 @@ export interface WebhooksDeps {
   resolve?: (host: string) => Promise<string[]>;
   /** Seals endpoint secrets; defaults to config.encryption_key, or the key generated into the data dir. */
   encryption_key?: Buffer;
-  /** Sends one request; defaults to fetch. */
-  post?: (url: string, headers: Record<string, string>, body: string, timeout_ms: number) => Promise<{ status: number }>;
+  /** Sends one request, connecting only to `addresses` when given (the checked ones); defaults to postWebhook. */
+  post?: (url: string, headers: Record<string, string>, body: string, timeout_ms: number, addresses: readonly string[] | null) => Promise<{ status: number }>;
 }
 
 async function dnsResolve(host: string): Promise<string[]> {
   return (await lookup(host, { all: true })).map((a) => a.address);
-}
-
-async function fetchPost(url: string, headers: Record<string, string>, body: string, timeout_ms: number): Promise<{ status: number }> {
-  const res = await fetch(url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(timeout_ms) });
-  // Read (a bounded part of) the body so that the connection is released.
-  const reader = res.body?.getReader();
-  let read = 0;
-  while (reader && read < RESPONSE_BYTES_MAX) {
-    const chunk = await reader.read();
-    if (chunk.done) break;
-    read += chunk.value.length;
-  }
-  await reader?.cancel().catch(() => undefined);
-  return { status: res.status };
 }
 
 function endpointFromRow(r: store.EndpointRow): WebhookEndpoint {
@@ -114,7 +101,7 @@ function endpointFromRow(r: store.EndpointRow): WebhookEndpoint {
 export function createWebhooks(deps: WebhooksDeps) {
   const { db, clock, config } = deps;
   const resolve = deps.resolve ?? dnsResolve;
-  const post = deps.post ?? fetchPost;
+  const post = deps.post ?? ((url, headers, body, timeout_ms, addresses) => postWebhook(url, headers, body, timeout_ms, addresses, RESPONSE_BYTES_MAX));
   const renderers = new Map<string, EventRenderer>();
   const allowPrivate = config.allow_private_webhook_urls;
   const key = deps.encryption_key ?? loadEncryptionKey(config.encryption_key, config.data_dir);
@@ -128,13 +115,23 @@ export function createWebhooks(deps: WebhooksDeps) {
     });
   }
 
-  /** Refuses URLs whose host resolves to a private address (unless allowed). */
-  async function urlRefusal(text: string): Promise<UrlRefusal | null> {
+  /**
+   * The addresses a URL may be reached at, or why it may not: with private URLs refused, its name
+   * is resolved once here and every address must be public; the delivery then connects to exactly
+   * these (no second resolution to rebind). null addresses: private URLs allowed, any resolution.
+   */
+  async function checkedTarget(text: string): Promise<{ refusal: UrlRefusal } | { addresses: string[] | null }> {
     const shape = checkWebhookUrl(text, allowPrivate);
-    if (!shape.ok) return shape.reason;
-    if (allowPrivate) return null;
-    const addresses = await resolve(shape.url.hostname.replace(/^\[|\]$/g, '')).catch(() => ['0.0.0.0']);
-    return addresses.some(isPrivateAddress) ? 'private_address' : null;
+    if (!shape.ok) return { refusal: shape.reason };
+    if (allowPrivate) return { addresses: null };
+    const addresses = await resolve(shape.url.hostname.replace(/^\[|\]$/g, '')).catch(() => [] as string[]);
+    if (!addresses.length || addresses.some(isPrivateAddress)) return { refusal: 'private_address' };
+    return { addresses };
+  }
+
+  async function urlRefusal(text: string): Promise<UrlRefusal | null> {
+    const target = await checkedTarget(text);
+    return 'refusal' in target ? target.refusal : null;
   }
 
   async function deliver(m: store.MessageRow): Promise<void> {
@@ -167,9 +164,9 @@ export function createWebhooks(deps: WebhooksDeps) {
         'webhook-signature': secrets.map((x) => signWebhook(x, m.id, timestamp_s, m.body)).join(' '),
       };
       // Checked again at delivery: a name that now resolves inside the network is refused.
-      const refusal = await urlRefusal(endpoint.url);
-      if (refusal) throw new Error(`url refused: ${refusal}`);
-      status = (await post(endpoint.url, headers, m.body, DELIVERY_TIMEOUT_MS)).status;
+      const target = await checkedTarget(endpoint.url);
+      if ('refusal' in target) throw new Error(`url refused: ${target.refusal}`);
+      status = (await post(endpoint.url, headers, m.body, DELIVERY_TIMEOUT_MS, target.addresses)).status;
       if (status < 200 || status >= 300) error = `HTTP ${status}`;
     } catch (e) {
       error = (e as Error).message.slice(0, 500);
