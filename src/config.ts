@@ -11,6 +11,8 @@ import { Value } from '@sinclair/typebox/value';
 export const LIMITS = {
   body_bytes_max: 1_048_576,
   upload_bytes_max: 10 * 1_048_576,
+  /** Accounts routes (register, login, /me …) take a few small fields; only the document upload takes more. */
+  account_body_bytes_max: 16_384,
   page_size_max: 100,
   jobs_per_tick_max: 32,
   job_attempts_max: 25,
@@ -85,6 +87,10 @@ export const ConfigFileSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    /** Registrations per client IP per window (each pays an argon2id hash). */
+    registration_throttle: Type.Optional(
+      Type.Object({ per_ip: Type.Integer({ minimum: 1, maximum: 1_000_000 }), window_s: Type.Integer({ minimum: 1, maximum: 7 * 86_400 }) }, { additionalProperties: false }),
+    ),
     limits: Type.Optional(Type.Record(Type.String(), Type.Integer({ minimum: 1 }))),
     /**
      * Staff controls (API.md part 2 names the key): a staff decision on money worth at least
@@ -119,6 +125,7 @@ export interface Config {
   chains: ChainConfigFile[];
   rate_limit: { per_second: number; burst: number };
   login_throttle: { failures_before_wait: number; first_wait_s: number; wait_s_max: number; reset_after_s: number };
+  registration_throttle: { per_ip: number; window_s: number };
   limits: Limits;
   /** `four_eyes_above_usd`: a decimal string of US dollars (default "1000"). */
   support: { four_eyes_above_usd: string };
@@ -281,6 +288,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string)
     chains,
     rate_limit: file.rate_limit ?? { per_second: 50, burst: 200 },
     login_throttle: file.login_throttle ?? { failures_before_wait: 5, first_wait_s: 60, wait_s_max: 900, reset_after_s: 12 * 3600 },
+    registration_throttle: file.registration_throttle ?? { per_ip: 20, window_s: 3600 },
     limits,
     support: { four_eyes_above_usd: file.support?.four_eyes_above_usd ?? '1000' },
   };

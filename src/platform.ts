@@ -118,7 +118,7 @@ export async function createPlatform(config: Config, db: Db, opts: PlatformOptio
 
   // Accounts: sessions and API keys authenticate every request; mail leaves through mail.send jobs.
   platform.authenticate = accounts.authenticate;
-  platform.routes.push({ name: 'accounts', plugin: accountsRoutes(accounts, { upload_bytes_max: config.limits.upload_bytes_max, clock }) });
+  platform.routes.push({ name: 'accounts', plugin: accountsRoutes(accounts, { upload_bytes_max: config.limits.upload_bytes_max, account_body_bytes_max: config.limits.account_body_bytes_max, clock }) });
   const mailer = createMailer(config.smtp_url ?? mailbox!.url);
   jobs.register(MAIL_JOB, mailJobHandler(mailer));
   platform.closers.push(async () => {

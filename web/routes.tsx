@@ -3,7 +3,7 @@
 import { createBrowserRouter, Navigate } from 'react-router';
 import { Layout } from './components/Layout.tsx';
 import { RequireSession } from './components/RequireSession.tsx';
-import { RouteError } from './components/States.tsx';
+import { Loading, RouteError } from './components/States.tsx';
 import { LoginPage } from './pages/auth/LoginPage.tsx';
 import { WalletPage } from './pages/wallet/WalletPage.tsx';
 
@@ -13,6 +13,7 @@ export const router = createBrowserRouter([
   {
     element: <Layout />,
     errorElement: <RouteError />,
+    hydrateFallbackElement: <Loading />,
     children: [
       { path: '/', element: <Navigate to="/wallet" replace /> },
       { path: '/login', element: <LoginPage /> },

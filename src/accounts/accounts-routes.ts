@@ -50,13 +50,14 @@ export function enforceRouteAuth(auth: RouteAuth | undefined, p: Principal | nul
   throw new ProblemError(401, 'step_up_required', 'Staff actions need a fresh second factor: POST /api/v1/auth/step-up with totp_code or recovery_code.', { factors: ['totp', 'recovery_code'] });
 }
 
-const UPLOAD_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'application/pdf', 'application/octet-stream'];
-
 /** accountsRoutes(accounts) -> the Fastify plugin mounted under /api/v1. */
-export function accountsRoutes(accounts: Accounts, opts: { upload_bytes_max: number; clock: Clock }): FastifyPluginAsync {
+export function accountsRoutes(accounts: Accounts, opts: { upload_bytes_max: number; account_body_bytes_max: number; clock: Clock }): FastifyPluginAsync {
   return async (app: FastifyInstance) => {
     app.addHook('onRequest', async (req) => enforceRouteAuth(req.routeOptions.config.auth, req.principal, { method: req.method, now_ms: opts.clock.now_ms() }));
-    app.addContentTypeParser(UPLOAD_TYPES, { parseAs: 'buffer', bodyLimit: opts.upload_bytes_max }, (_req, body, done) => done(null, body));
+    // Accounts routes take a few small fields: a tight limit unless the route says otherwise (the upload).
+    app.addHook('onRoute', (route) => {
+      route.bodyLimit ??= opts.account_body_bytes_max;
+    });
     // In this order, so that the OpenAPI document and the authorization walk list routes as before.
     await app.register(authRoutes(accounts));
     await app.register(notMeRoutes(accounts));

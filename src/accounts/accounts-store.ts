@@ -122,6 +122,20 @@ export async function useRecoveryCode(ex: DbExecutor, user_id: string, code_hash
   const r = await ex.updateTable('recovery_codes').set({ used_at_ms: now_ms }).where('user_id', '=', user_id).where('code_hash', '=', code_hash).where('used_at_ms', 'is', null).executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }
+/**
+ * Consumes a TOTP time step: true only for the one caller that moves the user's last used step
+ * forward to `counter` (a conditional update), so one code cannot be used twice, even by
+ * parallel requests that all read the old step.
+ */
+export async function claimTotpStep(ex: DbExecutor, user_id: string, counter: number): Promise<boolean> {
+  const r = await ex
+    .updateTable('users')
+    .set({ totp_last_counter: counter })
+    .where('id', '=', user_id)
+    .where((eb) => eb.or([eb('totp_last_counter', 'is', null), eb('totp_last_counter', '<', counter)]))
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
 export async function unusedRecoveryCodes(ex: DbExecutor, user_id: string): Promise<number> {
   const r = await ex.selectFrom('recovery_codes').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', user_id).where('used_at_ms', 'is', null).executeTakeFirstOrThrow();
   return Number(r.n);

@@ -65,6 +65,8 @@ export function meRoutes(accounts: Accounts) {
   };
 }
 
+const UPLOAD_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'application/pdf', 'application/octet-stream'];
+
 /** /me/password, /me/email, /me/freeze, /me/unfreeze-request, /me/security-events, /me/notifications, /me/kyc/documents. */
 export function meAccountRoutes(accounts: Accounts, opts: { upload_bytes_max: number }) {
   return async (fastify: FastifyInstance) => {
@@ -127,18 +129,24 @@ export function meAccountRoutes(accounts: Accounts, opts: { upload_bytes_max: nu
       schema: { tags, summary: 'My in-app notifications, newest first', querystring: LimitQuery, response: { 200: Type.Object({ data: Type.Array(Notification) }) } },
     }, async (req) => ({ data: await accounts.notifications(me(req).user_id, req.query.limit ?? 50) }));
 
-    app.post('/me/kyc/documents', {
-      config: { auth: 'session' },
-      bodyLimit: opts.upload_bytes_max,
-      schema: {
-        tags, summary: 'Upload an identity document: the raw bytes of a JPEG/PNG/WebP image or a PDF as the body (type checked by content); stored encrypted',
-        querystring: Type.Object({ kind: Type.Optional(Type.Union(KYC_KINDS.map((k) => Type.Literal(k)))) }),
-        response: { 201: KycDocument },
-      },
-    }, async (req, reply) => {
-      if (!Buffer.isBuffer(req.body)) throw new ProblemError(415, 'unsupported_media_type', 'Send the file itself as the body with its Content-Type (image/jpeg, image/png, image/webp or application/pdf).');
-      const doc = await accounts.uploadKycDocument(me(req), req.query.kind ?? 'other', req.body, metaOf(req));
-      return reply.code(201).send(doc);
+    // File bodies are parsed for this route only (a child scope): on every other accounts route a
+    // file Content-Type is refused unread (415) instead of buffered up to upload_bytes_max.
+    await app.register(async (child) => {
+      child.addContentTypeParser(UPLOAD_TYPES, { parseAs: 'buffer', bodyLimit: opts.upload_bytes_max }, (_req, body, done) => done(null, body));
+      const scoped = child.withTypeProvider<TypeBoxTypeProvider>();
+      scoped.post('/me/kyc/documents', {
+        config: { auth: 'session' },
+        bodyLimit: opts.upload_bytes_max,
+        schema: {
+          tags, summary: 'Upload an identity document: the raw bytes of a JPEG/PNG/WebP image or a PDF as the body (type checked by content); stored encrypted',
+          querystring: Type.Object({ kind: Type.Optional(Type.Union(KYC_KINDS.map((k) => Type.Literal(k)))) }),
+          response: { 201: KycDocument },
+        },
+      }, async (req, reply) => {
+        if (!Buffer.isBuffer(req.body)) throw new ProblemError(415, 'unsupported_media_type', 'Send the file itself as the body with its Content-Type (image/jpeg, image/png, image/webp or application/pdf).');
+        const doc = await accounts.uploadKycDocument(me(req), req.query.kind ?? 'other', req.body, metaOf(req));
+        return reply.code(201).send(doc);
+      });
     });
 
     app.get('/me/kyc/documents', { config: { auth: 'session' }, schema: { tags, summary: 'My identity documents (metadata only)', response: { 200: Type.Object({ data: Type.Array(KycDocument) }) } } }, async (req) => ({

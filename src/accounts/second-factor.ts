@@ -27,8 +27,8 @@ export async function verifySecondFactor(ctx: AccountsContext, ex: DbExecutor, u
     if (delta === null) return null;
     const counter = Math.floor(now / 30_000) + delta;
     if (u.totp_last_counter !== null && counter <= u.totp_last_counter) return null;
-    await store.updateUser(ex, u.id, { totp_last_counter: counter });
-    return 'totp';
+    // `u` may have been read before a parallel request used this code: the claim decides.
+    return (await store.claimTotpStep(ex, u.id, counter)) ? 'totp' : null;
   }
   if (input.recovery_code) {
     const ok = await store.useRecoveryCode(ex, u.id, sha256Hex(normalizeRecoveryCode(input.recovery_code)), ctx.clock.now_ms());

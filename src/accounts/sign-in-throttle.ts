@@ -1,5 +1,6 @@
 // The brake on guessing (Keycloak's model, arithmetic in accounts-rules.ts): failures of sign-in
 // and step-up count per account and per IP; while either must wait, attempts get 429.
+import { serialiseOn } from '../db/database.ts';
 import { ProblemError } from '../shared/errors.ts';
 import { accountFailure, ipFailure, throttleRetryAfterS } from './accounts-rules.ts';
 import * as store from './accounts-store.ts';
@@ -13,11 +14,15 @@ export function tooManyAttempts(retry_s: number): ProblemError {
 export async function recordFailure(ctx: AccountsContext, email: string, ip: string | null): Promise<void> {
   const now = ctx.clock.now_ms();
   await ctx.db.transaction(async (trx) => {
+    // Each counter is read and written under its key's lock (always account, then IP), so
+    // parallel failures each count: none is lost to a read of the same old value.
     const acctKey = `acct:${email}`;
+    await serialiseOn(trx, ctx.db.dialect, `throttle:${acctKey}`);
     const a = await store.throttleRow(trx, acctKey);
     await store.saveThrottle(trx, { key: acctKey, ...accountFailure(a ?? null, now, ctx.config.login_throttle) });
     if (ip) {
       const ipKey = `ip:${ip}`;
+      await serialiseOn(trx, ctx.db.dialect, `throttle:${ipKey}`);
       const i = await store.throttleRow(trx, ipKey);
       await store.saveThrottle(trx, { key: ipKey, ...ipFailure(i ?? null, now) });
     }

@@ -1,6 +1,7 @@
 // Registration and sign-in. A taken email gets the same answer as a free one, and an unknown email
 // the same answer as a wrong password, at the same cost (docs/decisions/0005-accounts-security.md).
 import { isUniqueViolation } from '../db/database.ts';
+import { takeRegistration } from './registration-throttle.ts';
 import type { DbExecutor } from '../db/database.ts';
 import { isoTime } from '../shared/clock.ts';
 import { ProblemError } from '../shared/errors.ts';
@@ -83,6 +84,7 @@ async function noteRegistrationAttempt(ctx: AccountsContext, ex: DbExecutor, own
  * nobody, and the owner is told by mail (at most one such mail per REGISTER_ATTEMPT_MAIL_MS).
  */
 export async function register(ctx: AccountsContext, input: RegisterInput, meta: RequestMeta): Promise<UserDto> {
+  await takeRegistration(ctx, meta.ip);
   const r = await createUser(ctx, input, meta, ['user']);
   return r.created ? r.user : r.lookalike;
 }

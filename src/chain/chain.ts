@@ -11,6 +11,7 @@ export { createDepositKeys, DEPOSIT_PATH_PREFIX, INVOICE_PATH_PREFIX, type Depos
 export { checkAddressFormat, checkWithdrawalAddress, type AddressCheck, type AddressContext, type AddressRefusal } from './address-rules.ts';
 export { createHotWallets, devHotWalletKey, DEV_HOT_WALLET_INDEX, erc20TransferData, hotWalletWorker, Sender, type PrepareResult, type TxIntent, type TxView } from './hot-wallet.ts';
 export { getChainTx, getChainTxByPurpose, isOwnTransaction, type ChainTxRow } from './hot-wallet-store.ts';
+export { addressSenders, type AddressSenders } from './deposit-senders.ts';
 // The local dev chain (npm start with no chain configured) and the tests' anvil: dev only.
 export { DEV_CHAIN_MNEMONIC, startAnvil, type AnvilHandle, type AnvilOptions } from './anvil.ts';
 export { chainsForCli, devChainConfig, DEV_CHAIN_ID, DEV_DEPLOYER_INDEX, DEV_GENESIS_WEI, DEV_PAYER_INDEXES, prepareDevChain, readDevChainInfo, type DevChainHandle, type DevChainInfo } from './dev-chain.ts';

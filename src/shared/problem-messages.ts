@@ -36,7 +36,7 @@ export const PROBLEM_TEXTS: Readonly<Record<string, ProblemText>> = {
   // sign-in and security
   unauthenticated: t('Sign-in required', '需要登录', '请先登录：发送会话令牌或 API 密钥。'),
   invalid_credentials: t('Wrong email or password', '邮箱或密码错误', '邮箱或密码不正确。'),
-  too_many_attempts: t('Too many sign-in attempts', '登录尝试次数过多', '登录失败次数过多，请按 Retry-After 头所示的秒数后再试。'),
+  too_many_attempts: t('Too many attempts', '尝试次数过多', '尝试次数过多（登录失败或注册过于频繁），请按 Retry-After 头所示的秒数后再试。'),
   totp_required: t('Authenticator code required', '需要动态验证码', '请输入身份验证器应用中的 6 位验证码，或一个恢复码。'),
   invalid_totp: t('Wrong code', '验证码错误', '验证码不正确或已使用过。验证码每 30 秒更新一次。'),
   totp_setup_required: t('Set up two-factor first', '请先设置双重验证', '请先调用 POST /me/totp/setup。'),

@@ -56,7 +56,16 @@ export async function buildWeb(log: (msg: string) => void = () => undefined, dir
   const hash = webSourceHash(dir);
   const tmp = join(dir, `dist-${process.pid}-${Date.now()}`);
   log('web app: building…');
-  await vite.build({ configFile: join(dir, 'vite.config.ts'), logLevel: 'warn', build: { outDir: tmp, emptyOutDir: true } });
+  // Always a production bundle, also when the caller runs under NODE_ENV=test (vitest): the
+  // React plugin picks its JSX runtime from NODE_ENV itself, so `mode` alone is not enough.
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    await vite.build({ configFile: join(dir, 'vite.config.ts'), mode: 'production', logLevel: 'warn', build: { outDir: tmp, emptyOutDir: true } });
+  } finally {
+    if (nodeEnv === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = nodeEnv;
+  }
   writeFileSync(join(tmp, STAMP), `${hash}\n`);
   rmSync(join(dir, 'dist'), { recursive: true, force: true });
   renameSync(tmp, join(dir, 'dist'));

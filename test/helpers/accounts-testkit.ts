@@ -55,12 +55,12 @@ export interface TestPlatform {
 }
 
 /** const t = await startTestPlatform('sqlite'); … await t.close() */
-export async function startTestPlatform(dialect: Dialect, env: Record<string, string> = {}): Promise<TestPlatform> {
+export async function startTestPlatform(dialect: Dialect, env: Record<string, string> = {}, file: Record<string, unknown> = {}): Promise<TestPlatform> {
   const tdb = await openTestDb(dialect);
   const dir = mkdtempSync(join(tmpdir(), 'settle-acct-'));
-  // A generous API rate limit: the ManualClock does not refill buckets by itself.
+  // A generous API rate limit and registration throttle: the ManualClock does not refill buckets by itself.
   const configPath = join(dir, 'settle.config.json');
-  writeFileSync(configPath, JSON.stringify({ rate_limit: { per_second: 100_000, burst: 100_000 } }));
+  writeFileSync(configPath, JSON.stringify({ rate_limit: { per_second: 100_000, burst: 100_000 }, registration_throttle: { per_ip: 100_000, window_s: 60 }, ...file }));
   const config = loadConfig({ SETTLE_DATA_DIR: dir, SETTLE_CONFIG: configPath, ...env }, dir);
   const clock = new ManualClock(Date.UTC(2026, 0, 1, 12, 0, 0));
   const platform = await createPlatform(config, tdb.db, { clock });

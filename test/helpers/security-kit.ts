@@ -38,6 +38,7 @@ export async function securityPlatform(dialect: Dialect, file: Record<string, un
   const path = join(dir, 'settle.config.json');
   writeFileSync(path, JSON.stringify({
     rate_limit: { per_second: 100_000, burst: 100_000 },
+    registration_throttle: { per_ip: 100_000, window_s: 60 },
     chains: [{
       chain_id: 31337, name: 'Test chain', rpc_url: 'http://127.0.0.1:1',
       native: { symbol: 'ETH', decimals: 18, min_deposit: '0.001', confirmations: [{ max_amount: null, blocks: 3 }] },

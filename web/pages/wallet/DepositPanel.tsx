@@ -61,8 +61,10 @@ export function DepositPanel() {
     <Card title={t('wallet.deposit')}>
       {assets.isPending ? <Loading /> : assets.error ? <ErrorState error={assets.error} /> : !info ? <p>{t('wallet.no_assets')}</p> : (
         <>
-          <Select label={t('wallet.asset')} name="deposit_asset" value={info.asset} onChange={(e) => setAsset(e.target.value)} options={list.map((a) => ({ value: a.asset, label: `${a.asset} · ${a.network}` }))} />
-          <p className={ui.muted}>{t('wallet.deposit_hint', { asset: info.asset, network: info.network })}</p>
+          <div className={css.depositHead}>
+            <Select label={t('wallet.asset')} name="deposit_asset" value={info.asset} onChange={(e) => setAsset(e.target.value)} options={list.map((a) => ({ value: a.asset, label: `${a.asset} · ${a.network}` }))} />
+            <p className={ui.muted}>{t('wallet.deposit_hint', { asset: info.asset, network: info.network })}</p>
+          </div>
           <Address info={info} />
         </>
       )}

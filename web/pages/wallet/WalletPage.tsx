@@ -16,8 +16,8 @@ export function WalletPage() {
       <PageTitle>{t('wallet.title')}</PageTitle>
       {me && <AccountNotice me={me} />}
       <Balances />
+      <DepositPanel />
       <div className={ui.grid}>
-        <DepositPanel />
         <SendForm />
         <WithdrawForm totpEnabled={!!me?.totp_enabled} />
       </div>
