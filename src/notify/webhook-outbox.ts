@@ -1,20 +1,23 @@
 // Reading the outbox in order, for any consumer (webhook dispatcher, transfer release …), with a
-// saved cursor.
+// saved cursor. No event is ever skipped, however late its transaction commits.
 //
 // On PostgreSQL a `bigserial` is handed out when a row is inserted, not when its transaction
 // commits: seq 11 can become visible before seq 10. A consumer that jumped to 11 would skip 10
-// for ever. So a batch stops at the first gap, unless the row after the gap is older than a
-// safety window, in which case the gap is a rolled-back transaction's burned number and is
-// skipped. (SQLite writers are serialised; its numbers commit in order.)
-import type { Selectable, Transaction } from 'kysely';
+// for ever. So a batch stops at the first missing number, and passes over it only once it is
+// proven burned (its transaction rolled back): when the reader first sees the gap it notes the
+// snapshot's xmax (every transaction that had an id then has one below it); the number was taken
+// before a later number that is visible, by a transaction that already had its id (migration
+// 2026-12-07T1710), so that transaction is below the noted xmax. Once a later read's own snapshot
+// has xmin at or above it, all of those transactions have ended, and a number still missing from
+// that same read was rolled back. A transaction that stays open holds the consumer back until
+// it ends; its event is never lost. (No clock is involved.) SQLite's writers are serialised: its
+// numbers commit in order and a read needs no such care.
+import { sql, type Selectable, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.ts';
-import type { Db, DbExecutor } from '../db/database.ts';
+import { dialectOf, type Db, type DbExecutor } from '../db/database.ts';
 import type { OutboxTable } from '../db/schema.ts';
 
 export type OutboxRow = Selectable<OutboxTable>;
-
-/** A transaction that stays open longer than this may have its events delivered out of order. */
-export const OUTBOX_GAP_SAFETY_MS = 10_000;
 
 export async function cursorOf(ex: DbExecutor, consumer: string): Promise<number> {
   const r = await ex.selectFrom('outbox_cursors').select('seq').where('consumer', '=', consumer).executeTakeFirst();
@@ -26,17 +29,60 @@ export async function saveCursor(ex: DbExecutor, consumer: string, seq: number, 
   if (Number(updated.numUpdatedRows) === 0) await ex.insertInto('outbox_cursors').values({ consumer, seq, updated_at_ms: now_ms }).execute();
 }
 
+/** A missing number a reader is waiting on, and the xmax of the snapshot that first saw it missing. */
+interface Gap {
+  seq: number;
+  xmax: bigint;
+}
+
+// Gaps seen, per database handle and reader (`after` stands for the reader: a cursor is one
+// reader's). Bounded: a reader waits on one gap at a time, and entries are replaced, not added,
+// as its cursor moves; a lost entry (restart) only means the gap is noted again.
+const GAPS_MAX = 1000;
+const gapsByDb = new WeakMap<object, Map<string, Gap>>();
+
+function gapsOf(ex: DbExecutor): Map<string, Gap> {
+  const key = ex as object;
+  let gaps = gapsByDb.get(key);
+  if (!gaps) gapsByDb.set(key, (gaps = new Map()));
+  return gaps;
+}
+
 /**
- * The next events after `after`, in seq order, cut at the first gap that is still young.
- * nextOutboxBatch(db, 0, 100, now) -> rows with seq 1, 2, 3 … (contiguous, or gaps older than the window)
+ * The next events after `after`, in seq order, cut at the first number still missing unless it
+ * is proven burned (see above). `reader` names whose wait this is (the consumer).
+ * nextOutboxBatch(db, 'webhooks', 0, 100) -> rows with seq 1, 2, 3 … (contiguous, or past burned numbers)
  */
-export async function nextOutboxBatch(ex: DbExecutor, after: number, limit: number, now_ms: number, safety_ms = OUTBOX_GAP_SAFETY_MS): Promise<OutboxRow[]> {
-  const rows = await ex.selectFrom('outbox_events').selectAll().where('seq', '>', after).orderBy('seq').limit(limit).execute();
+export async function nextOutboxBatch(ex: DbExecutor, reader: string, after: number, limit: number): Promise<OutboxRow[]> {
+  if (dialectOf(ex) === 'sqlite') {
+    const rows = await ex.selectFrom('outbox_events').selectAll().where('seq', '>', after).orderBy('seq').limit(limit).execute();
+    return rows.map((r) => ({ ...r, seq: Number(r.seq) }));
+  }
+  const rows = await ex
+    .selectFrom('outbox_events')
+    .selectAll()
+    .select([sql<string>`pg_snapshot_xmin(pg_current_snapshot())::text`.as('snap_xmin'), sql<string>`pg_snapshot_xmax(pg_current_snapshot())::text`.as('snap_xmax')])
+    .where('seq', '>', after)
+    .orderBy('seq')
+    .limit(limit)
+    .execute();
+  const gaps = gapsOf(ex);
   const out: OutboxRow[] = [];
   let expected = after + 1;
-  for (const r of rows) {
+  for (const { snap_xmin, snap_xmax, ...r } of rows) {
     const seq = Number(r.seq);
-    if (seq !== expected && now_ms - Number(r.created_at_ms) < safety_ms) break;
+    if (seq !== expected) {
+      const seen = gaps.get(reader);
+      if (!seen || seen.seq !== expected) {
+        if (gaps.size >= GAPS_MAX) gaps.clear();
+        gaps.set(reader, { seq: expected, xmax: BigInt(snap_xmax) });
+        break;
+      }
+      // Every transaction that could hold the missing numbers has ended, and this read (same
+      // snapshot) still does not see them: they were rolled back.
+      if (BigInt(snap_xmin) < seen.xmax) break;
+      gaps.delete(reader);
+    }
     out.push({ ...r, seq });
     expected = seq + 1;
   }
@@ -61,7 +107,7 @@ export async function consumeOutbox<P = undefined>(
   opts: { types?: readonly string[] } = {},
 ): Promise<number> {
   const after = await cursorOf(db.kysely, consumer);
-  const batch = await nextOutboxBatch(db.kysely, after, limit, now_ms);
+  const batch = await nextOutboxBatch(db.kysely, consumer, after, limit);
   let skippedTo: number | null = null;
   const saveSkipped = async () => {
     if (skippedTo === null) return;
