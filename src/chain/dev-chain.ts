@@ -12,7 +12,7 @@ import { createEvmClient } from './evm.ts';
 import { loadOrCreateDevMnemonic } from './keys.ts';
 import { parseEther } from 'viem';
 import { anvilAccount, deployTestUsdt, sendMint } from './test-usdt.ts';
-import { DEV_HOT_WALLET_INDEX } from './hot-wallet.ts';
+import { DEV_HOT_WALLET_INDEX } from './hot-wallets.ts';
 
 export const DEV_CHAIN_ID = 31337;
 /** Anvil test-mnemonic accounts: #0 deploys and owns the test USDT; #1..#5 are "outside payers". */

@@ -150,6 +150,152 @@ function valueMoves(txHash: string, root: CallFrame, header: Pick<BlockHeader, '
   return out;
 }
 
+// A raw eth_getLogs decoded by hand: a Transfer(address,address,uint256) log has exactly three
+// topics and a 32-byte value (an ERC-721 Transfer has four topics and is skipped, as viem's
+// strict decoding would). ABI-decoding every log through viem cost more than the request itself.
+async function logsOnce(client: PublicClient, from: number, to: number, tokens: Hex[]): Promise<TokenTransfer[]> {
+  const logs = (await client.request({
+    method: 'eth_getLogs',
+    params: [{ address: tokens, topics: [TRANSFER_TOPIC], fromBlock: numberToHex(from), toBlock: numberToHex(to) }],
+  })) as RawLog[];
+  const out: TokenTransfer[] = [];
+  for (const l of logs) {
+    const t = rawTransfer(l);
+    if (t) out.push(t);
+  }
+  return out;
+}
+
+/** Headers of blocks from..to (at most BLOCKS_PER_CALL_MAX); blocks the node does not have are left out. */
+async function readBlocks(client: PublicClient, from: number, to: number): Promise<BlockHeader[]> {
+  if (to < from) return [];
+  if (to - from + 1 > BLOCKS_PER_CALL_MAX) throw new Error(`blocks(): at most ${BLOCKS_PER_CALL_MAX} per call`);
+  const numbers = Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  const found = await Promise.all(
+    numbers.map((n) =>
+      client.getBlock({ blockNumber: BigInt(n) }).catch((error: unknown) => {
+        if ((error as Error)?.name === 'BlockNotFoundError') return null;
+        throw error;
+      }),
+    ),
+  );
+  return found.filter((b) => b !== null).map(toHeader);
+}
+
+/**
+ * Token transfers of `tokens` in from..to. Splits the range on "too many results" with an
+ * explicit work list (no recursion), keeping chain order: ranges are processed front to back.
+ */
+async function readTokenTransfers(client: PublicClient, from: number, to: number, tokens: Hex[]): Promise<TokenTransfer[]> {
+  if (tokens.length === 0 || to < from) return [];
+  const out: TokenTransfer[] = [];
+  const work: Array<[number, number]> = [[from, to]];
+  let splits = 0;
+  while (work.length) {
+    const [a, b] = work.shift()!;
+    try {
+      out.push(...(await logsOnce(client, a, b, tokens)));
+    } catch (error) {
+      if (!isTooManyResults(error) || a === b || ++splits > LOG_SPLITS_MAX) throw error;
+      const mid = a + Math.floor((b - a) / 2);
+      work.unshift([a, mid], [mid + 1, b]);
+    }
+  }
+  return out;
+}
+
+/**
+ * The node's tracer (debug_trace*), for internal transfers. A node without it (many public RPCs)
+ * is remembered as such, and only top-level native transfers are seen there.
+ */
+interface Tracer {
+  readonly enabled: boolean;
+  block(number: number): Promise<Array<{ txHash: string; result: CallFrame }> | null>;
+  transaction(hash: Hex): Promise<CallFrame | null>;
+}
+
+function createTracer(client: PublicClient, endpoint: ChainEndpoint): Tracer {
+  let tracing = endpoint.trace_internal !== false;
+  async function traceOrNull<T>(method: string, params: unknown[]): Promise<T | null> {
+    try {
+      return (await client.request({ method: method as never, params: params as never })) as T;
+    } catch (error) {
+      if (isMethodUnsupported(error)) {
+        tracing = false;
+        return null;
+      }
+      throw error;
+    }
+  }
+  return {
+    get enabled() {
+      return tracing;
+    },
+    block: (number) => traceOrNull('debug_traceBlockByNumber', [numberToHex(number), { tracer: 'callTracer' }]),
+    transaction: async (hash) => (tracing ? traceOrNull('debug_traceTransaction', [hash, { tracer: 'callTracer' }]) : null),
+  };
+}
+
+/** A block's native transfers to our addresses (top-level and, when traced, internal), or null when the node lacks the block. */
+async function readNativeTransfers(client: PublicClient, tracer: Tracer, number: number, isOurs: (a: Hex) => boolean): Promise<{ header: BlockHeader; transfers: NativeTransfer[] } | null> {
+  const b = await client.getBlock({ blockNumber: BigInt(number), includeTransactions: true }).catch((error: unknown) => {
+    if ((error as Error)?.name === 'BlockNotFoundError') return null;
+    throw error;
+  });
+  if (!b) return null;
+  const header = toHeader(b);
+  const transfers: NativeTransfer[] = [];
+  // Coins a contract moves (internal transfers) appear in no log and no transaction's value:
+  // blocks with contract calls or creations are traced when the node can (callTracer).
+  if (tracer.enabled && b.transactions.some((tx) => tx.to === null || tx.input !== '0x')) {
+    const traced = await tracer.block(number);
+    if (traced) transfers.push(...internalTransfers(traced, header, isOurs));
+  }
+  const candidates = b.transactions.filter((tx) => tx.to && tx.value > 0n && isOurs(lower(tx.to)));
+  for (let i = 0; i < candidates.length; i += RECEIPTS_PARALLEL_MAX) {
+    const slice = candidates.slice(i, i + RECEIPTS_PARALLEL_MAX);
+    const receipts = await Promise.all(slice.map((tx) => client.getTransactionReceipt({ hash: tx.hash })));
+    for (const [j, tx] of slice.entries()) {
+      if (receipts[j]!.status !== 'success') continue;
+      transfers.push({ from: lower(tx.from), to: lower(tx.to!), amount_minor: tx.value, tx_hash: lower(tx.hash), block_number: header.number, block_hash: header.hash });
+    }
+  }
+  return { header, transfers };
+}
+
+/** What one transaction did, as far as deposits care (diagnosis): status, token and internal transfers, depth. */
+async function readTransaction(client: PublicClient, tracer: Tracer, hash: Hex): Promise<TransactionInfo> {
+  const tx = await client.getTransaction({ hash }).catch((error: unknown) => {
+    if (error instanceof TransactionNotFoundError) return null;
+    throw error;
+  });
+  if (!tx) return { found: false, tx_hash: lower(hash) };
+  const base = { found: true as const, tx_hash: lower(tx.hash), from: lower(tx.from), to: tx.to ? lower(tx.to) : null, value_minor: tx.value };
+  if (tx.blockNumber === null) return { ...base, block_number: null, block_hash: null, status: 'pending', token_transfers: [], internal_transfers: [], confirmations: 0 };
+  const [receipt, head] = await Promise.all([
+    client.getTransactionReceipt({ hash }).catch((error: unknown) => {
+      if (error instanceof TransactionReceiptNotFoundError) return null;
+      throw error;
+    }),
+    client.getBlockNumber({ cacheTime: 0 }),
+  ]);
+  const logs = receipt ? parseEventLogs({ abi: [TRANSFER_EVENT], logs: receipt.logs, strict: true }) : [];
+  const block_number = Number(tx.blockNumber);
+  const block_hash = tx.blockHash ? lower(tx.blockHash) : null;
+  // A contract call may have moved the native coin on to other addresses (a forwarder, a
+  // multisig, an exchange's batch payout): only a trace shows it.
+  const trace = receipt?.status === 'success' && tx.input !== '0x' && block_hash ? await tracer.transaction(hash) : null;
+  return {
+    ...base,
+    block_number,
+    block_hash,
+    status: receipt ? receipt.status : 'pending',
+    token_transfers: logs.map((l) => toTokenTransfer(l as unknown as Log<bigint, number, false, typeof TRANSFER_EVENT>)),
+    internal_transfers: trace && block_hash ? valueMoves(hash, trace, { number: block_number, hash: block_hash }) : [],
+    confirmations: Math.max(0, Number(head) - block_number + 1),
+  };
+}
+
 /** const reader = createEvmReader({ chain_id: 31337, rpc_url: 'http://127.0.0.1:8545' }) */
 export function createEvmReader(endpoint: ChainEndpoint, client: PublicClient = createEvmClient(endpoint)): ChainReader {
   async function call<T>(method: string, fn: () => Promise<T>): Promise<T> {
@@ -159,59 +305,13 @@ export function createEvmReader(endpoint: ChainEndpoint, client: PublicClient = 
       throw wrap(method, error);
     }
   }
-
-  // A raw eth_getLogs decoded by hand: a Transfer(address,address,uint256) log has exactly three
-  // topics and a 32-byte value (an ERC-721 Transfer has four topics and is skipped, as viem's
-  // strict decoding would). ABI-decoding every log through viem cost more than the request itself.
-  async function logsOnce(from: number, to: number, tokens: Hex[]): Promise<TokenTransfer[]> {
-    const logs = (await client.request({
-      method: 'eth_getLogs',
-      params: [{ address: tokens, topics: [TRANSFER_TOPIC], fromBlock: numberToHex(from), toBlock: numberToHex(to) }],
-    })) as RawLog[];
-    const out: TokenTransfer[] = [];
-    for (const l of logs) {
-      const t = rawTransfer(l);
-      if (t) out.push(t);
-    }
-    return out;
-  }
-
-  // Internal transfers need debug_traceBlockByNumber; a node without it (many public RPCs) is
-  // remembered as such, and only top-level native transfers are seen there.
-  let tracing = endpoint.trace_internal !== false;
-  async function traceBlock(number: number): Promise<Array<{ txHash: string; result: CallFrame }> | null> {
-    try {
-      return (await client.request({ method: 'debug_traceBlockByNumber' as never, params: [numberToHex(number), { tracer: 'callTracer' }] as never })) as Array<{ txHash: string; result: CallFrame }>;
-    } catch (error) {
-      if (isMethodUnsupported(error)) {
-        tracing = false;
-        return null;
-      }
-      throw error;
-    }
-  }
-
-  async function traceTransaction(hash: Hex): Promise<CallFrame | null> {
-    if (!tracing) return null;
-    try {
-      return (await client.request({ method: 'debug_traceTransaction' as never, params: [hash, { tracer: 'callTracer' }] as never })) as CallFrame;
-    } catch (error) {
-      if (isMethodUnsupported(error)) {
-        tracing = false;
-        return null;
-      }
-      throw error;
-    }
-  }
+  const tracer = createTracer(client, endpoint);
 
   return {
     chain_id: endpoint.chain_id,
     rpc_url: endpoint.rpc_url,
-
     chainId: () => call('eth_chainId', () => client.getChainId()),
-
     head: () => call('eth_blockNumber', async () => Number(await client.getBlockNumber({ cacheTime: 0 }))),
-
     block: (number) =>
       call('eth_getBlockByNumber', async () => {
         const b = await client.getBlock({ blockNumber: BigInt(number) }).catch((error: unknown) => {
@@ -221,101 +321,9 @@ export function createEvmReader(endpoint: ChainEndpoint, client: PublicClient = 
         return b ? toHeader(b) : null;
       }),
 
-    blocks: (from, to) =>
-      call('eth_getBlockByNumber', async () => {
-        if (to < from) return [];
-        if (to - from + 1 > BLOCKS_PER_CALL_MAX) throw new Error(`blocks(): at most ${BLOCKS_PER_CALL_MAX} per call`);
-        const numbers = Array.from({ length: to - from + 1 }, (_, i) => from + i);
-        const found = await Promise.all(
-          numbers.map((n) =>
-            client.getBlock({ blockNumber: BigInt(n) }).catch((error: unknown) => {
-              if ((error as Error)?.name === 'BlockNotFoundError') return null;
-              throw error;
-            }),
-          ),
-        );
-        return found.filter((b) => b !== null).map(toHeader);
-      }),
-
-    // Splits the range on "too many results" with an explicit work list (no recursion), keeping
-    // chain order: ranges are processed front to back.
-    tokenTransfers: (from, to, tokens) =>
-      call('eth_getLogs', async () => {
-        if (tokens.length === 0 || to < from) return [];
-        const out: TokenTransfer[] = [];
-        const work: Array<[number, number]> = [[from, to]];
-        let splits = 0;
-        while (work.length) {
-          const [a, b] = work.shift()!;
-          try {
-            out.push(...(await logsOnce(a, b, tokens)));
-          } catch (error) {
-            if (!isTooManyResults(error) || a === b || ++splits > LOG_SPLITS_MAX) throw error;
-            const mid = a + Math.floor((b - a) / 2);
-            work.unshift([a, mid], [mid + 1, b]);
-          }
-        }
-        return out;
-      }),
-
-    nativeTransfers: (number, isOurs) =>
-      call('eth_getBlockByNumber', async () => {
-        const b = await client.getBlock({ blockNumber: BigInt(number), includeTransactions: true }).catch((error: unknown) => {
-          if ((error as Error)?.name === 'BlockNotFoundError') return null;
-          throw error;
-        });
-        if (!b) return null;
-        const header = toHeader(b);
-        const transfers: NativeTransfer[] = [];
-        // Coins a contract moves (internal transfers) appear in no log and no transaction's value:
-        // blocks with contract calls or creations are traced when the node can (callTracer).
-        if (tracing && b.transactions.some((tx) => tx.to === null || tx.input !== '0x')) {
-          const traced = await traceBlock(number);
-          if (traced) transfers.push(...internalTransfers(traced, header, isOurs));
-        }
-        const candidates = b.transactions.filter((tx) => tx.to && tx.value > 0n && isOurs(lower(tx.to)));
-        for (let i = 0; i < candidates.length; i += RECEIPTS_PARALLEL_MAX) {
-          const slice = candidates.slice(i, i + RECEIPTS_PARALLEL_MAX);
-          const receipts = await Promise.all(slice.map((tx) => client.getTransactionReceipt({ hash: tx.hash })));
-          for (const [j, tx] of slice.entries()) {
-            if (receipts[j]!.status !== 'success') continue;
-            transfers.push({ from: lower(tx.from), to: lower(tx.to!), amount_minor: tx.value, tx_hash: lower(tx.hash), block_number: header.number, block_hash: header.hash });
-          }
-        }
-        return { header, transfers };
-      }),
-
-    transaction: (hash) =>
-      call('eth_getTransactionByHash', async (): Promise<TransactionInfo> => {
-        const tx = await client.getTransaction({ hash }).catch((error: unknown) => {
-          if (error instanceof TransactionNotFoundError) return null;
-          throw error;
-        });
-        if (!tx) return { found: false, tx_hash: lower(hash) };
-        const base = { found: true as const, tx_hash: lower(tx.hash), from: lower(tx.from), to: tx.to ? lower(tx.to) : null, value_minor: tx.value };
-        if (tx.blockNumber === null) return { ...base, block_number: null, block_hash: null, status: 'pending', token_transfers: [], internal_transfers: [], confirmations: 0 };
-        const [receipt, head] = await Promise.all([
-          client.getTransactionReceipt({ hash }).catch((error: unknown) => {
-            if (error instanceof TransactionReceiptNotFoundError) return null;
-            throw error;
-          }),
-          client.getBlockNumber({ cacheTime: 0 }),
-        ]);
-        const logs = receipt ? parseEventLogs({ abi: [TRANSFER_EVENT], logs: receipt.logs, strict: true }) : [];
-        const block_number = Number(tx.blockNumber);
-        const block_hash = tx.blockHash ? lower(tx.blockHash) : null;
-        // A contract call may have moved the native coin on to other addresses (a forwarder, a
-        // multisig, an exchange's batch payout): only a trace shows it.
-        const trace = receipt?.status === 'success' && tx.input !== '0x' && block_hash ? await traceTransaction(hash) : null;
-        return {
-          ...base,
-          block_number,
-          block_hash,
-          status: receipt ? receipt.status : 'pending',
-          token_transfers: logs.map((l) => toTokenTransfer(l as unknown as Log<bigint, number, false, typeof TRANSFER_EVENT>)),
-          internal_transfers: trace && block_hash ? valueMoves(hash, trace, { number: block_number, hash: block_hash }) : [],
-          confirmations: Math.max(0, Number(head) - block_number + 1),
-        };
-      }),
+    blocks: (from, to) => call('eth_getBlockByNumber', () => readBlocks(client, from, to)),
+    tokenTransfers: (from, to, tokens) => call('eth_getLogs', () => readTokenTransfers(client, from, to, tokens)),
+    nativeTransfers: (number, isOurs) => call('eth_getBlockByNumber', () => readNativeTransfers(client, tracer, number, isOurs)),
+    transaction: (hash) => call('eth_getTransactionByHash', () => readTransaction(client, tracer, hash)),
   };
 }

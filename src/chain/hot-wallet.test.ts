@@ -13,7 +13,8 @@ import { createEvmClient } from './evm.ts';
 import { anvilAccount, deployTestUsdt, sendMint } from './test-usdt.ts';
 import { balanceOfToken } from '../../test/helpers/anvil.ts';
 import type { Hex } from './chain-types.ts';
-import { erc20TransferData, FEE_BUMP_PER_MILLE, Sender } from './hot-wallet.ts';
+import { Sender } from './hot-wallet.ts';
+import { erc20TransferData, FEE_BUMP_PER_MILLE } from './hot-wallet-rules.ts';
 import { attemptsOf, getChainTx } from './hot-wallet-store.ts';
 
 const CHAIN = 31337;

@@ -14,15 +14,16 @@
 // - Stuck transactions (in the mempool longer than `stuck_after_ms`) are replaced at the same
 //   nonce with both EIP-1559 fees raised by at least 12.5 %.
 // - Every RPC call happens outside database transactions; the database records intent first.
-import { encodeFunctionData, erc20Abi, keccak256, toHex, TransactionReceiptNotFoundError, type PublicClient } from 'viem';
-import { mnemonicToAccount, privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
-import { DEV_CHAIN_MNEMONIC } from './anvil.ts';
+import { erc20Abi, keccak256, TransactionReceiptNotFoundError, type PublicClient } from 'viem';
+import { privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
+import { bump, errorText, isAlreadyCovered, isNetworkError, isRevert, spendOf } from './hot-wallet-rules.ts';
+import type { Transaction } from 'kysely';
 import type { Db } from '../db/database.ts';
+import type { Database } from '../db/schema.ts';
 import { isUniqueViolation } from '../db/database.ts';
 import type { Clock } from '../shared/clock.ts';
 import { deterministicId } from '../shared/ids.ts';
 import type { Hex } from './chain-types.ts';
-import { intervalWorker, type IntervalWorker } from '../jobs/interval-worker.ts';
 import {
   attemptsOf,
   getChainTx,
@@ -38,8 +39,6 @@ import {
   type ChainTxRow,
 } from './hot-wallet-store.ts';
 
-/** Both fees of a replacement are at least old × 1125 / 1000 (+1 wei): nodes ask for ≥ 10–12.5 %. */
-export const FEE_BUMP_PER_MILLE = 1125n;
 const GAS_MARGIN_PER_MILLE = 1200n;
 const NATIVE_TRANSFER_GAS = 21_000n;
 /** Rebroadcast a pending transaction at most this often (nodes drop txs; it is harmless). */
@@ -91,51 +90,6 @@ export interface TxView {
   gas_fee_minor: bigint | null;
 }
 
-/** The calldata of an ERC-20 transfer(to, amount). */
-export function erc20TransferData(to: Hex, amount_minor: bigint): Hex {
-  return encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [to, amount_minor] });
-}
-
-function errorText(error: unknown): string {
-  const e = error as { shortMessage?: string; details?: string; message?: string };
-  const head = (e?.shortMessage ?? e?.message ?? String(error)).split('\n')[0]!;
-  return [head, e?.details?.split('\n')[0]].filter(Boolean).join(' — ').slice(0, 500);
-}
-
-/** A network-level failure (node unreachable, timeout): not the node refusing the transaction. */
-function isNetworkError(error: unknown): boolean {
-  const name = (error as Error)?.name ?? '';
-  return name === 'HttpRequestError' || name === 'TimeoutError' || /fetch failed|ECONNREFUSED|socket hang up/i.test(errorText(error));
-}
-
-/** Broadcast "errors" that mean the node already has this nonce covered: the receipt will tell. */
-function isAlreadyCovered(error: unknown): boolean {
-  return /already known|known transaction|nonce too low|replacement transaction underpriced|already imported/i.test(errorText(error));
-}
-
-function isRevert(error: unknown): boolean {
-  return /revert|execution reverted|ERC20Insufficient|insufficient balance/i.test(errorText(error)) && !/insufficient funds for gas/i.test(errorText(error));
-}
-
-const ERC20_TRANSFER_SELECTOR = '0xa9059cbb';
-
-/**
- * What a transaction takes out of the sending wallet: an ERC-20 transfer's amount of its token
- * (gas aside), or native value + the most its gas can cost. `amount` is what this one needs.
- */
-function spendOf(t: { to: Hex; value_minor: bigint; data?: Hex }, gas: bigint, maxFeePerGas: bigint) {
-  const data = (t.data ?? '0x').toLowerCase();
-  const tokenAmount = data.startsWith(ERC20_TRANSFER_SELECTOR) && data.length >= 138 ? BigInt(`0x${data.slice(74, 138)}`) : null;
-  const token = tokenAmount !== null ? (t.to.toLowerCase() as Hex) : null;
-  const native = t.value_minor + gas * maxFeePerGas;
-  return { token, amount: tokenAmount ?? native, native };
-}
-
-function bump(old: bigint, estimate: bigint): bigint {
-  const min = (old * FEE_BUMP_PER_MILLE + 999n) / 1000n + 1n;
-  return estimate > min ? estimate : min;
-}
-
 /** const hot = new Sender({ chain_id, client, private_key, db, clock }); const r = await hot.prepare(intent) */
 export class Sender {
   readonly address: Hex;
@@ -161,7 +115,7 @@ export class Sender {
    * one database transaction. Nothing is broadcast yet. Idempotent by (purpose, purpose_id).
    */
   async prepare(intent: TxIntent): Promise<PrepareResult> {
-    const { db, clock, client } = this.opts;
+    const { db, client } = this.opts;
     const existing = await getChainTxByPurpose(db.kysely, intent.purpose, intent.purpose_id);
     if (existing) return { ok: true, tx: existing };
     const data = intent.data ?? '0x';
@@ -184,65 +138,7 @@ export class Sender {
       ? await client.readContract({ address: spend.token, abi: erc20Abi, functionName: 'balanceOf', args: [this.address], blockNumber: at })
       : await client.getBalance({ address: this.address, blockNumber: at });
     try {
-      const tx = await db.transaction(async (trx) => {
-        const again = await getChainTxByPurpose(trx, intent.purpose, intent.purpose_id);
-        if (again) return again;
-        const now = clock.now_ms();
-        const stored = await lockNextNonce(db, trx, this.chain_id, this.address, chainNonce, now);
-        // Under the nonce lock, so two preparers never both count on the same coins: what our
-        // signed, unmined transactions will take is set aside. Short: nothing is signed.
-        if (spend.amount > 0n) {
-          let committed = 0n;
-          for (const t of await unminedSince(trx, this.chain_id, this.address, Number(at))) {
-            const other = spendOf({ to: t.to_address as Hex, value_minor: t.value_minor, data: t.data as Hex }, BigInt(t.gas_limit), fees.maxFeePerGas);
-            committed += spend.token ? (other.token === spend.token ? other.amount : 0n) : other.native;
-          }
-          if (balance - committed < spend.amount) return { short: `hot wallet short: transfer amount exceeds balance (balance ${balance} at block ${at}, ${committed} committed to our unmined transactions, ${spend.amount} needed)` };
-        }
-        // The chain may know a higher nonce (a transaction sent by hand with this key): never go below it.
-        const nonce = Math.max(stored, chainNonce);
-        const raw = await this.account.signTransaction({
-          type: 'eip1559',
-          chainId: this.chain_id,
-          nonce,
-          to: intent.to,
-          value: intent.value_minor,
-          data,
-          gas: gas!,
-          maxFeePerGas: fees.maxFeePerGas,
-          maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
-        });
-        const id = deterministicId('ctx', intent.purpose, intent.purpose_id);
-        const row: ChainTxRow = {
-          id,
-          chain_id: this.chain_id,
-          from_address: this.address,
-          nonce,
-          purpose: intent.purpose,
-          purpose_id: intent.purpose_id,
-          to_address: intent.to.toLowerCase(),
-          value_minor: intent.value_minor,
-          data,
-          gas_limit: Number(gas),
-          confirmations_required: intent.confirmations_required,
-          status: 'signed',
-          cancelling: 0,
-          mined_hash: null,
-          block_number: null,
-          block_hash: null,
-          gas_fee_minor: null,
-          failure_reason: null,
-          broadcast_failures: 0,
-          last_error: null,
-          first_broadcast_at_ms: null,
-          last_broadcast_at_ms: null,
-          created_at_ms: now,
-          updated_at_ms: now,
-        };
-        await insertChainTx(trx, row, this.attemptRow(id, 0, 'payload', raw, fees.maxFeePerGas, fees.maxPriorityFeePerGas, now));
-        await setNextNonce(trx, this.chain_id, this.address, nonce + 1, now);
-        return row;
-      });
+      const tx = await db.transaction((trx) => this.signAndRecord(trx, intent, { gas: gas!, fees, chainNonce, spend, at, balance }));
       if ('short' in tx) return { ok: false, code: 'reverted', reason: tx.short };
       return { ok: true, tx };
     } catch (error) {
@@ -252,6 +148,79 @@ export class Sender {
       if (!row) throw error;
       return { ok: true, tx: row };
     }
+  }
+
+  /**
+   * The part of prepare() inside its database transaction: under the wallet's nonce lock, sets
+   * aside what our unmined transactions will take, refuses when the wallet is short, then signs
+   * and records the transaction with its nonce. Returns the row, or why it is short.
+   */
+  private async signAndRecord(
+    trx: Transaction<Database>,
+    intent: TxIntent,
+    est: { gas: bigint; fees: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }; chainNonce: number; spend: ReturnType<typeof spendOf>; at: bigint; balance: bigint },
+  ): Promise<ChainTxRow | { short: string }> {
+    const { db, clock } = this.opts;
+    const { fees, chainNonce, spend, at, balance } = est;
+    const { gas } = est;
+    const data = intent.data ?? '0x';
+    const again = await getChainTxByPurpose(trx, intent.purpose, intent.purpose_id);
+    if (again) return again;
+    const now = clock.now_ms();
+    const stored = await lockNextNonce(db, trx, this.chain_id, this.address, chainNonce, now);
+    // Under the nonce lock, so two preparers never both count on the same coins: what our
+    // signed, unmined transactions will take is set aside. Short: nothing is signed.
+    if (spend.amount > 0n) {
+      let committed = 0n;
+      for (const t of await unminedSince(trx, this.chain_id, this.address, Number(at))) {
+        const other = spendOf({ to: t.to_address as Hex, value_minor: t.value_minor, data: t.data as Hex }, BigInt(t.gas_limit), fees.maxFeePerGas);
+        committed += spend.token ? (other.token === spend.token ? other.amount : 0n) : other.native;
+      }
+      if (balance - committed < spend.amount) return { short: `hot wallet short: transfer amount exceeds balance (balance ${balance} at block ${at}, ${committed} committed to our unmined transactions, ${spend.amount} needed)` };
+    }
+    // The chain may know a higher nonce (a transaction sent by hand with this key): never go below it.
+    const nonce = Math.max(stored, chainNonce);
+    const raw = await this.account.signTransaction({
+      type: 'eip1559',
+      chainId: this.chain_id,
+      nonce,
+      to: intent.to,
+      value: intent.value_minor,
+      data,
+      gas,
+      maxFeePerGas: fees.maxFeePerGas,
+      maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+    });
+    const id = deterministicId('ctx', intent.purpose, intent.purpose_id);
+    const row: ChainTxRow = {
+      id,
+      chain_id: this.chain_id,
+      from_address: this.address,
+      nonce,
+      purpose: intent.purpose,
+      purpose_id: intent.purpose_id,
+      to_address: intent.to.toLowerCase(),
+      value_minor: intent.value_minor,
+      data,
+      gas_limit: Number(gas),
+      confirmations_required: intent.confirmations_required,
+      status: 'signed',
+      cancelling: 0,
+      mined_hash: null,
+      block_number: null,
+      block_hash: null,
+      gas_fee_minor: null,
+      failure_reason: null,
+      broadcast_failures: 0,
+      last_error: null,
+      first_broadcast_at_ms: null,
+      last_broadcast_at_ms: null,
+      created_at_ms: now,
+      updated_at_ms: now,
+    };
+    await insertChainTx(trx, row, this.attemptRow(id, 0, 'payload', raw, fees.maxFeePerGas, fees.maxPriorityFeePerGas, now));
+    await setNextNonce(trx, this.chain_id, this.address, nonce + 1, now);
+    return row;
   }
 
   private attemptRow(tx_id: string, seq: number, kind: 'payload' | 'cancel', raw: Hex, maxFee: bigint, maxPrio: bigint, now: number): ChainTxAttemptRow {
@@ -430,44 +399,3 @@ export class Sender {
   }
 }
 
-/** The anvil test mnemonic's account #9: the dev chain's hot wallet (funded by anvil, used by nothing else). */
-export const DEV_HOT_WALLET_INDEX = 9;
-
-/** The dev chain's hot wallet key (public knowledge: only ever valid on a local anvil). */
-export function devHotWalletKey(): Hex {
-  return toHex(mnemonicToAccount(DEV_CHAIN_MNEMONIC, { addressIndex: DEV_HOT_WALLET_INDEX }).getHdKey().privateKey!);
-}
-
-export interface HotWalletsOptions {
-  chains: ReadonlyArray<{ chain_id: number; rpc_url: string }>;
-  /** config.hot_wallet_private_key; null = dev key on the local dev chain (31337), none elsewhere. */
-  private_key: Hex | null;
-  /** The dev key, derived by the caller (keeps the mnemonic helpers out of production paths). */
-  dev_private_key?: Hex | null;
-  db: Db;
-  clock: Clock;
-  client: (chain: { chain_id: number; rpc_url: string }) => PublicClient;
-  stuck_after_ms?: number;
-}
-
-/** One hot wallet per configured chain: createHotWallets({ chains, private_key, db, clock, client }).get(31337) */
-export function createHotWallets(opts: HotWalletsOptions): Map<number, Sender> {
-  const out = new Map<number, Sender>();
-  for (const chain of opts.chains) {
-    const key = opts.private_key ?? (chain.chain_id === 31337 ? (opts.dev_private_key ?? null) : null);
-    if (!key) continue;
-    out.set(chain.chain_id, new Sender({ chain_id: chain.chain_id, client: opts.client(chain), private_key: key, db: opts.db, clock: opts.clock, ...(opts.stuck_after_ms ? { stuck_after_ms: opts.stuck_after_ms } : {}) }));
-  }
-  return out;
-}
-
-/**
- * A background loop that refreshes every open transaction of the hot wallets (bounded per
- * tick): the safety net that rebroadcasts after a crash and fills any nonce whose owner (a
- * withdrawal, a sweep) stopped looking.
- */
-export function hotWalletWorker(senders: Iterable<Sender>, interval_ms: number, onError: (e: unknown) => void = () => undefined): IntervalWorker {
-  return intervalWorker('hot-wallet', interval_ms, async () => {
-    for (const s of senders) await s.refreshOpen(100).catch(onError);
-  });
-}
