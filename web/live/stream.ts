@@ -11,6 +11,8 @@ export function applyPaymentEvent(qc: QueryClient, payment: Payment): void {
   qc.setQueryData(['payment', payment.id], payment);
   void qc.invalidateQueries({ queryKey: ['payments'] });
   void qc.invalidateQueries({ queryKey: ['balances'] });
+  // A merchant's invoice moves with its payments.
+  if (payment.kind === 'invoice') void qc.invalidateQueries({ queryKey: ['invoices'] });
 }
 
 export function useLiveUpdates(enabled: boolean): void {
