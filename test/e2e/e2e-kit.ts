@@ -4,83 +4,19 @@
 // Screenshots go to test-artifacts/screenshots/<lang>/<page>-<desktop|phone>.png (git-ignored,
 // kept by CI). axe-core is evaluated in the page through the DevTools protocol, which the app's
 // CSP does not govern, so the CSP stays on while it runs.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { expect } from 'vitest';
-import { ensureWebBuilt } from '../../src/web/web-build.ts';
+
+export { launchBrowser, startPlatform, type Platform } from './platform-kit.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 export const SHOTS_DIR = join(ROOT, 'test-artifacts', 'screenshots');
 export const PASSWORD = 'correct horse battery staple 9';
 export type Lang = 'en' | 'zh-CN';
 export const LANGS: Lang[] = ['en', 'zh-CN'];
-const run = promisify(execFile);
-const CHROMIUM_FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-export interface Platform {
-  base: string;
-  /** Runs `settle <args>` against this platform's data dir -> stdout. */
-  cli(...args: string[]): Promise<string>;
-  stop(): Promise<void>;
-}
-
-export async function startPlatform(): Promise<Platform> {
-  await ensureWebBuilt();
-  const dir = mkdtempSync(join(tmpdir(), 'settle-e2e-'));
-  const port = await freePort();
-  const env = { ...process.env, SETTLE_DATA_DIR: dir, SETTLE_PORT: String(port) };
-  const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'bin', 'settle.mjs'), 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-  const base = `http://127.0.0.1:${port}`;
-  const t0 = Date.now();
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`settle start exited: ${log}`);
-    const ok = await fetch(`${base}/readyz`).then((r) => r.ok, () => false);
-    if (ok) break;
-    if (Date.now() - t0 > 90_000) throw new Error(`settle start did not get ready: ${log}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  return {
-    base,
-    async cli(...args) {
-      const r = await run(process.execPath, [join(ROOT, 'bin', 'settle.mjs'), ...args], { env, timeout: 60_000 });
-      return r.stdout;
-    },
-    async stop() {
-      child.kill('SIGTERM');
-      await new Promise<void>((resolve) => {
-        const force = setTimeout(() => child.kill('SIGKILL'), 20_000);
-        child.once('exit', () => { clearTimeout(force); resolve(); });
-        if (child.exitCode !== null) resolve();
-      });
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-export async function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: CHROMIUM_FLAGS });
-}
-
 export async function newPage(browser: Browser, lang: Lang): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: lang, timezoneId: 'Asia/Shanghai' });
   const page = await context.newPage();
