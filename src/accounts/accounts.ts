@@ -8,7 +8,7 @@
 // Where each part lives (each a set of functions over the shared context, accounts-context.ts):
 //   sign-in.ts          register, login (sign-in-throttle.ts: the brake on guessing)
 //   new-device.ts       new-device alerts and the "this wasn't me" link
-//   authenticate.ts     the hook that resolves every request's caller (docs/decisions/accounts-auth.md)
+//   authenticate.ts     the hook that resolves every request's caller (docs/decisions/0005-accounts-security.md)
 //   sessions.ts         sessions: issued, listed, ended
 //   step-up.ts          the privileged window of a session
 //   second-factor.ts    checking a TOTP or recovery code; totp.ts: binding the authenticator

@@ -1,4 +1,4 @@
-// Who is calling: the authenticate hook that runs on every request (docs/decisions/accounts-auth.md).
+// Who is calling: the authenticate hook that runs on every request (docs/decisions/0005-accounts-security.md).
 //   Authorization: Bearer <session token> | Bearer sk_<api key>, or the `settle_session` cookie.
 //   Cookie-authenticated unsafe requests (not GET/HEAD/OPTIONS) must carry `x-csrf-token` equal
 //   to the session's CSRF token (given at login in the body and the readable `settle_csrf`
