@@ -13,7 +13,7 @@ import type { Clock } from '../shared/clock.ts';
 import type { Accounts } from './accounts.ts';
 import { apiKeyRoutes } from './api-key-routes.ts';
 import { authRoutes, notMeRoutes } from './auth-routes.ts';
-import { meAccountRoutes, meRoutes } from './me-routes.ts';
+import { meAccountRoutes, meKycRoutes, meRoutes } from './me-routes.ts';
 import { staffQueueRoutes, staffUserRoutes } from './staff-routes.ts';
 
 /** Who may call a route: nobody in particular, any signed-in caller (session or API key), sessions only, or sessions with one of the roles. */
@@ -62,7 +62,8 @@ export function accountsRoutes(accounts: Accounts, opts: { upload_bytes_max: num
     await app.register(authRoutes(accounts));
     await app.register(notMeRoutes(accounts));
     await app.register(meRoutes(accounts));
-    await app.register(meAccountRoutes(accounts, opts));
+    await app.register(meAccountRoutes(accounts));
+    await app.register(meKycRoutes(accounts, opts));
     await app.register(apiKeyRoutes(accounts));
     await app.register(staffUserRoutes(accounts));
     await app.register(staffQueueRoutes(accounts));

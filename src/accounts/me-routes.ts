@@ -1,6 +1,6 @@
 // The signed-in user's own account: who they are and their language, two-factor authentication
 // and sessions (meRoutes); password and email, the panic button and the unfreeze request, the
-// security log, notifications and identity documents (meAccountRoutes).
+// security log and notifications (meAccountRoutes); identity documents (meKycRoutes).
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -65,10 +65,8 @@ export function meRoutes(accounts: Accounts) {
   };
 }
 
-const UPLOAD_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'application/pdf', 'application/octet-stream'];
-
-/** /me/password, /me/email, /me/freeze, /me/unfreeze-request, /me/security-events, /me/notifications, /me/kyc/documents. */
-export function meAccountRoutes(accounts: Accounts, opts: { upload_bytes_max: number }) {
+/** /me/password, /me/email, /me/freeze, /me/unfreeze-request, /me/security-events, /me/notifications. */
+export function meAccountRoutes(accounts: Accounts) {
   return async (fastify: FastifyInstance) => {
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
     app.post('/me/password', {
@@ -128,7 +126,15 @@ export function meAccountRoutes(accounts: Accounts, opts: { upload_bytes_max: nu
       config: { auth: 'session' },
       schema: { tags, summary: 'My in-app notifications, newest first', querystring: LimitQuery, response: { 200: Type.Object({ data: Type.Array(Notification) }) } },
     }, async (req) => ({ data: await accounts.notifications(me(req).user_id, req.query.limit ?? 50) }));
+  };
+}
 
+const UPLOAD_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'application/pdf', 'application/octet-stream'];
+
+/** POST and GET /me/kyc/documents: the raw file as the body, at most upload_bytes_max. */
+export function meKycRoutes(accounts: Accounts, opts: { upload_bytes_max: number }) {
+  return async (fastify: FastifyInstance) => {
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
     // File bodies are parsed for this route only (a child scope): on every other accounts route a
     // file Content-Type is refused unread (415) instead of buffered up to upload_bytes_max.
     await app.register(async (child) => {
