@@ -15,7 +15,7 @@ import { pendingMigrations } from './db/migrate.ts';
 import { drainRequest } from './http/drain.ts';
 import { registerIdempotency } from './http/idempotency.ts';
 import { RateLimiter } from './http/rate-limit.ts';
-import type { Metrics } from './ops/metrics.ts';
+import type { Metrics } from './ops/ops.ts';
 import type { Clock } from './shared/clock.ts';
 import { ProblemError, isProblemError } from './shared/errors.ts';
 import { pickLocale, type Locale } from './shared/i18n.ts';

@@ -2,7 +2,7 @@
 // database, builds the platform, listens, and shuts everything down in order on SIGINT/SIGTERM
 // (in-flight requests finish, running jobs finish, then the database closes).
 import type pino from 'pino';
-import { createLogger } from './ops/logging.ts';
+import { createLogger } from './ops/ops.ts';
 import { loadConfig, requireDeploymentSecrets, type Config } from './config.ts';
 import type { Db } from './db/database.ts';
 import { describeDb, openConfiguredDb } from './db/configured-db.ts';

@@ -6,7 +6,7 @@ import type pino from 'pino';
 import type { Config } from './config.ts';
 import type { Db } from './db/database.ts';
 import { JobRunner } from './jobs/jobs.ts';
-import { createMetrics, type Metrics } from './ops/metrics.ts';
+import { createMetrics, type Metrics } from './ops/ops.ts';
 import { buildApp, type App, type RouteModule } from './app.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
 import type { Principal } from './shared/principal.ts';
@@ -16,7 +16,7 @@ import { createLedger, registerLedgerJobs, type Ledger } from './ledger/ledger.t
 import { join } from 'node:path';
 import { createAccounts, type Accounts } from './accounts/accounts.ts';
 import { accountsRoutes } from './accounts/accounts-routes.ts';
-import { MAIL_JOB, createMailer, mailJobHandler, startDevMailbox, type DevMailbox } from './notify/mail.ts';
+import { MAIL_JOB, createMailer, mailJobHandler, startDevMailbox, type DevMailbox } from './notify/notify.ts';
 import { createEvmClient } from './chain/chain.ts';
 import { createHotWallets, devHotWalletKey, hotWalletWorker, type Sender } from './chain/chain.ts';
 import { findAddressOwner } from './payments/custody/deposit-addresses.ts';

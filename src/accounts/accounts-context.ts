@@ -7,7 +7,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
 import type { Db, DbExecutor } from '../db/database.ts';
-import { enqueueMail } from '../notify/mail.ts';
+import { enqueueMail } from '../notify/notify.ts';
 import type { Clock } from '../shared/clock.ts';
 import { isoTime } from '../shared/clock.ts';
 import { ProblemError, problems } from '../shared/errors.ts';

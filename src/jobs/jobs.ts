@@ -15,6 +15,9 @@ import { systemClock, type Clock } from '../shared/clock.ts';
 import { backoffMs } from './jobs-rules.ts';
 import { claimJobs, completeJob, extendLease, failJob, insertJob, type JobRow } from './jobs-store.ts';
 
+// The outbox's reader, for every consumer in other modules (webhooks, releases on unfreeze).
+export { consumeEventsOf, consumeOutbox, type OutboxRow } from './outbox.ts';
+
 export interface EnqueueOptions {
   run_at_ms?: number;
   /** At most one job with this key ever exists: enqueueing again is a no-op. */

@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS, openTestDb, type TestDb } from '../../test/helpers/db.ts';
 import { openDb, type Db } from '../db/database.ts';
 import { emitEvent } from './jobs.ts';
-import { consumeOutbox } from '../notify/webhook-outbox.ts';
+import { consumeOutbox } from './outbox.ts';
 
 describe.each(DIALECTS)('outbox consumer and a slow committer on %s', (dialect) => {
   let t: TestDb;

@@ -1,7 +1,7 @@
 // Outbound webhooks (Standard Webhooks) and the per-user event feed.
 //
 // Two loops, both bounded per tick:
-// - the dispatcher reads the outbox in order (webhook-outbox.ts: a saved cursor that never
+// - the dispatcher reads the outbox in order (jobs/outbox.ts: a saved cursor that never
 //   skips a not-yet-committed event), renders each event it knows through the renderer the
 //   owning module registered (payments render `payment` events; notify imports no payments
 //   code), appends it to the owner's feed, and fans it out as one message per subscribed
@@ -24,7 +24,7 @@ import type { Db, DbExecutor } from '../db/database.ts';
 import type { Clock } from '../shared/clock.ts';
 import { loadEncryptionKey, openText, sealText } from '../shared/encryption.ts';
 import { newId } from '../shared/ids.ts';
-import { consumeOutbox, type OutboxRow } from './webhook-outbox.ts';
+import { consumeOutbox, type OutboxRow } from '../jobs/jobs.ts';
 import { postWebhook } from './webhook-http.ts';
 import { checkWebhookUrl, isPrivateAddress, matchesEvent, newWebhookSecret, retryDelayMs, signWebhook, type UrlRefusal } from './webhook-rules.ts';
 import * as store from './webhook-store.ts';

@@ -7,7 +7,7 @@ import { isoTime } from '../shared/clock.ts';
 import { ProblemError, problems } from '../shared/errors.ts';
 import { pickLocale, type Locale } from '../shared/i18n.ts';
 import { STAFF_ROLES, requirePrincipal } from '../shared/principal.ts';
-import { enforceRouteAuth } from '../accounts/accounts-routes.ts';
+import { enforceRouteAuth } from '../http/route-auth.ts';
 import { windowMessage, type Maintenance, type MaintenanceWindow } from './maintenance.ts';
 import { effectiveEndMs, isActive, type WindowRefusal } from './maintenance-rules.ts';
 

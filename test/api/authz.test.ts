@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import type { FastifyPluginAsync, RouteOptions } from 'fastify';
 import { bearer, startTestPlatform, turnOnTotp, type TestPlatform } from '../helpers/accounts-testkit.ts';
-import type { RouteAuth } from '../../src/accounts/accounts-routes.ts';
+import type { RouteAuth } from '../../src/http/route-auth.ts';
 import type { Db } from '../../src/db/database.ts';
 import { ROLES, type Role } from '../../src/shared/principal.ts';
 

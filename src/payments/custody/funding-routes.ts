@@ -9,7 +9,7 @@ import type { ChainConfigFile } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
 import type { Hex } from '../../chain/chain.ts';
-import { enforceRouteAuth } from '../../accounts/accounts-routes.ts';
+import { enforceRouteAuth } from '../../http/route-auth.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { ProblemError } from '../../shared/errors.ts';
 import { formatAmount } from '../../shared/money.ts';

@@ -5,7 +5,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { Db } from '../../db/database.ts';
-import { enforceRouteAuth } from '../../accounts/accounts-routes.ts';
+import { enforceRouteAuth } from '../../http/route-auth.ts';
 import { isoTime, type Clock } from '../../shared/clock.ts';
 import { ProblemError } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';

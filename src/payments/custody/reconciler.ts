@@ -14,7 +14,7 @@ import type { PublicClient } from 'viem';
 import type { ChainConfigFile } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import { verifyLedger, type Ledger } from '../../ledger/ledger.ts';
-import type { Metrics } from '../../ops/metrics.ts';
+import type { Metrics } from '../../ops/ops.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';
 import { createEvmClient } from '../../chain/chain.ts';

@@ -13,7 +13,7 @@ import type { Db } from '../../db/database.ts';
 import type { Database } from '../../db/schema.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
 import { ledgerAccountId } from '../../ledger/ledger-types.ts';
-import { consumeOutbox, type OutboxRow } from '../../notify/webhook-outbox.ts';
+import { consumeEventsOf } from '../../jobs/jobs.ts';
 import { assert, AssertionError } from '../../shared/assert.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { depositTransferIds, type ReceiveMode } from './deposit-rules.ts';
@@ -109,11 +109,7 @@ export function createDepositRelease(deps: DepositReleaseDeps) {
 
     /** One pass over the outbox; returns events read. */
     async tick(): Promise<number> {
-      return consumeOutbox(db, DEPOSIT_RELEASE_CONSUMER, RELEASE_BATCH_MAX, clock.now_ms(), async (trx, event: OutboxRow) => {
-        if (event.type !== 'account.unfrozen') return;
-        const { user_id } = JSON.parse(event.payload) as { user_id: string };
-        await service.releaseUser(trx, user_id);
-      }, undefined, { types: ['account.unfrozen'] });
+      return consumeEventsOf(db, DEPOSIT_RELEASE_CONSUMER, 'account.unfrozen', RELEASE_BATCH_MAX, clock.now_ms(), (trx, p: { user_id: string }) => service.releaseUser(trx, p.user_id));
     },
 
     /** A Worker for platform.workers: polls the outbox for unfreezes. */

@@ -10,7 +10,7 @@ import type { Ledger } from '../../ledger/ledger.ts';
 import { ledgerAccountId, type AccountSpec, type TransferInput, type TransferResult } from '../../ledger/ledger-types.ts';
 import type { BlockHeader, ChainReader, Hex, NativeTransfer, TokenTransfer } from '../../chain/chain.ts';
 import { emitEvent } from '../../jobs/jobs.ts';
-import type { Metrics } from '../../ops/metrics.ts';
+import type { Metrics } from '../../ops/ops.ts';
 import { AssertionError } from '../../shared/assert.ts';
 import { systemClock, type Clock } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';

@@ -28,7 +28,7 @@
 // depth (5) in deposit-depth-release.ts; what they share in deposit-scan-context.ts.
 import type { BlockHeader } from '../../chain/chain.ts';
 import { ChainRpcError } from '../../chain/chain.ts';
-import type { Metrics } from '../../ops/metrics.ts';
+import type { Metrics } from '../../ops/ops.ts';
 import { assert } from '../../shared/assert.ts';
 import { observedBlockTimeMs } from '../payment-eta-rules.ts';
 import { releaseAtDepth } from './deposit-depth-release.ts';

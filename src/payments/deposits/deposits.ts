@@ -5,7 +5,7 @@ import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import type { Database } from '../../db/schema.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
-import type { Metrics } from '../../ops/metrics.ts';
+import type { Metrics } from '../../ops/ops.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { ChainReader, Hex } from '../../chain/chain.ts';
 import { createEvmReader } from '../../chain/chain.ts';

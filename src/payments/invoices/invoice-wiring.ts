@@ -13,7 +13,7 @@ import type { Clock } from '../../shared/clock.ts';
 import type { Principal } from '../../shared/principal.ts';
 import type { PaymentViewDeps } from '../payment-routes.ts';
 import type { Withdrawals } from '../withdrawals/withdrawals.ts';
-import type { EventRenderer } from '../../notify/webhooks.ts';
+import type { EventRenderer } from '../../notify/notify.ts';
 import { isoTime } from '../../shared/clock.ts';
 import { checkoutStatus } from './invoice-dto.ts';
 import { checkoutPage } from './invoice-checkout.ts';

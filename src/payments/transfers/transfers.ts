@@ -17,7 +17,7 @@ import type { Transaction } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
 import { ledgerAccountId, type AccountSpec, type TransferInput } from '../../ledger/ledger-types.ts';
-import { consumeOutbox, type OutboxRow } from '../../notify/webhook-outbox.ts';
+import { consumeEventsOf } from '../../jobs/jobs.ts';
 import { AssertionError } from '../../shared/assert.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { ProblemError, problems } from '../../shared/errors.ts';
@@ -241,11 +241,7 @@ export function createTransfers(deps: TransfersDeps) {
 
     /** One pass of the release consumer over the outbox; returns events read. */
     async releaseTick(): Promise<number> {
-      return consumeOutbox(db, RELEASE_CONSUMER, RELEASE_BATCH_MAX, clock.now_ms(), async (trx, event: OutboxRow) => {
-        if (event.type !== 'account.unfrozen') return;
-        const { user_id } = JSON.parse(event.payload) as { user_id: string };
-        await service.releaseHeld(trx, user_id);
-      }, undefined, { types: ['account.unfrozen'] });
+      return consumeEventsOf(db, RELEASE_CONSUMER, 'account.unfrozen', RELEASE_BATCH_MAX, clock.now_ms(), (trx, p: { user_id: string }) => service.releaseHeld(trx, p.user_id));
     },
 
     /** A Worker for platform.workers: polls the outbox for unfreezes. */

@@ -7,7 +7,7 @@ import { Type } from '@sinclair/typebox';
 import { ProblemError } from '../../shared/errors.ts';
 import { parseAmount } from '../../shared/money.ts';
 import { requirePrincipal, type Principal } from '../../shared/principal.ts';
-import { enforceRouteAuth } from '../../accounts/accounts-routes.ts';
+import { enforceRouteAuth } from '../../http/route-auth.ts';
 import { isoTime } from '../../shared/clock.ts';
 import { formatAmount } from '../../shared/money.ts';
 import { PaymentSchema, toPaymentDto } from '../payment-dto.ts';

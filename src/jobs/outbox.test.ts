@@ -4,8 +4,8 @@
 // db.transaction.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS, openTestDb, type TestDb } from '../../test/helpers/db.ts';
-import { emitEvent } from '../jobs/jobs.ts';
-import { consumeOutbox, cursorOf } from './webhook-outbox.ts';
+import { emitEvent } from './jobs.ts';
+import { consumeOutbox, cursorOf } from './outbox.ts';
 
 describe.each(DIALECTS)('outbox consumers on %s', (dialect) => {
   let t: TestDb;

@@ -1,5 +1,7 @@
-// Reading the outbox in order, for any consumer (webhook dispatcher, transfer release …), with a
-// saved cursor. No event is ever skipped, however late its transaction commits.
+// Reading the outbox in order, for any consumer (webhook dispatcher, transfer release, deposit
+// release …), with a saved cursor. No event is ever skipped, however late its transaction commits.
+// The one reader every consumer uses (CONVENTIONS: the outbox and its reader belong to jobs/);
+// other modules reach it through jobs.ts.
 //
 // On PostgreSQL a `bigserial` is handed out when a row is inserted, not when its transaction
 // commits: seq 11 can become visible before seq 10. A consumer that jumped to 11 would skip 10
@@ -134,4 +136,24 @@ export async function consumeOutbox<P = undefined>(
   }
   await saveSkipped();
   return batch.length;
+}
+
+/**
+ * One pass of a consumer that acts on one event type only, handing `handle` the event's payload
+ * inside the event's transaction (the deposit and transfer releases on `account.unfrozen`):
+ * consumeEventsOf(db, 'transfers.release', 'account.unfrozen', 100, now, (trx, p: { user_id: string }) => release(trx, p.user_id))
+ */
+export async function consumeEventsOf<T>(db: Db, consumer: string, type: string, limit: number, now_ms: number, handle: (trx: Transaction<Database>, payload: T) => Promise<unknown>): Promise<number> {
+  return consumeOutbox(
+    db,
+    consumer,
+    limit,
+    now_ms,
+    async (trx, event) => {
+      if (event.type !== type) return;
+      await handle(trx, JSON.parse(event.payload) as T);
+    },
+    undefined,
+    { types: [type] },
+  );
 }

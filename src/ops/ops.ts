@@ -1,0 +1,8 @@
+// The ops module's face: the only file other modules import. Running the platform: metrics, the
+// log with secrets scrubbed, maintenance windows and announcements, and the pieces of the public
+// status page (assembled with the chains' figures by the composition root).
+export { createMetrics, type Metrics } from './metrics.ts';
+export { createLogger } from './logging.ts';
+export { createMaintenance, type Maintenance } from './maintenance.ts';
+export { maintenanceRoutes } from './maintenance-routes.ts';
+export { statusRoutes, type ChainStatus } from './status-routes.ts';
