@@ -337,24 +337,21 @@ function record(state: BatchState, undo: Undo | null, dr: AccountState, cr: Acco
   }
 }
 
+/**
+ * A transfer's fields in the order its hash covers them, which is also the order the store writes
+ * them (ledger-store.ts, accounts by their num): one list, so that what is hashed and what is
+ * stored cannot drift apart. Changing it breaks every existing hash chain.
+ */
+export const HASHED_TRANSFER_FIELDS = ['seq', 'id', 'debit_account_id', 'credit_account_id', 'asset', 'amount_minor', 'type', 'pending_id', 'timeout_ms', 'expires_at_ms', 'flags', 'reason', 'reference', 'created_at_ms'] as const;
+
+/** The hashed fields' values, in HASHED_TRANSFER_FIELDS order, the amount as decimal text. */
+export function hashedValues(t: Omit<Transfer, 'hash'>): Array<string | number | null> {
+  return HASHED_TRANSFER_FIELDS.map((f) => (f === 'amount_minor' ? t.amount_minor.toString() : t[f]));
+}
+
 /** sha256(prev_hash + canonical fields): changing any stored field or the order breaks the chain. */
 export function transferHash(t: Omit<Transfer, 'hash'>): string {
-  const canonical = JSON.stringify([
-    t.seq,
-    t.id,
-    t.debit_account_id,
-    t.credit_account_id,
-    t.asset,
-    t.amount_minor.toString(),
-    t.type,
-    t.pending_id,
-    t.timeout_ms,
-    t.expires_at_ms,
-    t.flags,
-    t.reason,
-    t.reference,
-    t.created_at_ms,
-  ]);
+  const canonical = JSON.stringify(hashedValues(t));
   // crypto.hash (one shot) costs half of createHash().update().digest() for inputs this small.
   return hash('sha256', `${t.prev_hash}\n${canonical}`, 'hex');
 }

@@ -23,7 +23,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Database } from '../db/schema.ts';
 import type { DbExecutor } from '../db/database.ts';
 import type { AccountKind, AssetSpec, LedgerAccount, Transfer } from './ledger-types.ts';
-import { GENESIS_HASH, accountFlagBits, accountFlagsFromBits, type AccountState, type ChainHead, type StoredTransfer } from './ledger-rules.ts';
+import { GENESIS_HASH, HASHED_TRANSFER_FIELDS, hashedValues, accountFlagBits, accountFlagsFromBits, type AccountState, type ChainHead, type StoredTransfer } from './ledger-rules.ts';
 import type { AccountSpec } from './ledger-types.ts';
 
 export interface LedgerTx {
@@ -50,7 +50,10 @@ const TRANSFER_SELECT = `select ${TRANSFER_COLUMNS} from ledger_transfers t ${TR
 const TARGET_SELECT = `select ${TRANSFER_COLUMNS}, (select r.type from ledger_transfers r where r.pending_id = t.id) as resolved_by
   from ledger_transfers t ${TRANSFER_JOINS}`;
 
-const INSERT_COLUMNS = 'seq, id, debit_num, credit_num, debit_prev, credit_prev, asset, amount_minor, type, pending_id, timeout_ms, expires_at_ms, flags, reason, reference, created_at_ms, hash';
+/** The hashed fields in their order (the accounts by num), then each account's previous transfer and the hash. */
+const INSERT_COLUMNS = [...HASHED_TRANSFER_FIELDS.map((f) => (f === 'debit_account_id' ? 'debit_num' : f === 'credit_account_id' ? 'credit_num' : f)), 'debit_prev', 'credit_prev', 'hash'].join(', ');
+const DEBIT_AT = HASHED_TRANSFER_FIELDS.indexOf('debit_account_id');
+const CREDIT_AT = HASHED_TRANSFER_FIELDS.indexOf('credit_account_id');
 
 interface RawTransferRow {
   id: string;
@@ -218,25 +221,10 @@ export class SqliteStatements {
       write: async (created, accounts, dirty, head) => {
         const insert = this.insert;
         for (const t of created) {
-          insert.run(
-            t.seq,
-            t.id,
-            numOf(accounts, t.debit_account_id),
-            numOf(accounts, t.credit_account_id),
-            t.debit_prev,
-            t.credit_prev,
-            t.asset,
-            t.amount_minor.toString(),
-            t.type,
-            t.pending_id,
-            t.timeout_ms,
-            t.expires_at_ms,
-            t.flags,
-            t.reason,
-            t.reference,
-            t.created_at_ms,
-            Buffer.from(t.hash, 'hex'),
-          );
+          const values: Array<string | number | null | Buffer> = hashedValues(t);
+          values[DEBIT_AT] = numOf(accounts, t.debit_account_id);
+          values[CREDIT_AT] = numOf(accounts, t.credit_account_id);
+          insert.run(...values, t.debit_prev, t.credit_prev, Buffer.from(t.hash, 'hex'));
         }
         for (const a of dirty) {
           this.update.run(a.debits_pending_minor.toString(), a.debits_posted_minor.toString(), a.credits_pending_minor.toString(), a.credits_posted_minor.toString(), a.last_seq, a.num);
@@ -335,7 +323,7 @@ function pgInsert(created: StoredTransfer[], accounts: ReadonlyMap<string, Accou
     hash[i] = t.hash;
   }
   return sql`insert into ledger_transfers (${sql.raw(INSERT_COLUMNS)})
-    select s, i, dn, cn, dp, cp, a, am, ty, p, tm, ex, f, r, rf, c, decode(h, 'hex')
+    select s, i, dn, cn, a, am, ty, p, tm, ex, f, r, rf, c, dp, cp, decode(h, 'hex')
     from unnest(${seq}::int8[], ${id}::text[], ${dn}::int8[], ${cn}::int8[], ${dp}::int8[], ${cp}::int8[], ${asset}::text[], ${amount}::numeric[],
       ${type}::text[], ${pending}::text[], ${timeout}::int8[], ${expires}::int8[], ${flags}::int4[], ${reason}::text[], ${reference}::text[],
       ${created_at}::int8[], ${hash}::text[]) as v(s, i, dn, cn, dp, cp, a, am, ty, p, tm, ex, f, r, rf, c, h)`;

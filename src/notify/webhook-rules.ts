@@ -1,11 +1,16 @@
 // Webhooks as pure rules: Standard Webhooks signatures, the retry schedule, event matching and
 // the SSRF guard's address ranges.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
+import { assert } from '../shared/assert.ts';
 
-/** A new endpoint secret: whsec_ + base64 of 32 random bytes. */
-export function newWebhookSecret(): string {
-  return `whsec_${randomBytes(32).toString('base64')}`;
+/**
+ * A new endpoint secret: whsec_ + base64 of 32 random bytes, which the caller draws (a rules file
+ * does no I/O): newWebhookSecret(randomBytes(32)) -> 'whsec_…'
+ */
+export function newWebhookSecret(random: Uint8Array): string {
+  assert(random.length === 32, `a webhook secret takes 32 random bytes, got ${random.length}`);
+  return `whsec_${Buffer.from(random).toString('base64')}`;
 }
 
 /**

@@ -18,6 +18,7 @@
 // A rotation shows the new secret once and keeps the old one signing next to it for
 // ROTATION_OVERLAP_MS (webhook-signature carries both), so receivers switch without a gap.
 // Creating, rotating and deleting endpoints are written to the audit log.
+import { randomBytes } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import type { Config } from '../config.ts';
 import type { Db, DbExecutor } from '../db/database.ts';
@@ -199,7 +200,7 @@ export function createWebhooks(deps: WebhooksDeps) {
       if (refusal) return { ok: false, reason: refusal };
       if ((await store.liveEndpointsOf(db.kysely, user_id, ENDPOINTS_PER_USER_MAX)).length >= ENDPOINTS_PER_USER_MAX) return { ok: false, reason: 'too_many' };
       const now = clock.now_ms();
-      const secret = newWebhookSecret();
+      const secret = newWebhookSecret(randomBytes(32));
       const id = newId('we', now);
       const row = { id, user_id, url, events: JSON.stringify([...new Set(events)]), secret: sealSecret(key, id, secret), previous_secret: null, previous_secret_until_ms: null, created_at_ms: now, deleted_at_ms: null };
       await db.transaction(async (trx) => {
@@ -238,7 +239,7 @@ export function createWebhooks(deps: WebhooksDeps) {
       const e = await service.ownEndpoint(user_id, id);
       if (!e) return { ok: false, reason: 'not_found' };
       const now = clock.now_ms();
-      const secret = newWebhookSecret();
+      const secret = newWebhookSecret(randomBytes(32));
       // The old secret is re-sealed as it is (a legacy plain one gets sealed here too).
       const previous = sealSecret(key, id, openSecret(key, id, e.secret));
       const until = now + ROTATION_OVERLAP_MS;
