@@ -6,17 +6,18 @@ import type pino from 'pino';
 import type { Config } from './config.ts';
 import type { Db } from './db/database.ts';
 import { JobRunner } from './jobs/jobs.ts';
-import { createMetrics, type Metrics } from './ops/ops.ts';
+import { createMaintenance, createMetrics, maintenanceRoutes, statusRoutes, type Maintenance, type Metrics } from './ops/ops.ts';
 import { buildApp, type App, type RouteModule } from './app.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
 import type { Principal } from './shared/principal.ts';
 import { purgeExpiredIdempotencyKeys } from './http/idempotency.ts';
 import { enqueueJob } from './jobs/jobs.ts';
+import { intervalWorker } from './jobs/interval-worker.ts';
 import { createLedger, registerLedgerJobs, type Ledger } from './ledger/ledger.ts';
 import { join } from 'node:path';
 import { createAccounts, type Accounts } from './accounts/accounts.ts';
 import { accountsRoutes } from './accounts/accounts-routes.ts';
-import { MAIL_JOB, createMailer, mailJobHandler, startDevMailbox, type DevMailbox } from './notify/notify.ts';
+import { MAIL_JOB, createMailer, createWebhooks, mailJobHandler, startDevMailbox, webhookRoutes, type DevMailbox, type Webhooks } from './notify/notify.ts';
 import { createEvmClient } from './chain/chain.ts';
 import { createHotWallets, devHotWalletKey, hotWalletWorker, type Sender } from './chain/chain.ts';
 import { findAddressOwner } from './payments/custody/deposit-addresses.ts';
@@ -27,8 +28,14 @@ import { accountRiskFacts, createWithdrawals, registerWithdrawalJobs, standingGa
 import { withdrawalReviewRoutes, withdrawalRoutes } from './payments/withdrawals/withdrawal-routes.ts';
 import { createSweepers, registerSweepJobs, sweepWorker } from './payments/custody/sweep.ts';
 import { createDepositKeys, INVOICE_PATH_PREFIX } from './chain/chain.ts';
-import { wirePayments, type PaymentsWiring } from './payments/payment-wiring.ts';
 import { diagnosisChainFrom } from './payments/diagnosis/diagnosis.ts';
+import { diagnosisRoutes } from './payments/diagnosis/diagnosis-routes.ts';
+import { paymentRoutes, type PaymentViewDeps } from './payments/payment-routes.ts';
+import { paymentEventRenderer } from './payments/payment-events.ts';
+import { detectStuck } from './payments/payment-stuck.ts';
+import { chainStatusFromScanner, chainTimingFromScanner } from './payments/deposits/scan-progress-store.ts';
+import { transferRoutes } from './payments/transfers/transfer-routes.ts';
+import { createTransfers, type Transfers } from './payments/transfers/transfers.ts';
 import { wireInvoices } from './payments/invoices/invoice-wiring.ts';
 import type { Invoices } from './payments/invoices/invoices.ts';
 import { createReconciler, reconcileWorker } from './payments/custody/reconciler.ts';
@@ -62,7 +69,7 @@ export interface Platform {
   withdrawals?: Withdrawals;
   /** Deposit addresses and the per-chain deposit scanners (src/payments/deposits/deposits.ts). */
   deposits?: Deposits;
-  /** Payment views, maintenance windows, transfers (src/payments/payment-wiring.ts). */
+  /** Payment views, maintenance windows, transfers, webhooks (wirePayments below). */
   payments?: PaymentsWiring;
   /** Merchant invoices and the public checkout page (src/payments/invoices/invoice-wiring.ts). */
   invoices?: Invoices;
@@ -74,6 +81,14 @@ export interface Platform {
   closers: Array<() => Promise<void>>;
 }
 
+/** What wirePayments builds, for the modules wired after it (invoices, the live stream) and for tests. */
+export interface PaymentsWiring {
+  maintenance: Maintenance;
+  transfers: Transfers;
+  webhooks: Webhooks;
+  view: PaymentViewDeps;
+}
+
 export interface PlatformOptions {
   clock?: Clock;
   log?: pino.Logger;
@@ -83,9 +98,31 @@ export interface PlatformOptions {
 }
 
 const PURGE_EVERY_MS = 3600_000;
+const STUCK_EVERY_MS = 60_000;
 
-/** const platform = await createPlatform(config, db); const app = await buildPlatformApp(platform) */
+/**
+ * const platform = await createPlatform(config, db); const app = await buildPlatformApp(platform)
+ * Each module is wired by its own function below, in this order: the order of routes is the order
+ * of the OpenAPI document and of the authorization walk, and workers stop in reverse.
+ */
 export async function createPlatform(config: Config, db: Db, opts: PlatformOptions = {}): Promise<Platform> {
+  const platform = await createCore(config, db, opts);
+  await wireHousekeeping(platform);
+  wireLedgerAndAccounts(platform);
+  const hotWallets = wireWithdrawals(platform, opts.log);
+  wireSweeps(platform, hotWallets, opts.log);
+  await wireDeposits(platform, hotWallets, opts.log);
+  platform.payments = wirePayments(platform);
+  // Invoices: a fresh address per invoice, expiry jobs, merchant API, public checkout page; refunds are withdrawals.
+  const { clock, jobs, accounts } = platform;
+  platform.invoices = wireInvoices({ db, clock, config, jobs, routes: platform.routes, view: platform.payments.view, webhooks: platform.payments.webhooks, withdrawals: platform.withdrawals!, requireStepUp: (p) => accounts.requireStepUp(p) });
+  wireReconcile(platform, hotWallets, opts.log);
+  wireWeb(platform);
+  return platform;
+}
+
+/** The services every module uses: clock, metrics, jobs, the ledger, accounts and the dev mailbox. */
+async function createCore(config: Config, db: Db, opts: PlatformOptions): Promise<Platform> {
   const clock = opts.clock ?? systemClock;
   const log = opts.log;
   const metrics = opts.metrics ?? createMetrics(false);
@@ -99,9 +136,11 @@ export async function createPlatform(config: Config, db: Db, opts: PlatformOptio
   const ledger = createLedger(db, clock, { batch_max: config.limits.ledger_batch_max, queue_max: config.limits.ledger_queue_max });
   const accounts = createAccounts({ db, config, clock });
   const mailbox = config.smtp_url ? null : await startDevMailbox(join(config.data_dir, 'mail'), clock);
-  const platform: Platform = { config, db, clock, metrics, jobs, ledger, accounts, mailbox, workers: [], routes: [], readiness: [], authenticate: undefined, closers: [] };
+  return { config, db, clock, metrics, jobs, ledger, accounts, mailbox, workers: [], routes: [], readiness: [], authenticate: undefined, closers: [] };
+}
 
-  // Housekeeping: expired idempotency keys are purged hourly by a self-rescheduling job.
+/** Housekeeping: expired idempotency keys are purged hourly by a self-rescheduling job. */
+async function wireHousekeeping({ db, clock, jobs }: Platform): Promise<void> {
   jobs.register('ops.purge_idempotency', async (_payload, ctx) => {
     await purgeExpiredIdempotencyKeys(db, clock.now_ms());
     await ctx.commit(async (trx) => {
@@ -109,8 +148,10 @@ export async function createPlatform(config: Config, db: Db, opts: PlatformOptio
     });
   });
   await enqueueJob(db.kysely, 'ops.purge_idempotency', {}, { unique_key: `ops.purge_idempotency:${Math.floor(clock.now_ms() / PURGE_EVERY_MS)}` }, clock);
+}
 
-  // Modules wire themselves in here (ledger, accounts, chain, payments …).
+function wireLedgerAndAccounts(platform: Platform): void {
+  const { config, clock, jobs, ledger, accounts, mailbox } = platform;
   // Ledger: expiry of pending transfers; queued group commits finish before the db closes.
   // Assets are registered by the chain module (ledger.ensureAssets) from its configuration.
   registerLedgerJobs(jobs, ledger);
@@ -125,9 +166,14 @@ export async function createPlatform(config: Config, db: Db, opts: PlatformOptio
     mailer.close();
     await mailbox?.close();
   });
+}
 
-  // Hot wallets (chain write side) and withdrawals: a job per withdrawal drives it on chain; a
-  // worker refreshes every open hot-wallet transaction (rebroadcast after crashes, fee bumps).
+/**
+ * Hot wallets (chain write side) and withdrawals: a job per withdrawal drives it on chain; a
+ * worker refreshes every open hot-wallet transaction (rebroadcast after crashes, fee bumps).
+ */
+function wireWithdrawals(platform: Platform, log: pino.Logger | undefined): Map<number, Sender> {
+  const { config, db, clock, jobs, ledger, accounts } = platform;
   const hotWallets = createHotWallets({ chains: config.chains, private_key: config.hot_wallet_private_key as Hex | null, dev_private_key: devHotWalletKey(), db, clock, client: (c) => createEvmClient(c) });
   const withdrawals = createWithdrawals({
     db, clock, config, ledger,
@@ -149,15 +195,25 @@ export async function createPlatform(config: Config, db: Db, opts: PlatformOptio
   });
   platform.routes.push({ name: 'withdrawal-reviews', plugin: withdrawalReviewRoutes({ db, clock, config, withdrawals }) });
   if (hotWallets.size) platform.workers.push(hotWalletWorker([...hotWallets.values()], 5_000, (e) => log?.warn({ err: String(e) }, 'hot wallet refresh failed')));
-  // Sweeper: consolidates deposit-address balances into the hot wallets (needs the deposit keys).
+  return hotWallets;
+}
+
+/** Sweeper: consolidates deposit-address balances into the hot wallets (needs the deposit keys). */
+function wireSweeps(platform: Platform, hotWallets: Map<number, Sender>, log: pino.Logger | undefined): void {
+  const { config, db, clock, jobs, ledger } = platform;
   if (hotWallets.size && config.deposit_mnemonic) {
     const sweepers = createSweepers({ chains: config.chains, hotWallets, keys: createDepositKeys(config.deposit_mnemonic), invoice_keys: createDepositKeys(config.deposit_mnemonic, INVOICE_PATH_PREFIX), db, clock, ledger, client: (c) => createEvmClient(c) });
     registerSweepJobs(jobs, sweepers);
     platform.workers.push(sweepWorker([...sweepers.values()], 60_000, (e) => log?.warn({ err: String(e) }, 'sweep planning failed')));
   }
+}
 
-  // Deposits: configured assets registered in the ledger, an address per user and chain, and one
-  // scanner worker per chain. A user the accounts module cannot place is held, never refused.
+/**
+ * Deposits: configured assets registered in the ledger, an address per user and chain, and one
+ * scanner worker per chain. A user the accounts module cannot place is held, never refused.
+ */
+async function wireDeposits(platform: Platform, hotWallets: Map<number, Sender>, log: pino.Logger | undefined): Promise<void> {
+  const { config, db, clock, ledger, accounts, metrics } = platform;
   await registerChainAssets(ledger, config);
   const deposits = createDeposits({
     db, config, ledger, clock, metrics,
@@ -173,31 +229,68 @@ export async function createPlatform(config: Config, db: Db, opts: PlatformOptio
   platform.deposits = deposits;
   platform.routes.push({ name: 'deposits', plugin: depositRoutes(deposits) });
   platform.workers.push(...deposits.scanners, deposits.release.worker());
+}
 
-  // Payments: views, maintenance windows (their guard goes first in routes), status, transfers.
-  platform.payments = wirePayments({
-    db, config, clock, ledger, accounts, jobs, routes: platform.routes, workers: platform.workers,
-    // POST /diagnose asks the chains and records a transaction the scanner has not reached yet.
-    diagnosisChain: diagnosisChainFrom(deposits, async (ex, chain_id) => (await platform.invoices?.addressOwners(ex, chain_id)) ?? new Map()),
-  });
-  // Invoices: a fresh address per invoice, expiry jobs, merchant API, public checkout page; refunds are withdrawals.
-  platform.invoices = wireInvoices({ db, clock, config, jobs, routes: platform.routes, view: platform.payments.view, webhooks: platform.payments.webhooks, withdrawals, requireStepUp: (p) => accounts.requireStepUp(p) });
+/** The payment view's lookups: active maintenance windows and counterparties' emails. */
+export function viewLookups(maintenance: Pick<Maintenance, 'active'>): Pick<PaymentViewDeps, 'activeWindows' | 'emailsOf'> {
+  return {
+    activeWindows: async (ex) => (await maintenance.active(ex)).map((w) => ({ scope: w.scope, ends_at_ms: w.ends_at_ms, message: w.message, message_zh: w.message_zh })),
+    emailsOf: async (ex, ids) => new Map((await ex.selectFrom('users').select(['id', 'email']).where('id', 'in', ids).execute()).map((u) => [u.id, u.email])),
+  };
+}
 
-  // Reconciliation: proves deposits = credited + held + pending, the ledger balances and deposit
-  // addresses hold on chain what records say, every minute (the full ledger replay every 10 min);
-  // staff see and acknowledge incidents.
+/**
+ * Payments: the payment views, maintenance windows (their guard goes first in routes, so that it
+ * reaches every money-moving route), announcements, the public status page (ops' windows with
+ * the deposit scanners' progress: it reads across modules, so it is assembled here), internal
+ * transfers and their release worker, webhooks (payment events rendered by payments) and the
+ * stuck-payment detector.
+ */
+function wirePayments(platform: Platform): PaymentsWiring {
+  const { db, clock, config, ledger, accounts, jobs, deposits } = platform;
+  const maintenance = createMaintenance({ db, clock, config });
+  maintenance.registerJobs(jobs);
+  const view: PaymentViewDeps = { db, clock, config, chainTiming: chainTimingFromScanner, ...viewLookups(maintenance) };
+  const transfers = createTransfers({ db, clock, config, ledger, accounts });
+  // POST /diagnose asks the chains and records a transaction the scanner has not reached yet.
+  const diagnosisChain = diagnosisChainFrom(deposits!, async (ex, chain_id) => (await platform.invoices?.addressOwners(ex, chain_id)) ?? new Map());
+  platform.routes.unshift(maintenance.guard());
+  platform.routes.push(
+    { name: 'payments', plugin: paymentRoutes({ ...view, ledger: () => ledger }) },
+    { name: 'transfers', plugin: transferRoutes({ ...view, transfers }) },
+    { name: 'diagnosis', plugin: diagnosisRoutes(view, diagnosisChain) },
+    { name: 'maintenance', plugin: maintenanceRoutes({ maintenance, clock }) },
+    { name: 'status', plugin: statusRoutes({ config, clock, maintenance, chainStatus: () => chainStatusFromScanner(db.kysely) }) },
+  );
+  platform.workers.push(transfers.releaseWorker());
+  const webhooks = createWebhooks({ db, clock, config });
+  webhooks.registerRenderer('payment', paymentEventRenderer(view));
+  platform.routes.push({ name: 'webhooks', plugin: webhookRoutes({ webhooks }) });
+  platform.workers.push(webhooks.worker());
+  platform.workers.push(intervalWorker('payments.stuck', STUCK_EVERY_MS, () => detectStuck(view)));
+  return { maintenance, transfers, webhooks, view };
+}
+
+/**
+ * Reconciliation: proves deposits = credited + held + pending, the ledger balances and deposit
+ * addresses hold on chain what records say, every minute (the full ledger replay every 10 min);
+ * staff see and acknowledge incidents.
+ */
+function wireReconcile(platform: Platform, hotWallets: Map<number, Sender>, log: pino.Logger | undefined): void {
+  const { config, db, clock, ledger, metrics } = platform;
   const reconciler = createReconciler({ db, ledger, chains: config.chains, clock, metrics, hotWallet: (chain_id) => hotWallets.get(chain_id)?.address ?? null, ledger_verify_every_ms: 600_000, log: (level, msg, data) => log?.[level](data ?? {}, msg) });
   platform.workers.push(reconcileWorker(reconciler, 60_000, (e) => log?.warn({ err: String(e) }, 'reconcile run failed')));
   platform.routes.push({ name: 'incidents', plugin: incidentRoutes({ db, clock }) });
   // Operator top-ups of the hot wallets are booked by an admin from the chain itself (decision 0006).
   platform.routes.push({ name: 'funding', plugin: fundingRoutes({ db, ledger, clock, chains: config.chains, hotWallet: (chain_id) => hotWallets.get(chain_id)?.address ?? null, client: (c) => createEvmClient(c) }) });
+}
 
-  // The web app: assets beside deposit addresses, live updates, and the pages themselves (src/web/).
+/** The web app: assets beside deposit addresses, live updates, and the pages themselves (src/web/). */
+function wireWeb(platform: Platform): void {
+  const { config, db, accounts } = platform;
   platform.routes.push({ name: 'assets', plugin: assetRoutes(config) });
-  platform.routes.push({ name: 'stream', plugin: streamRoutes({ db, payment: livePaymentReader(platform.payments.view) }) });
+  platform.routes.push({ name: 'stream', plugin: streamRoutes({ db, payment: livePaymentReader(platform.payments!.view) }) });
   platform.routes.push({ name: 'web', prefix: '', plugin: webRoutes({ dist_dir: WEB_DIST, authenticate: accounts.authenticate, secure_cookies: config.public_url.startsWith('https://') }) });
-
-  return platform;
 }
 
 export async function buildPlatformApp(platform: Platform, logger?: pino.Logger): Promise<App> {

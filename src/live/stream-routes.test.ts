@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../../test/helpers/payment-testkit.ts';
 import { createWebhooks } from '../notify/webhooks.ts';
-import { paymentEventRenderer } from '../payments/payment-wiring.ts';
+import { paymentEventRenderer } from '../payments/payment-events.ts';
 import { DIALECTS } from '../../test/helpers/db.ts';
 import { livePaymentReader } from './live-payments.ts';
 import { streamRoutes } from './stream-routes.ts';

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../test/helpers/db.ts';
-import { paymentEventRenderer } from '../payments/payment-wiring.ts';
+import { paymentEventRenderer } from '../payments/payment-events.ts';
 import { startHarness, testConfig, type Harness } from '../../test/helpers/payment-testkit.ts';
 import { createPayment, transitionPayment } from '../payments/payments.ts';
 import { checkWebhookUrl, isPrivateAddress, retryDelayMs, retrySpanMs, signWebhook, verifyWebhook } from './webhook-rules.ts';

@@ -70,7 +70,7 @@ import { assetsFromChains } from '../../src/payments/payment-rules.ts';
 import { paymentRoutes, type PaymentViewDeps } from '../../src/payments/payment-routes.ts';
 import { transferRoutes } from '../../src/payments/transfers/transfer-routes.ts';
 import { createTransfers, type Transfers } from '../../src/payments/transfers/transfers.ts';
-import { viewLookups } from '../../src/payments/payment-wiring.ts';
+import { viewLookups } from '../../src/platform.ts';
 
 export interface Harness {
   t: TestDb;
