@@ -1,5 +1,6 @@
 // Tables owned by the payments module: the one payment model (payments + their timeline),
-// maintenance windows, webhook endpoints and deliveries. Money in `_minor` (bigint), times `_ms`.
+// withdrawals and their approvals, invoices, and stuck payments. Its deposits' and custody's
+// tables are in schema-deposits.ts and schema-custody.ts. Money in `_minor` (bigint), times `_ms`.
 
 export interface PaymentsTable {
   id: string;
@@ -48,10 +49,37 @@ export interface PaymentEventsTable {
   hold_reason: string | null;
 }
 
-export interface PaymentTables extends MaintenanceTables, WebhookTables, InvoiceTables, ReconcileTables, StuckTables {
+export interface PaymentTables extends InvoiceTables, StuckTables {
   payments: PaymentsTable;
   payment_events: PaymentEventsTable;
+  withdrawals: WithdrawalsTable;
   withdrawal_approvals: WithdrawalApprovalsTable;
+}
+
+/** A withdrawal on chain (src/payments/withdrawals/**; migration 2026-11-26T0410_hot_wallet). */
+export interface WithdrawalsTable {
+  id: string;
+  user_id: string;
+  idempotency_key: string;
+  asset: string;
+  chain_id: number;
+  to_address: string;
+  amount_minor: bigint;
+  fee_minor: bigint;
+  /** requested | review | broadcast | confirming | completed | failed | cancelled */
+  status: string;
+  ledger_transfer_id: string;
+  chain_tx_id: string | null;
+  tx_hash: string | null;
+  block_number: number | null;
+  confirmations: number;
+  confirmations_required: number;
+  failure_code: string | null;
+  failure_reason: string | null;
+  /** JSON [{at_ms, status, reason}] — the chain-side log; the user-visible timeline is the payment's. */
+  timeline: string;
+  created_at_ms: number;
+  updated_at_ms: number;
 }
 
 /** One staff approval of a withdrawal in review (four-eyes at or above `four_eyes_above_usd`). */
@@ -60,97 +88,6 @@ export interface WithdrawalApprovalsTable {
   staff_id: string;
   note: string | null;
   created_at_ms: number;
-}
-
-/** Maintenance windows scheduled by staff (src/ops/maintenance*.ts). */
-export interface MaintenanceWindowsTable {
-  id: string;
-  /** global | chain:<chain_id> */
-  scope: string;
-  starts_at_ms: number;
-  ends_at_ms: number;
-  message: string;
-  message_zh: string | null;
-  created_by: string;
-  created_at_ms: number;
-  /** Set when staff ended it early. */
-  ended_at_ms: number | null;
-  ended_by: string | null;
-}
-
-export interface MaintenanceTables {
-  maintenance_windows: MaintenanceWindowsTable;
-}
-
-/** Saved positions of outbox consumers (webhook dispatcher, transfer release …). */
-export interface OutboxCursorsTable {
-  consumer: string;
-  seq: number;
-  updated_at_ms: number;
-}
-
-export interface WebhookEndpointsTable {
-  id: string;
-  user_id: string;
-  url: string;
-  /** JSON array of event types ('payment.*' and '*' allowed). */
-  events: string;
-  /** Sealed: `enc:v1:<AES-256-GCM envelope>` of whsec_<base64> (rows from before sealing: the plain whsec_…, sealed by the webhook worker). */
-  secret: string;
-  /** After a rotation: the replaced secret (sealed), still signing until previous_secret_until_ms (migration T0650). */
-  previous_secret: string | null;
-  previous_secret_until_ms: number | null;
-  created_at_ms: number;
-  deleted_at_ms: number | null;
-}
-
-/** One event for one endpoint: delivered in order per (endpoint, ordering_key). */
-export interface WebhookMessagesTable {
-  /** The webhook-id header: stable across retries. */
-  id: string;
-  endpoint_id: string;
-  user_id: string;
-  event_id: string;
-  event_seq: number;
-  type: string;
-  /** The aggregate (payment or invoice id): order is kept per key. */
-  ordering_key: string;
-  body: string;
-  /** pending | delivered | dead */
-  status: string;
-  attempts: number;
-  next_attempt_at_ms: number;
-  last_status_code: number | null;
-  last_error: string | null;
-  created_at_ms: number;
-  delivered_at_ms: number | null;
-}
-
-export interface WebhookAttemptsTable {
-  message_id: string;
-  n: number;
-  at_ms: number;
-  status_code: number | null;
-  latency_ms: number;
-  error: string | null;
-}
-
-/** The caller's own event feed (GET /events?after=), keyed by outbox seq. */
-export interface UserEventsTable {
-  seq: number;
-  user_id: string;
-  event_id: string;
-  type: string;
-  body: string;
-  created_at_ms: number;
-}
-
-export interface WebhookTables {
-  outbox_cursors: OutboxCursorsTable;
-  webhook_endpoints: WebhookEndpointsTable;
-  webhook_messages: WebhookMessagesTable;
-  webhook_attempts: WebhookAttemptsTable;
-  user_events: UserEventsTable;
 }
 
 // --- Invoices (src/payments/invoices/**; migration 2026-11-26T0530_invoices) ---
@@ -211,33 +148,6 @@ export interface InvoiceTables {
   invoices: InvoicesTable;
   invoice_payments: InvoicePaymentsTable;
   invoice_refunds: InvoiceRefundsTable;
-}
-
-/** Discrepancies found by the reconciler (src/payments/custody/reconciler.ts): one open row per key. */
-export interface ReconcileIncidentsTable {
-  id: string;
-  /** Dedupe key: kind + chain + asset + subject; unique among unresolved rows. */
-  key: string;
-  chain_id: number | null;
-  asset: string | null;
-  /** ledger_unbalanced | deposit_ledger_mismatch | address_balance_mismatch | unrecorded_coins | insolvent */
-  kind: string;
-  /** What it is about: an address, a deposit id, 'ledger'. */
-  subject: string;
-  expected_minor: bigint | null;
-  actual_minor: bigint | null;
-  /** JSON */
-  details: string;
-  opened_at_ms: number;
-  last_seen_at_ms: number;
-  /** Set when a later run no longer finds the difference. */
-  resolved_at_ms: number | null;
-  acknowledged_at_ms: number | null;
-  acknowledged_by: string | null;
-}
-
-export interface ReconcileTables {
-  reconcile_incidents: ReconcileIncidentsTable;
 }
 
 /** One row per (payment, status) found stuck, so that `payment.stuck` is raised once. */

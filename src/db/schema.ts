@@ -1,11 +1,18 @@
 // The typed schema: one interface per table. Each module keeps its tables in its own file
-// (schema-<module>.ts) so that modules never edit each other's; Database joins them.
+// (schema-<module>.ts; payments' deposits and custody have theirs) so that modules never edit
+// each other's; Database joins them. The files live here rather than in the modules' folders
+// because db/ sits below every module: Database composing types from payments/ would be an import
+// running back up the layers (CONVENTIONS.md). The jobs' and outbox's own tables are below.
 // Columns ending in `_minor` are bigint money (see database.ts); `_ms` are epoch milliseconds.
 import type { Generated } from 'kysely';
 import type { LedgerTables } from './schema-ledger.ts';
 import type { AccountTables } from './schema-accounts.ts';
 import type { ChainTables } from './schema-chain.ts';
 import type { PaymentTables } from './schema-payments.ts';
+import type { DepositTables } from './schema-deposits.ts';
+import type { CustodyTables } from './schema-custody.ts';
+import type { OpsTables } from './schema-ops.ts';
+import type { NotifyTables } from './schema-notify.ts';
 
 export interface JobsTable {
   id: string;
@@ -61,11 +68,19 @@ export interface AuditTable {
   details: string;
 }
 
+/** Saved positions of outbox consumers (webhook dispatcher, transfer release …). */
+export interface OutboxCursorsTable {
+  consumer: string;
+  seq: number;
+  updated_at_ms: number;
+}
+
 export interface CoreTables {
   jobs: JobsTable;
   outbox_events: OutboxTable;
+  outbox_cursors: OutboxCursorsTable;
   idempotency_keys: IdempotencyTable;
   audit_log: AuditTable;
 }
 
-export interface Database extends CoreTables, LedgerTables, AccountTables, ChainTables, PaymentTables {}
+export interface Database extends CoreTables, LedgerTables, AccountTables, ChainTables, DepositTables, CustodyTables, PaymentTables, OpsTables, NotifyTables {}

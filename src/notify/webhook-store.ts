@@ -2,7 +2,7 @@
 import type { Selectable } from 'kysely';
 import type { DbExecutor } from '../db/database.ts';
 import type { AuditTable } from '../db/schema.ts';
-import type { UserEventsTable, WebhookAttemptsTable, WebhookEndpointsTable, WebhookMessagesTable } from '../db/schema-payments.ts';
+import type { UserEventsTable, WebhookAttemptsTable, WebhookEndpointsTable, WebhookMessagesTable } from '../db/schema-notify.ts';
 
 export type EndpointRow = Selectable<WebhookEndpointsTable>;
 export type MessageRow = Selectable<WebhookMessagesTable>;

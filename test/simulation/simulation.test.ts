@@ -54,7 +54,7 @@ import { mine, revert, snapshot, startChainEnv, TEST_DEPOSIT_MNEMONIC, type Chai
 import { createReconciler } from '../../src/payments/custody/reconciler.ts';
 import { recordFunding } from '../../src/payments/custody/funding.ts';
 import { bookDevFloat } from '../../src/payments/custody/dev-float.ts';
-import type { WithdrawalsTable } from '../../src/payments/withdrawals/withdrawal-store.ts';
+import type { WithdrawalsTable } from '../../src/db/schema-payments.ts';
 import type { Database } from '../../src/db/schema.ts';
 import type { Kysely } from 'kysely';
 import { createSweepers, type Sweeper } from '../../src/payments/custody/sweep.ts';

@@ -1,7 +1,7 @@
 // Queries of the reconciler: the records it compares (deposits, deposit addresses, our own
 // confirmed transactions, sweeps, refunds) and its incidents. No decisions here.
 import type { DbExecutor } from '../../db/database.ts';
-import type { ReconcileIncidentsTable } from '../../db/schema-payments.ts';
+import type { ReconcileIncidentsTable } from '../../db/schema-custody.ts';
 import { isUniqueViolation } from '../../db/database.ts';
 import type { DepositFact } from './reconcile-rules.ts';
 import { getWithdrawalsByIds } from '../withdrawals/withdrawal-store.ts';

@@ -5,7 +5,7 @@
 import type { Transaction } from 'kysely';
 import type { DbExecutor } from '../../db/database.ts';
 import type { Database } from '../../db/schema.ts';
-import type { SweepsTable } from '../../db/schema-chain.ts';
+import type { SweepsTable } from '../../db/schema-custody.ts';
 
 export type SweepRow = SweepsTable;
 /** The two families of receiving addresses the rotation walks through, in this order. */

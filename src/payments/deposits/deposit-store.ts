@@ -3,7 +3,7 @@
 import type { ExpressionBuilder } from 'kysely';
 import type { DbExecutor } from '../../db/database.ts';
 import type { Database } from '../../db/schema.ts';
-import type { ChainBlocksTable, ChainCursorsTable, DepositsTable } from '../../db/schema-chain.ts';
+import type { ChainBlocksTable, ChainCursorsTable, DepositsTable } from '../../db/schema-deposits.ts';
 
 export type CursorRow = ChainCursorsTable;
 export type BlockRow = ChainBlocksTable;

@@ -1,68 +1,40 @@
-// Kysely queries for the withdrawals table (created by migration 2026-11-26T0410_hot_wallet).
-// The table's type lives here rather than in schema-payments.ts only to avoid editing the
-// payments engineer's file concurrently; moving it there is a one-line change.
-import type { Kysely, Transaction } from 'kysely';
+// Kysely queries for the withdrawals table (created by migration 2026-11-26T0410_hot_wallet;
+// its type is in db/schema-payments.ts).
 import { dialectOf, type DbExecutor } from '../../db/database.ts';
 import { exactSumOf, exactSums } from '../../db/exact-sum.ts';
-import type { Database } from '../../db/schema.ts';
+import type { WithdrawalsTable } from '../../db/schema-payments.ts';
 
-export interface WithdrawalsTable {
-  id: string;
-  user_id: string;
-  idempotency_key: string;
-  asset: string;
-  chain_id: number;
-  to_address: string;
-  amount_minor: bigint;
-  fee_minor: bigint;
-  /** requested | review | broadcast | confirming | completed | failed | cancelled */
-  status: string;
-  ledger_transfer_id: string;
-  chain_tx_id: string | null;
-  tx_hash: string | null;
-  block_number: number | null;
-  confirmations: number;
-  confirmations_required: number;
-  failure_code: string | null;
-  failure_reason: string | null;
-  /** JSON [{at_ms, status, reason}] — the chain-side log; the user-visible timeline is the payment's. */
-  timeline: string;
-  created_at_ms: number;
-  updated_at_ms: number;
-}
 export type WithdrawalRow = WithdrawalsTable;
 
-type WDb = Database & { withdrawals: WithdrawalsTable };
-const w = (ex: DbExecutor) => ex as unknown as Kysely<WDb> | Transaction<WDb>;
 
 export async function insertWithdrawal(ex: DbExecutor, row: WithdrawalRow): Promise<void> {
-  await w(ex).insertInto('withdrawals').values(row).execute();
+  await ex.insertInto('withdrawals').values(row).execute();
 }
 
 export async function getWithdrawal(ex: DbExecutor, id: string): Promise<WithdrawalRow | undefined> {
-  return w(ex).selectFrom('withdrawals').selectAll().where('id', '=', id).executeTakeFirst();
+  return ex.selectFrom('withdrawals').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
 /** Compare-and-set on the status: false when another worker moved it first (the fence). */
 export async function updateWithdrawal(ex: DbExecutor, id: string, fromStatus: string, patch: Partial<WithdrawalRow>): Promise<boolean> {
-  const res = await w(ex).updateTable('withdrawals').set(patch).where('id', '=', id).where('status', '=', fromStatus).executeTakeFirst();
+  const res = await ex.updateTable('withdrawals').set(patch).where('id', '=', id).where('status', '=', fromStatus).executeTakeFirst();
   return Number(res.numUpdatedRows) === 1;
 }
 
 export async function getWithdrawalsByIds(ex: DbExecutor, ids: readonly string[]): Promise<Array<Pick<WithdrawalRow, 'id' | 'status'>>> {
   if (ids.length === 0) return [];
-  return w(ex).selectFrom('withdrawals').select(['id', 'status']).where('id', 'in', [...ids]).execute();
+  return ex.selectFrom('withdrawals').select(['id', 'status']).where('id', 'in', [...ids]).execute();
 }
 
 export async function openWithdrawals(ex: DbExecutor, limit: number): Promise<WithdrawalRow[]> {
-  return w(ex).selectFrom('withdrawals').selectAll().where('status', 'in', ['requested', 'broadcast', 'confirming']).orderBy('created_at_ms').limit(limit).execute();
+  return ex.selectFrom('withdrawals').selectAll().where('status', 'in', ['requested', 'broadcast', 'confirming']).orderBy('created_at_ms').limit(limit).execute();
 }
 
 /** Amount (without fees) of a user's withdrawals of one asset since a time, failed and cancelled excluded. */
 /** What a user has withdrawn (or is withdrawing) since a moment, per asset; refused and failed ones do not count. */
 /** What a user withdrew (or is withdrawing) since `since_ms`: one exact total per asset, summed in SQL. */
 export async function withdrawnSince(ex: DbExecutor, user_id: string, since_ms: number): Promise<Array<{ asset: string; amount_minor: bigint }>> {
-  const rows = await w(ex)
+  const rows = await ex
     .selectFrom('withdrawals')
     .select('asset')
     .select(exactSums(dialectOf(ex), 'amount_minor'))
@@ -76,7 +48,7 @@ export async function withdrawnSince(ex: DbExecutor, user_id: string, since_ms: 
 
 /** Whether a user has sent (or is sending) a withdrawal to this address before; refused and reviewed ones do not count. */
 export async function addressUsedBefore(ex: DbExecutor, user_id: string, to_address: string): Promise<boolean> {
-  const row = await w(ex)
+  const row = await ex
     .selectFrom('withdrawals')
     .select('id')
     .where('user_id', '=', user_id)
@@ -92,7 +64,7 @@ export async function addressUsedBefore(ex: DbExecutor, user_id: string, to_addr
  * explanation parameters (JSON text, null if the payment row is missing), where the fired rules are.
  */
 export async function reviewQueue(ex: DbExecutor, limit: number): Promise<Array<{ withdrawal: WithdrawalRow; payment_params: string | null }>> {
-  const rows = await w(ex)
+  const rows = await ex
     .selectFrom('withdrawals')
     .leftJoin('payments', 'payments.id', 'withdrawals.id')
     .selectAll('withdrawals')

@@ -1,0 +1,21 @@
+// Tables owned by the ops module (src/ops/): maintenance windows.
+
+/** Maintenance windows scheduled by staff (src/ops/maintenance*.ts). */
+export interface MaintenanceWindowsTable {
+  id: string;
+  /** global | chain:<chain_id> */
+  scope: string;
+  starts_at_ms: number;
+  ends_at_ms: number;
+  message: string;
+  message_zh: string | null;
+  created_by: string;
+  created_at_ms: number;
+  /** Set when staff ended it early. */
+  ended_at_ms: number | null;
+  ended_by: string | null;
+}
+
+export interface OpsTables {
+  maintenance_windows: MaintenanceWindowsTable;
+}
