@@ -79,7 +79,7 @@ export async function start(config: Config, log: pino.Logger = createLogger(conf
 /** Runs until SIGINT/SIGTERM. */
 export async function runForever(config: Config): Promise<void> {
   const log = createLogger(config);
-  // The web app is served from web/dist: built here when missing or older than web/ (docs/decisions/web-app-build.md).
+  // The web app is served from web/dist: built here when missing or older than web/ (docs/decisions/0012-web-app-build.md).
   await ensureWebBuilt((msg) => log.info(msg)).catch((error: unknown) => log.error({ err: error }, 'web app build failed; the API still runs'));
   const running = await start(config, log);
   const onSignal = (signal: string) => {

@@ -13,7 +13,7 @@
 //   no row locks of their own (see pgTx).
 //
 // The layout (migrations 2026-11-26T0600_ledger_compact and T0700_ledger_history_links,
-// docs/decisions/ledger-performance.md): a transfer row names its accounts by their `num`, stores
+// docs/decisions/0011-ledger-performance.md): a transfer row names its accounts by their `num`, stores
 // its hash as 32 bytes and not the previous hash (read back by seq), and links each account's
 // transfers into a list: `debit_prev` / `credit_prev` are the seq of that account's previous
 // transfer, and the account row's `last_seq` is the newest. History follows the links, so no

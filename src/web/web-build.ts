@@ -1,6 +1,6 @@
 // Builds the web app when web/dist is missing or older than its sources, so that `npm install
 // && npm start` on a fresh clone (or after a `git pull`) serves the app that matches the code
-// (docs/decisions/web-app-build.md). The sources' content hash is kept in dist/.source-hash.
+// (docs/decisions/0012-web-app-build.md). The sources' content hash is kept in dist/.source-hash.
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';

@@ -1,7 +1,7 @@
 // Goal (issue 16, finding 7): an email address receives transfers only once its owner has
 // confirmed it with the code mailed to it (at registration, and again after an email change).
 // A transfer to an unconfirmed address is refused exactly like one to an unknown address (no
-// enumeration, docs/decisions/transfers-recipient-enumeration.md), and the problem says what the
+// enumeration, docs/decisions/0007-transfers-recipient-enumeration.md), and the problem says what the
 // sender should do. Codes are tried a few times at most; new codes are throttled.
 // Method: a whole platform (real database, real in-process SMTP server: codes are read from the
 // delivered mail), app.inject(), a ManualClock.

@@ -1,4 +1,4 @@
-// Ledger tables, compact (docs/decisions/ledger-performance.md). Frozen in time: Kysely<any>, no app imports.
+// Ledger tables, compact (docs/decisions/0011-ledger-performance.md). Frozen in time: Kysely<any>, no app imports.
 //
 // - ledger_accounts gains `num`, a small integer key (SQLite: the rowid, so the table is rebuilt;
 //   PostgreSQL: an identity column).

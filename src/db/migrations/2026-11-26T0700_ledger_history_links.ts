@@ -1,5 +1,5 @@
 // Ledger history as per-account links instead of two history indexes
-// (docs/decisions/ledger-performance.md). Frozen in time: Kysely<any>, no app imports.
+// (docs/decisions/0011-ledger-performance.md). Frozen in time: Kysely<any>, no app imports.
 //
 // - ledger_transfers is rebuilt: `debit_key` / `credit_key` (bucket << 32 | account num, indexed)
 //   become `debit_num` / `credit_num` (the account nums, not indexed) plus `debit_prev` /

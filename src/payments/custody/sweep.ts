@@ -29,7 +29,7 @@
 // deposit is booked in the ledger and final on chain). Gating the whole address is simpler than
 // sweeping only the part backed by final deposits (which needs per-address sums of deposits,
 // sweeps, top-ups and fees) and still correct: a busy address waits a few blocks at most. See
-// docs/decisions/hot-wallet-nonces-and-sweeps.md.
+// docs/decisions/0009-hot-wallet-nonces-and-sweeps.md.
 import type { PublicClient } from 'viem';
 import type { Db } from '../../db/database.ts';
 import type { JobContext, JobRunner } from '../../jobs/jobs.ts';

@@ -6,7 +6,7 @@
 // Refusals are decided in an order that reveals as little as possible about who is registered:
 // the sender's own standing, the amount, the KYC limits and the sender's balance come first,
 // and only a transfer that would otherwise go through learns `recipient_not_found`
-// (docs/decisions/transfers-recipient-enumeration.md).
+// (docs/decisions/0007-transfers-recipient-enumeration.md).
 //
 // A transfer held for a frozen recipient is released by itself when `account.unfrozen` reaches
 // the outbox: the release worker reads the outbox with its own cursor.
@@ -187,11 +187,11 @@ export function createTransfers(deps: TransfersDeps) {
         if (limit) throw refuse(422, 'limit_exceeded', `This transfer is above your verification level's ${limit.limit === 'daily' ? 'daily' : 'single-transfer'} limit of ${formatAmount(limit.limit_cents, 2)} USD.`, { limit: limit.limit, limit_usd: formatAmount(limit.limit_cents, 2), used_usd: formatAmount(limit.used_cents, 2) });
         // An address receives only once its owner confirmed it (issue 16): whoever registered
         // someone else's address first must not collect what is sent to it. Unconfirmed and
-        // unknown answer alike (docs/decisions/transfers-recipient-enumeration.md).
+        // unknown answer alike (docs/decisions/0007-transfers-recipient-enumeration.md).
         const them = recipient && recipient.email_verified && recipient.standing.receive !== 'refuse' ? recipient.standing : null;
         if (!them || them.user_id === sender_id) {
           // A short balance is said before whether anyone receives at that address
-          // (docs/decisions/transfers-recipient-enumeration.md). A transfer that goes ahead needs
+          // (docs/decisions/0007-transfers-recipient-enumeration.md). A transfer that goes ahead needs
           // no such read: the ledger refuses one the balance does not cover.
           const [balance] = await ledger.balancesOf('user', sender_id, [asset.code], trx);
           if ((balance?.available_minor ?? 0n) < amount + fee) throw insufficientFunds(asset, amount, fee);
