@@ -82,6 +82,8 @@ describe.each(LANGS)('wallet in %s', (lang: Lang) => {
     // Send to another user by email.
     const reg = await page.request.post(`${platform.base}/api/v1/auth/register`, { data: { email: ben, password: PASSWORD, locale: lang } });
     expect(reg.status()).toBe(201);
+    // Ben confirms his address with the mailed code: only a confirmed address receives transfers.
+    await platform.confirmEmail(ben, PASSWORD);
     await page.click('nav a[href="/wallet"]');
     const send = page.locator('form[aria-label]').nth(0);
     await send.locator('input[name=to_email]').fill(ben);
