@@ -10,6 +10,7 @@ import { ledgerCommands } from './ledger/ledger-cli.ts';
 import { accountsCommands } from './accounts/accounts-cli.ts';
 import { reconcileCommands } from './payments/custody/reconcile-cli.ts';
 import { chainCommands, chainDoctorCheck } from './chain/chain-cli.ts';
+import { scannerNextBlock } from './payments/deposits/deposit-store.ts';
 import { fundingCommands } from './payments/custody/funding-cli.ts';
 import { assetsFromChains } from './payments/payment-rules.ts';
 
@@ -72,7 +73,7 @@ const core: Array<Command<CliContext>> = [
 ];
 
 /** Extra doctor checks contributed by modules (chains …); each returns its failure count. */
-export const doctorChecks: Array<(ctx: CliContext, io: CliIo) => Promise<number>> = [chainDoctorCheck];
+export const doctorChecks: Array<(ctx: CliContext, io: CliIo) => Promise<number>> = [chainDoctorCheck(scannerNextBlock)];
 
 export const COMMANDS: Array<Command<CliContext>> = [...core, ...ledgerCommands, ...accountsCommands, ...chainCommands, ...reconcileCommands, ...fundingCommands];
 

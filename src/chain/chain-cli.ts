@@ -1,7 +1,7 @@
 // `settle dev pay` / `settle dev mine` (the local dev chain, found through the data dir) and the
 // per-chain `settle doctor` check (reachable, chain id, head, scan lag).
-import { sql } from 'kysely';
 import type { Config } from '../config.ts';
+import type { Db } from '../db/database.ts';
 import { CliError, type CliIo, type Command } from '../shared/cli-kit.ts';
 import type { CliContext } from '../db/configured-db.ts';
 import { parseAmount } from '../shared/money.ts';
@@ -61,8 +61,17 @@ export const chainCommands: Array<Command<CliContext>> = [
   },
 ];
 
-/** settle doctor: each chain reachable, the right chain id, its head, and how far the scanner lags. */
-export async function chainDoctorCheck(ctx: CliContext, io: CliIo): Promise<number> {
+/**
+ * settle doctor: each chain reachable, the right chain id, its head, and how far the scanner lags.
+ * The scanner's position is payments' to read (its table): cli.ts passes `scannerNext`, which
+ * answers the next block to scan on a chain, or null when none is stored.
+ * doctorChecks.push(chainDoctorCheck(scannerNextBlock))
+ */
+export function chainDoctorCheck(scannerNext: (db: Db, chain_id: number) => Promise<number | null>): (ctx: CliContext, io: CliIo) => Promise<number> {
+  return (ctx, io) => checkChains(ctx, io, scannerNext);
+}
+
+async function checkChains(ctx: CliContext, io: CliIo, scannerNext: (db: Db, chain_id: number) => Promise<number | null>): Promise<number> {
   const config = ctx.config();
   const dev = config.chains.length === 0 ? readDevChainInfo(config.data_dir) : null;
   const chains = config.chains.length ? config.chains.map((c) => ({ chain_id: c.chain_id, name: c.name, rpc_url: c.rpc_url })) : dev ? [{ chain_id: dev.chain_id, name: 'Local dev chain', rpc_url: dev.rpc_url }] : [];
@@ -82,8 +91,7 @@ export async function chainDoctorCheck(ctx: CliContext, io: CliIo): Promise<numb
           io.out(`FAIL chain ${c.name}: ${c.rpc_url} answers chain id ${id}, configured ${c.chain_id}`);
           continue;
         }
-        const cursor = await sql<{ next_block: number }>`select next_block from chain_cursors where chain_id = ${c.chain_id}`.execute(db.kysely).catch(() => ({ rows: [] as Array<{ next_block: number }> }));
-        const next = cursor.rows[0] ? Number(cursor.rows[0].next_block) : null;
+        const next = await scannerNext(db, c.chain_id);
         const lag = next === null ? 'not scanned yet' : `${Math.max(0, head - (next - 1))} block(s) behind`;
         io.out(`ok   chain ${c.name} (${c.chain_id}): reachable, head ${head}, scanner ${lag}`);
       } catch (error) {

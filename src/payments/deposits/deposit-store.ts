@@ -1,7 +1,7 @@
 // Kysely queries for the deposit pipeline: the scanner's cursor and blocks, deposits, incidents.
 // No decisions here (deposit-scanner.ts makes them).
-import type { ExpressionBuilder } from 'kysely';
-import type { DbExecutor } from '../../db/database.ts';
+import { sql, type ExpressionBuilder } from 'kysely';
+import type { Db, DbExecutor } from '../../db/database.ts';
 import type { Database } from '../../db/schema.ts';
 import type { ChainBlocksTable, ChainCursorsTable, DepositsTable } from '../../db/schema-deposits.ts';
 
@@ -38,6 +38,15 @@ export function depositFrom(r: DepositRow): DepositRow {
 export async function selectCursor(ex: DbExecutor, chain_id: number): Promise<CursorRow | null> {
   const r = await ex.selectFrom('chain_cursors').selectAll().where('chain_id', '=', chain_id).executeTakeFirst();
   return r ? cursorFrom(r) : null;
+}
+
+/**
+ * The next block the scanner will read on a chain, for `settle doctor`: null when none is stored
+ * yet, or when the table does not exist (a database not migrated yet is reported, not an error).
+ */
+export async function scannerNextBlock(db: Db, chain_id: number): Promise<number | null> {
+  const cursor = await sql<{ next_block: number }>`select next_block from chain_cursors where chain_id = ${chain_id}`.execute(db.kysely).catch(() => ({ rows: [] as Array<{ next_block: number }> }));
+  return cursor.rows[0] ? Number(cursor.rows[0].next_block) : null;
 }
 
 export async function insertCursorIfAbsent(ex: DbExecutor, row: CursorRow): Promise<void> {
