@@ -18,15 +18,15 @@
 //   kyc-documents.ts    identity documents, encrypted
 //   standing.ts         how an account stands and the acts that change it (freeze, restrict, KYC level)
 //   unfreeze-requests.ts the unfreeze workflow: requests and approvals
+// Their pure rules: accounts-rules.ts (passwords, throttle, devices) and standing-rules.ts (states,
+// freezes, unfreeze requirements, staff ranks, KYC limits); their queries: accounts-store.ts.
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { Clock } from '../shared/clock.ts';
 import { loadEncryptionKey } from '../shared/encryption.ts';
-import {
-  API_KEY_SCOPES, FREEZE_REASONS, STAFF_ACTIONS, kycLimits, receiveMode, sendPermission, withdrawPermission,
-  type ApiKeyScope, type FreezeReason, type KycLimits, type Permission, type ThrottleState,
-} from './accounts-rules.ts';
+import { API_KEY_SCOPES, type ApiKeyScope, type ThrottleState } from './accounts-rules.ts';
+import { FREEZE_REASONS, STAFF_ACTIONS, kycLimits, receiveMode, sendPermission, withdrawPermission, type FreezeReason, type KycLimits, type Permission } from './standing-rules.ts';
 import * as store from './accounts-store.ts';
 import { bindContext, type AccountsContext } from './accounts-context.ts';
 import { createApiKey, listApiKeys, revokeApiKey } from './api-keys.ts';

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { requireRole } from '../shared/principal.ts';
-import { FREEZE_REASONS, STAFF_ACTIONS } from './accounts-rules.ts';
+import { FREEZE_REASONS, STAFF_ACTIONS } from './standing-rules.ts';
 import { metaOf, type Accounts } from './accounts.ts';
 import { EventPage, Id, IdParams, KycDocument, LimitQuery, UnfreezeRequest, User, UserEnvelope, me } from './accounts-route-schemas.ts';
 

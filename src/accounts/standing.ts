@@ -2,16 +2,14 @@
 // cool-down after an unfreeze; what it may do because of that (send, withdraw, receive), and the
 // acts that change it — freeze (by the user, staff or the system), restrict, set the KYC level.
 // Staff act only on accounts below their own role (requireOutranks). Unfreezing goes through
-// requests and approvals: unfreeze-requests.ts.
+// requests and approvals: unfreeze-requests.ts. The pure rules of both: standing-rules.ts.
 import type { DbExecutor } from '../db/database.ts';
 import { emitEvent } from '../jobs/jobs.ts';
 import { ProblemError, problems } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import type { Principal, UserStatus } from '../shared/principal.ts';
-import {
-  explainFreeze, kycLimits, liftRankRequired, nextStatus, normalizeEmail, receiveMode, roleRank, sendPermission, staffMayActOn, withdrawPermission,
-  type FreezeReason, type Imposed, type KycLimits, type Permission, type StatusAction,
-} from './accounts-rules.ts';
+import { normalizeEmail } from './accounts-rules.ts';
+import { explainFreeze, kycLimits, liftRankRequired, nextStatus, receiveMode, roleRank, sendPermission, staffMayActOn, withdrawPermission, type FreezeReason, type Imposed, type KycLimits, type Permission, type StatusAction } from './standing-rules.ts';
 import * as store from './accounts-store.ts';
 import type { UserRow } from './accounts-store.ts';
 import { asLocale, audit, loadUser, notice, parseRoles, toDto, type AccountsContext, type Actor, type RequestMeta, type UserDto } from './accounts-context.ts';

@@ -8,7 +8,7 @@ import { ProblemError, problems } from '../shared/errors.ts';
 import { translate, type Locale } from '../shared/i18n.ts';
 import { newId } from '../shared/ids.ts';
 import type { Principal, UserStatus } from '../shared/principal.ts';
-import { COOLDOWN_MS, requirementMessages, statusAfterUnfreeze, unfreezePlan, type FreezeReason, type UserFacts } from './accounts-rules.ts';
+import { COOLDOWN_MS, requirementMessages, statusAfterUnfreeze, unfreezePlan, type FreezeReason, type UserFacts } from './standing-rules.ts';
 import * as store from './accounts-store.ts';
 import type { UnfreezeRequestRow, UserRow } from './accounts-store.ts';
 import { asLocale, audit, loadUser, notice, toDto, type AccountsContext, type RequestMeta } from './accounts-context.ts';
