@@ -68,7 +68,7 @@ export async function openChainTxs(ex: DbExecutor, chain_id: number, limit: numb
     .selectFrom('chain_txs')
     .selectAll()
     .where('chain_id', '=', chain_id)
-    .where('status', 'in', ['signed', 'broadcast', 'mined'])
+    .where('status', 'in', ['signed', 'broadcast', 'mined', 'unknown'])
     .orderBy('from_address')
     .orderBy('nonce')
     .limit(limit)

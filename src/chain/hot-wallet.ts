@@ -79,7 +79,12 @@ export type PrepareResult =
 /** What a refresh found: the status of the logical transaction after it. */
 export interface TxView {
   id: string;
-  status: 'signed' | 'broadcast' | 'mined' | 'confirmed' | 'failed';
+  /**
+   * `unknown`: the node says the nonce is used, but no receipt of any of our attempts is found
+   * (a lagging or load-balanced RPC answers so while our transaction is already mined). Never
+   * taken for a failure: refresh keeps looking for a receipt, and the owner raises it to staff.
+   */
+  status: 'signed' | 'broadcast' | 'mined' | 'confirmed' | 'failed' | 'unknown';
   nonce: number;
   /** The hash to show: the mined attempt, else the newest one. */
   hash: Hex;
@@ -280,13 +285,16 @@ export class Sender {
       tx.last_broadcast_at_ms = null;
     }
     const latestCount = await this.opts.client.getTransactionCount({ address: this.address as Hex, blockTag: 'latest' });
-    if (latestCount > tx.nonce) {
-      // The nonce is used on chain but by none of our attempts (checked once more against a race).
+    if (latestCount > tx.nonce || tx.status === 'unknown') {
+      // The nonce is used on chain but by none of our attempts (checked once more against a race);
+      // or it was found so before (a node that now answers otherwise is one that lags).
       const again = await this.findMined(attempts);
       if (again) return this.recordMined(tx, attempts, again);
-      const reason = 'nonce_used_elsewhere: another transaction from this wallet took the nonce';
-      await updateChainTx(db.kysely, tx.id, { status: 'failed', failure_reason: reason, updated_at_ms: clock.now_ms() }, ['signed', 'broadcast', 'mined']);
-      return this.view({ ...tx, status: 'failed', failure_reason: reason }, attempts, 0);
+      // Not proof of failure: the node may lag behind the one that mined ours. `unknown` until a
+      // receipt is found; nothing is re-signed or cancelled at a nonce the chain has used.
+      const reason = 'nonce_used_no_receipt: the node says this nonce is used, but no receipt of our transaction is found (yet)';
+      if (tx.status !== 'unknown') await updateChainTx(db.kysely, tx.id, { status: 'unknown', last_error: reason, updated_at_ms: clock.now_ms() }, ['signed', 'broadcast', 'mined']);
+      return this.view({ ...tx, status: 'unknown', last_error: reason }, attempts, 0);
     }
     await this.push(tx, attempts);
     const fresh = (await getChainTx(db.kysely, tx_id))!;
@@ -372,7 +380,7 @@ export class Sender {
       const reason = mined.attempt.kind === 'cancel' ? (tx.failure_reason ?? 'cancelled') : 'reverted_on_chain: the transaction was mined but reverted';
       patch = { ...base, status: 'failed', failure_reason: reason };
     }
-    await updateChainTx(db.kysely, tx.id, patch, ['signed', 'broadcast', 'mined']);
+    await updateChainTx(db.kysely, tx.id, patch, ['signed', 'broadcast', 'mined', 'unknown']);
     return this.view({ ...tx, ...patch }, attempts, confirmations);
   }
 

@@ -24,7 +24,7 @@ export interface ChainTxsTable {
   data: string;
   gas_limit: number;
   confirmations_required: number;
-  /** signed | broadcast | mined | confirmed | failed */
+  /** signed | broadcast | mined | confirmed | failed | unknown (nonce used, no receipt of ours found yet) */
   status: string;
   /** 1 once the payload was given up and a 0-value self-send holds the nonce. */
   cancelling: number;

@@ -66,7 +66,7 @@ export interface WithdrawalsTable {
   to_address: string;
   amount_minor: bigint;
   fee_minor: bigint;
-  /** requested | review | broadcast | confirming | completed | failed | cancelled */
+  /** requested | review | broadcast | confirming | completed | failed | cancelled | unknown */
   status: string;
   ledger_transfer_id: string;
   chain_tx_id: string | null;

@@ -59,6 +59,7 @@ export function etaMs(f: EtaFacts): number | null {
     case 'broadcast':
       return blocksEta(f, f.confirmations ? Math.max(0, f.confirmations.required - f.confirmations.current) : 1);
     case 'review':
+    case 'unknown':
       return null;
     case 'requested':
       return f.now_ms;
@@ -126,6 +127,7 @@ export function expectedDurationMs(f: EtaFacts & { state_since_ms: number }): nu
     case 'requested':
       return 60_000;
     case 'review':
+    case 'unknown': // staff look into it: stuck past their service level
       return f.review_sla_ms;
     case 'held':
     case 'credited':

@@ -82,6 +82,10 @@ export const EXPLANATION_MESSAGES = defineMessages<ExplanationCode>({
     en: 'The withdrawal was stopped before anything was sent, because the account was frozen or restricted meanwhile; the amount and fee are back in your available balance.',
     'zh-CN': '由于账户在此期间被冻结或限制,提现在发出前已被终止,未发送任何资金;金额和手续费已退回可用余额。',
   },
+  withdrawal_unknown: {
+    en: 'The withdrawal was sent, but the network has not yet confirmed how it ended. Nothing is refunded or sent again until it is known; our staff are checking it.',
+    'zh-CN': '提现已发出,但网络尚未确认其最终结果。在结果确认之前不会退款或重新发送;我们的工作人员正在核查。',
+  },
   transfer_sent: {
     en: 'Transfer sent: the recipient has it.',
     'zh-CN': '转账已发送,收款人已收到。',
@@ -161,6 +165,10 @@ export const NEXT_ACTIONS = defineMessages<ExplanationCode>({
   withdrawal_cancelled_account_blocked: {
     en: 'If you did not freeze your account, contact support now; once it can withdraw again, send a new withdrawal if you still want it.',
     'zh-CN': '如果账户不是您本人冻结的,请立即联系客服;账户恢复提现后,如仍需要,请重新提交提现。',
+  },
+  withdrawal_unknown: {
+    en: 'Nothing to do: do not send the withdrawal again. It completes by itself once the network shows it, or our staff contact you.',
+    'zh-CN': '无需操作:请不要重复提交提现。网络确认后它会自动完成,否则我们的工作人员会联系您。',
   },
   transfer_sent: { en: 'Nothing to do.', 'zh-CN': '无需操作。' },
   transfer_received: { en: 'Nothing to do.', 'zh-CN': '无需操作。' },

@@ -18,7 +18,8 @@ import {
 describe('payment rules', () => {
   it('has the exact status sets of API.md', () => {
     expect(statusesOf('deposit')).toEqual(['pending', 'confirming', 'held', 'credited', 'dropped', 'reversed', 'refunded']);
-    expect(statusesOf('withdrawal')).toEqual(['requested', 'review', 'broadcast', 'confirming', 'completed', 'failed', 'cancelled']);
+    // API.md's list, plus `unknown` (docs/api-extensions.md: the nonce is used, no receipt found yet).
+    expect(statusesOf('withdrawal')).toEqual(['requested', 'review', 'broadcast', 'confirming', 'completed', 'failed', 'cancelled', 'unknown']);
     expect(statusesOf('transfer')).toEqual(['completed', 'held', 'failed']);
   });
 

@@ -10,7 +10,7 @@ export const DIRECTIONS = ['in', 'out'] as const;
 export type Direction = (typeof DIRECTIONS)[number];
 
 export const DEPOSIT_STATUSES = ['pending', 'confirming', 'held', 'credited', 'dropped', 'reversed', 'refunded'] as const;
-export const WITHDRAWAL_STATUSES = ['requested', 'review', 'broadcast', 'confirming', 'completed', 'failed', 'cancelled'] as const;
+export const WITHDRAWAL_STATUSES = ['requested', 'review', 'broadcast', 'confirming', 'completed', 'failed', 'cancelled', 'unknown'] as const;
 export const TRANSFER_STATUSES = ['completed', 'held', 'failed'] as const;
 export type DepositStatus = (typeof DEPOSIT_STATUSES)[number];
 export type WithdrawalStatus = (typeof WITHDRAWAL_STATUSES)[number];
@@ -59,11 +59,13 @@ const DEPOSIT_TRANSITIONS: Record<DepositStatus, readonly DepositStatus[]> = {
 const WITHDRAWAL_TRANSITIONS: Record<WithdrawalStatus, readonly WithdrawalStatus[]> = {
   requested: ['review', 'broadcast', 'failed', 'cancelled'],
   review: ['requested', 'broadcast', 'failed', 'cancelled'],
-  broadcast: ['confirming', 'completed', 'failed'],
-  confirming: ['broadcast', 'completed', 'failed'], // back to broadcast after a reorg
+  broadcast: ['confirming', 'completed', 'failed', 'unknown'],
+  confirming: ['broadcast', 'completed', 'failed', 'unknown'], // back to broadcast after a reorg
   completed: [],
   failed: [],
   cancelled: [],
+  // The nonce is used but no receipt of ours is found yet: only a receipt moves it on.
+  unknown: ['confirming', 'completed', 'failed'],
 };
 const TRANSFER_TRANSITIONS: Record<TransferStatus, readonly TransferStatus[]> = {
   completed: [],
@@ -122,6 +124,7 @@ export const EXPLANATION_CODES = [
   'withdrawal_rejected',
   'withdrawal_cancelled',
   'withdrawal_cancelled_account_blocked',
+  'withdrawal_unknown',
   'transfer_sent',
   'transfer_received',
   'transfer_failed',
@@ -208,6 +211,7 @@ function depositCode(status: PaymentStatus, kind: 'deposit' | 'invoice'): Explan
     case 'completed':
     case 'failed':
     case 'cancelled':
+    case 'unknown':
       return 'deposit_pending'; // not deposit statuses; isStatusOf guards writes
     default:
       return assertNever(status, 'payment status');
@@ -230,6 +234,8 @@ function withdrawalCode(status: PaymentStatus): ExplanationCode {
       return 'withdrawal_failed';
     case 'cancelled':
       return 'withdrawal_cancelled';
+    case 'unknown':
+      return 'withdrawal_unknown';
     case 'pending':
     case 'held':
     case 'credited':

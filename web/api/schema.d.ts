@@ -589,6 +589,7 @@ export interface paths {
                                 cooldown_until: string | null;
                                 created_at: string;
                                 email: string;
+                                email_verified: boolean;
                                 freezes: {
                                     by: string;
                                     message: string;
@@ -655,6 +656,7 @@ export interface paths {
                                 cooldown_until: string | null;
                                 created_at: string;
                                 email: string;
+                                email_verified: boolean;
                                 freezes: {
                                     by: string;
                                     message: string;
@@ -721,6 +723,7 @@ export interface paths {
                                 cooldown_until: string | null;
                                 created_at: string;
                                 email: string;
+                                email_verified: boolean;
                                 freezes: {
                                     by: string;
                                     message: string;
@@ -784,6 +787,7 @@ export interface paths {
                                 cooldown_until: string | null;
                                 created_at: string;
                                 email: string;
+                                email_verified: boolean;
                                 freezes: {
                                     by: string;
                                     message: string;
@@ -884,6 +888,7 @@ export interface paths {
                                 cooldown_until: string | null;
                                 created_at: string;
                                 email: string;
+                                email_verified: boolean;
                                 freezes: {
                                     by: string;
                                     message: string;
@@ -964,6 +969,7 @@ export interface paths {
                                 cooldown_until: string | null;
                                 created_at: string;
                                 email: string;
+                                email_verified: boolean;
                                 freezes: {
                                     by: string;
                                     message: string;
@@ -1634,6 +1640,7 @@ export interface paths {
                                 cooldown_until: string | null;
                                 created_at: string;
                                 email: string;
+                                email_verified: boolean;
                                 freezes: {
                                     by: string;
                                     message: string;
@@ -1817,6 +1824,7 @@ export interface paths {
                                 cooldown_until: string | null;
                                 created_at: string;
                                 email: string;
+                                email_verified: boolean;
                                 freezes: {
                                     by: string;
                                     message: string;
@@ -2794,6 +2802,7 @@ export interface paths {
                             cooldown_until: string | null;
                             created_at: string;
                             email: string;
+                            email_verified: boolean;
                             freezes: {
                                 by: string;
                                 message: string;
@@ -2844,6 +2853,7 @@ export interface paths {
                                 cooldown_until: string | null;
                                 created_at: string;
                                 email: string;
+                                email_verified: boolean;
                                 freezes: {
                                     by: string;
                                     message: string;
@@ -2874,7 +2884,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Change my sign-in email (step-up); the old address is told */
+        /** Change my sign-in email (step-up; refused while frozen); the old address is told, the new one gets a code to confirm it */
         post: {
             parameters: {
                 query?: never;
@@ -2901,6 +2911,108 @@ export interface paths {
                                 cooldown_until: string | null;
                                 created_at: string;
                                 email: string;
+                                email_verified: boolean;
+                                freezes: {
+                                    by: string;
+                                    message: string;
+                                    reason: string;
+                                    since: string;
+                                    what_to_do: string[];
+                                }[];
+                                id: string;
+                                kyc_level: number;
+                                locale: string;
+                                roles: string[];
+                                status: string;
+                                totp_enabled: boolean;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/email/verification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mail a new confirmation code to my email (once a minute, ten a day) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            email: string;
+                            expires_at: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/email/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Confirm my email with the 6-digit code mailed to it: only a confirmed address receives transfers (5 tries per code) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        code: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            user: {
+                                cooldown_until: string | null;
+                                created_at: string;
+                                email: string;
+                                email_verified: boolean;
                                 freezes: {
                                     by: string;
                                     message: string;
@@ -2946,7 +3058,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        reason?: "user_request" | "abnormal_login";
+                        reason?: string;
                     };
                 };
             };
@@ -2962,6 +3074,7 @@ export interface paths {
                                 cooldown_until: string | null;
                                 created_at: string;
                                 email: string;
+                                email_verified: boolean;
                                 freezes: {
                                     by: string;
                                     message: string;
@@ -3471,7 +3584,7 @@ export interface paths {
                     cursor?: string;
                     kind?: "deposit" | "withdrawal" | "transfer" | "invoice" | "trade";
                     limit: number;
-                    status?: "pending" | "confirming" | "held" | "credited" | "dropped" | "reversed" | "refunded" | "requested" | "review" | "broadcast" | "completed" | "failed" | "cancelled";
+                    status?: "pending" | "confirming" | "held" | "credited" | "dropped" | "reversed" | "refunded" | "requested" | "review" | "broadcast" | "completed" | "failed" | "cancelled" | "unknown";
                 };
                 header?: never;
                 path?: never;

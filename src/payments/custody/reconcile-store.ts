@@ -61,6 +61,11 @@ export async function upsertOpenIncident(ex: DbExecutor, row: Omit<ReconcileInci
   }
 }
 
+/** Resolves the open incident with this key, if any (its cause has gone away). */
+export async function resolveIncident(ex: DbExecutor, key: string, now_ms: number): Promise<void> {
+  await ex.updateTable('reconcile_incidents').set({ resolved_at_ms: now_ms }).where('key', '=', key).where('resolved_at_ms', 'is', null).execute();
+}
+
 /** Resolves open incidents with the given key prefix that this run did not find again. */
 export async function resolveOthers(ex: DbExecutor, prefixes: string[], keep: Set<string>, now_ms: number): Promise<number> {
   let n = 0;

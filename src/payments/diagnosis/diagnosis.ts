@@ -68,6 +68,7 @@ export function verdictOf(status: PaymentStatus): Verdict {
     case 'requested':
     case 'review':
     case 'broadcast':
+    case 'unknown':
       return 'confirming';
     case 'held':
       return 'held';

@@ -18,6 +18,8 @@ import { platformAccount } from '../custody/chart.ts';
 import { nextStep, withdrawalGasId, type WithdrawalStatus } from './withdrawal-rules.ts';
 import { getWithdrawal, type WithdrawalRow } from './withdrawal-store.ts';
 import { ADVANCE_JOB, findAsset, move, resolveLedger, type AssetOnChain, type WithdrawalContext } from './withdrawal-moves.ts';
+import { markUnknown, settleUnknown } from './withdrawal-unknown.ts';
+import { assertNever } from '../../shared/assert.ts';
 
 /** What one step works with: the withdrawal, its asset, the chain's hot wallet, and how to run again. */
 interface Step {
@@ -100,15 +102,18 @@ async function track(c: WithdrawalContext, s: Step): Promise<void> {
   await ctx.commit(async (trx) => {
     switch (view.status) {
       case 'confirmed':
+        await settleUnknown(c, trx, w);
         await resolveLedger(c, trx, w, 'post');
         await bookGas(c, trx, w, asset.native, view);
         await move(c, trx, w, 'completed', { tx_hash: view.hash, block_number: view.block_number, confirmations: view.confirmations }, null, { status: 'completed', chain, confirmations });
         return;
       case 'failed':
+        await settleUnknown(c, trx, w);
         await fail(c, trx, { ...w }, 'failed_on_chain', view.failure_reason ?? 'failed on chain');
         await bookGas(c, trx, w, asset.native, view);
         return;
       case 'mined':
+        await settleUnknown(c, trx, w);
         await move(c, trx, w, 'confirming', { tx_hash: view.hash, block_number: view.block_number, confirmations: view.confirmations }, null, { status: 'confirming', chain, confirmations });
         await again(trx);
         return;
@@ -117,6 +122,13 @@ async function track(c: WithdrawalContext, s: Step): Promise<void> {
         await move(c, trx, w, 'broadcast', { tx_hash: view.hash, block_number: null, confirmations: 0 }, null, { status: 'broadcast', chain, confirmations: { current: 0, required: w.confirmations_required } });
         await again(trx);
         return;
+      case 'unknown':
+        // The coins may be out: nothing is voided. Staff are told once; the job keeps looking.
+        await markUnknown(c, trx, w, view, chain);
+        await again(trx);
+        return;
+      default:
+        assertNever(view.status, 'hot wallet transaction status');
     }
   });
 }

@@ -13,11 +13,14 @@ export { WITHDRAWAL_STATUSES, type WithdrawalStatus } from '../payment-rules.ts'
 const TRANSITIONS: Record<WithdrawalStatus, readonly WithdrawalStatus[]> = {
   requested: ['review', 'broadcast', 'failed', 'cancelled'],
   review: ['requested', 'failed', 'cancelled'],
-  broadcast: ['confirming', 'completed', 'failed'],
-  confirming: ['broadcast', 'completed', 'failed'], // back to broadcast when a reorg drops the block
+  broadcast: ['confirming', 'completed', 'failed', 'unknown'],
+  confirming: ['broadcast', 'completed', 'failed', 'unknown'], // back to broadcast when a reorg drops the block
   completed: [],
   failed: [],
   cancelled: [],
+  // The node says the nonce is used, no receipt of ours is found: never voided on that alone;
+  // watched until a receipt says how it ended (staff are told meanwhile).
+  unknown: ['confirming', 'completed', 'failed'],
 };
 
 export function canMove(from: WithdrawalStatus, to: WithdrawalStatus): boolean {
@@ -37,6 +40,7 @@ export function nextStep(status: WithdrawalStatus): NextStep {
       return 'sign_and_broadcast';
     case 'broadcast':
     case 'confirming':
+    case 'unknown':
       return 'track';
     case 'review':
       return 'wait_for_staff';

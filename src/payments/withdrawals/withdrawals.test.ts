@@ -224,7 +224,7 @@ describe.each(DIALECTS)('withdrawals on %s', (dialect) => {
     }
   }, 90_000);
 
-  it('a withdrawal whose nonce is taken on chain by another transaction fails and is voided', async () => {
+  it('a withdrawal whose nonce is taken on chain by another transaction is unknown, its money still reserved, and raised to staff', async () => {
     const created = await withdrawals.request({ user_id: USER, user_status: 'active', idempotency_key: 'k-foreign', asset: 'USDT', to_address: TO, amount_minor: usdt(2) });
     const w = (await withdrawals.get(created.payment.id))!;
     const signed = await hotSender.prepare({ purpose: 'withdrawal', purpose_id: w.id, confirmations_required: w.confirmations_required, to: token, value_minor: 0n, data: erc20TransferData(TO as Hex, w.amount_minor) });
@@ -232,10 +232,13 @@ describe.each(DIALECTS)('withdrawals on %s', (dialect) => {
     // Someone with the hot key sends a transaction by hand at that very nonce before we broadcast.
     const foreign = await sendNative(anvil.rpc_url, CHAIN, anvilAccount(1), TO.toLowerCase() as Hex, 1n, signed.tx.nonce);
     await client.waitForTransactionReceipt({ hash: foreign });
-    expect(await drive(created.payment.id, ['completed', 'failed'])).toBe('failed');
-    const after = (await withdrawals.get(created.payment.id))!;
-    expect([after.failure_code, after.failure_reason]).toEqual(['failed_on_chain', expect.stringMatching(/nonce_used_elsewhere/)]);
-    expect(await balance()).toMatchObject({ available_minor: usdt(10_000 - 51 - 16), pending_out_minor: 0n });
+    // The chain says the nonce is used, and no receipt of ours exists: from the node's answers this
+    // cannot be told from a lagging node hiding our mined transaction, so nothing is voided
+    // (issue 16: voiding it could pay twice). Staff see an incident; the reservation stands.
+    expect(await drive(created.payment.id, ['completed', 'failed', 'unknown'])).toBe('unknown');
+    expect(await balance()).toMatchObject({ available_minor: usdt(10_000 - 51 - 16 - 3), pending_out_minor: usdt(3) });
+    const incident = await t.db.kysely.selectFrom('reconcile_incidents').select(['kind', 'resolved_at_ms']).where('subject', '=', created.payment.id).executeTakeFirstOrThrow();
+    expect(incident).toEqual({ kind: 'withdrawal_unknown', resolved_at_ms: null });
   }, 60_000);
 
   it('a native withdrawal leaves the hot wallet with its amount and its gas, each booked once', async () => {
@@ -266,7 +269,8 @@ describe.each(DIALECTS)('withdrawals on %s', (dialect) => {
     expect(await codeOf(withdrawals.request({ ...base, idempotency_key: 'r2', to_address: '0x0000000000000000000000000000000000000000' }))).toBe('invalid_address');
     expect(await codeOf(withdrawals.request({ ...base, idempotency_key: 'r3', user_status: 'frozen' }))).toBe('account_frozen');
     expect(await codeOf(withdrawals.request({ ...base, idempotency_key: 'r4', amount_minor: usdt(1_000_000) }))).toBe('insufficient_funds');
-    expect(await balance()).toMatchObject({ available_minor: usdt(10_000 - 51 - 16), pending_out_minor: 0n });
+    // (3 USDT stay reserved by the `unknown` withdrawal above.)
+    expect(await balance()).toMatchObject({ available_minor: usdt(10_000 - 51 - 16 - 3), pending_out_minor: usdt(3) });
   }, 30_000);
 
   it('a withdrawal not yet signed when its owner freezes the account is cancelled, not sent later', async () => {

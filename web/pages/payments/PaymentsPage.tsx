@@ -11,7 +11,7 @@ import { formatDateTime, formatMoney } from '../../format.ts';
 import css from './Payments.module.css';
 
 export const KINDS = ['deposit', 'withdrawal', 'transfer', 'invoice', 'trade'] as const;
-export const STATUSES = ['pending', 'confirming', 'held', 'credited', 'requested', 'review', 'broadcast', 'completed', 'failed', 'cancelled', 'dropped', 'reversed', 'refunded'] as const;
+export const STATUSES = ['pending', 'confirming', 'held', 'credited', 'requested', 'review', 'broadcast', 'completed', 'failed', 'cancelled', 'unknown', 'dropped', 'reversed', 'refunded'] as const;
 
 export function PaymentsPage() {
   const { t, i18n } = useTranslation();

@@ -3,7 +3,7 @@ export type Tone = 'ok' | 'warn' | 'bad' | 'info';
 
 const OK = new Set(['credited', 'completed', 'settled']);
 const BAD = new Set(['failed', 'dropped', 'reversed', 'cancelled', 'refunded', 'expired', 'invalid']);
-const WARN = new Set(['held', 'review']);
+const WARN = new Set(['held', 'review', 'unknown']);
 
 export function statusTone(status: string): Tone {
   if (OK.has(status)) return 'ok';
