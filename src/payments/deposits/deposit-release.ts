@@ -43,53 +43,54 @@ export function unfreezeTransferId(d: Pick<DepositRow, 'chain_id' | 'tx_hash' | 
   return `${depositTransferIds(d.chain_id, d.tx_hash, d.log_index, d.generation).post}:unfreeze`;
 }
 
+/**
+ * Releases one chunk of a user's held deposits (at most RELEASE_CHUNK_MAX), in the order given
+ * (chain order: the payments' outbox events follow it): the deposits still held for the freeze
+ * are claimed by one conditional UPDATE, their amounts move from held to available in one
+ * ledger call, their payments move in bulk (timeline + outbox) and invoices are told once.
+ */
+async function releaseChunk(deps: DepositReleaseDeps, trx: Transaction<Database>, user_id: string, chunk: DepositRow[]): Promise<number> {
+  const { ledger, clock } = deps;
+  const claimed = await claimFrozenHeld(
+    trx,
+    chunk.map((d) => d.id),
+    clock.now_ms(),
+  );
+  const ready = chunk.flatMap((d) => claimed.get(d.id) ?? []);
+  if (ready.length === 0) return 0;
+  assert(ready.every((d) => d.user_id === user_id), 'releaseChunk: one user a chunk');
+  for (const asset of new Set(ready.map((d) => d.asset))) await ledger.ensureAccounts(depositAccountSpecs(user_id, asset), trx);
+  const results = await ledger.createTransfersIn(
+    trx,
+    ready.map((d) => ({
+      id: unfreezeTransferId(d),
+      debit_account_id: ledgerAccountId('user', user_id, d.asset, 'user_held'),
+      credit_account_id: ledgerAccountId('user', user_id, d.asset, 'user_available'),
+      amount_minor: d.amount_minor,
+      asset: d.asset,
+      reason: 'deposit.release_unfrozen',
+      reference: d.id,
+    })),
+  );
+  for (const r of results) if (r.result !== 'ok' && r.result !== 'exists') throw new AssertionError(`release of deposit ${r.id}: ledger refused: ${r.result}`);
+  // A held deposit's payment is held, which may go to credited; a payment that may not (missing,
+  // or final) is a broken invariant, and transitionPaymentsBulk throws rather than skip it.
+  await transitionPaymentsBulk(
+    trx,
+    ready.map((d) => ({ id: d.payment_id, change: { status: 'credited', hold: null } })),
+    clock,
+  );
+  await deps.onDepositChange?.(
+    trx,
+    ready.map((d) => d.id),
+  ); // extension point (invoices)
+  return ready.length;
+}
+
 /** const release = createDepositRelease({ db, ledger, clock, receiveMode }); await release.tick() */
 export function createDepositRelease(deps: DepositReleaseDeps) {
-  const { db, ledger, clock } = deps;
+  const { db, clock } = deps;
   const page_max = deps.held_page_max ?? HELD_PER_USER_MAX;
-
-  /**
-   * Releases one chunk of a user's held deposits (at most RELEASE_CHUNK_MAX), in the order given
-   * (chain order: the payments' outbox events follow it): the deposits still held for the freeze
-   * are claimed by one conditional UPDATE, their amounts move from held to available in one
-   * ledger call, their payments move in bulk (timeline + outbox) and invoices are told once.
-   */
-  async function releaseChunk(trx: Transaction<Database>, user_id: string, chunk: DepositRow[]): Promise<number> {
-    const claimed = await claimFrozenHeld(
-      trx,
-      chunk.map((d) => d.id),
-      clock.now_ms(),
-    );
-    const ready = chunk.flatMap((d) => claimed.get(d.id) ?? []);
-    if (ready.length === 0) return 0;
-    assert(ready.every((d) => d.user_id === user_id), 'releaseChunk: one user a chunk');
-    for (const asset of new Set(ready.map((d) => d.asset))) await ledger.ensureAccounts(depositAccountSpecs(user_id, asset), trx);
-    const results = await ledger.createTransfersIn(
-      trx,
-      ready.map((d) => ({
-        id: unfreezeTransferId(d),
-        debit_account_id: ledgerAccountId('user', user_id, d.asset, 'user_held'),
-        credit_account_id: ledgerAccountId('user', user_id, d.asset, 'user_available'),
-        amount_minor: d.amount_minor,
-        asset: d.asset,
-        reason: 'deposit.release_unfrozen',
-        reference: d.id,
-      })),
-    );
-    for (const r of results) if (r.result !== 'ok' && r.result !== 'exists') throw new AssertionError(`release of deposit ${r.id}: ledger refused: ${r.result}`);
-    // A held deposit's payment is held, which may go to credited; a payment that may not (missing,
-    // or final) is a broken invariant, and transitionPaymentsBulk throws rather than skip it.
-    await transitionPaymentsBulk(
-      trx,
-      ready.map((d) => ({ id: d.payment_id, change: { status: 'credited', hold: null } })),
-      clock,
-    );
-    await deps.onDepositChange?.(
-      trx,
-      ready.map((d) => d.id),
-    ); // extension point (invoices)
-    return ready.length;
-  }
 
   const service = {
     /** Releases a user's deposits held for a freeze, if the account now receives normally; returns how many. */
@@ -101,7 +102,7 @@ export function createDepositRelease(deps: DepositReleaseDeps) {
       for (;;) {
         const held = await selectFrozenHeld(trx, user_id, page_max);
         let released = 0;
-        for (let i = 0; i < held.length; i += RELEASE_CHUNK_MAX) released += await releaseChunk(trx, user_id, held.slice(i, i + RELEASE_CHUNK_MAX));
+        for (let i = 0; i < held.length; i += RELEASE_CHUNK_MAX) released += await releaseChunk(deps, trx, user_id, held.slice(i, i + RELEASE_CHUNK_MAX));
         n += released;
         if (held.length < page_max || released === 0) return n;
       }

@@ -112,132 +112,170 @@ function outboxOf(p: Payment, now_ms: number): OutboxInsert {
   return { id: newId('evt', now_ms), type: createdEventType(p), aggregate_type: 'payment', aggregate_id: p.id, payload: JSON.stringify(paymentSnapshot(p)), created_at_ms: now_ms };
 }
 
+/** What the parts of one transfers service share. */
+interface TransferContext {
+  db: Db;
+  clock: Clock;
+  ledger: Ledger;
+  accounts: TransferAccounts;
+  assets: Map<string, AssetInfo>;
+  queries: ReturnType<typeof transferQueries>;
+  /**
+   * Ledger accounts that a committed transfer used. Ledger accounts are never deleted, so these
+   * need no ensureAccounts (one statement) again; should one be missing all the same, the ledger
+   * says so and the transfer creates them all and tries again.
+   */
+  knownAccounts: Set<string>;
+}
+
+/** Moves amount + fee in the ledger -> 'exists' when this transfer was already applied (a retry). */
+async function moveMoney(c: TransferContext, trx: Transaction<Database>, transfer_id: string, sender: string, recipient: string, asset: AssetInfo, amount: bigint, fee: bigint, toHeld: boolean): Promise<{ result: 'ok' | 'exists'; account_ids: string[] }> {
+  const { ledger, knownAccounts } = c;
+  const debit = userSpec(sender, asset.code, 'user_available');
+  const credit = userSpec(recipient, asset.code, toHeld ? 'user_held' : 'user_available');
+  const fees = platformAccount(asset.code, 'fees');
+  const specs = [debit, credit, fees];
+  const unknown = specs.filter((a) => !knownAccounts.has(a.id));
+  if (unknown.length) await ledger.ensureAccounts(unknown, trx);
+  const batch: TransferInput[] = [
+    { id: `${transfer_id}:amount`, debit_account_id: debit.id, credit_account_id: credit.id, amount_minor: amount, asset: asset.code, linked: fee > 0n, reason: 'transfer', reference: transfer_id },
+  ];
+  if (fee > 0n) batch.push({ id: `${transfer_id}:fee`, debit_account_id: debit.id, credit_account_id: fees.id, amount_minor: fee, asset: asset.code, reason: 'transfer.fee', reference: transfer_id });
+  let results = await ledger.createTransfersIn(trx, batch);
+  if (results.some((r) => r.result === 'debit_account_not_found' || r.result === 'credit_account_not_found')) {
+    knownAccounts.clear();
+    await ledger.ensureAccounts(specs, trx);
+    results = await ledger.createTransfersIn(trx, batch);
+  }
+  // The ledger is the authority on the balance (the sender's available account may not go below zero).
+  if (results.some((r) => r.result === 'exceeds_credits')) throw insufficientFunds(asset, amount, fee);
+  for (const r of results) if (r.result !== 'ok' && r.result !== 'exists') throw new AssertionError(`transfer ${transfer_id}: ledger refused ${r.id}: ${r.result}`);
+  const existed = results.filter((r) => r.result === 'exists').length;
+  if (existed !== 0 && existed !== results.length) throw new AssertionError(`transfer ${transfer_id}: only part of it exists in the ledger`);
+  return { result: existed ? 'exists' : 'ok', account_ids: specs.map((a) => a.id) };
+}
+
+function remember(c: TransferContext, account_ids: string[]): void {
+  const { knownAccounts } = c;
+  if (knownAccounts.size + account_ids.length > KNOWN_ACCOUNTS_MAX) knownAccounts.clear();
+  for (const id of account_ids) knownAccounts.add(id);
+}
+
+/**
+ * Sends a transfer; returns the sender's payment. Throws ProblemError refusals.
+ * await transfers.send('usr_a', { to_email: 'b@x.test', asset: 'USDT', amount: '10' }, idempotencyKey)
+ */
+async function sendTransfer(c: TransferContext, sender_id: string, input: TransferInputBody, idempotency_key: string | null): Promise<SentTransfer> {
+  const { db, clock, assets } = c;
+  const asset = assets.get(input.asset);
+  if (!asset) throw refuse(422, 'unknown_asset', `No configured asset is called ${input.asset}.`);
+  const parsed = parseAmount(input.amount, asset.decimals);
+  if (!parsed.ok || parsed.amount_minor === 0n) throw refuse(422, 'invalid_amount', parsed.ok ? 'The amount must be more than zero.' : `The amount is not valid for ${asset.code} (${parsed.reason}, ${asset.decimals} decimals at most).`);
+  const amount = parsed.amount_minor;
+  const fee = transferFeeMinor(amount);
+  const transfer_id = idempotency_key ? deterministicId('trf', sender_id, idempotency_key) : newId('trf', clock.now_ms());
+  const out_id = deterministicId('pay', transfer_id, 'out');
+
+  // Concurrent transfers share one commit (one fsync) on SQLite; each still runs alone, in
+  // arrival order, inside its own savepoint, and is acknowledged only once committed.
+  const done = await groupCommit(db).transaction((trx) => recordTransfer(c, trx, { transfer_id, out_id, sender_id, input, asset, amount, fee }));
+  remember(c, done.account_ids);
+  if (done.created) return done.created;
+  const found = await getPayment(db.kysely, out_id);
+  if (!found) throw problems.notFound('payment');
+  return { ...found, counterparty: null };
+}
+
+/** One transfer inside its transaction: the refusals, the ledger move, both payments and their outbox events. */
+async function recordTransfer(
+  c: TransferContext,
+  trx: Transaction<Database>,
+  t: { transfer_id: string; out_id: string; sender_id: string; input: TransferInputBody; asset: AssetInfo; amount: bigint; fee: bigint },
+): Promise<{ account_ids: string[]; created: SentTransfer | null }> {
+  const { db, clock, queries } = c;
+  const { transfer_id, out_id, sender_id, input, asset, amount, fee } = t;
+  const now = clock.now_ms();
+  // One transfer or withdrawal of this sender at a time: the day's total read below holds
+  // until this transaction commits (PostgreSQL; SQLite's writers are serial anyway).
+  await serialiseOn(trx, db.dialect, userMoneyLock(sender_id));
+  const { them, email } = await recipientOf(c, trx, sender_id, input.to_email, asset, amount, fee, now);
+  const held = them.receive === 'hold';
+
+  const moved = await moveMoney(c, trx, transfer_id, sender_id, them.user_id, asset, amount, fee, held);
+  // Applied before (a retry of a request whose answer was lost): its payments were
+  // committed with it, and are read back below.
+  if (moved.result === 'exists') return { account_ids: moved.account_ids, created: null };
+  const memo = input.memo ?? null;
+  const outRow = newPaymentRow({ id: out_id, user_id: sender_id, kind: 'transfer', direction: 'out', asset: asset.code, amount_minor: amount, fee_minor: fee, status: 'completed', counterparty: them.user_id, reference: transfer_id, memo }, now);
+  const inRow = newPaymentRow(
+    { id: deterministicId('pay', transfer_id, 'in'), user_id: them.user_id, kind: 'transfer', direction: 'in', asset: asset.code, amount_minor: amount, fee_minor: 0n, status: held ? 'held' : 'completed', hold: held ? 'account_frozen' : null, counterparty: sender_id, reference: transfer_id, memo },
+    now,
+  );
+  const out = paymentFromRow(outRow);
+  const into = paymentFromRow(inRow);
+  const timeline = [timelineRow(out, 1), timelineRow(into, 1)] as const;
+  await queries.insertPair(trx, [outRow, inRow], timeline, [outboxOf(out, now), outboxOf(into, now)]);
+  return { account_ids: moved.account_ids, created: { payment: out, timeline: [timelineEntryOf(timeline[0])], counterparty: { user_id: them.user_id, email } } };
+}
+
+/**
+ * The recipient, once the refusals have been decided in the order that leaks least: the
+ * sender's standing, the limits, then (only for a transfer that would not go through) the
+ * balance before whether anyone receives at that address.
+ */
+async function recipientOf(c: TransferContext, trx: Transaction<Database>, sender_id: string, to_email: string, asset: AssetInfo, amount: bigint, fee: bigint, now: number): Promise<{ them: TransferStanding; email: string }> {
+  const { ledger, accounts, assets, queries } = c;
+  // Both parties in one read; the refusals below still come in the order that leaks least.
+  const { sender: me, recipient } = await accounts.transferParties(sender_id, to_email, trx);
+  if (!me.send.ok) throw refuse(403, me.send.code, me.send.code === 'account_frozen' ? 'Your account is frozen: it can receive, but cannot send.' : me.send.code === 'account_restricted' ? 'Your account is restricted: sending is not allowed.' : 'Your account cannot send.');
+  // The day's total (summed per asset in SQL) is read only when the limits apply: assets
+  // without a reference price are not limited.
+  const amount_cents = referenceCents(asset, amount);
+  const sent_today_cents = amount_cents === null ? 0n : sentTodayCents(await queries.sentSince(trx, sender_id, now - DAY_MS), assets);
+  const limit = checkLimits(amount_cents, sent_today_cents, { single_transfer_minor: me.limits.single_transfer_minor, daily_minor: me.limits.daily_withdrawal_minor });
+  if (limit) throw refuse(422, 'limit_exceeded', `This transfer is above your verification level's ${limit.limit === 'daily' ? 'daily' : 'single-transfer'} limit of ${formatAmount(limit.limit_cents, 2)} USD.`, { limit: limit.limit, limit_usd: formatAmount(limit.limit_cents, 2), used_usd: formatAmount(limit.used_cents, 2) });
+  // An address receives only once its owner confirmed it (issue 16): whoever registered
+  // someone else's address first must not collect what is sent to it. Unconfirmed and
+  // unknown answer alike (docs/decisions/0007-transfers-recipient-enumeration.md).
+  const them = recipient && recipient.email_verified && recipient.standing.receive !== 'refuse' ? recipient.standing : null;
+  if (!them || them.user_id === sender_id) {
+    // A short balance is said before whether anyone receives at that address
+    // (docs/decisions/0007-transfers-recipient-enumeration.md). A transfer that goes ahead needs
+    // no such read: the ledger refuses one the balance does not cover.
+    const [balance] = await ledger.balancesOf('user', sender_id, [asset.code], trx);
+    if ((balance?.available_minor ?? 0n) < amount + fee) throw insufficientFunds(asset, amount, fee);
+    if (!them) throw refuse(422, 'recipient_not_found', 'No account can receive at that email address: nobody has registered it, or its owner has not confirmed it yet. Check the address with the recipient and ask them to sign up and confirm their email (with the code we mail them), then send again.');
+    throw refuse(422, 'recipient_is_sender', 'You cannot send to yourself.');
+  }
+  return { them, email: recipient!.email };
+}
+
+/** Releases a user's transfers held for a freeze (idempotent: release ids are deterministic). */
+async function releaseHeldTransfers(c: TransferContext, trx: Transaction<Database>, user_id: string): Promise<number> {
+  const { clock, ledger, accounts } = c;
+  const standing = await accounts.standing(user_id, trx);
+  if (standing.receive !== 'credit') return 0;
+  const held = (await selectHeldPayments(trx, user_id, 'account_frozen', HELD_PER_USER_MAX)).filter((p) => p.kind === 'transfer' && p.status === 'held');
+  for (const p of held) {
+    await ledger.ensureAccounts([userSpec(user_id, p.asset, 'user_held'), userSpec(user_id, p.asset, 'user_available')], trx);
+    const results = await ledger.createTransfersIn(trx, [
+      { id: `${p.reference}:release`, debit_account_id: userSpec(user_id, p.asset, 'user_held').id, credit_account_id: userSpec(user_id, p.asset, 'user_available').id, amount_minor: p.amount_minor, asset: p.asset, reason: 'transfer.release', reference: p.id },
+    ]);
+    for (const r of results) if (r.result !== 'ok' && r.result !== 'exists') throw new AssertionError(`release of ${p.id}: ledger refused: ${r.result}`);
+    await transitionPayment(trx, p.id, { status: 'completed', hold: null, code: 'released' }, clock);
+  }
+  return held.length;
+}
+
 export function createTransfers(deps: TransfersDeps) {
   const { db, clock, ledger, accounts } = deps;
   const assets = new Map(assetsFromChains(deps.config.chains).map((a) => [a.code, a]));
-  const queries = transferQueries(db);
-  // Ledger accounts that a committed transfer used. Ledger accounts are never deleted, so these
-  // need no ensureAccounts (one statement) again; should one be missing all the same, the ledger
-  // says so and the transfer creates them all and tries again.
-  const knownAccounts = new Set<string>();
-
-  /** Moves amount + fee in the ledger -> 'exists' when this transfer was already applied (a retry). */
-  async function moveMoney(trx: Transaction<Database>, transfer_id: string, sender: string, recipient: string, asset: AssetInfo, amount: bigint, fee: bigint, toHeld: boolean): Promise<{ result: 'ok' | 'exists'; account_ids: string[] }> {
-    const debit = userSpec(sender, asset.code, 'user_available');
-    const credit = userSpec(recipient, asset.code, toHeld ? 'user_held' : 'user_available');
-    const fees = platformAccount(asset.code, 'fees');
-    const specs = [debit, credit, fees];
-    const unknown = specs.filter((a) => !knownAccounts.has(a.id));
-    if (unknown.length) await ledger.ensureAccounts(unknown, trx);
-    const batch: TransferInput[] = [
-      { id: `${transfer_id}:amount`, debit_account_id: debit.id, credit_account_id: credit.id, amount_minor: amount, asset: asset.code, linked: fee > 0n, reason: 'transfer', reference: transfer_id },
-    ];
-    if (fee > 0n) batch.push({ id: `${transfer_id}:fee`, debit_account_id: debit.id, credit_account_id: fees.id, amount_minor: fee, asset: asset.code, reason: 'transfer.fee', reference: transfer_id });
-    let results = await ledger.createTransfersIn(trx, batch);
-    if (results.some((r) => r.result === 'debit_account_not_found' || r.result === 'credit_account_not_found')) {
-      knownAccounts.clear();
-      await ledger.ensureAccounts(specs, trx);
-      results = await ledger.createTransfersIn(trx, batch);
-    }
-    // The ledger is the authority on the balance (the sender's available account may not go below zero).
-    if (results.some((r) => r.result === 'exceeds_credits')) throw insufficientFunds(asset, amount, fee);
-    for (const r of results) if (r.result !== 'ok' && r.result !== 'exists') throw new AssertionError(`transfer ${transfer_id}: ledger refused ${r.id}: ${r.result}`);
-    const existed = results.filter((r) => r.result === 'exists').length;
-    if (existed !== 0 && existed !== results.length) throw new AssertionError(`transfer ${transfer_id}: only part of it exists in the ledger`);
-    return { result: existed ? 'exists' : 'ok', account_ids: specs.map((a) => a.id) };
-  }
-
-  function remember(account_ids: string[]): void {
-    if (knownAccounts.size + account_ids.length > KNOWN_ACCOUNTS_MAX) knownAccounts.clear();
-    for (const id of account_ids) knownAccounts.add(id);
-  }
+  const c: TransferContext = { db, clock, ledger, accounts, assets, queries: transferQueries(db), knownAccounts: new Set<string>() };
 
   const service = {
     assets,
-
-    /**
-     * Sends a transfer; returns the sender's payment. Throws ProblemError refusals.
-     * await transfers.send('usr_a', { to_email: 'b@x.test', asset: 'USDT', amount: '10' }, idempotencyKey)
-     */
-    async send(sender_id: string, input: TransferInputBody, idempotency_key: string | null): Promise<SentTransfer> {
-      const asset = assets.get(input.asset);
-      if (!asset) throw refuse(422, 'unknown_asset', `No configured asset is called ${input.asset}.`);
-      const parsed = parseAmount(input.amount, asset.decimals);
-      if (!parsed.ok || parsed.amount_minor === 0n) throw refuse(422, 'invalid_amount', parsed.ok ? 'The amount must be more than zero.' : `The amount is not valid for ${asset.code} (${parsed.reason}, ${asset.decimals} decimals at most).`);
-      const amount = parsed.amount_minor;
-      const fee = transferFeeMinor(amount);
-      const transfer_id = idempotency_key ? deterministicId('trf', sender_id, idempotency_key) : newId('trf', clock.now_ms());
-      const out_id = deterministicId('pay', transfer_id, 'out');
-
-      // Concurrent transfers share one commit (one fsync) on SQLite; each still runs alone, in
-      // arrival order, inside its own savepoint, and is acknowledged only once committed.
-      const done = await groupCommit(db).transaction(async (trx) => {
-        const now = clock.now_ms();
-        // One transfer or withdrawal of this sender at a time: the day's total read below holds
-        // until this transaction commits (PostgreSQL; SQLite's writers are serial anyway).
-        await serialiseOn(trx, db.dialect, userMoneyLock(sender_id));
-        // Both parties in one read; the refusals below still come in the order that leaks least.
-        const { sender: me, recipient } = await accounts.transferParties(sender_id, input.to_email, trx);
-        if (!me.send.ok) throw refuse(403, me.send.code, me.send.code === 'account_frozen' ? 'Your account is frozen: it can receive, but cannot send.' : me.send.code === 'account_restricted' ? 'Your account is restricted: sending is not allowed.' : 'Your account cannot send.');
-        // The day's total (summed per asset in SQL) is read only when the limits apply: assets
-        // without a reference price are not limited.
-        const amount_cents = referenceCents(asset, amount);
-        const sent_today_cents = amount_cents === null ? 0n : sentTodayCents(await queries.sentSince(trx, sender_id, now - DAY_MS), assets);
-        const limit = checkLimits(amount_cents, sent_today_cents, { single_transfer_minor: me.limits.single_transfer_minor, daily_minor: me.limits.daily_withdrawal_minor });
-        if (limit) throw refuse(422, 'limit_exceeded', `This transfer is above your verification level's ${limit.limit === 'daily' ? 'daily' : 'single-transfer'} limit of ${formatAmount(limit.limit_cents, 2)} USD.`, { limit: limit.limit, limit_usd: formatAmount(limit.limit_cents, 2), used_usd: formatAmount(limit.used_cents, 2) });
-        // An address receives only once its owner confirmed it (issue 16): whoever registered
-        // someone else's address first must not collect what is sent to it. Unconfirmed and
-        // unknown answer alike (docs/decisions/0007-transfers-recipient-enumeration.md).
-        const them = recipient && recipient.email_verified && recipient.standing.receive !== 'refuse' ? recipient.standing : null;
-        if (!them || them.user_id === sender_id) {
-          // A short balance is said before whether anyone receives at that address
-          // (docs/decisions/0007-transfers-recipient-enumeration.md). A transfer that goes ahead needs
-          // no such read: the ledger refuses one the balance does not cover.
-          const [balance] = await ledger.balancesOf('user', sender_id, [asset.code], trx);
-          if ((balance?.available_minor ?? 0n) < amount + fee) throw insufficientFunds(asset, amount, fee);
-          if (!them) throw refuse(422, 'recipient_not_found', 'No account can receive at that email address: nobody has registered it, or its owner has not confirmed it yet. Check the address with the recipient and ask them to sign up and confirm their email (with the code we mail them), then send again.');
-          throw refuse(422, 'recipient_is_sender', 'You cannot send to yourself.');
-        }
-        const held = them.receive === 'hold';
-
-        const moved = await moveMoney(trx, transfer_id, sender_id, them.user_id, asset, amount, fee, held);
-        // Applied before (a retry of a request whose answer was lost): its payments were
-        // committed with it, and are read back below.
-        if (moved.result === 'exists') return { account_ids: moved.account_ids, created: null };
-        const memo = input.memo ?? null;
-        const outRow = newPaymentRow({ id: out_id, user_id: sender_id, kind: 'transfer', direction: 'out', asset: asset.code, amount_minor: amount, fee_minor: fee, status: 'completed', counterparty: them.user_id, reference: transfer_id, memo }, now);
-        const inRow = newPaymentRow(
-          { id: deterministicId('pay', transfer_id, 'in'), user_id: them.user_id, kind: 'transfer', direction: 'in', asset: asset.code, amount_minor: amount, fee_minor: 0n, status: held ? 'held' : 'completed', hold: held ? 'account_frozen' : null, counterparty: sender_id, reference: transfer_id, memo },
-          now,
-        );
-        const out = paymentFromRow(outRow);
-        const into = paymentFromRow(inRow);
-        const timeline = [timelineRow(out, 1), timelineRow(into, 1)] as const;
-        await queries.insertPair(trx, [outRow, inRow], timeline, [outboxOf(out, now), outboxOf(into, now)]);
-        return { account_ids: moved.account_ids, created: { payment: out, timeline: [timelineEntryOf(timeline[0])], counterparty: { user_id: them.user_id, email: recipient!.email } } };
-      });
-      remember(done.account_ids);
-      if (done.created) return done.created;
-      const found = await getPayment(db.kysely, out_id);
-      if (!found) throw problems.notFound('payment');
-      return { ...found, counterparty: null };
-    },
-
-    /** Releases a user's transfers held for a freeze (idempotent: release ids are deterministic). */
-    async releaseHeld(trx: Transaction<Database>, user_id: string): Promise<number> {
-      const standing = await accounts.standing(user_id, trx);
-      if (standing.receive !== 'credit') return 0;
-      const held = (await selectHeldPayments(trx, user_id, 'account_frozen', HELD_PER_USER_MAX)).filter((p) => p.kind === 'transfer' && p.status === 'held');
-      for (const p of held) {
-        await ledger.ensureAccounts([userSpec(user_id, p.asset, 'user_held'), userSpec(user_id, p.asset, 'user_available')], trx);
-        const results = await ledger.createTransfersIn(trx, [
-          { id: `${p.reference}:release`, debit_account_id: userSpec(user_id, p.asset, 'user_held').id, credit_account_id: userSpec(user_id, p.asset, 'user_available').id, amount_minor: p.amount_minor, asset: p.asset, reason: 'transfer.release', reference: p.id },
-        ]);
-        for (const r of results) if (r.result !== 'ok' && r.result !== 'exists') throw new AssertionError(`release of ${p.id}: ledger refused: ${r.result}`);
-        await transitionPayment(trx, p.id, { status: 'completed', hold: null, code: 'released' }, clock);
-      }
-      return held.length;
-    },
+    send: (sender_id: string, input: TransferInputBody, idempotency_key: string | null) => sendTransfer(c, sender_id, input, idempotency_key),
+    releaseHeld: (trx: Transaction<Database>, user_id: string) => releaseHeldTransfers(c, trx, user_id),
 
     /** One pass of the release consumer over the outbox; returns events read. */
     async releaseTick(): Promise<number> {
