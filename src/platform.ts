@@ -7,6 +7,8 @@ import type { Config } from './config.ts';
 import type { Db } from './db/database.ts';
 import { JobRunner } from './jobs/jobs.ts';
 import { createMaintenance, createMetrics, maintenanceRoutes, statusRoutes, type Maintenance, type Metrics } from './ops/ops.ts';
+import { intervalWorker } from './jobs/interval-worker.ts';
+import { WATCH_EVERY_MS, watchStalledWithdrawals } from './payments/withdrawals/withdrawal-watch.ts';
 import { buildApp, type App, type RouteModule } from './app.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
 import type { Principal } from './shared/principal.ts';
@@ -189,6 +191,8 @@ function wireWithdrawals(platform: Platform, log: pino.Logger | undefined): Map<
   platform.hotWallets = hotWallets;
   platform.withdrawals = withdrawals;
   registerWithdrawalJobs(jobs, withdrawals);
+  // A withdrawal whose job gave up is driven again and raised to staff (withdrawal-watch.ts).
+  platform.workers.push(intervalWorker('withdrawal-watch', WATCH_EVERY_MS, () => watchStalledWithdrawals({ db, clock }), (e) => log?.warn({ err: String(e) }, 'withdrawal watch failed')));
   platform.routes.push({
     name: 'withdrawals',
     plugin: withdrawalRoutes({ db, clock, config, withdrawals, requireStepUp: (p) => accounts.requireStepUp(p), stepUpWithTotp: async (p, totp_code, meta) => void (await accounts.stepUp(p, { totp_code }, meta)) }),

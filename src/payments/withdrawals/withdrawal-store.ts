@@ -1,5 +1,6 @@
 // Kysely queries for the withdrawals table (created by migration 2026-11-26T0410_hot_wallet;
 // its type is in db/schema-payments.ts).
+import { sql } from 'kysely';
 import { dialectOf, type DbExecutor } from '../../db/database.ts';
 import { exactSumOf, exactSums } from '../../db/exact-sum.ts';
 import type { WithdrawalsTable } from '../../db/schema-payments.ts';
@@ -87,4 +88,28 @@ export async function insertApproval(ex: DbExecutor, row: { withdrawal_id: strin
 export async function approversOf(ex: DbExecutor, withdrawal_id: string): Promise<string[]> {
   const rows = await ex.selectFrom('withdrawal_approvals').select('staff_id').where('withdrawal_id', '=', withdrawal_id).orderBy('created_at_ms').orderBy('staff_id').execute();
   return rows.map((r) => r.staff_id);
+}
+
+/**
+ * Withdrawals in `statuses` with no live job of `job_kind` driving them (the job's payload is
+ * exactly {"id":"<withdrawal id>"}), by id after `after`: the withdrawal watch's page.
+ */
+export async function undrivenWithdrawals(ex: DbExecutor, statuses: readonly string[], job_kind: string, after: string, limit: number): Promise<Array<Pick<WithdrawalRow, 'id' | 'user_id' | 'status'>>> {
+  return ex
+    .selectFrom('withdrawals as wd')
+    .select(['wd.id', 'wd.user_id', 'wd.status'])
+    .where('wd.status', 'in', [...statuses])
+    .where('wd.id', '>', after)
+    .where(({ not, exists, selectFrom }) => not(exists(
+      selectFrom('jobs as j').select('j.id').where('j.kind', '=', job_kind).where('j.status', 'in', ['queued', 'running']).where('j.payload', '=', sql<string>`'{"id":"' || wd.id || '"}'`),
+    )))
+    .orderBy('wd.id')
+    .limit(limit)
+    .execute();
+}
+
+/** The last error of the newest `job_kind` job driving withdrawal `id`. */
+export async function lastJobError(ex: DbExecutor, job_kind: string, id: string): Promise<string | null> {
+  const row = await ex.selectFrom('jobs').select('last_error').where('kind', '=', job_kind).where('payload', '=', JSON.stringify({ id })).orderBy('updated_at_ms', 'desc').limit(1).executeTakeFirst();
+  return row?.last_error ?? null;
 }
