@@ -10,7 +10,7 @@ import { emitEvent, enqueueJob } from '../../jobs/jobs.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { WITHDRAWAL_STATUSES, nextStep } from './withdrawal-rules.ts';
 import { lastJobError, undrivenWithdrawals } from './withdrawal-store.ts';
-import { ADVANCE_JOB } from './withdrawals.ts';
+import { ADVANCE_JOB } from './withdrawal-moves.ts';
 
 /** Statuses a job must be driving (not final, not waiting for a staff review). */
 const DRIVEN = WITHDRAWAL_STATUSES.filter((s) => nextStep(s) === 'sign_and_broadcast' || nextStep(s) === 'track');
