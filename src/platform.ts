@@ -7,7 +7,6 @@ import type { Config } from './config.ts';
 import type { Db } from './db/database.ts';
 import { JobRunner } from './jobs/jobs.ts';
 import { createMaintenance, createMetrics, maintenanceRoutes, statusRoutes, type Maintenance, type Metrics } from './ops/ops.ts';
-import { intervalWorker } from './jobs/interval-worker.ts';
 import { WATCH_EVERY_MS, watchStalledWithdrawals } from './payments/withdrawals/withdrawal-watch.ts';
 import { buildApp, type App, type RouteModule } from './app.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
