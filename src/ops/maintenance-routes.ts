@@ -8,6 +8,7 @@ import { ProblemError, problems } from '../shared/errors.ts';
 import { pickLocale, type Locale } from '../shared/i18n.ts';
 import { STAFF_ROLES, requirePrincipal } from '../shared/principal.ts';
 import { enforceRouteAuth } from '../http/route-auth.ts';
+import type { TypedApp } from '../http/typed-app.ts';
 import { windowMessage, type Maintenance, type MaintenanceWindow } from './maintenance.ts';
 import { effectiveEndMs, isActive, type WindowRefusal } from './maintenance-rules.ts';
 
@@ -50,6 +51,12 @@ const REFUSALS: Record<WindowRefusal, string> = {
   too_long: 'A window may last at most 7 days; schedule another one if needed.',
 };
 
+/** What the audit log keeps about the staff request. */
+function auditMeta(req: { ip: string; headers: { 'user-agent'?: string | undefined }; id: string }) {
+  return { ip: req.ip ?? null, user_agent: req.headers['user-agent'] ?? null, request_id: String(req.id) };
+}
+
+/** The staff routes of maintenance windows (schedule, list, end) and the public announcements. */
 export function maintenanceRoutes(deps: { maintenance: Maintenance; clock: Clock }): FastifyPluginAsync {
   const { maintenance, clock } = deps;
   return async (fastify) => {
@@ -57,93 +64,100 @@ export function maintenanceRoutes(deps: { maintenance: Maintenance; clock: Clock
     // The same route-auth check as every staff route (roles, an active account, 2FA, step-up),
     // before validation; /announcements is public.
     app.addHook('onRequest', async (req) => enforceRouteAuth(req.routeOptions.config.auth, req.principal, { method: req.method, now_ms: clock.now_ms() }));
-    const meta = (req: { ip: string; headers: { 'user-agent'?: string | undefined }; id: string }) => ({ ip: req.ip ?? null, user_agent: req.headers['user-agent'] ?? null, request_id: String(req.id) });
-
-    app.post(
-      '/admin/maintenance-windows',
-      {
-        config: { auth: ['admin'] },
-        schema: {
-          tags: ['staff'],
-          summary: 'Schedule a maintenance window (admin)',
-          security: [{ bearer: [] }],
-          body: Type.Object(
-            {
-              scope: Type.String({ maxLength: 40 }),
-              starts_at: Type.String({ format: 'date-time' }),
-              ends_at: Type.String({ format: 'date-time' }),
-              message: Type.String({ minLength: 1, maxLength: 500 }),
-              message_zh: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
-            },
-            { additionalProperties: false },
-          ),
-          response: { 201: WindowSchema, '4xx': Problem },
-        },
-      },
-      async (req, reply) => {
-        const me = requirePrincipal(req.principal);
-        const starts = Date.parse(req.body.starts_at);
-        const ends = Date.parse(req.body.ends_at);
-        if (Number.isNaN(starts) || Number.isNaN(ends)) throw problems.validation('starts_at and ends_at must be ISO 8601 times.');
-        const r = await maintenance.schedule({ scope: req.body.scope, starts_at_ms: starts, ends_at_ms: ends, message: req.body.message, message_zh: req.body.message_zh ?? null }, me.user_id, meta(req));
-        if (!r.ok) throw new ProblemError(422, `window_${r.reason}`, REFUSALS[r.reason]);
-        return reply.code(201).send(windowDto(r.window, clock.now_ms()));
-      },
-    );
-
-    app.get(
-      '/admin/maintenance-windows',
-      {
-        config: { auth: STAFF_ROLES },
-        schema: {
-          tags: ['staff'],
-          summary: 'Recent maintenance windows (staff)',
-          security: [{ bearer: [] }],
-          querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }) }, { additionalProperties: false }),
-          response: { 200: Type.Object({ data: Type.Array(WindowSchema) }), '4xx': Problem },
-        },
-      },
-      async (req) => {
-        const now = clock.now_ms();
-        return { data: (await maintenance.recent(req.query.limit)).map((w) => windowDto(w, now)) };
-      },
-    );
-
-    app.post(
-      '/admin/maintenance-windows/:id/end',
-      {
-        config: { auth: ['admin'] },
-        schema: {
-          tags: ['staff'],
-          summary: 'End a maintenance window now (admin)',
-          security: [{ bearer: [] }],
-          params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) }),
-          response: { 200: WindowSchema, '4xx': Problem },
-        },
-      },
-      async (req) => {
-        const me = requirePrincipal(req.principal);
-        const w = await maintenance.end(req.params.id, me.user_id, meta(req));
-        if (!w) throw problems.notFound('maintenance window');
-        return windowDto(w, clock.now_ms());
-      },
-    );
-
-    app.get(
-      '/announcements',
-      {
-        config: { auth: 'public' },
-        schema: {
-          tags: ['status'],
-          summary: 'Public announcements: active and upcoming maintenance',
-          response: { 200: Type.Object({ data: Type.Array(AnnouncementSchema) }) },
-        },
-      },
-      async (req) => {
-        const now = clock.now_ms();
-        const locale = pickLocale(req.principal?.locale ?? null, req.headers['accept-language']);
-        return { data: (await maintenance.current()).map((w) => announcementDto(w, now, locale)) };
-      },
-    );
+    staffWindowRoutes(app, maintenance, clock);
+    announcementRoutes(app, maintenance, clock);
   };
+}
+
+/** Scheduling, listing and ending maintenance windows (staff, audited). */
+function staffWindowRoutes(app: TypedApp, maintenance: Maintenance, clock: Clock): void {
+  app.post(
+    '/admin/maintenance-windows',
+    {
+      config: { auth: ['admin'] },
+      schema: {
+        tags: ['staff'],
+        summary: 'Schedule a maintenance window (admin)',
+        security: [{ bearer: [] }],
+        body: Type.Object(
+          {
+            scope: Type.String({ maxLength: 40 }),
+            starts_at: Type.String({ format: 'date-time' }),
+            ends_at: Type.String({ format: 'date-time' }),
+            message: Type.String({ minLength: 1, maxLength: 500 }),
+            message_zh: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: WindowSchema, '4xx': Problem },
+      },
+    },
+    async (req, reply) => {
+      const me = requirePrincipal(req.principal);
+      const starts = Date.parse(req.body.starts_at);
+      const ends = Date.parse(req.body.ends_at);
+      if (Number.isNaN(starts) || Number.isNaN(ends)) throw problems.validation('starts_at and ends_at must be ISO 8601 times.');
+      const r = await maintenance.schedule({ scope: req.body.scope, starts_at_ms: starts, ends_at_ms: ends, message: req.body.message, message_zh: req.body.message_zh ?? null }, me.user_id, auditMeta(req));
+      if (!r.ok) throw new ProblemError(422, `window_${r.reason}`, REFUSALS[r.reason]);
+      return reply.code(201).send(windowDto(r.window, clock.now_ms()));
+    },
+  );
+
+  app.get(
+    '/admin/maintenance-windows',
+    {
+      config: { auth: STAFF_ROLES },
+      schema: {
+        tags: ['staff'],
+        summary: 'Recent maintenance windows (staff)',
+        security: [{ bearer: [] }],
+        querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ data: Type.Array(WindowSchema) }), '4xx': Problem },
+      },
+    },
+    async (req) => {
+      const now = clock.now_ms();
+      return { data: (await maintenance.recent(req.query.limit)).map((w) => windowDto(w, now)) };
+    },
+  );
+
+  app.post(
+    '/admin/maintenance-windows/:id/end',
+    {
+      config: { auth: ['admin'] },
+      schema: {
+        tags: ['staff'],
+        summary: 'End a maintenance window now (admin)',
+        security: [{ bearer: [] }],
+        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) }),
+        response: { 200: WindowSchema, '4xx': Problem },
+      },
+    },
+    async (req) => {
+      const me = requirePrincipal(req.principal);
+      const w = await maintenance.end(req.params.id, me.user_id, auditMeta(req));
+      if (!w) throw problems.notFound('maintenance window');
+      return windowDto(w, clock.now_ms());
+    },
+  );
+}
+
+/** The public announcements: current and upcoming windows in the caller's language. */
+function announcementRoutes(app: TypedApp, maintenance: Maintenance, clock: Clock): void {
+  app.get(
+    '/announcements',
+    {
+      config: { auth: 'public' },
+      schema: {
+        tags: ['status'],
+        summary: 'Public announcements: active and upcoming maintenance',
+        response: { 200: Type.Object({ data: Type.Array(AnnouncementSchema) }) },
+      },
+    },
+    async (req) => {
+      const now = clock.now_ms();
+      const locale = pickLocale(req.principal?.locale ?? null, req.headers['accept-language']);
+      return { data: (await maintenance.current()).map((w) => announcementDto(w, now, locale)) };
+    },
+  );
 }
