@@ -1,19 +1,9 @@
 // Maintenance windows as pure rules: which windows are active, which block a money-moving
 // request, how long to tell the client to wait.
+import type { MaintenanceWindowsTable } from '../db/schema-ops.ts';
 
-export interface MaintenanceWindow {
-  id: string;
-  /** global | chain:<chain_id> */
-  scope: string;
-  starts_at_ms: number;
-  ends_at_ms: number;
-  message: string;
-  message_zh: string | null;
-  created_by: string;
-  created_at_ms: number;
-  ended_at_ms: number | null;
-  ended_by: string | null;
-}
+/** A maintenance window is its table's row (db/schema-ops.ts), defined once there. */
+export type MaintenanceWindow = MaintenanceWindowsTable;
 
 export const SCOPE_RE = /^(global|chain:[1-9][0-9]{0,15})$/;
 
