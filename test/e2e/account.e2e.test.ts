@@ -65,6 +65,23 @@ describe.each(LANGS)('accounts in %s', (lang: Lang) => {
     await context.close();
   }, 180_000);
 
+  it('an expired session goes to sign-in, then back to the page', async () => {
+    const { context, page } = await newPage(browser, lang);
+    const email = `eve-${tag}@example.test`;
+    await register(page, platform.base, lang, email);
+    await page.click('nav a[href="/payments"]');
+    await page.waitForURL('**/payments');
+    await context.clearCookies({ name: 'settle_session' });
+    // The next API call answers 401 (a filter change, or the page's own refresh if it is first).
+    await page.selectOption('select[name=kind]', 'deposit', { timeout: 2_000 }).catch(() => undefined);
+    await page.waitForURL((u) => u.pathname === '/login' && (u.searchParams.get('next') ?? '').startsWith('/payments'));
+    await page.fill('input[type=email]', email);
+    await page.fill('input[type=password]', PASSWORD);
+    await page.click('button[type=submit]');
+    await page.waitForURL((u) => u.pathname === '/payments');
+    await context.close();
+  }, 120_000);
+
   it('a merchant creates an API key and an invoice, and sees it settle', async () => {
     const { context, page } = await newPage(browser, lang);
     await register(page, platform.base, lang, `mia-${tag}@example.test`);

@@ -15,7 +15,7 @@ export function UnfreezeRequests() {
     <Card title={t('admin.unfreeze_requests')}>
       {q.isPending ? <Loading /> : q.error ? <ErrorState error={q.error} /> : q.data.data.length === 0 ? <Empty>{t('admin.queue_empty')}</Empty> : (
         <ul>{q.data.data.map((r) => (
-          <li key={r.id}><code>{r.user_id}</code> · {r.reasons.join(', ')} · {formatDateTime(r.created_at, i18n.language)} · {r.approvals}/{r.approvals_required}{' '}
+          <li key={r.id}><code>{r.user_id}</code> · {r.reasons.map((x) => t(`freeze_reason.${x}`, { defaultValue: x })).join(', ')} · {formatDateTime(r.created_at, i18n.language)} · {r.approvals}/{r.approvals_required}{' '}
             <button type="button" className={ui.secondary} onClick={() => void approve(r.id)}>{t('admin.approve')}</button></li>
         ))}</ul>
       )}
