@@ -4,16 +4,17 @@
 // when paid with `settle dev pay`. One platform and chain for the file.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { LANGS, PASSWORD, apiGet, expectAccessible, launchBrowser, newPage, register, shoot, signIn, startPlatform, type Lang, type Platform } from './e2e-kit.ts';
+import { LANGS, PASSWORD, apiGet, expectAccessible, launchBrowser, newPage, register, shoot, signIn, startPlatform, turnOnTwoFactor, type Lang, type Platform } from './e2e-kit.ts';
 
 interface Me { id: string; status: string; freezes: Array<{ message: string }> }
-const STAFF = 'ops@example.test';
+const staffEmail = (lang: Lang) => `ops-${lang.toLowerCase()}@example.test`;
 let platform: Platform;
 let browser: Browser;
 
 beforeAll(async () => {
   [platform, browser] = await Promise.all([startPlatform(), launchBrowser()]);
-  await platform.cli('admin', 'create', '--email', STAFF, '--password', PASSWORD, '--role', 'admin');
+  // One staff account per language: each turns 2FA on once (staff pages answer only staff with 2FA on).
+  for (const lang of LANGS) await platform.cli('admin', 'create', '--email', staffEmail(lang), '--password', PASSWORD, '--role', 'admin');
 }, 180_000);
 afterAll(async () => {
   await browser?.close();
@@ -44,9 +45,11 @@ describe.each(LANGS)('accounts in %s', (lang: Lang) => {
 
     // Staff: find the user, unfreeze on their word, freeze again.
     const staff = await newPage(browser, lang);
-    await signIn(staff.page, platform.base, STAFF);
+    await signIn(staff.page, platform.base, staffEmail(lang));
     await staff.page.click(`a[hreflang=${lang}]`);
     await expect.poll(() => staff.page.evaluate('document.documentElement.lang')).toBe(lang);
+    // Staff turn 2FA on first; that step-up also covers the staff actions below (15 minutes).
+    await turnOnTwoFactor(staff.page, lang, new Set());
     await staff.page.click('nav a[href="/admin"]');
     await staff.page.fill('input[name=user_id]', me.id);
     await staff.page.locator('input[name=user_id]').press('Enter');

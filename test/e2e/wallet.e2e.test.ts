@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { anvilAccount } from '../../src/chain/chain.ts';
-import { LANGS, PASSWORD, apiGet, expectAccessible, freshTotp, launchBrowser, newPage, register, shoot, startPlatform, type Lang, type Platform } from './e2e-kit.ts';
+import { LANGS, PASSWORD, apiGet, expectAccessible, freshTotp, launchBrowser, newPage, register, shoot, startPlatform, turnOnTwoFactor, type Lang, type Platform } from './e2e-kit.ts';
 
 interface ApiPayment { id: string; status: string; explanation: { message: string; next_action: string } }
 
@@ -93,15 +93,7 @@ describe.each(LANGS)('wallet in %s', (lang: Lang) => {
     await page.waitForSelector('p[role=status] a[href^="/payments/"]');
 
     // 2FA on: the step-up asks for the password first, then the QR code and the secret.
-    await page.click('nav a[href="/security"]');
-    await page.locator('form button[type=submit]').filter({ hasText: lang === 'en' ? 'Set up 2FA' : '设置两步验证' }).click();
-    await page.locator('input[name=factor]').fill(PASSWORD);
-    await page.locator('input[name=factor]').press('Enter');
-    const secret = (await page.locator('[data-testid=totp-secret]').textContent())!.trim();
-    await shoot(page, lang, 'security-2fa');
-    await page.locator('input[name=code]').fill(await freshTotp(secret, usedCodes));
-    await page.locator('input[name=code]').press('Enter');
-    await expect.poll(() => page.locator('[data-testid=recovery-codes] li').count()).toBe(10);
+    const secret = await turnOnTwoFactor(page, lang, usedCodes);
     await shoot(page, lang, 'security');
     await expectAccessible(page, 'security');
 
