@@ -180,6 +180,8 @@ function wireWithdrawals(platform: Platform, log: pino.Logger | undefined): Map<
     db, clock, config, ledger,
     sender: (chain_id) => hotWallets.get(chain_id) ?? null,
     isOwnDepositAddress: async (ex, chain_id, address) => (await findAddressOwner(ex, chain_id, address)) !== null,
+    // Invoices are wired after withdrawals (refunds are withdrawals): looked up when asked.
+    isInvoiceAddress: async (ex, chain_id, address) => (await platform.invoices?.isInvoiceAddress(ex, chain_id, address)) ?? false,
     gate: standingGate((user_id, ex) => accounts.standing(user_id, ex), config),
     standing: (user_id, ex) => accounts.standing(user_id, ex),
     accountFacts: accountRiskFacts(),

@@ -2,17 +2,21 @@
 // when it is malformed, carries a wrong EIP-55 checksum (mixed case means "checksummed"; all
 // lower or all upper case carries no checksum and is accepted), is the zero address, or is one of
 // the platform's own deposit addresses (coins sent there would come back as a deposit; an
-// internal transfer is the right tool, so only internal transfers may name one).
+// internal transfer is the right tool, so only internal transfers may name one), or one of the
+// platform's invoice addresses (the scanner passes over the hot wallet's own transfers, so the
+// coins would leave custody and never pay the invoice: docs/decisions/withdrawals-to-own-addresses.md).
 import { getAddress } from 'viem';
 import type { Hex } from './chain-types.ts';
 
-export type AddressRefusal = 'malformed' | 'bad_checksum' | 'zero_address' | 'own_deposit_address';
+export type AddressRefusal = 'malformed' | 'bad_checksum' | 'zero_address' | 'own_deposit_address' | 'invoice_address';
 
 export type AddressCheck = { ok: true; address: Hex } | { ok: false; code: 'invalid_address'; reason: AddressRefusal; detail: string };
 
 export interface AddressContext {
   /** Whether the lower-case address is one of the platform's deposit addresses. */
   isOwnDepositAddress: boolean;
+  /** Whether the lower-case address is one of the platform's invoice addresses. */
+  isInvoiceAddress?: boolean;
   /** Internal transfers may name an own deposit address. */
   internal?: boolean;
 }
@@ -25,6 +29,7 @@ const DETAILS: Record<AddressRefusal, string> = {
   bad_checksum: 'The address has mixed case but its EIP-55 checksum is wrong: check it for a typo.',
   zero_address: 'The zero address burns whatever is sent to it.',
   own_deposit_address: 'This is a Settle deposit address: use an internal transfer instead.',
+  invoice_address: 'This is the address of a Settle invoice: coins sent there from Settle would not pay it. Pay the merchant from your balance with an internal transfer instead, or pay the invoice from an outside wallet.',
 };
 
 function refuse(reason: AddressRefusal): AddressCheck {
@@ -47,5 +52,6 @@ export function checkWithdrawalAddress(text: string, ctx: AddressContext): Addre
   const format = checkAddressFormat(text);
   if (!format.ok) return format;
   if (ctx.isOwnDepositAddress && !ctx.internal) return refuse('own_deposit_address');
+  if (ctx.isInvoiceAddress) return refuse('invoice_address');
   return format;
 }

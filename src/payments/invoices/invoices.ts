@@ -90,6 +90,8 @@ export interface Invoices {
   onDepositChange(trx: DbExecutor, deposit_ids: readonly string[]): Promise<void>;
   /** Invoice addresses of a chain -> merchant and invoice (for the scanner's owner map: payments of kind `invoice`). */
   addressOwners(ex: DbExecutor, chain_id: number): Promise<Map<Hex, { user_id: string; hd_index: number; invoice_id: string }>>;
+  /** Whether the (lower-case) address is an invoice's on that chain: withdrawals refuse it. */
+  isInvoiceAddress(ex: DbExecutor, chain_id: number, address: string): Promise<boolean>;
   registerJobs(jobs: JobRunner): void;
   checkoutUrl(id: string): string;
   asset(code: string): AssetInfo | null;
@@ -231,6 +233,10 @@ export function createInvoices(deps: InvoiceDeps): Invoices {
     refund: (input) => refundInvoice(ctx, input),
     recompute,
     onDepositChange: (trx, deposit_ids) => mirrorDeposits(ctx, trx, deposit_ids),
+
+    async isInvoiceAddress(ex, chain_id, address) {
+      return (await store.selectInvoiceByAddress(ex, chain_id, address)) !== null;
+    },
 
     async addressOwners(ex, chain_id) {
       const m = await store.invoiceAddressOwners(ex, chain_id);

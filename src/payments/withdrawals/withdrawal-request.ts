@@ -75,8 +75,10 @@ async function check(c: WithdrawalContext, req: WithdrawalRequest, ids: Checked[
   const { db, clock, deps } = c;
   const asset = findAsset(deps.config, req.asset);
   if (!asset) throw new ProblemError(422, 'unknown_asset', `No configured asset is called ${req.asset}.`);
-  const own = deps.isOwnDepositAddress && /^0x[0-9a-fA-F]{40}$/.test(req.to_address) ? await deps.isOwnDepositAddress(db.kysely, asset.chain_id, req.to_address.toLowerCase()) : false;
-  const address = checkWithdrawalAddress(req.to_address, { isOwnDepositAddress: own });
+  const wellFormed = /^0x[0-9a-fA-F]{40}$/.test(req.to_address);
+  const own = deps.isOwnDepositAddress && wellFormed ? await deps.isOwnDepositAddress(db.kysely, asset.chain_id, req.to_address.toLowerCase()) : false;
+  const invoice = deps.isInvoiceAddress && wellFormed ? await deps.isInvoiceAddress(db.kysely, asset.chain_id, req.to_address.toLowerCase()) : false;
+  const address = checkWithdrawalAddress(req.to_address, { isOwnDepositAddress: own, isInvoiceAddress: invoice });
   if (!address.ok) throw new ProblemError(422, 'invalid_address', address.detail, { reason: address.reason });
   if (req.amount_minor <= 0n) throw new ProblemError(422, 'invalid_amount', 'The amount must be more than zero.');
   const blocked = refuseStatus(req.user_status);

@@ -80,6 +80,8 @@ export interface WithdrawalDeps {
   sender: (chain_id: number) => Sender | null;
   /** Whether an address is one of the platform's deposit addresses on that chain. */
   isOwnDepositAddress?: (ex: DbExecutor, chain_id: number, address: string) => Promise<boolean>;
+  /** Whether an address is one of the platform's invoice addresses on that chain (refused: see address-rules). */
+  isInvoiceAddress?: (ex: DbExecutor, chain_id: number, address: string) => Promise<boolean>;
   gate?: WithdrawalGate;
   /**
    * How the account stands now (accounts.standing): an approval re-checks it, so that a
