@@ -47,24 +47,23 @@ function holdEndsAtMs(reason: HoldReason, f: EtaFacts, since_ms: number): number
 }
 
 /**
- * When the payment should move next, epoch ms, or null when nobody can say (terminal, waiting
- * on a person, or no block time observed yet).
- * etaMs({status: 'confirming', confirmations: {current: 2, required: 6}, block_time_ms: 12000, …}) -> now + 48 s
+ * What a payment that is not held waits for in its status: blocks (on chain), the queue (a
+ * worker picks it up), staff (a review, or a withdrawal whose fate is unknown: staff look into
+ * it, and it is stuck past their service level), or nothing (terminal, or held without a hold
+ * reason). The one switch over statuses both ETA functions read.
  */
-export function etaMs(f: EtaFacts): number | null {
-  if (f.hold) return holdEndsAtMs(f.hold.reason, f, f.hold.since_ms);
-  switch (f.status) {
+function waitOf(status: PaymentStatus): 'blocks' | 'queue' | 'staff' | 'nothing' {
+  switch (status) {
     case 'pending':
     case 'confirming':
     case 'broadcast':
-      return blocksEta(f, f.confirmations ? Math.max(0, f.confirmations.required - f.confirmations.current) : 1);
+      return 'blocks';
+    case 'requested':
+      return 'queue';
     case 'review':
     case 'unknown':
-      return null;
-    case 'requested':
-      return f.now_ms;
+      return 'staff';
     case 'held':
-      return null;
     case 'credited':
     case 'dropped':
     case 'reversed':
@@ -72,9 +71,27 @@ export function etaMs(f: EtaFacts): number | null {
     case 'completed':
     case 'failed':
     case 'cancelled':
-      return null;
+      return 'nothing';
     default:
-      return assertNever(f.status, 'payment status');
+      return assertNever(status, 'payment status');
+  }
+}
+
+/**
+ * When the payment should move next, epoch ms, or null when nobody can say (terminal, waiting
+ * on a person, or no block time observed yet).
+ * etaMs({status: 'confirming', confirmations: {current: 2, required: 6}, block_time_ms: 12000, …}) -> now + 48 s
+ */
+export function etaMs(f: EtaFacts): number | null {
+  if (f.hold) return holdEndsAtMs(f.hold.reason, f, f.hold.since_ms);
+  switch (waitOf(f.status)) {
+    case 'blocks':
+      return blocksEta(f, f.confirmations ? Math.max(0, f.confirmations.required - f.confirmations.current) : 1);
+    case 'queue':
+      return f.now_ms;
+    case 'staff':
+    case 'nothing':
+      return null;
   }
 }
 
@@ -119,27 +136,15 @@ export function expectedDurationMs(f: EtaFacts & { state_since_ms: number }): nu
     const ends_at_ms = holdEndsAtMs(f.hold.reason, f, f.state_since_ms);
     return ends_at_ms === null ? null : Math.max(0, ends_at_ms - f.state_since_ms);
   }
-  switch (f.status) {
-    case 'pending':
-    case 'confirming':
-    case 'broadcast':
+  switch (waitOf(f.status)) {
+    case 'blocks':
       return f.block_time_ms === null ? null : Math.max(1, f.confirmations?.required ?? 1) * f.block_time_ms;
-    case 'requested':
+    case 'queue':
       return 60_000;
-    case 'review':
-    case 'unknown': // staff look into it: stuck past their service level
+    case 'staff':
       return f.review_sla_ms;
-    case 'held':
-    case 'credited':
-    case 'dropped':
-    case 'reversed':
-    case 'refunded':
-    case 'completed':
-    case 'failed':
-    case 'cancelled':
+    case 'nothing':
       return null;
-    default:
-      return assertNever(f.status, 'payment status');
   }
 }
 
