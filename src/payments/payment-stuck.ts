@@ -14,11 +14,39 @@ export const STUCK_SCAN_MAX = 500;
 /** Statuses that wait on something with an ETA (chains, maintenance, reviews). */
 const WATCHED: PaymentStatus[] = ['pending', 'confirming', 'held', 'requested', 'review', 'broadcast'];
 
-/** One pass; returns how many payments were newly reported stuck. */
+/**
+ * One pass over every watched payment, a page of STUCK_SCAN_MAX at a time (oldest state first,
+ * keyset on status_since_ms and id): the oldest ones may all be waiting on a person, and must
+ * not hide a newer stuck one. Returns how many payments were newly reported stuck.
+ */
 export async function detectStuck(view: PaymentViewDeps): Promise<number> {
+  let reported = 0;
+  let after: { since_ms: number; id: string } | null = null;
+  for (;;) {
+    const rows = await watchedPage(view.db.kysely, after);
+    reported += await checkPage(view, rows.map(paymentFromRow));
+    const last = rows[rows.length - 1];
+    if (!last || rows.length < STUCK_SCAN_MAX) return reported;
+    after = { since_ms: Number(last.status_since_ms), id: last.id };
+  }
+}
+
+type PaymentRow = Parameters<typeof paymentFromRow>[0];
+
+async function watchedPage(ex: DbExecutor, after: { since_ms: number; id: string } | null): Promise<PaymentRow[]> {
+  return ex
+    .selectFrom('payments')
+    .selectAll()
+    .where('status', 'in', WATCHED)
+    .$if(after !== null, (q) => q.where((eb) => eb.or([eb('status_since_ms', '>', after!.since_ms), eb.and([eb('status_since_ms', '=', after!.since_ms), eb('id', '>', after!.id)])])))
+    .orderBy('status_since_ms')
+    .orderBy('id')
+    .limit(STUCK_SCAN_MAX)
+    .execute();
+}
+
+async function checkPage(view: PaymentViewDeps, payments: ReturnType<typeof paymentFromRow>[]): Promise<number> {
   const { db, clock } = view;
-  const rows = await db.kysely.selectFrom('payments').selectAll().where('status', 'in', WATCHED).orderBy('status_since_ms').limit(STUCK_SCAN_MAX).execute();
-  const payments = rows.map(paymentFromRow);
   const ctx = await dtoContext(view, null, null, payments);
   let reported = 0;
   for (const p of payments) {
