@@ -111,10 +111,9 @@ function bearerMatches(header: string | undefined, expected: string | null): boo
   return timingSafeEqual(sent, createHash('sha256').update(expected).digest());
 }
 
-/** const app = await buildApp(deps); const res = await app.inject({ method: 'GET', url: '/healthz' }) */
-export async function buildApp(deps: AppDeps): Promise<App> {
-  const { config, db, clock, metrics } = deps;
-  const setSecurityHeaders = (req: FastifyRequest, reply: FastifyReply): void => {
+/** The security headers every answer carries (JSON answers also a strict CSP, and no caching under /api/). */
+function securityHeaders(config: AppDeps['config']): (req: FastifyRequest, reply: FastifyReply) => void {
+  return (req, reply) => {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     reply.header('cross-origin-opener-policy', 'same-origin');
@@ -126,6 +125,70 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       if (req.url.startsWith('/api/') && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
     }
   };
+}
+
+/** The OpenAPI document (generated from the route schemas) and its browsable page at /docs. */
+async function registerOpenApi(app: App): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Settle API', version: '1.0.0', description: 'Self-hosted crypto payments that are never silent. Errors are RFC 9457 problem+json with a stable `code`.' },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'A session token from POST /auth/login, or a merchant API key sk_…' },
+        },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+}
+
+/** Every refusal and failure, and every unknown route, answers problem+json in the caller's language. */
+function registerErrorHandlers(app: App): void {
+  app.setErrorHandler((error: FastifyError, req, reply) => {
+    const problem = toProblem(error);
+    if (problem.status >= 500) req.log.error({ err: error }, 'request failed');
+    else req.log.info({ code: problem.code, status: problem.status }, 'request refused');
+    for (const [k, v] of Object.entries(problem.headers)) reply.header(k, v);
+    const locale = problemLocale(req);
+    return reply.code(problem.status).header('content-language', locale).type('application/problem+json').send(problem.toBody(req.url, locale));
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const problem = new ProblemError(404, 'route_not_found', `No route ${req.method} ${req.url.split('?')[0]}. See /docs for the API.`);
+    const locale = problemLocale(req);
+    return reply.code(404).header('content-language', locale).type('application/problem+json').send(problem.toBody(req.url, locale));
+  });
+}
+
+/** The operator's endpoints: liveness, readiness, metrics (behind the token) and the OpenAPI JSON. */
+function registerOpsRoutes(app: App, deps: AppDeps): void {
+  const { config, db, metrics } = deps;
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  // Readiness says ready or not; why not (a database error, a pending migration, an RPC URL
+  // with its key) is for the operator's log, not for whoever can reach the port.
+  app.get('/readyz', { schema: { hide: true } }, async (req, reply) => {
+    const problems = await readinessProblems(db, deps.readiness ?? []);
+    if (problems.length) {
+      req.log.warn({ problems }, 'not ready');
+      return reply.code(503).send({ status: 'unavailable' });
+    }
+    return { status: 'ready' };
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
+    if (!bearerMatches(req.headers.authorization, config.metrics_token)) {
+      throw new ProblemError(401, 'metrics_token_required', 'Metrics need the operator\'s token: send SETTLE_METRICS_TOKEN as a Bearer token.');
+    }
+    reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+}
+
+/** const app = await buildApp(deps); const res = await app.inject({ method: 'GET', url: '/healthz' }) */
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const { config, db, clock, metrics } = deps;
+  const setSecurityHeaders = securityHeaders(config);
   const app = Fastify({
     ...(deps.loggerInstance ? { loggerInstance: deps.loggerInstance } : { logger: false }),
     bodyLimit: config.limits.body_bytes_max,
@@ -157,18 +220,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.removeContentTypeParser('text/plain');
   await app.register(cookie);
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: { title: 'Settle API', version: '1.0.0', description: 'Self-hosted crypto payments that are never silent. Errors are RFC 9457 problem+json with a stable `code`.' },
-      components: {
-        securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer', description: 'A session token from POST /auth/login, or a merchant API key sk_…' },
-        },
-      },
-    },
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  await registerOpenApi(app);
 
   const limiter = new RateLimiter(config.rate_limit.per_second, config.rate_limit.burst);
   const started = new WeakMap<FastifyRequest, bigint>();
@@ -205,40 +257,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   registerIdempotency(app, db, clock, (req) => (req.principal ? `user:${req.principal.user_id}` : `ip:${req.ip}`));
 
-  app.setErrorHandler((error: FastifyError, req, reply) => {
-    const problem = toProblem(error);
-    if (problem.status >= 500) req.log.error({ err: error }, 'request failed');
-    else req.log.info({ code: problem.code, status: problem.status }, 'request refused');
-    for (const [k, v] of Object.entries(problem.headers)) reply.header(k, v);
-    const locale = problemLocale(req);
-    return reply.code(problem.status).header('content-language', locale).type('application/problem+json').send(problem.toBody(req.url, locale));
-  });
+  registerErrorHandlers(app);
 
-  app.setNotFoundHandler((req, reply) => {
-    const problem = new ProblemError(404, 'route_not_found', `No route ${req.method} ${req.url.split('?')[0]}. See /docs for the API.`);
-    const locale = problemLocale(req);
-    return reply.code(404).header('content-language', locale).type('application/problem+json').send(problem.toBody(req.url, locale));
-  });
-
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
-  // Readiness says ready or not; why not (a database error, a pending migration, an RPC URL
-  // with its key) is for the operator's log, not for whoever can reach the port.
-  app.get('/readyz', { schema: { hide: true } }, async (req, reply) => {
-    const problems = await readinessProblems(db, deps.readiness ?? []);
-    if (problems.length) {
-      req.log.warn({ problems }, 'not ready');
-      return reply.code(503).send({ status: 'unavailable' });
-    }
-    return { status: 'ready' };
-  });
-  app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
-    if (!bearerMatches(req.headers.authorization, config.metrics_token)) {
-      throw new ProblemError(401, 'metrics_token_required', 'Metrics need the operator\'s token: send SETTLE_METRICS_TOKEN as a Bearer token.');
-    }
-    reply.type(metrics.registry.contentType);
-    return metrics.registry.metrics();
-  });
-  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  registerOpsRoutes(app, deps);
 
   for (const mod of deps.routes ?? []) {
     await app.register(mod.plugin, { prefix: mod.prefix ?? '/api/v1' });
