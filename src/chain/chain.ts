@@ -9,8 +9,8 @@ export { ChainRpcError, type BlockHeader, type ChainEndpoint, type ChainReader, 
 export { createEvmClient, createEvmReader, internalTransfers, TRANSFER_EVENT } from './evm.ts';
 export { createDepositKeys, DEPOSIT_PATH_PREFIX, INVOICE_PATH_PREFIX, type DepositKeys } from './keys.ts';
 export { checkAddressFormat, checkWithdrawalAddress, type AddressCheck, type AddressContext, type AddressRefusal } from './address-rules.ts';
-export { Sender, type PrepareResult, type TxIntent, type TxView } from './hot-wallet.ts';
-export { erc20TransferData } from './hot-wallet-rules.ts';
+export { Sender } from './hot-wallet.ts';
+export { erc20TransferData, type PrepareResult, type TxIntent, type TxView } from './hot-wallet-rules.ts';
 export { createHotWallets, devHotWalletKey, DEV_HOT_WALLET_INDEX, hotWalletWorker, type HotWalletsOptions } from './hot-wallets.ts';
 export { getChainTx, getChainTxByPurpose, isOwnTransaction, type ChainTxRow } from './hot-wallet-store.ts';
 export { addressSenders, type AddressSenders } from './deposit-senders.ts';

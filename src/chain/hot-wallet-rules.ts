@@ -1,7 +1,48 @@
-// The sender's pure decisions: what a node's error means, what a transaction takes out of the
-// wallet, and how much a replacement's fees must rise. No I/O here: hot-wallet.ts acts on them.
+// The sender's vocabulary (what is asked of it, what it answers) and its pure decisions: what a
+// node's error means, what a transaction takes out of the wallet, and how much a replacement's
+// fees must rise. No I/O here: hot-wallet.ts acts on them.
 import { encodeFunctionData, erc20Abi } from 'viem';
+import type { ChainTxsTable } from '../db/schema-chain.ts';
 import type { Hex } from './chain-types.ts';
+
+export interface TxIntent {
+  /** Who asked: withdrawal | sweep_gas | sweep | … */
+  purpose: string;
+  /** The asker's id; (purpose, purpose_id) is unique: preparing twice returns the first. */
+  purpose_id: string;
+  to: Hex;
+  value_minor: bigint;
+  data?: Hex;
+  confirmations_required: number;
+  /** Skip estimation (tests, or a known-good fixed limit). */
+  gas_limit?: bigint;
+  /** Fixed fees (a native sweep sends "balance minus fees" and must know them in advance). */
+  fees?: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint };
+}
+
+export type PrepareResult =
+  | { ok: true; tx: ChainTxsTable }
+  /** Refused before a nonce was taken: nothing to clean up. */
+  | { ok: false; code: 'reverted'; reason: string };
+
+/** What a refresh found: the status of the logical transaction after it. */
+export interface TxView {
+  id: string;
+  /**
+   * `unknown`: the node says the nonce is used, but no receipt of any of our attempts is found
+   * (a lagging or load-balanced RPC answers so while our transaction is already mined). Never
+   * taken for a failure: refresh keeps looking for a receipt, and the owner raises it to staff.
+   */
+  status: 'signed' | 'broadcast' | 'mined' | 'confirmed' | 'failed' | 'unknown';
+  nonce: number;
+  /** The hash to show: the mined attempt, else the newest one. */
+  hash: Hex;
+  block_number: number | null;
+  confirmations: number;
+  confirmations_required: number;
+  failure_reason: string | null;
+  gas_fee_minor: bigint | null;
+}
 
 /** Both fees of a replacement are at least old × 1125 / 1000 (+1 wei): nodes ask for ≥ 10–12.5 %. */
 export const FEE_BUMP_PER_MILLE = 1125n;

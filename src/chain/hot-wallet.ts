@@ -16,7 +16,7 @@
 // - Every RPC call happens outside database transactions; the database records intent first.
 import { erc20Abi, keccak256, TransactionReceiptNotFoundError, type PublicClient } from 'viem';
 import { privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
-import { bump, errorText, isAlreadyCovered, isNetworkError, isRevert, spendOf } from './hot-wallet-rules.ts';
+import { bump, errorText, isAlreadyCovered, isNetworkError, isRevert, spendOf, type PrepareResult, type TxIntent, type TxView } from './hot-wallet-rules.ts';
 import type { Transaction } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
@@ -54,45 +54,6 @@ export interface SenderOptions {
   stuck_after_ms?: number;
   /** Refused broadcasts (node errors, not network errors) before the nonce is given to a cancel. */
   broadcast_failures_max?: number;
-}
-
-export interface TxIntent {
-  /** Who asked: withdrawal | sweep_gas | sweep | … */
-  purpose: string;
-  /** The asker's id; (purpose, purpose_id) is unique: preparing twice returns the first. */
-  purpose_id: string;
-  to: Hex;
-  value_minor: bigint;
-  data?: Hex;
-  confirmations_required: number;
-  /** Skip estimation (tests, or a known-good fixed limit). */
-  gas_limit?: bigint;
-  /** Fixed fees (a native sweep sends "balance minus fees" and must know them in advance). */
-  fees?: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint };
-}
-
-export type PrepareResult =
-  | { ok: true; tx: ChainTxRow }
-  /** Refused before a nonce was taken: nothing to clean up. */
-  | { ok: false; code: 'reverted'; reason: string };
-
-/** What a refresh found: the status of the logical transaction after it. */
-export interface TxView {
-  id: string;
-  /**
-   * `unknown`: the node says the nonce is used, but no receipt of any of our attempts is found
-   * (a lagging or load-balanced RPC answers so while our transaction is already mined). Never
-   * taken for a failure: refresh keeps looking for a receipt, and the owner raises it to staff.
-   */
-  status: 'signed' | 'broadcast' | 'mined' | 'confirmed' | 'failed' | 'unknown';
-  nonce: number;
-  /** The hash to show: the mined attempt, else the newest one. */
-  hash: Hex;
-  block_number: number | null;
-  confirmations: number;
-  confirmations_required: number;
-  failure_reason: string | null;
-  gas_fee_minor: bigint | null;
 }
 
 /** const hot = new Sender({ chain_id, client, private_key, db, clock }); const r = await hot.prepare(intent) */
