@@ -7,7 +7,7 @@
 //
 // Where each part lives (each a set of functions over the shared context, accounts-context.ts):
 //   sign-in.ts          register, login (sign-in-throttle.ts: the brake on guessing)
-//   registration-throttle.ts  registrations per IP; email-verification.ts: confirming an address
+//   registration-throttle.ts  registrations per IP, before any argon2 hash
 //   new-device.ts       new-device alerts and the "this wasn't me" link
 //   authenticate.ts     the hook that resolves every request's caller (docs/decisions/0005-accounts-security.md)
 //   sessions.ts         sessions: issued, listed, ended
