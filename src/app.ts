@@ -3,7 +3,7 @@
 // headers, body limits, rate limits, idempotency, OpenAPI, health and metrics. Modules bring
 // their routes as plugins (deps.routes), mounted under /api/v1.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -28,12 +28,8 @@ declare module 'fastify' {
   }
 }
 
-export interface RouteModule {
-  name: string;
-  /** Mounted under /api/v1 unless prefix says otherwise ('' for pages such as /checkout). */
-  prefix?: string;
-  plugin: FastifyPluginAsync;
-}
+export type { RouteModule } from './http/typed-app.ts';
+import type { RouteModule } from './http/typed-app.ts';
 
 export interface AppDeps {
   config: Config;

@@ -13,7 +13,7 @@ import { systemClock, type Clock } from './shared/clock.ts';
 import type { Principal } from './shared/principal.ts';
 import { purgeExpiredIdempotencyKeys } from './http/idempotency.ts';
 import { enqueueJob } from './jobs/jobs.ts';
-import { intervalWorker } from './jobs/interval-worker.ts';
+import { intervalWorker } from './jobs/jobs.ts';
 import { createLedger, registerLedgerJobs, type Ledger } from './ledger/ledger.ts';
 import { join } from 'node:path';
 import { createAccounts, type Accounts } from './accounts/accounts.ts';

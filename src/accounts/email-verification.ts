@@ -6,7 +6,7 @@
 // confirm an address they cannot read. Sign-in and registration are unchanged (API.md).
 import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
 import type { DbExecutor } from '../db/database.ts';
-import { enqueueMail } from '../notify/mail.ts';
+import { enqueueMail } from '../notify/notify.ts';
 import { isoTime } from '../shared/clock.ts';
 import { ProblemError } from '../shared/errors.ts';
 import { translate } from '../shared/i18n.ts';

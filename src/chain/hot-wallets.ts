@@ -6,7 +6,7 @@ import { DEV_CHAIN_MNEMONIC } from './anvil.ts';
 import type { Db } from '../db/database.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Hex } from './chain-types.ts';
-import { intervalWorker, type IntervalWorker } from '../jobs/interval-worker.ts';
+import { intervalWorker, type IntervalWorker } from '../jobs/jobs.ts';
 import { Sender } from './hot-wallet.ts';
 
 /** The anvil test mnemonic's account #9: the dev chain's hot wallet (funded by anvil, used by nothing else). */

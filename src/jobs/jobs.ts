@@ -17,6 +17,7 @@ import { claimJobs, completeJob, extendLease, failJob, insertJob, type JobRow } 
 
 // The outbox's reader, for every consumer in other modules (webhooks, releases on unfreeze).
 export { consumeEventsOf, consumeOutbox, type OutboxRow } from './outbox.ts';
+export { intervalWorker, type IntervalWorker } from './interval-worker.ts';
 
 export interface EnqueueOptions {
   run_at_ms?: number;

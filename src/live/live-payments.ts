@@ -2,7 +2,7 @@
 import type { Principal } from '../shared/principal.ts';
 import { getPayment } from '../payments/payments.ts';
 import { dtoContext, type PaymentViewDeps } from '../payments/payment-routes.ts';
-import { toPaymentDto } from '../payments/payment-dto.ts';
+import { toPaymentDto } from '../payments/payments.ts';
 
 export function livePaymentReader(view: PaymentViewDeps) {
   return async (principal: Principal, id: string): Promise<unknown> => {

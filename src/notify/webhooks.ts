@@ -29,7 +29,7 @@ import { consumeOutbox, type OutboxRow } from '../jobs/jobs.ts';
 import { postWebhook } from './webhook-http.ts';
 import { checkWebhookUrl, isPrivateAddress, matchesEvent, newWebhookSecret, retryDelayMs, signWebhook, type UrlRefusal } from './webhook-rules.ts';
 import * as store from './webhook-store.ts';
-import { intervalWorker } from '../jobs/interval-worker.ts';
+import { intervalWorker } from '../jobs/jobs.ts';
 
 export const DISPATCH_CONSUMER = 'notify.webhooks';
 export const ENDPOINTS_PER_USER_MAX = 20;

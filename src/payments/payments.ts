@@ -41,6 +41,7 @@ import {
   type PaymentEventRow,
   type PaymentRow,
 } from './payment-store.ts';
+export { PaymentSchema, toPaymentDto } from './payment-dto.ts';
 
 export type { PaymentKind, PaymentStatus, HoldReason, ExplanationCode, Direction } from './payment-rules.ts';
 

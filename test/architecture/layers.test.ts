@@ -66,9 +66,12 @@ function isFace(rel: string): boolean {
   return parts.length === 3 && base === parts[1];
 }
 
-/** A module's own faces to the outside world: its HTTP routes and its commands. */
+/**
+ * A module's own faces to the outside world: its HTTP routes, its commands, and its wiring (the
+ * part of the composition root a module hands to platform.ts: its routes and workers, built).
+ */
 function isRoutes(rel: string): boolean {
-  return /-(routes|cli)\.ts$/.test(rel);
+  return /-(routes|cli|wiring)\.ts$/.test(rel);
 }
 
 const IMPORT_RE = /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+'([^']+)'|import\(\s*'([^']+)'\s*\)/g;

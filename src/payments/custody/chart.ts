@@ -3,7 +3,7 @@
 // `deposit_wallets`, `gas`, `fees`, `corrections`, `suspense` and `external` (operator capital).
 // Deposits, withdrawals, transfers, sweeps, funding and reconciliation all book against these,
 // so their ids and flags are defined once here and cannot drift between the flows.
-import { ledgerAccountId, type AccountKind, type AccountSpec } from '../../ledger/ledger-types.ts';
+import { ledgerAccountId, type AccountKind, type AccountSpec } from '../../ledger/ledger.ts';
 
 /** The owner id of every platform ledger account. */
 export const PLATFORM_OWNER = 'platform';

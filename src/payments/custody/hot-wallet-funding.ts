@@ -11,7 +11,7 @@ import type { Transaction } from 'kysely';
 import { decodeEventLog, erc20Abi, TransactionReceiptNotFoundError, type PublicClient } from 'viem';
 import type { Database } from '../../db/schema.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
-import type { TransferResultCode } from '../../ledger/ledger-types.ts';
+import type { TransferResultCode } from '../../ledger/ledger.ts';
 import type { Hex } from '../../chain/chain.ts';
 import { platformAccount } from './chart.ts';
 

@@ -33,7 +33,7 @@ import { createSweeper, registerSweepJobs } from './sweep.ts';
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts';
 import { bookDevFloat } from './dev-float.ts';
 import { devHotWalletKey } from '../../chain/chain.ts';
-import { ledgerAccountId } from '../../ledger/ledger-types.ts';
+import { ledgerAccountId } from '../../ledger/ledger.ts';
 import { recordFunding } from './funding.ts';
 import { fundingRoutes } from './funding-routes.ts';
 import { buildApp } from '../../app.ts';

@@ -1,7 +1,7 @@
 // What a sweep costs and books, without I/O: the gas figures planning and advancing share, and the
 // ledger transfers that end a sweep (decision 0006: asset deposit_wallets -> hot_wallet, a native
 // top-up hot_wallet -> deposit_wallets, every fee to `gas` from the wallet that paid it).
-import type { TransferInput } from '../../ledger/ledger-types.ts';
+import type { TransferInput } from '../../ledger/ledger.ts';
 import { platformAccountId } from './chart.ts';
 import type { SweepRow } from './sweep-store.ts';
 

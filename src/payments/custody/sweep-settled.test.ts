@@ -10,7 +10,7 @@ import { parseEther } from 'viem';
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts';
 import { DIALECTS, openTestDb, type TestDb } from '../../../test/helpers/db.ts';
 import { JobRunner } from '../../jobs/jobs.ts';
-import { ledgerAccountId } from '../../ledger/ledger-types.ts';
+import { ledgerAccountId } from '../../ledger/ledger.ts';
 import { createDepositScanner, type DepositScanner } from '../deposits/deposit-scanner.ts';
 import { ledgerEnv, mine, revert, snapshot, startChainEnv, type ChainEnv, type LedgerEnv } from '../../../test/helpers/deposit-testkit.ts';
 import { fundHotWallet } from '../../../test/helpers/payment-testkit.ts';

@@ -14,7 +14,7 @@ import { openDb } from '../../db/database.ts';
 import { DIALECTS, openTestDb, type TestDb } from '../../../test/helpers/db.ts';
 import { JobRunner } from '../../jobs/jobs.ts';
 import { createLedger, type Ledger } from '../../ledger/ledger.ts';
-import { ledgerAccountId } from '../../ledger/ledger-types.ts';
+import { ledgerAccountId } from '../../ledger/ledger.ts';
 import { ManualClock } from '../../shared/clock.ts';
 import { startAnvil, type AnvilHandle } from '../../chain/chain.ts';
 import { createEvmClient } from '../../chain/chain.ts';

@@ -37,7 +37,7 @@ import type { Ledger } from '../../ledger/ledger.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { parseAmount } from '../../shared/money.ts';
 import { addressSenders, type AddressSenders, type DepositKeys, type Hex, type Sender } from '../../chain/chain.ts';
-import { intervalWorker, type IntervalWorker } from '../../jobs/interval-worker.ts';
+import { intervalWorker, type IntervalWorker } from '../../jobs/jobs.ts';
 import { advanceSweep } from './sweep-advance.ts';
 import { planSweeps } from './sweep-plan.ts';
 import { SWEEP_JOB } from './sweep-rules.ts';

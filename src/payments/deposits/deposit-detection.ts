@@ -6,7 +6,7 @@
 // statement per table per chunk); a deposit seen again is re-attached (deposit-reorg.ts).
 import type { Transaction } from 'kysely';
 import type { Database } from '../../db/schema.ts';
-import type { TransferInput } from '../../ledger/ledger-types.ts';
+import type { TransferInput } from '../../ledger/ledger.ts';
 import type { BlockHeader, Hex, NativeTransfer } from '../../chain/chain.ts';
 import { ChainRpcError } from '../../chain/chain.ts';
 import { platformAccountId } from '../custody/chart.ts';

@@ -12,7 +12,7 @@ import type { Transaction } from 'kysely';
 import type { Db } from '../../db/database.ts';
 import type { Database } from '../../db/schema.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
-import { ledgerAccountId } from '../../ledger/ledger-types.ts';
+import { ledgerAccountId } from '../../ledger/ledger.ts';
 import { consumeEventsOf } from '../../jobs/jobs.ts';
 import { assert, AssertionError } from '../../shared/assert.ts';
 import type { Clock } from '../../shared/clock.ts';
@@ -20,7 +20,7 @@ import { depositTransferIds, type ReceiveMode } from './deposit-rules.ts';
 import { transitionPaymentsBulk } from './deposit-payments.ts';
 import { depositAccountSpecs } from './deposit-scan-context.ts';
 import { claimFrozenHeld, selectFrozenHeld, type DepositRow } from './deposit-store.ts';
-import { intervalWorker } from '../../jobs/interval-worker.ts';
+import { intervalWorker } from '../../jobs/jobs.ts';
 
 export const DEPOSIT_RELEASE_CONSUMER = 'payments.deposit_release';
 const RELEASE_BATCH_MAX = 100;

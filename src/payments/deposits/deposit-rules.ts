@@ -2,7 +2,7 @@
 // a deposit is credited, the deterministic ids of its ledger transfers, and the status table.
 // No I/O here; the scanner (deposit-scanner.ts) owns the state and the calls.
 import type { ChainConfigFile } from '../../config.ts';
-import type { AssetSpec } from '../../ledger/ledger-types.ts';
+import type { AssetSpec } from '../../ledger/ledger.ts';
 import { assert, assertNever } from '../../shared/assert.ts';
 import { deterministicId } from '../../shared/ids.ts';
 import { parseAmount } from '../../shared/money.ts';

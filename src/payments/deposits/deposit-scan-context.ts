@@ -7,7 +7,7 @@ import { LIMITS, type ChainConfigFile } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import type { Database } from '../../db/schema.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
-import { ledgerAccountId, type AccountSpec, type TransferInput, type TransferResult } from '../../ledger/ledger-types.ts';
+import { ledgerAccountId, type AccountSpec, type TransferInput, type TransferResult } from '../../ledger/ledger.ts';
 import type { BlockHeader, ChainReader, Hex, NativeTransfer, TokenTransfer } from '../../chain/chain.ts';
 import { emitEvent } from '../../jobs/jobs.ts';
 import type { Metrics } from '../../ops/ops.ts';

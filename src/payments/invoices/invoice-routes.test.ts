@@ -24,7 +24,7 @@ import { checkoutPage } from './invoice-checkout.ts';
 import { invoiceRoutes } from './invoice-routes.ts';
 import { createInvoices, type Invoices } from './invoices.ts';
 import { createLedger, type Ledger } from '../../ledger/ledger.ts';
-import { ledgerAccountId } from '../../ledger/ledger-types.ts';
+import { ledgerAccountId } from '../../ledger/ledger.ts';
 import { assetsFromChains } from '../payment-rules.ts';
 import { createWithdrawals } from '../withdrawals/withdrawals.ts';
 

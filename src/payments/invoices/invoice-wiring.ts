@@ -3,7 +3,7 @@
 // merchant API under /api/v1 and the public checkout page at /checkout/{id}.
 // The deposit scanner's side (see invoices.ts): pass `invoices.addressOwners` and
 // `invoices.onDepositChange` to createDepositScanner.
-import type { RouteModule } from '../../app.ts';
+import type { RouteModule } from '../../http/typed-app.ts';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import { createEvmReader } from '../../chain/chain.ts';

@@ -16,7 +16,7 @@ import { groupCommit } from '../../db/group-commit.ts';
 import type { Transaction } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
-import { ledgerAccountId, type AccountSpec, type TransferInput } from '../../ledger/ledger-types.ts';
+import { ledgerAccountId, type AccountSpec, type TransferInput } from '../../ledger/ledger.ts';
 import { consumeEventsOf } from '../../jobs/jobs.ts';
 import { AssertionError } from '../../shared/assert.ts';
 import type { Clock } from '../../shared/clock.ts';
@@ -31,7 +31,7 @@ import type { PaymentEventRow } from '../payment-store.ts';
 import { createdEventType, getPayment, newPaymentRow, paymentFromRow, paymentSnapshot, timelineRow, transitionPayment, type Payment, type TimelineEntry } from '../payments.ts';
 import { checkLimits, transferFeeMinor } from './transfer-rules.ts';
 import { transferQueries, type OutboxInsert } from './transfer-store.ts';
-import { intervalWorker } from '../../jobs/interval-worker.ts';
+import { intervalWorker } from '../../jobs/jobs.ts';
 
 export const RELEASE_CONSUMER = 'payments.transfer_release';
 const RELEASE_BATCH_MAX = 100;

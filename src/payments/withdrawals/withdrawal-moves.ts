@@ -7,7 +7,7 @@ import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import type { Database } from '../../db/schema.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
-import type { TransferInput } from '../../ledger/ledger-types.ts';
+import type { TransferInput } from '../../ledger/ledger.ts';
 import type { Hex } from '../../chain/chain.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { transitionPayment } from '../payments.ts';

@@ -6,7 +6,7 @@ import type { Transaction } from 'kysely';
 import { serialiseOn } from '../../db/database.ts';
 import type { Database } from '../../db/schema.ts';
 import { enqueueJob } from '../../jobs/jobs.ts';
-import { ledgerAccountId, type AccountSpec, type TransferInput } from '../../ledger/ledger-types.ts';
+import { ledgerAccountId, type AccountSpec, type TransferInput } from '../../ledger/ledger.ts';
 import { checkWithdrawalAddress } from '../../chain/chain.ts';
 import { platformAccount } from '../custody/chart.ts';
 import { ProblemError } from '../../shared/errors.ts';

@@ -16,7 +16,7 @@ import { devHotWalletKey } from '../../chain/chain.ts';
 import { anvilAccount, deployTestUsdt, sendMint } from '../../chain/chain.ts';
 import { balanceOfToken } from '../../../test/helpers/anvil.ts';
 import type { Hex } from '../../chain/chain.ts';
-import { ledgerAccountId } from '../../ledger/ledger-types.ts';
+import { ledgerAccountId } from '../../ledger/ledger.ts';
 import { buildPlatformApp, createPlatform, stopBackground, type Platform } from '../../platform.ts';
 import type { App } from '../../app.ts';
 import { ManualClock } from '../../shared/clock.ts';

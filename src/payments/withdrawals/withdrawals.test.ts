@@ -17,7 +17,7 @@ import { balanceOfToken } from '../../../test/helpers/anvil.ts';
 import type { Hex } from '../../chain/chain.ts';
 import { JobRunner } from '../../jobs/jobs.ts';
 import { createLedger, type Ledger } from '../../ledger/ledger.ts';
-import { ledgerAccountId } from '../../ledger/ledger-types.ts';
+import { ledgerAccountId } from '../../ledger/ledger.ts';
 import { ManualClock } from '../../shared/clock.ts';
 import type { ProblemError } from '../../shared/errors.ts';
 import { getPayment } from '../payments.ts';
