@@ -5,24 +5,17 @@
 // Method: the real platform (createPlatform) with a chain config and a deposit mnemonic on each
 // dialect; a merchant's real API key creates an invoice; a signed-in user with a step-up asks to
 // withdraw to its address through POST /withdrawals (app.inject()).
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../test/helpers/db.ts';
-import { bearer, startTestPlatform, type TestPlatform } from '../../../test/helpers/accounts-testkit.ts';
-import { ANVIL_TEST_MNEMONIC } from '../../../test/helpers/anvil.ts';
+import { startInvoicePlatform } from '../../../test/helpers/invoice-platform.ts';
+import { bearer, type TestPlatform } from '../../../test/helpers/accounts-testkit.ts';
 
 const PW = 'correct horse battery staple 9';
 
 describe.each(DIALECTS)('withdrawal to an invoice address on %s', (dialect) => {
   let t: TestPlatform;
   beforeEach(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'settle-inv-wd-'));
-    const configPath = join(dir, 'settle.config.json');
-    writeFileSync(configPath, JSON.stringify({ rate_limit: { per_second: 100_000, burst: 100_000 }, chains: [{ chain_id: 31337, name: 'Dev', rpc_url: 'http://127.0.0.1:1', native: { symbol: 'ETH', decimals: 18, min_deposit: '0.001', confirmations: [{ max_amount: null, blocks: 2 }] } }] }));
-    t = await startTestPlatform(dialect, { SETTLE_CONFIG: configPath, SETTLE_DEPOSIT_MNEMONIC: ANVIL_TEST_MNEMONIC, SETTLE_PUBLIC_URL: 'https://shop.example.test' });
-    await t.platform.db.kysely.insertInto('chain_cursors').values({ chain_id: 31337, next_block: 500, head: 499, head_seen_at_ms: t.clock.now_ms(), block_time_ms: 2000, updated_at_ms: t.clock.now_ms() }).execute();
+    t = await startInvoicePlatform(dialect);
   });
   afterEach(async () => {
     await t.close();

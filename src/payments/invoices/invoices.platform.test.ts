@@ -4,13 +4,10 @@
 // and the checkout page is served at /checkout/{id} outside /api/v1.
 // Method: createPlatform + buildPlatformApp (startTestPlatform) with a chain config file and a
 // mnemonic, app.inject(); the scanner's cursor row stands in for a chain head (no RPC needed).
-import { writeFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../test/helpers/db.ts';
-import { bearer, startTestPlatform, type TestPlatform } from '../../../test/helpers/accounts-testkit.ts';
+import { startInvoicePlatform } from '../../../test/helpers/invoice-platform.ts';
+import { bearer, type TestPlatform } from '../../../test/helpers/accounts-testkit.ts';
 import { ANVIL_TEST_MNEMONIC } from '../../../test/helpers/anvil.ts';
 import { createDepositKeys, INVOICE_PATH_PREFIX } from '../../chain/chain.ts';
 
@@ -19,11 +16,7 @@ const PW = 'correct horse battery staple 9';
 describe.each(DIALECTS)('invoices in the platform on %s', (dialect) => {
   let t: TestPlatform;
   beforeEach(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'settle-inv-'));
-    const configPath = join(dir, 'settle.config.json');
-    writeFileSync(configPath, JSON.stringify({ rate_limit: { per_second: 100_000, burst: 100_000 }, chains: [{ chain_id: 31337, name: 'Dev', rpc_url: 'http://127.0.0.1:1', native: { symbol: 'ETH', decimals: 18, min_deposit: '0.001', confirmations: [{ max_amount: null, blocks: 2 }] } }] }));
-    t = await startTestPlatform(dialect, { SETTLE_CONFIG: configPath, SETTLE_DEPOSIT_MNEMONIC: ANVIL_TEST_MNEMONIC, SETTLE_PUBLIC_URL: 'https://shop.example.test' });
-    await t.platform.db.kysely.insertInto('chain_cursors').values({ chain_id: 31337, next_block: 500, head: 499, head_seen_at_ms: t.clock.now_ms(), block_time_ms: 2000, updated_at_ms: t.clock.now_ms() }).execute();
+    t = await startInvoicePlatform(dialect);
   });
   afterEach(async () => {
     await t.close();
