@@ -99,15 +99,17 @@ function endpointFromRow(r: store.EndpointRow): WebhookEndpoint {
   return { id: r.id, url: r.url, events: JSON.parse(r.events) as string[], created_at_ms: Number(r.created_at_ms) };
 }
 
-export function createWebhooks(deps: WebhooksDeps) {
-  const { db, clock, config } = deps;
-  const resolve = deps.resolve ?? dnsResolve;
-  const post = deps.post ?? ((url, headers, body, timeout_ms, addresses) => postWebhook(url, headers, body, timeout_ms, addresses, RESPONSE_BYTES_MAX));
-  const renderers = new Map<string, EventRenderer>();
-  const allowPrivate = config.allow_private_webhook_urls;
-  const key = deps.encryption_key ?? loadEncryptionKey(config.encryption_key, config.data_dir);
-  let legacySealed = false;
+/** What the webhook parts share: the stores, the sealing key and the outbound edges. */
+interface WebhooksCtx {
+  db: Db;
+  clock: Clock;
+  config: Config;
+  key: Buffer;
+  resolve: (host: string) => Promise<string[]>;
+  post: NonNullable<WebhooksDeps['post']>;
+}
 
+function createAudit(clock: Clock) {
   async function audit(ex: DbExecutor, action: string, user_id: string, meta: AuditMeta | null, details: Record<string, unknown>): Promise<void> {
     const now = clock.now_ms();
     await store.insertAudit(ex, {
@@ -116,6 +118,10 @@ export function createWebhooks(deps: WebhooksDeps) {
     });
   }
 
+  return audit;
+}
+
+function createTargetCheck(allowPrivate: boolean, resolve: WebhooksCtx['resolve']) {
   /**
    * The addresses a URL may be reached at, or why it may not: with private URLs refused, its name
    * is resolved once here and every address must be public; the delivery then connects to exactly
@@ -134,6 +140,13 @@ export function createWebhooks(deps: WebhooksDeps) {
     const target = await checkedTarget(text);
     return 'refusal' in target ? target.refusal : null;
   }
+
+  return { checkedTarget, urlRefusal };
+}
+
+/** Sends one message, signed, and records the attempt and what follows from it. */
+function createDeliver(ctx: WebhooksCtx, checkedTarget: ReturnType<typeof createTargetCheck>['checkedTarget']) {
+  const { db, clock, config, key, post } = ctx;
 
   async function deliver(m: store.MessageRow): Promise<void> {
     const endpoint = await store.endpointById(db.kysely, m.endpoint_id);
@@ -189,12 +202,15 @@ export function createWebhooks(deps: WebhooksDeps) {
     });
   }
 
-  const service = {
-    /** The module owning an aggregate type registers how its events look to the outside. */
-    registerRenderer(aggregate_type: string, render: EventRenderer): void {
-      renderers.set(aggregate_type, render);
-    },
+  return deliver;
+}
 
+/** The owner's side: endpoints and their secrets. */
+function createEndpointOps(ctx: WebhooksCtx) {
+  const { db, clock, key } = ctx;
+  const audit = createAudit(clock);
+  const { urlRefusal } = createTargetCheck(ctx.config.allow_private_webhook_urls, ctx.resolve);
+  const ops = {
     async createEndpoint(user_id: string, url: string, events: string[], meta: AuditMeta | null = null): Promise<CreateEndpointResult> {
       const refusal = await urlRefusal(url);
       if (refusal) return { ok: false, reason: refusal };
@@ -221,7 +237,7 @@ export function createWebhooks(deps: WebhooksDeps) {
     },
 
     async deleteEndpoint(user_id: string, id: string, meta: AuditMeta | null = null): Promise<boolean> {
-      const e = await service.ownEndpoint(user_id, id);
+      const e = await ops.ownEndpoint(user_id, id);
       if (!e) return false;
       await db.transaction(async (trx) => {
         await store.deleteEndpoint(trx, id, clock.now_ms());
@@ -236,7 +252,7 @@ export function createWebhooks(deps: WebhooksDeps) {
      * another rotation won the same moment.
      */
     async rotateSecret(user_id: string, id: string, meta: AuditMeta | null = null): Promise<RotateResult> {
-      const e = await service.ownEndpoint(user_id, id);
+      const e = await ops.ownEndpoint(user_id, id);
       if (!e) return { ok: false, reason: 'not_found' };
       const now = clock.now_ms();
       const secret = newWebhookSecret(randomBytes(32));
@@ -249,9 +265,18 @@ export function createWebhooks(deps: WebhooksDeps) {
         return { ok: true, secret, previous_valid_until_ms: until };
       });
     },
+  };
+  return ops;
+}
 
+type EndpointOps = ReturnType<typeof createEndpointOps>;
+
+/** The owner's view of what was sent: messages with their attempts, redelivery, the event feed. */
+function createMessageOps(ctx: WebhooksCtx, ownEndpoint: EndpointOps['ownEndpoint']) {
+  const { db, clock } = ctx;
+  return {
     async messages(user_id: string, endpoint_id: string, limit: number) {
-      if (!(await service.ownEndpoint(user_id, endpoint_id))) return null;
+      if (!(await ownEndpoint(user_id, endpoint_id))) return null;
       const list = await store.messagesOf(db.kysely, endpoint_id, limit);
       return Promise.all(list.map(async (m) => ({ message: m, attempts: await store.attemptsOf(db.kysely, m.id) })));
     },
@@ -267,7 +292,16 @@ export function createWebhooks(deps: WebhooksDeps) {
     async feed(user_id: string, after: number, limit: number) {
       return store.userEventsAfter(db.kysely, user_id, after, limit);
     },
+  };
+}
 
+/** The worker's side: sealing legacy secrets, outbox -> messages, and sending due messages. */
+function createLoops(ctx: WebhooksCtx, renderers: Map<string, EventRenderer>) {
+  const { db, clock, key } = ctx;
+  const { checkedTarget } = createTargetCheck(ctx.config.allow_private_webhook_urls, ctx.resolve);
+  const deliver = createDeliver(ctx, checkedTarget);
+  let legacySealed = false;
+  return {
     /** Seals up to `limit` endpoint secrets still stored in plain text. Returns how many. */
     async sealLegacySecrets(limit = SEAL_BATCH_MAX): Promise<number> {
       // New rows are always sealed: once a pass finds none left, later ticks skip the scan.
@@ -309,6 +343,30 @@ export function createWebhooks(deps: WebhooksDeps) {
       await Promise.all([...lines.values()].map((m) => deliver(m)));
       return lines.size;
     },
+  };
+}
+
+export function createWebhooks(deps: WebhooksDeps) {
+  const { config } = deps;
+  const ctx: WebhooksCtx = {
+    db: deps.db,
+    clock: deps.clock,
+    config,
+    key: deps.encryption_key ?? loadEncryptionKey(config.encryption_key, config.data_dir),
+    resolve: deps.resolve ?? dnsResolve,
+    post: deps.post ?? ((url, headers, body, timeout_ms, addresses) => postWebhook(url, headers, body, timeout_ms, addresses, RESPONSE_BYTES_MAX)),
+  };
+  const renderers = new Map<string, EventRenderer>();
+  const endpoints = createEndpointOps(ctx);
+  const service = {
+    /** The module owning an aggregate type registers how its events look to the outside. */
+    registerRenderer(aggregate_type: string, render: EventRenderer): void {
+      renderers.set(aggregate_type, render);
+    },
+
+    ...endpoints,
+    ...createMessageOps(ctx, endpoints.ownEndpoint),
+    ...createLoops(ctx, renderers),
 
     /** A Worker for platform.workers. */
     worker(poll_ms = 1000) {
