@@ -196,8 +196,8 @@ function checkTiers(path: string | null, where: string, tiers: Array<{ max_amoun
   }
 }
 
-/** loadConfig(process.env, process.cwd()) -> Config, or throws ConfigError naming the bad key. */
-export function loadConfig(env: Record<string, string | undefined>, cwd: string): Config {
+/** Refuses SETTLE_* variables the server does not know (a typo would otherwise be ignored). */
+function checkKnownKeys(env: Record<string, string | undefined>): void {
   const known = new Set([
     'SETTLE_PORT', 'SETTLE_HOST', 'SETTLE_DATA_DIR', 'SETTLE_DATABASE_URL', 'SETTLE_CONFIG', 'SETTLE_DEPOSIT_MNEMONIC',
     'SETTLE_HOT_WALLET_PRIVATE_KEY', 'SETTLE_SMTP_URL', 'SETTLE_ENCRYPTION_KEY', 'SETTLE_PUBLIC_URL',
@@ -209,17 +209,18 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string)
     if (/^SETTLE_(TEST|BENCH)_/.test(key)) continue;
     if (key.startsWith('SETTLE_') && !known.has(key)) throw new ConfigError(`${key} is not a known setting`);
   }
-  const port = intFrom(env, 'SETTLE_PORT', 3000, 0, 65_535);
-  const data_dir = resolve(cwd, env.SETTLE_DATA_DIR || './data');
+}
+
+function databaseFrom(env: Record<string, string | undefined>, cwd: string, data_dir: string): Config['database'] {
   const dbUrl = env.SETTLE_DATABASE_URL || '';
   let database: Config['database'];
   if (/^postgres(ql)?:\/\//.test(dbUrl)) database = { kind: 'postgres', url: dbUrl };
   else if (dbUrl.includes('://')) throw new ConfigError(`SETTLE_DATABASE_URL must be postgres://… or a SQLite file path, got "${dbUrl}"`);
   else database = { kind: 'sqlite', path: dbUrl ? resolve(cwd, dbUrl) : resolve(data_dir, 'settle.db') };
+  return database;
+}
 
-  const config_path = env.SETTLE_CONFIG ? resolve(cwd, env.SETTLE_CONFIG) : null;
-  const file: ConfigFile = config_path ? readConfigFile(config_path) : {};
-
+function secretsFrom(env: Record<string, string | undefined>) {
   const encryption_key = env.SETTLE_ENCRYPTION_KEY || null;
   if (encryption_key && Buffer.from(encryption_key, 'base64').length !== 32) {
     throw new ConfigError('SETTLE_ENCRYPTION_KEY must be 32 bytes, base64-encoded');
@@ -232,22 +233,20 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string)
   }
   const smtp_url = env.SETTLE_SMTP_URL || null;
   if (smtp_url && !/^smtps?:\/\//.test(smtp_url)) throw new ConfigError('SETTLE_SMTP_URL must start with smtp:// or smtps://');
-  const public_url = (env.SETTLE_PUBLIC_URL || `http://127.0.0.1:${port}`).replace(/\/$/, '');
-  if (!/^https?:\/\/[^/]+/.test(public_url)) throw new ConfigError('SETTLE_PUBLIC_URL must be an absolute http(s) URL');
-  const privateHooks = env.SETTLE_ALLOW_PRIVATE_WEBHOOK_URLS;
-  if (privateHooks !== undefined && !['', '0', '1'].includes(privateHooks)) {
-    throw new ConfigError('SETTLE_ALLOW_PRIVATE_WEBHOOK_URLS must be 0 or 1');
-  }
+  return { encryption_key, hot, mnemonic, smtp_url };
+}
 
-  const metrics_token = env.SETTLE_METRICS_TOKEN || null;
-  if (metrics_token && !/^[\x21-\x7e]{24,256}$/.test(metrics_token)) throw new ConfigError('SETTLE_METRICS_TOKEN must be 24 to 256 printable characters without spaces');
+function dbTimeoutsFrom(env: Record<string, string | undefined>): Config['db_timeouts'] {
   const day_ms = 86_400_000;
-  const db_timeouts = {
+  return {
     statement_timeout_ms: intFrom(env, 'SETTLE_DB_STATEMENT_TIMEOUT_MS', 60_000, 0, day_ms),
     idle_in_transaction_timeout_ms: intFrom(env, 'SETTLE_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', 30_000, 0, day_ms),
     connect_timeout_ms: intFrom(env, 'SETTLE_DB_CONNECT_TIMEOUT_MS', 10_000, 0, 600_000),
   };
+}
 
+/** The limits and chains of the config file, checked beyond what its schema can say. */
+function fileSettingsFrom(file: ConfigFile, config_path: string | null): { limits: Limits; chains: ChainConfigFile[] } {
   const limits: Limits = { ...LIMITS };
   for (const [key, value] of Object.entries(file.limits ?? {})) {
     if (!(key in LIMITS)) throw new ConfigError(`${config_path}: "limits.${key}" is not a known limit`);
@@ -268,6 +267,31 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string)
 
   const four_eyes = file.support?.four_eyes_above_usd;
   if (four_eyes !== undefined && (four_eyes.split('.')[1]?.length ?? 0) > 2) throw new ConfigError(`${config_path}: "support.four_eyes_above_usd" has more than 2 decimals (US cents)`);
+  return { limits, chains };
+}
+
+/** loadConfig(process.env, process.cwd()) -> Config, or throws ConfigError naming the bad key. */
+export function loadConfig(env: Record<string, string | undefined>, cwd: string): Config {
+  checkKnownKeys(env);
+  const port = intFrom(env, 'SETTLE_PORT', 3000, 0, 65_535);
+  const data_dir = resolve(cwd, env.SETTLE_DATA_DIR || './data');
+  const database = databaseFrom(env, cwd, data_dir);
+
+  const config_path = env.SETTLE_CONFIG ? resolve(cwd, env.SETTLE_CONFIG) : null;
+  const file: ConfigFile = config_path ? readConfigFile(config_path) : {};
+
+  const { encryption_key, hot, mnemonic, smtp_url } = secretsFrom(env);
+  const public_url = (env.SETTLE_PUBLIC_URL || `http://127.0.0.1:${port}`).replace(/\/$/, '');
+  if (!/^https?:\/\/[^/]+/.test(public_url)) throw new ConfigError('SETTLE_PUBLIC_URL must be an absolute http(s) URL');
+  const privateHooks = env.SETTLE_ALLOW_PRIVATE_WEBHOOK_URLS;
+  if (privateHooks !== undefined && !['', '0', '1'].includes(privateHooks)) {
+    throw new ConfigError('SETTLE_ALLOW_PRIVATE_WEBHOOK_URLS must be 0 or 1');
+  }
+
+  const metrics_token = env.SETTLE_METRICS_TOKEN || null;
+  if (metrics_token && !/^[\x21-\x7e]{24,256}$/.test(metrics_token)) throw new ConfigError('SETTLE_METRICS_TOKEN must be 24 to 256 printable characters without spaces');
+  const db_timeouts = dbTimeoutsFrom(env);
+  const { limits, chains } = fileSettingsFrom(file, config_path);
 
   return {
     port,
