@@ -49,6 +49,10 @@ const assetFields = {
    * count 1:1 without it; an asset with neither is not limited by KYC amounts (review_above still applies).
    */
   usd_price: Type.Optional(Decimal),
+  /** The smallest withdrawal accepted, so that dust cannot drain the hot wallet's gas (default: none). */
+  min_withdrawal: Type.Optional(Decimal),
+  /** What a withdrawal costs the user, in the asset, booked to the platform's fees (default: 0). */
+  withdrawal_fee: Type.Optional(Decimal),
   confirmations: Type.Optional(Type.Array(ConfirmationTier, { minItems: 1, maxItems: 16 })),
 };
 const AssetFile = Type.Object(assetFields, { additionalProperties: false });
@@ -260,8 +264,10 @@ function fileSettingsFrom(file: ConfigFile, config_path: string | null): { limit
     const assets: Array<[string, ChainConfigFile['native']]> = [[`chains.${i}.native`, chain.native], ...(chain.tokens ?? []).map((t, j) => [`chains.${i}.tokens.${j}`, t] as [string, ChainConfigFile['native']])];
     for (const [where, asset] of assets) checkTiers(config_path, where, asset?.confirmations);
     for (const [where, asset] of assets) {
-      const decimals = asset?.review_above?.split('.')[1]?.length ?? 0;
-      if (asset && decimals > asset.decimals) throw new ConfigError(`${config_path}: "${where}.review_above" has more than ${asset.decimals} decimals`);
+      for (const key of ['review_above', 'min_withdrawal', 'withdrawal_fee'] as const) {
+        const decimals = asset?.[key]?.split('.')[1]?.length ?? 0;
+        if (asset && decimals > asset.decimals) throw new ConfigError(`${config_path}: "${where}.${key}" has more than ${asset.decimals} decimals`);
+      }
     }
   }
 

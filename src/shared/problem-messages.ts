@@ -75,6 +75,7 @@ export const PROBLEM_TEXTS: Readonly<Record<string, ProblemText>> = {
   // money
   unknown_asset: t('Unknown asset', '未知币种', '平台没有配置这个币种。'),
   unknown_chain: t('Unknown chain', '未知的链', '平台没有配置这条链。'),
+  amount_below_minimum: t('Amount below the minimum', '低于最低提币金额', '提币金额低于该币种的最低提币金额（见 /assets 的 min_withdrawal），请提高金额后重试。'),
   invalid_amount: t('Invalid amount', '金额无效', '金额无效：须为正数，且小数位不超过该币种的精度。'),
   invalid_address: t('Invalid address', '地址无效', '收款地址无效，请核对后重试。'),
   insufficient_funds: t('Insufficient funds', '余额不足', '您的可用余额不足以支付金额和手续费。'),

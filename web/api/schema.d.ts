@@ -1582,6 +1582,7 @@ export interface paths {
                                 contract_address: string | null;
                                 decimals: number;
                                 min_deposit: string | null;
+                                min_withdrawal: string | null;
                                 network: string;
                                 withdrawal_fee: string;
                             }[];

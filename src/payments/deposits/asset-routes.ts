@@ -16,16 +16,14 @@ const AssetInfo = Type.Object({
   min_deposit: Type.Union([Type.String(), Type.Null()]),
   confirmations: Type.Array(Tier),
   withdrawal_fee: Type.String(),
+  min_withdrawal: Type.Union([Type.String(), Type.Null()]),
 });
-
-/** The platform charges no withdrawal fee today (withdrawals' feeFor is not wired); when it does, this says so. */
-const WITHDRAWAL_FEE = '0';
 
 export function assetInfos(config: Pick<Config, 'chains'>) {
   return config.chains.flatMap((c) => {
-    const of = (a: { symbol: string; decimals: number; min_deposit?: string | undefined; confirmations?: Array<{ max_amount: string | null; blocks: number }> | undefined }, contract: string | null) => ({
+    const of = (a: { symbol: string; decimals: number; min_deposit?: string | undefined; min_withdrawal?: string | undefined; withdrawal_fee?: string | undefined; confirmations?: Array<{ max_amount: string | null; blocks: number }> | undefined }, contract: string | null) => ({
       asset: a.symbol, chain_id: c.chain_id, network: c.name, decimals: a.decimals, contract_address: contract,
-      min_deposit: a.min_deposit ?? null, confirmations: a.confirmations ?? [{ max_amount: null, blocks: DEFAULT_CONFIRMATIONS_BLOCKS }], withdrawal_fee: WITHDRAWAL_FEE,
+      min_deposit: a.min_deposit ?? null, confirmations: a.confirmations ?? [{ max_amount: null, blocks: DEFAULT_CONFIRMATIONS_BLOCKS }], withdrawal_fee: a.withdrawal_fee ?? '0', min_withdrawal: a.min_withdrawal ?? null,
     });
     return [...(c.native ? [of(c.native, null)] : []), ...(c.tokens ?? []).map((t) => of(t, t.address.toLowerCase()))];
   });

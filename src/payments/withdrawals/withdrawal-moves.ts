@@ -38,6 +38,9 @@ export interface AssetOnChain {
   contract: Hex | null;
   confirmations: Array<{ max_amount: string | null; blocks: number }> | undefined;
   review_above: string | undefined;
+  /** The smallest amount accepted and the fee charged on top, as configured (decimal strings). */
+  min_withdrawal: string | undefined;
+  withdrawal_fee: string | undefined;
   poll_ms: number;
   /** The chain's native coin (what gas is paid in), or null when the chain configures none. */
   native: string | null;
@@ -47,9 +50,9 @@ export function findAsset(config: Pick<Config, 'chains'>, code: string): AssetOn
   for (const c of config.chains) {
     const poll_ms = c.poll_interval_ms ?? 1000;
     const native = c.native?.symbol ?? null;
-    if (c.native?.symbol === code) return { code, decimals: c.native.decimals, chain_id: c.chain_id, contract: null, confirmations: c.native.confirmations, review_above: c.native.review_above, poll_ms, native };
+    if (c.native?.symbol === code) return { code, decimals: c.native.decimals, chain_id: c.chain_id, contract: null, confirmations: c.native.confirmations, review_above: c.native.review_above, min_withdrawal: c.native.min_withdrawal, withdrawal_fee: c.native.withdrawal_fee, poll_ms, native };
     const t = c.tokens?.find((x) => x.symbol === code);
-    if (t) return { code, decimals: t.decimals, chain_id: c.chain_id, contract: t.address.toLowerCase() as Hex, confirmations: t.confirmations, review_above: t.review_above, poll_ms, native };
+    if (t) return { code, decimals: t.decimals, chain_id: c.chain_id, contract: t.address.toLowerCase() as Hex, confirmations: t.confirmations, review_above: t.review_above, min_withdrawal: t.min_withdrawal, withdrawal_fee: t.withdrawal_fee, poll_ms, native };
   }
   return null;
 }

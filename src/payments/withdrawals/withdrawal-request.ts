@@ -10,7 +10,7 @@ import { ledgerAccountId, type AccountSpec, type TransferInput } from '../../led
 import { checkWithdrawalAddress } from '../../chain/chain.ts';
 import { platformAccount } from '../custody/chart.ts';
 import { ProblemError } from '../../shared/errors.ts';
-import { formatAmount } from '../../shared/money.ts';
+import { formatAmount, parseAmount } from '../../shared/money.ts';
 import type { UserStatus } from '../../shared/principal.ts';
 import { createPayment, getPayment, transitionPayment, type Payment, type TimelineEntry } from '../payments.ts';
 import { userMoneyLock } from '../payment-rules.ts';
@@ -81,10 +81,14 @@ async function check(c: WithdrawalContext, req: WithdrawalRequest, ids: Checked[
   const address = checkWithdrawalAddress(req.to_address, { isOwnDepositAddress: own, isInvoiceAddress: invoice });
   if (!address.ok) throw new ProblemError(422, 'invalid_address', address.detail, { reason: address.reason });
   if (req.amount_minor <= 0n) throw new ProblemError(422, 'invalid_amount', 'The amount must be more than zero.');
+  const minimum = configuredMinor(asset.min_withdrawal, asset.decimals);
+  if (minimum !== null && req.amount_minor < minimum) {
+    throw new ProblemError(422, 'amount_below_minimum', `The smallest ${asset.code} withdrawal is ${asset.min_withdrawal}; a smaller one would cost more in network fees than it moves.`);
+  }
   const blocked = refuseStatus(req.user_status);
   if (blocked) throw blocked;
   const now = clock.now_ms();
-  const fee = deps.feeFor?.(req.asset, req.amount_minor) ?? 0n;
+  const fee = deps.feeFor?.(req.asset, req.amount_minor) ?? configuredMinor(asset.withdrawal_fee, asset.decimals) ?? 0n;
   const account = deps.accountFacts ? await deps.accountFacts(db.kysely, req.user_id, now) : { created_at_ms: null, credentials_changed_at_ms: null };
   const rules = reviewRules({
     now_ms: now,
@@ -175,4 +179,12 @@ function withdrawalRow(req: WithdrawalRequest, k: Checked): WithdrawalRow {
     created_at_ms: now,
     updated_at_ms: now,
   };
+}
+
+/** A configured decimal amount in the asset's smallest unit (config validated its decimals), or null when not set. */
+function configuredMinor(text: string | undefined, decimals: number): bigint | null {
+  if (text === undefined) return null;
+  const parsed = parseAmount(text, decimals);
+  if (!parsed.ok) throw new Error(`configured amount ${text} did not parse: ${parsed.reason}`);
+  return parsed.amount_minor;
 }
