@@ -35,6 +35,17 @@ export const AnnouncementSchema = Type.Object({
   ends_at: Type.String(),
 });
 
+const ScheduleWindowBody = Type.Object(
+  {
+    scope: Type.String({ maxLength: 40 }),
+    starts_at: Type.String({ format: 'date-time' }),
+    ends_at: Type.String({ format: 'date-time' }),
+    message: Type.String({ minLength: 1, maxLength: 500 }),
+    message_zh: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+  },
+  { additionalProperties: false },
+);
+
 export function windowDto(w: MaintenanceWindow, now_ms: number) {
   return { id: w.id, scope: w.scope, starts_at: isoTime(w.starts_at_ms), ends_at: isoTime(effectiveEndMs(w)), message: w.message, message_zh: w.message_zh, active: isActive(w, now_ms), ended_early: w.ended_at_ms !== null && w.ended_at_ms < w.ends_at_ms, created_by: w.created_by };
 }
@@ -79,16 +90,7 @@ function staffWindowRoutes(app: TypedApp, maintenance: Maintenance, clock: Clock
         tags: ['staff'],
         summary: 'Schedule a maintenance window (admin)',
         security: [{ bearer: [] }],
-        body: Type.Object(
-          {
-            scope: Type.String({ maxLength: 40 }),
-            starts_at: Type.String({ format: 'date-time' }),
-            ends_at: Type.String({ format: 'date-time' }),
-            message: Type.String({ minLength: 1, maxLength: 500 }),
-            message_zh: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
-          },
-          { additionalProperties: false },
-        ),
+        body: ScheduleWindowBody,
         response: { 201: WindowSchema, '4xx': Problem },
       },
     },

@@ -87,6 +87,43 @@ function chainOfRequest(req: FastifyRequest, config: Config): number | null {
   return null;
 }
 
+/** The start and end of a window reach the outbox through these durable jobs. */
+function registerMaintenanceJobs(jobs: JobRunner, clock: Clock): void {
+  jobs.register(MAINTENANCE_STARTED_JOB, async (payload, ctx) => {
+    const { id } = payload as { id: string };
+    await ctx.commit(async (trx) => {
+      const w = await selectWindow(trx, id);
+      if (!w || w.ended_at_ms !== null) return;
+      await emitEvent(trx, { type: 'maintenance.started', aggregate_type: 'maintenance_window', aggregate_id: id, payload: { id, scope: w.scope, ends_at_ms: w.ends_at_ms } }, clock);
+    });
+  });
+  jobs.register(MAINTENANCE_ENDED_JOB, async (payload, ctx) => {
+    const { id } = payload as { id: string };
+    await ctx.commit(async (trx) => {
+      const w = await selectWindow(trx, id);
+      if (!w || (w.ended_at_ms !== null && w.ended_at_ms < w.ends_at_ms)) return;
+      await emitEvent(trx, { type: 'maintenance.ended', aggregate_type: 'maintenance_window', aggregate_id: id, payload: { id, scope: w.scope, ended_at_ms: w.ends_at_ms } }, clock);
+    });
+  });
+}
+
+/** A skip-override route module refusing covered money-moving requests while a window blocks them. */
+function maintenanceGuard(service: Pick<Maintenance, 'blocking'>, clock: Clock, config: Config): { name: string; plugin: FastifyPluginAsync } {
+  const plugin = async (app: FastifyInstance) => {
+    app.addHook('preValidation', async (req) => {
+      const kind = req.routeOptions.config?.moneyMoving;
+      if (!kind) return;
+      // After authentication: an anonymous caller learns nothing about maintenance.
+      if (!req.principal) throw problems.unauthenticated();
+      const w = await service.blocking(kind, chainOfRequest(req, config));
+      if (w) throw maintenanceProblem(w, clock.now_ms(), req.principal.locale);
+    });
+  };
+  // Not encapsulated: the hook must reach the routes of every later module.
+  (plugin as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
+  return { name: 'maintenance-guard', plugin };
+}
+
 export function createMaintenance(deps: { db: Db; clock: Clock; config: Config }): Maintenance {
   const { db, clock, config } = deps;
   const chain_ids = config.chains.map((c) => c.chain_id);
@@ -133,40 +170,8 @@ export function createMaintenance(deps: { db: Db; clock: Clock; config: Config }
       return blockingWindow(await selectCurrentWindows(db.kysely, now, WINDOWS_LISTED_MAX), now, kind, chain_id);
     },
 
-    registerJobs(jobs) {
-      jobs.register(MAINTENANCE_STARTED_JOB, async (payload, ctx) => {
-        const { id } = payload as { id: string };
-        await ctx.commit(async (trx) => {
-          const w = await selectWindow(trx, id);
-          if (!w || w.ended_at_ms !== null) return;
-          await emitEvent(trx, { type: 'maintenance.started', aggregate_type: 'maintenance_window', aggregate_id: id, payload: { id, scope: w.scope, ends_at_ms: w.ends_at_ms } }, clock);
-        });
-      });
-      jobs.register(MAINTENANCE_ENDED_JOB, async (payload, ctx) => {
-        const { id } = payload as { id: string };
-        await ctx.commit(async (trx) => {
-          const w = await selectWindow(trx, id);
-          if (!w || (w.ended_at_ms !== null && w.ended_at_ms < w.ends_at_ms)) return;
-          await emitEvent(trx, { type: 'maintenance.ended', aggregate_type: 'maintenance_window', aggregate_id: id, payload: { id, scope: w.scope, ended_at_ms: w.ends_at_ms } }, clock);
-        });
-      });
-    },
-
-    guard() {
-      const plugin = async (app: FastifyInstance) => {
-        app.addHook('preValidation', async (req) => {
-          const kind = req.routeOptions.config?.moneyMoving;
-          if (!kind) return;
-          // After authentication: an anonymous caller learns nothing about maintenance.
-          if (!req.principal) throw problems.unauthenticated();
-          const w = await service.blocking(kind, chainOfRequest(req, config));
-          if (w) throw maintenanceProblem(w, clock.now_ms(), req.principal.locale);
-        });
-      };
-      // Not encapsulated: the hook must reach the routes of every later module.
-      (plugin as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
-      return { name: 'maintenance-guard', plugin };
-    },
+    registerJobs: (jobs) => registerMaintenanceJobs(jobs, clock),
+    guard: () => maintenanceGuard(service, clock, config),
   };
   return service;
 }
