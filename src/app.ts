@@ -181,9 +181,46 @@ function registerOpsRoutes(app: App, deps: AppDeps): void {
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 }
 
+/** Per request: id, principal and rate limit on the way in; security headers, drain and metrics on the way out. */
+function registerRequestHooks(app: App, deps: AppDeps, setSecurityHeaders: ReturnType<typeof securityHeaders>): void {
+  const { config, clock, metrics } = deps;
+  const limiter = new RateLimiter(config.rate_limit.per_second, config.rate_limit.burst);
+  const started = new WeakMap<FastifyRequest, bigint>();
+
+  app.addHook('onRequest', async (req, reply) => {
+    started.set(req, process.hrtime.bigint());
+    reply.header('x-request-id', req.id);
+    if (deps.authenticate && req.url.startsWith('/api/')) req.principal = await deps.authenticate(req);
+    if (req.url.startsWith('/api/')) limiter.take(req.principal ? `u:${req.principal.user_id}` : `ip:${req.ip}`, clock.now_ms());
+  });
+
+  // Graceful shutdown: a response finished while closing tells the client to hang up, so that a
+  // keep-alive connection does not hold close() open until its idle timeout.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    setSecurityHeaders(req, reply);
+    // An answer given before the body was read (413, 401, 404 …) waits for the body's end, so
+    // that the client reads the answer instead of a broken pipe.
+    await drainRequest(req.raw, DRAIN_BYTES_MAX, DRAIN_MS_MAX);
+    return payload;
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unknown';
+    metrics.httpRequests.inc({ method: req.method, route, status: String(reply.statusCode) });
+    const t0 = started.get(req);
+    if (t0 !== undefined) metrics.httpDuration.observe({ method: req.method, route }, Number(process.hrtime.bigint() - t0) / 1e9);
+  });
+}
+
 /** const app = await buildApp(deps); const res = await app.inject({ method: 'GET', url: '/healthz' }) */
 export async function buildApp(deps: AppDeps): Promise<App> {
-  const { config, db, clock, metrics } = deps;
+  const { config, db, clock } = deps;
   const setSecurityHeaders = securityHeaders(config);
   const app = Fastify({
     ...(deps.loggerInstance ? { loggerInstance: deps.loggerInstance } : { logger: false }),
@@ -218,38 +255,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   await registerOpenApi(app);
 
-  const limiter = new RateLimiter(config.rate_limit.per_second, config.rate_limit.burst);
-  const started = new WeakMap<FastifyRequest, bigint>();
-
-  app.addHook('onRequest', async (req, reply) => {
-    started.set(req, process.hrtime.bigint());
-    reply.header('x-request-id', req.id);
-    if (deps.authenticate && req.url.startsWith('/api/')) req.principal = await deps.authenticate(req);
-    if (req.url.startsWith('/api/')) limiter.take(req.principal ? `u:${req.principal.user_id}` : `ip:${req.ip}`, clock.now_ms());
-  });
-
-  // Graceful shutdown: a response finished while closing tells the client to hang up, so that a
-  // keep-alive connection does not hold close() open until its idle timeout.
-  let closing = false;
-  app.addHook('preClose', async () => {
-    closing = true;
-  });
-
-  app.addHook('onSend', async (req, reply, payload) => {
-    if (closing) reply.header('connection', 'close');
-    setSecurityHeaders(req, reply);
-    // An answer given before the body was read (413, 401, 404 …) waits for the body's end, so
-    // that the client reads the answer instead of a broken pipe.
-    await drainRequest(req.raw, DRAIN_BYTES_MAX, DRAIN_MS_MAX);
-    return payload;
-  });
-
-  app.addHook('onResponse', async (req, reply) => {
-    const route = req.routeOptions.url ?? 'unknown';
-    metrics.httpRequests.inc({ method: req.method, route, status: String(reply.statusCode) });
-    const t0 = started.get(req);
-    if (t0 !== undefined) metrics.httpDuration.observe({ method: req.method, route }, Number(process.hrtime.bigint() - t0) / 1e9);
-  });
+  registerRequestHooks(app, deps, setSecurityHeaders);
 
   registerIdempotency(app, db, clock, (req) => (req.principal ? `user:${req.principal.user_id}` : `ip:${req.ip}`));
 
