@@ -17,7 +17,7 @@ import { openDb, type Db } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { createLedger, type Ledger } from '../src/ledger/ledger.ts';
 import { systemClock } from '../src/shared/clock.ts';
-import { transferHash } from '../src/ledger/ledger-rules.ts';
+import { transferHash } from '../src/ledger/ledger-replay-rules.ts';
 import { ledgerAccountId, type AccountSpec, type TransferInput } from '../src/ledger/ledger-types.ts';
 
 const SECONDS = Number(process.env.SETTLE_BENCH_SECONDS ?? 5);

@@ -10,7 +10,8 @@ import { DIALECTS, openTestDb, type TestDb } from '../../test/helpers/db.ts';
 import { migrateTo, migrateToLatest } from '../db/migrate.ts';
 import { systemClock } from '../shared/clock.ts';
 import { createLedger } from './ledger.ts';
-import { GENESIS_HASH, transferHash } from './ledger-rules.ts';
+import { GENESIS_HASH } from './ledger-rules.ts';
+import { transferHash } from './ledger-replay-rules.ts';
 import { verifyLedger } from './ledger-verify.ts';
 import type { Transfer } from './ledger-types.ts';
 

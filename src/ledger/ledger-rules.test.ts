@@ -2,7 +2,8 @@
 // (idempotency, flags, two-phase, expiry, linked chains, hash chain). Method: apply small batches
 // to in-memory states and compare with hand-computed expectations.
 import { describe, expect, it } from 'vitest';
-import { GENESIS_HASH, applyBatch, newBatchState, ownerBalances, transferHash, type AccountState, type BatchState, type RuleInput } from './ledger-rules.ts';
+import { GENESIS_HASH, applyBatch, newBatchState, type AccountState, type BatchState, type RuleInput } from './ledger-rules.ts';
+import { ownerBalances, transferHash } from './ledger-replay-rules.ts';
 import type { LedgerAccount, TransferInput } from './ledger-types.ts';
 
 let nums = 0;

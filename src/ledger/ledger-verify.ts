@@ -4,7 +4,8 @@
 // credits (posted and pending).
 // It reads in pages by seq, so memory grows with accounts and open pending transfers only.
 import type { DbExecutor } from '../db/database.ts';
-import { GENESIS_HASH, flagViolation, replayTransfer, transferHash, zeroBalances, type Balances } from './ledger-rules.ts';
+import { GENESIS_HASH } from './ledger-rules.ts';
+import { flagViolation, replayTransfer, transferHash, zeroBalances, type Balances } from './ledger-replay-rules.ts';
 import { selectAllAccounts, selectHead, selectLastSeqs, selectTransfersAfter } from './ledger-store.ts';
 
 export interface VerifyReport {

@@ -18,11 +18,10 @@ import { enqueueJob, type JobRunner } from '../jobs/jobs.ts';
 import { LIMITS } from '../config.ts';
 import { assert } from '../shared/assert.ts';
 import type { Clock } from '../shared/clock.ts';
-import { accountIdsToLock, applyBatch, newBatchState, ownerBalances, transferIdsToLoad, type RuleInput } from './ledger-rules.ts';
+import { accountIdsToLock, applyBatch, newBatchState, transferIdsToLoad, type RuleInput } from './ledger-rules.ts';
+import { ownerBalances } from './ledger-replay-rules.ts';
 import {
-  SqliteStatements,
   insertAccounts,
-  pgTx,
   selectAccounts,
   selectAssets,
   selectHistory,
@@ -31,6 +30,7 @@ import {
   upsertAssets,
   type LedgerTx,
 } from './ledger-store.ts';
+import { SqliteStatements, pgTx } from './ledger-batch-store.ts';
 import type { AccountSpec, AssetSpec, LedgerAccount, OwnerBalance, Transfer, TransferInput, TransferResult } from './ledger-types.ts';
 
 export interface Ledger {
