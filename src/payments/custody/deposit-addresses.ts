@@ -89,3 +89,15 @@ export async function earliestIssuedBlock(ex: DbExecutor, chain_id: number): Pro
   const r = await ex.selectFrom('deposit_addresses').select((eb) => eb.fn.min('issued_at_block').as('m')).where('chain_id', '=', chain_id).executeTakeFirst();
   return r?.m === null || r?.m === undefined ? null : Number(r.m);
 }
+
+/**
+ * Where a chain's scan cursor starts when it is created: never after the configured start_block,
+ * any deposit address's issue block, or `issuing` (an address being issued now, e.g. an invoice's);
+ * null when none of them is known. Whoever creates the cursor asks this, so that no creator skips
+ * a block another address was issued at.
+ * firstScanBlock(ex, 31337, undefined, 40) -> 12 when a deposit address was issued at block 12
+ */
+export async function firstScanBlock(ex: DbExecutor, chain_id: number, start_block: number | undefined, issuing: number | null = null): Promise<number | null> {
+  const candidates = [start_block, await earliestIssuedBlock(ex, chain_id), issuing].filter((v): v is number => v !== undefined && v !== null);
+  return candidates.length ? Math.min(...candidates) : null;
+}

@@ -106,10 +106,14 @@ export async function selectRefunds(ex: DbExecutor, invoice_id: string): Promise
   return ex.selectFrom('invoice_refunds').selectAll().where('invoice_id', '=', invoice_id).orderBy('created_at_ms').execute();
 }
 
-/** Pulls the chain's scan cursor back to a block (or creates it there): the scanner never starts after an address's issue block. */
-export async function pullCursorBack(ex: DbExecutor, chain_id: number, block: number, now_ms: number): Promise<void> {
+/**
+ * Pulls the chain's scan cursor back to a block, or creates it at `create_at` when there is none
+ * (the caller's firstScanBlock: at or before `block`, and before every address issued earlier):
+ * the scanner never starts after an address's issue block.
+ */
+export async function pullCursorBack(ex: DbExecutor, chain_id: number, block: number, create_at: number, now_ms: number): Promise<void> {
   const moved = await ex.updateTable('chain_cursors').set({ next_block: block, updated_at_ms: now_ms }).where('chain_id', '=', chain_id).where('next_block', '>', block).executeTakeFirst();
   if (Number(moved.numUpdatedRows) > 0) return;
   const exists = await ex.selectFrom('chain_cursors').select('chain_id').where('chain_id', '=', chain_id).executeTakeFirst();
-  if (!exists) await ex.insertInto('chain_cursors').values({ chain_id, next_block: block, head: null, head_seen_at_ms: null, block_time_ms: null, updated_at_ms: now_ms }).execute();
+  if (!exists) await ex.insertInto('chain_cursors').values({ chain_id, next_block: create_at, head: null, head_seen_at_ms: null, block_time_ms: null, updated_at_ms: now_ms }).execute();
 }

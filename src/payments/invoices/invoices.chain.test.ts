@@ -93,6 +93,19 @@ describe.each(DIALECTS)('invoices on a real chain on %s', (dialect) => {
     expect((await balance('usr_merchant')).available_minor).toBe(USDT(10));
   });
 
+  it('an invoice created before the first scan never starts the scanner after an earlier deposit address', async () => {
+    // A user's address is issued, paid, and only then (the scanner has not run yet) an invoice is
+    // created at a later head: the cursor it creates must not skip the user's payment.
+    const userAddress = await env.address('usr_early');
+    await pay(userAddress, USDT(3));
+    await mine(chainEnv.client, 2);
+    const c = await invoices.create({ user_id: 'usr_merchant', asset: 'USDT', amount_minor: USDT(10), expires_in_s: 900 });
+    if (c.result !== 'created') throw new Error(c.reason);
+    await mine(chainEnv.client, 3);
+    await scanner.tick();
+    expect((await balance('usr_early')).available_minor).toBe(USDT(3));
+  });
+
   it('paid after expiry (block time): expired with paid_late, and the merchant is credited', async () => {
     const c = await invoices.create({ user_id: 'usr_merchant', asset: 'USDT', amount_minor: USDT(5), expires_in_s: 10 });
     if (c.result !== 'created') throw new Error(c.reason);

@@ -24,6 +24,7 @@ import { deterministicId, newId } from '../../shared/ids.ts';
 import type { UserStatus } from '../../shared/principal.ts';
 import { systemClock, type Clock } from '../../shared/clock.ts';
 import { assetsFromChains, type AssetInfo } from '../payment-rules.ts';
+import { firstScanBlock } from '../custody/deposit-addresses.ts';
 import type { Withdrawals } from '../withdrawals/withdrawals.ts';
 import { createRefusal, EXPIRES_IN_S_DEFAULT, markRefusal, type CreateRefusal, type InvoiceException, type InvoiceStatus } from './invoice-rules.ts';
 import { emitInvoiceEvent, invoiceSnapshot, mirrorDeposits, recomputeInvoice, type InvoiceContext } from './invoice-payments.ts';
@@ -157,7 +158,10 @@ async function createInvoice(ctx: ServiceContext, input: NewInvoice): Promise<Cr
           updated_at_ms: now,
         };
         await store.insertInvoice(trx, row);
-        await store.pullCursorBack(trx, chain_id, issued_at_block, now);
+        // Were this the chain's first address, the cursor it creates must still cover the users'
+        // deposit addresses issued before it (and start_block): a payment to them is never skipped.
+        const start_block = ctx.deps.config.chains.find((c) => c.chain_id === chain_id)?.start_block;
+        await store.pullCursorBack(trx, chain_id, issued_at_block, (await firstScanBlock(trx, chain_id, start_block, issued_at_block)) ?? issued_at_block, now);
         await enqueueJob(trx, EXPIRE_JOB, { id: row.id }, { run_at_ms: row.expires_at_ms, unique_key: `${EXPIRE_JOB}:${row.id}` }, clock);
         await emitInvoiceEvent(ctx, trx, row);
         return { result: 'created' as const, invoice: row };
