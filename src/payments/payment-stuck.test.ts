@@ -44,4 +44,20 @@ describe.each(DIALECTS)('stuck detection on %s', (dialect) => {
     clock.advance(3600_000);
     expect(await detectStuck(view)).toBe(0);
   });
+
+  // Detection looks at every watched payment, not only the oldest few hundred: 600 older payments
+  // that wait on a person (frozen holds, no ETA) must not hide a newer stuck one.
+  it('a stuck payment behind 600 older frozen holds is reported', async () => {
+    await t.db.transaction(async (trx) => {
+      for (let i = 0; i < 600; i++) {
+        await createPayment(trx, { id: `pay_f${String(i).padStart(4, '0')}`, user_id: 'u1', kind: 'transfer', direction: 'in', asset: 'USDT', amount_minor: 1n, status: 'held', hold: 'account_frozen' }, clock);
+      }
+    });
+    clock.advance(60_000);
+    await t.db.transaction((trx) => createPayment(trx, { id: 'pay_late', user_id: 'u2', kind: 'deposit', direction: 'in', asset: 'USDT', amount_minor: 1n, status: 'confirming', confirmations: { current: 1, required: 3 } }, clock));
+    clock.advance(11 * 60_000);
+    expect(await detectStuck(view)).toBe(1);
+    const events = await t.db.kysely.selectFrom('outbox_events').select('aggregate_id').where('type', '=', 'payment.stuck').execute();
+    expect(events.map((e) => e.aggregate_id)).toEqual(['pay_late']);
+  }, 60_000);
 });
