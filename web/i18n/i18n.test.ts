@@ -4,8 +4,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import en from './en.json';
-import zhCN from './zh-CN.json';
+import { EN_CATALOGUE as en, ZH_CATALOGUE as zhCN } from './catalogues.ts';
 import { KINDS, STATUSES } from '../pages/payments/PaymentsPage.tsx';
 
 type Tree = { [k: string]: string | Tree };

@@ -3,8 +3,7 @@
 // ?lang=, the saved choice, Accept-Language).
 import i18next from 'i18next';
 import { initReactI18next } from 'react-i18next';
-import en from './en.json';
-import zhCN from './zh-CN.json';
+import { EN_CATALOGUE, ZH_CATALOGUE } from './catalogues.ts';
 
 export type Lang = 'en' | 'zh-CN';
 export const LANGS: readonly Lang[] = ['en', 'zh-CN'];
@@ -15,7 +14,7 @@ export function asLang(v: string | null | undefined): Lang {
 
 export function initI18n(lang: Lang): typeof i18next {
   void i18next.use(initReactI18next).init({
-    resources: { en: { translation: en }, 'zh-CN': { translation: zhCN } },
+    resources: { en: { translation: EN_CATALOGUE }, 'zh-CN': { translation: ZH_CATALOGUE } },
     lng: lang,
     fallbackLng: false,
     interpolation: { escapeValue: false },
