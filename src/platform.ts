@@ -294,7 +294,7 @@ function wireReconcile(platform: Platform, hotWallets: Map<number, Sender>, log:
 function wireWeb(platform: Platform): void {
   const { config, db, accounts } = platform;
   platform.routes.push({ name: 'assets', plugin: assetRoutes(config) });
-  platform.routes.push({ name: 'stream', plugin: streamRoutes({ db, payment: livePaymentReader(platform.payments!.view) }) });
+  platform.routes.push({ name: 'stream', plugin: streamRoutes({ db, readers: { payment: livePaymentReader(platform.payments!.view) } }) });
   platform.routes.push({ name: 'web', prefix: '', plugin: webRoutes({ dist_dir: WEB_DIST, authenticate: accounts.authenticate, secure_cookies: config.public_url.startsWith('https://') }) });
 }
 

@@ -60,7 +60,7 @@ describe.each(DIALECTS)('GET /stream (%s)', (dialect) => {
   let dispatch: () => Promise<number>;
 
   beforeAll(async () => {
-    h = await startHarness(dialect, ({ t, view }) => [{ name: 'stream', plugin: streamRoutes({ db: t.db, payment: livePaymentReader(view), poll_ms: 30, heartbeat_ms: 100 }) }]);
+    h = await startHarness(dialect, ({ t, view }) => [{ name: 'stream', plugin: streamRoutes({ db: t.db, readers: { payment: livePaymentReader(view) }, poll_ms: 30, heartbeat_ms: 100 }) }]);
     const webhooks = createWebhooks({ db: h.t.db, clock: h.clock, config: h.config });
     webhooks.registerRenderer('payment', paymentEventRenderer(h.view));
     dispatch = async () => { while ((await webhooks.dispatchTick()) > 0); return 0; };

@@ -1,5 +1,5 @@
-// GET /api/v1/stream (API.md "Live updates"): the caller's own payment events as server-sent
-// events. It polls the caller's event feed (user_events: the outbox rendered per user by the
+// GET /api/v1/stream (API.md "Live updates"): the caller's own events as server-sent
+// events (each family through its LiveReader). It polls the caller's event feed (user_events: the outbox rendered per user by the
 // webhook dispatcher), so that it works whichever process wrote the event, and sends each
 // payment as it is NOW, in the caller's language (`payment.updated`, `id:` the feed's seq).
 // `Last-Event-ID` resumes after that seq; without it the stream starts at the present.
@@ -9,10 +9,22 @@ import type { Db } from '../db/database.ts';
 import { ProblemError } from '../shared/errors.ts';
 import { requireScope, type Principal } from '../shared/principal.ts';
 
+/**
+ * How one family of events (`payment.*`, `case.*`, `trade.*`, `notification.*`) reaches the
+ * stream: `event` is the SSE `event:` name for a stored type (e.g. `payment.credited` ->
+ * `payment.updated`), `read` the object as the caller may see it NOW (from the stored webhook
+ * body `{type, data}`), or null when it is not theirs / gone. Modules register theirs in
+ * platform.ts; a type with no reader is not streamed.
+ */
+export interface LiveReader {
+  event(type: string): string;
+  read(principal: Principal, body: { type: string; data: unknown }): Promise<unknown>;
+}
+
 export interface StreamDeps {
   db: Db;
-  /** The payment as GET /payments/{id} shows it to `principal`, or null when not theirs. */
-  payment(principal: Principal, id: string): Promise<unknown>;
+  /** Readers by the event type's prefix before the first dot: `payment`, `case`, `trade`, … */
+  readers: Record<string, LiveReader>;
   poll_ms?: number;
   heartbeat_ms?: number;
 }
@@ -57,7 +69,7 @@ export function streamRoutes(deps: StreamDeps): FastifyPluginAsync {
       config: { auth: 'any' },
       schema: {
         tags: ['live'],
-        summary: 'Your payments as they change (text/event-stream; payment.updated with the full payment, id: a cursor, Last-Event-ID resumes)',
+        summary: 'Your payments, cases, P2P orders and notifications as they change (text/event-stream; event: payment.updated | case.message | case.updated | trade.updated | notification.created with the full object, id: a cursor, Last-Event-ID resumes)',
         security: [{ bearer: [] }],
         headers: Type.Object({ 'last-event-id': Type.Optional(Type.String({ maxLength: 20 })) }),
       },
@@ -78,11 +90,12 @@ export function streamRoutes(deps: StreamDeps): FastifyPluginAsync {
           const rows = await deps.db.kysely.selectFrom('user_events').select(['seq', 'type', 'body']).where('user_id', '=', me.user_id).where('seq', '>', cursor).orderBy('seq').limit(BATCH_MAX).execute();
           for (const r of rows) {
             cursor = Number(r.seq);
-            if (!r.type.startsWith('payment.')) continue;
-            const id = (JSON.parse(r.body) as { data?: { id?: string } }).data?.id;
-            const payment = id ? await deps.payment(me, id) : null;
-            if (!payment || ended) continue;
-            reply.raw.write(`event: payment.updated\nid: ${cursor}\ndata: ${JSON.stringify({ type: 'payment.updated', data: payment })}\n\n`);
+            const reader = deps.readers[r.type.split('.')[0]!];
+            if (!reader) continue;
+            const data = await reader.read(me, JSON.parse(r.body) as { type: string; data: unknown });
+            if (data === null || data === undefined || ended) continue;
+            const event = reader.event(r.type);
+            reply.raw.write(`event: ${event}\nid: ${cursor}\ndata: ${JSON.stringify({ type: event, data })}\n\n`);
           }
         } catch (error) {
           req.log.warn({ err: error }, 'stream poll failed');

@@ -3809,7 +3809,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Your payments as they change (text/event-stream; payment.updated with the full payment, id: a cursor, Last-Event-ID resumes) */
+        /** Your payments, cases, P2P orders and notifications as they change (text/event-stream; event: payment.updated | case.message | case.updated | trade.updated | notification.created with the full object, id: a cursor, Last-Event-ID resumes) */
         get: {
             parameters: {
                 query?: never;
