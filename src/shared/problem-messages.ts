@@ -93,6 +93,8 @@ export const PROBLEM_TEXTS: Readonly<Record<string, ProblemText>> = {
   refunds_unavailable: t('Refunds unavailable', '退款不可用', '此部署未配置提现模块，无法退款。'),
   invalid_webhook_url: t('Invalid webhook URL', 'Webhook 地址无效', 'Webhook 地址必须是公网上的 https 地址，且不能包含用户名或密码。'),
   too_many_endpoints: t('Too many webhook endpoints', 'Webhook 端点过多', '您的 Webhook 端点已达上限，请先删除一个。'),
+  // support channels and the business calendar
+  invalid_support_calendar: t('Invalid business calendar', '工作日历无效', '工作日历无效：时区须为 IANA 时区（如 Asia/Shanghai），每天的时段须为 "HH:MM" 且结束晚于开始、互不重叠，节假日须为 YYYY-MM-DD，且每周至少有一段营业时间。'),
   // operations (staff)
   already_acknowledged: t('Already acknowledged', '已确认', '此事件已经被确认过。'),
   window_scope_invalid: t('Invalid window scope', '维护范围无效', '维护范围须为 "global" 或 "chain:<链编号>"。'),
