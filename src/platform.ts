@@ -21,7 +21,7 @@ import { accountsRoutes } from './accounts/accounts-routes.ts';
 import { MAIL_JOB, createMailer, createWebhooks, mailJobHandler, startDevMailbox, webhookRoutes, type DevMailbox, type Webhooks } from './notify/notify.ts';
 import { createEvmClient } from './chain/chain.ts';
 import { createHotWallets, devHotWalletKey, hotWalletWorker, type Sender } from './chain/chain.ts';
-import { findAddressOwner } from './payments/custody/deposit-addresses.ts';
+import { addressOwnerIds, findAddressOwner } from './payments/custody/deposit-addresses.ts';
 import { createDeposits, registerChainAssets, type Deposits } from './payments/deposits/deposits.ts';
 import { depositRoutes } from './payments/deposits/deposit-routes.ts';
 import type { Hex } from './chain/chain.ts';
@@ -160,7 +160,9 @@ function wireLedgerAndAccounts(platform: Platform): void {
 
   // Accounts: sessions and API keys authenticate every request; mail leaves through mail.send jobs.
   platform.authenticate = accounts.authenticate;
-  platform.routes.push({ name: 'accounts', plugin: accountsRoutes(accounts, { upload_bytes_max: config.limits.upload_bytes_max, account_body_bytes_max: config.limits.account_body_bytes_max, clock }) });
+  // Staff search finds a user by deposit address too: payments owns the addresses, so it answers.
+  const addressOwners = (address: string) => addressOwnerIds(platform.db.kysely, address);
+  platform.routes.push({ name: 'accounts', plugin: accountsRoutes(accounts, { upload_bytes_max: config.limits.upload_bytes_max, account_body_bytes_max: config.limits.account_body_bytes_max, clock, addressOwners }) });
   const mailer = createMailer(config.smtp_url ?? mailbox!.url);
   jobs.register(MAIL_JOB, mailJobHandler(mailer));
   platform.closers.push(async () => {

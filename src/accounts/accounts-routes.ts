@@ -13,10 +13,10 @@ import type { Accounts } from './accounts.ts';
 import { apiKeyRoutes } from './api-key-routes.ts';
 import { authRoutes, notMeRoutes } from './auth-routes.ts';
 import { meAccountRoutes, meKycRoutes, meRoutes } from './me-routes.ts';
-import { staffQueueRoutes, staffUserRoutes } from './staff-routes.ts';
+import { staffQueueRoutes, staffUserRoutes, type AddressOwners } from './staff-routes.ts';
 
 /** accountsRoutes(accounts) -> the Fastify plugin mounted under /api/v1. */
-export function accountsRoutes(accounts: Accounts, opts: { upload_bytes_max: number; account_body_bytes_max: number; clock: Clock }): FastifyPluginAsync {
+export function accountsRoutes(accounts: Accounts, opts: { upload_bytes_max: number; account_body_bytes_max: number; clock: Clock; addressOwners?: AddressOwners }): FastifyPluginAsync {
   return async (app: FastifyInstance) => {
     app.addHook('onRequest', async (req) => enforceRouteAuth(req.routeOptions.config.auth, req.principal, { method: req.method, now_ms: opts.clock.now_ms() }));
     // Accounts routes take a few small fields: a tight limit unless the route says otherwise (the upload).
@@ -30,7 +30,7 @@ export function accountsRoutes(accounts: Accounts, opts: { upload_bytes_max: num
     await app.register(meAccountRoutes(accounts));
     await app.register(meKycRoutes(accounts, opts));
     await app.register(apiKeyRoutes(accounts));
-    await app.register(staffUserRoutes(accounts));
+    await app.register(staffUserRoutes(accounts, opts.addressOwners));
     await app.register(staffQueueRoutes(accounts));
   };
 }

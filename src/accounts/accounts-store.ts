@@ -1,5 +1,5 @@
 // Kysely queries for the accounts tables: no decisions here, only reads and writes.
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { Db, DbExecutor } from '../db/database.ts';
 import { precompile, type Placeholder } from '../db/precompiled.ts';
 import type { AuditTable } from '../db/schema.ts';
@@ -34,6 +34,26 @@ function usersByIdOrEmailQuery(ex: DbExecutor, id: string, email: string) {
 }
 export async function usersByIdOrEmail(ex: DbExecutor, id: string, email: string): Promise<UserRow[]> {
   return usersByIdOrEmailQuery(ex, id, email).execute();
+}
+/**
+ * A staff search, newest first (ids sort by creation time), strictly before `before_id`: users
+ * whose email or id starts with `prefix` (compared with substr, which is exact and alike on
+ * SQLite and PostgreSQL, where LIKE differs in case and escaping), or whose id is in `ids`.
+ * With neither, every user.
+ */
+export async function searchUsers(ex: DbExecutor, filter: { prefix: string | null; ids: readonly string[]; before_id: string | null }, limit: number): Promise<UserRow[]> {
+  let q = ex.selectFrom('users').selectAll();
+  const { prefix, ids } = filter;
+  if (prefix !== null) {
+    const n = sql.lit(prefix.length);
+    q = q.where((eb) => eb.or([
+      eb(sql<string>`substr(email, 1, ${n})`, '=', prefix),
+      eb(sql<string>`substr(id, 1, ${n})`, '=', prefix),
+      ...(ids.length > 0 ? [eb('id', 'in', ids)] : []),
+    ]));
+  } else if (ids.length > 0) q = q.where('id', 'in', ids);
+  if (filter.before_id !== null) q = q.where('id', '<', filter.before_id);
+  return q.orderBy('id', 'desc').limit(limit).execute();
 }
 export async function updateUser(ex: DbExecutor, id: string, patch: Partial<UserRow>): Promise<void> {
   await ex.updateTable('users').set(patch).where('id', '=', id).execute();

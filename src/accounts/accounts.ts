@@ -35,7 +35,7 @@ import { authenticate, cookieOptions } from './authenticate.ts';
 import { commonPasswords } from './common-passwords.ts';
 import { listKycDocuments, readKycDocument, uploadKycDocument } from './kyc-documents.ts';
 import { notMe, notMeLocale } from './new-device.ts';
-import { changeEmail, changePassword, findUserIdByEmail, getUser, notifications, securityEvents, setLocale, staffView } from './profile.ts';
+import { changeEmail, changePassword, findUserIdByEmail, getUser, notifications, securityEvents, searchUsers, setLocale, staffView } from './profile.ts';
 import { endSession, grantStepUpForTests, issueSessionForTests, listSessions, logout } from './sessions.ts';
 import { createUserWithRoles, login, register } from './sign-in.ts';
 import { resendEmailCode, verifyEmailCode } from './email-verification.ts';
@@ -73,7 +73,7 @@ export function createAccounts(deps: AccountsDeps) {
     ...bindContext(ctx, { authenticate, cookieOptions, logout, listSessions, endSession, issueSessionForTests, grantStepUpForTests }),
     ...bindContext(ctx, { stepUpFactors, requireStepUp, stepUp, totpSetup, totpEnable, totpDisable }),
     ...bindContext(ctx, { createApiKey, listApiKeys, revokeApiKey }),
-    ...bindContext(ctx, { getUser, findUserIdByEmail, setLocale, changePassword, changeEmail, notifications, securityEvents, staffView }),
+    ...bindContext(ctx, { getUser, findUserIdByEmail, setLocale, changePassword, changeEmail, notifications, securityEvents, staffView, searchUsers }),
     ...bindContext(ctx, { verifyEmailCode, resendEmailCode }),
     ...bindContext(ctx, { uploadKycDocument, listKycDocuments, readKycDocument }),
     ...bindContext(ctx, { standing, transferParties, canSend, canWithdraw, freeze, staffFreeze, restrict, setKycLevel }),

@@ -115,3 +115,18 @@ export async function staffView(ctx: AccountsContext, user_id: string) {
   const pending = await store.pendingUnfreezeRequestOf(db.kysely, user_id);
   return { user: await toDto(ctx, db.kysely, u), live_sessions: sessions.length, pending_unfreeze_request_id: pending?.id ?? null, kyc_documents: await listKycDocuments(ctx, user_id) };
 }
+
+/**
+ * Staff search (GET /admin/users?q=): by email prefix, id prefix (an exact id included) or, when
+ * the caller resolved `q` as a deposit address, the address's owners; newest first, cursor =
+ * last id. searchUsers(ctx, { q: 'ann@', owner_ids: [], cursor: null }, 20) -> { data, next_cursor }
+ */
+export async function searchUsers(ctx: AccountsContext, input: { q: string | null; owner_ids: readonly string[]; cursor: string | null }, limit: number) {
+  const text = input.q?.trim().toLowerCase() ?? '';
+  const rows = await store.searchUsers(ctx.db.kysely, { prefix: text === '' ? null : text, ids: input.owner_ids, before_id: input.cursor }, limit + 1);
+  const page = rows.slice(0, limit);
+  return {
+    data: await Promise.all(page.map((u) => toDto(ctx, ctx.db.kysely, u))),
+    next_cursor: rows.length > limit ? (page[page.length - 1]?.id ?? null) : null,
+  };
+}

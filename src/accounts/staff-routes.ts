@@ -14,10 +14,33 @@ const FreezeReason = Type.Union(FREEZE_REASONS.map((r) => Type.Literal(r)));
 const Note = Type.String({ minLength: 1, maxLength: 500 });
 const UnfreezeResult = Type.Object({ user: User, unfreeze_request: Type.Union([UnfreezeRequest, Type.Null()]) });
 
-/** /admin/users/{id} and what staff do to that account. */
-export function staffUserRoutes(accounts: Accounts) {
+const UserSearchQuery = Type.Object({
+  q: Type.Optional(Type.String({ minLength: 1, maxLength: 254, description: 'An email prefix, a user id (or its prefix), or a deposit address (exact)' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  cursor: Type.Optional(Id),
+});
+const DEPOSIT_ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/;
+
+/** Who owns a deposit address (any chain): the payments module answers, wired in by the platform. */
+export type AddressOwners = (address: string) => Promise<string[]>;
+
+/** /admin/users (search), /admin/users/{id} and what staff do to that account. */
+export function staffUserRoutes(accounts: Accounts, addressOwners: AddressOwners = async () => []) {
   return async (fastify: FastifyInstance) => {
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+    // A read, like GET /admin/users/{id}: not written to the audit log (staff actions are).
+    app.get('/admin/users', {
+      config: { auth: STAFF_ACTIONS.read_users },
+      schema: {
+        tags: staffTags, summary: 'Find users by email prefix, id or deposit address, newest first', querystring: UserSearchQuery,
+        response: { 200: Type.Object({ data: Type.Array(User), next_cursor: Type.Union([Type.String(), Type.Null()]) }) },
+      },
+    }, async (req) => {
+      const q = req.query.q?.trim() ?? null;
+      const owner_ids = q !== null && DEPOSIT_ADDRESS_RE.test(q) ? await addressOwners(q.toLowerCase()) : [];
+      return accounts.searchUsers({ q, owner_ids, cursor: req.query.cursor ?? null }, req.query.limit ?? 20);
+    });
+
     app.get('/admin/users/:id', {
       config: { auth: STAFF_ACTIONS.read_users },
       schema: {

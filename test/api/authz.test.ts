@@ -177,7 +177,7 @@ describe('authorization walk over every registered route', () => {
   it('collects the routes of every module', () => {
     const names = routes.map((r) => `${r.method} ${r.url}`);
     expect(names).toEqual(expect.arrayContaining(['POST /api/v1/auth/login', 'GET /api/v1/me', 'POST /api/v1/admin/unfreeze-requests/:id/approve',
-      'GET /api/v1/admin/withdrawals/reviews', 'POST /api/v1/admin/withdrawals/:id/approve', 'POST /api/v1/admin/withdrawals/:id/reject']));
+      'GET /api/v1/admin/users', 'GET /api/v1/admin/withdrawals/reviews', 'POST /api/v1/admin/withdrawals/:id/approve', 'POST /api/v1/admin/withdrawals/:id/reject']));
     expect(routes.length).toBeGreaterThan(25);
     if (process.env.AUTHZ_PRINT) console.log(`${routes.length} routes walked:\n${names.join('\n')}\nowner ids: ${ownerIds.join(' ')}`);
   });

@@ -51,18 +51,21 @@ describe.each(LANGS)('accounts in %s', (lang: Lang) => {
     // Staff turn 2FA on first; that step-up also covers the staff actions below (15 minutes).
     await turnOnTwoFactor(staff.page, lang, new Set());
     await staff.page.click('nav a[href="/admin"]');
-    await staff.page.fill('input[name=user_id]', me.id);
-    await staff.page.locator('input[name=user_id]').press('Enter');
+    // Found by the start of the email (GET /admin/users?q=): the one match opens by itself.
+    await staff.page.fill('input[name=q]', `cal-${tag}@`);
+    await staff.page.locator('input[name=q]').press('Enter');
+    await staff.page.locator(`[data-user="${me.id}"]`).waitFor();
     const status = staff.page.locator('[data-testid=admin-user-status]');
     await expect.poll(() => status.textContent()).toBe(lang === 'en' ? 'Frozen' : '已冻结');
-    await staff.page.locator('form[aria-label] input[name=reason]').first().fill('checked with the customer by phone');
-    await staff.page.locator('form[aria-label] button[type=submit]').first().click();
+    const actions = staff.page.locator('[data-testid=admin-user]');
+    await actions.locator('form[aria-label] input[name=reason]').first().fill('checked with the customer by phone');
+    await actions.locator('form[aria-label] button[type=submit]').first().click();
     await expect.poll(() => status.textContent()).toBe(lang === 'en' ? 'Active' : '正常');
     expect((await apiGet<Me>(page, platform.base, '/api/v1/me')).status).toBe('active');
     await shoot(staff.page, lang, 'admin');
     await expectAccessible(staff.page, 'admin');
-    await staff.page.locator('form[aria-label] select[name=reason]').selectOption('abnormal_activity');
-    await staff.page.locator('form[aria-label] button[type=submit]').first().click();
+    await actions.locator('form[aria-label] select[name=reason]').selectOption('abnormal_activity');
+    await actions.locator('form[aria-label] button[type=submit]').first().click();
     await expect.poll(() => status.textContent()).toBe(lang === 'en' ? 'Frozen' : '已冻结');
     await staff.context.close();
     await context.close();

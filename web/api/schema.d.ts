@@ -615,6 +615,68 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Find users by email prefix, id or deposit address, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    cursor?: string;
+                    limit?: number;
+                    /** @description An email prefix, a user id (or its prefix), or a deposit address (exact) */
+                    q?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                cooldown_until: string | null;
+                                created_at: string;
+                                email: string;
+                                email_verified: boolean;
+                                freezes: {
+                                    by: string;
+                                    message: string;
+                                    reason: string;
+                                    since: string;
+                                    what_to_do: string[];
+                                }[];
+                                id: string;
+                                kyc_level: number;
+                                locale: string;
+                                roles: string[];
+                                status: string;
+                                totp_enabled: boolean;
+                            }[];
+                            next_cursor: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/users/{id}": {
         parameters: {
             query?: never;

@@ -84,6 +84,12 @@ export async function findAddressOwner(ex: DbExecutor, chain_id: number, address
   return r ? fromRow(r) : null;
 }
 
+/** The users a deposit address belongs to, on any chain (staff search): ['usr_…'] or []. */
+export async function addressOwnerIds(ex: DbExecutor, address: string): Promise<string[]> {
+  const rows = await ex.selectFrom('deposit_addresses').select('user_id').distinct().where('address', '=', address.toLowerCase()).execute();
+  return rows.map((r) => r.user_id);
+}
+
 /** The block the scanner must not start after: the earliest issue block, or null with no address. */
 export async function earliestIssuedBlock(ex: DbExecutor, chain_id: number): Promise<number | null> {
   const r = await ex.selectFrom('deposit_addresses').select((eb) => eb.fn.min('issued_at_block').as('m')).where('chain_id', '=', chain_id).executeTakeFirst();
