@@ -75,6 +75,19 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ PATH: '/bin', HOME: '/root' }, dir)).not.toThrow();
   });
 
+  it('reads the support channels: inbound SMTP off by default, the desk address, Telegram off without a secret', () => {
+    expect(loadConfig({}, dir).support_channels).toEqual({
+      inbound_smtp_port: null, inbound_smtp_host: '127.0.0.1', support_email: 'support@localhost',
+      telegram: { webhook_secret: null, bot_token: null, api_url: 'https://api.telegram.org' },
+    });
+    const on = loadConfig({ SETTLE_INBOUND_SMTP_PORT: '2525', SETTLE_SUPPORT_EMAIL: 'Help@Settle.Example', SETTLE_TELEGRAM_WEBHOOK_SECRET: 's'.repeat(32), SETTLE_TELEGRAM_BOT_TOKEN: '123456:ABCdefGHIjklMNOpqrSTUvwx', SETTLE_TELEGRAM_API_URL: 'http://127.0.0.1:9/' }, dir).support_channels;
+    expect(on).toMatchObject({ inbound_smtp_port: 2525, support_email: 'help@settle.example', telegram: { webhook_secret: 's'.repeat(32), api_url: 'http://127.0.0.1:9' } });
+    expect(refusal({ SETTLE_SUPPORT_EMAIL: 'not an address' })).toMatch(/SETTLE_SUPPORT_EMAIL/);
+    expect(refusal({ SETTLE_INBOUND_SMTP_PORT: '70000' })).toMatch(/SETTLE_INBOUND_SMTP_PORT/);
+    expect(refusal({ SETTLE_TELEGRAM_WEBHOOK_SECRET: 'short' })).toMatch(/SETTLE_TELEGRAM_WEBHOOK_SECRET/);
+    expect(refusal({ SETTLE_TELEGRAM_BOT_TOKEN: 'nope' })).toMatch(/SETTLE_TELEGRAM_BOT_TOKEN/);
+  });
+
   it('reads chains from settle.config.json, the documented shape included', () => {
     const path = file('ok.json', { chains: [chain()], rate_limit: { per_second: 5, burst: 10 }, limits: { page_size_max: 50 } });
     const c = loadConfig({ SETTLE_CONFIG: path }, dir);

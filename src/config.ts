@@ -30,6 +30,8 @@ export const LIMITS = {
   rate_limit_burst_max: 200,
   webhook_attempts_max: 30,
   shutdown_ms_max: 15_000,
+  /** One inbound support mail, attachments included (the SMTP SIZE the inbound server announces). */
+  inbound_mail_bytes_max: 10 * 1_048_576,
 } as const;
 export type Limits = { -readonly [K in keyof typeof LIMITS]: number };
 
@@ -133,6 +135,19 @@ export interface Config {
   limits: Limits;
   /** `four_eyes_above_usd`: a decimal string of US dollars (default "1000"). */
   support: { four_eyes_above_usd: string };
+  /** The support desk's channels (API.md part 2, Support; src/support/email/, src/support/telegram/). */
+  support_channels: SupportChannelsConfig;
+}
+
+export interface SupportChannelsConfig {
+  /** Port of the inbound SMTP server; null = no inbound mail. */
+  inbound_smtp_port: number | null;
+  /** Host the inbound SMTP server binds (SETTLE_HOST). */
+  inbound_smtp_host: string;
+  /** The desk's address: inbound RCPT TO, outbound From (lower case). */
+  support_email: string;
+  /** Telegram: the channel is off (its webhook route answers 404) while webhook_secret is null. */
+  telegram: { webhook_secret: string | null; bot_token: string | null; api_url: string };
 }
 
 export class ConfigError extends Error {
@@ -207,6 +222,7 @@ function checkKnownKeys(env: Record<string, string | undefined>): void {
     'SETTLE_HOT_WALLET_PRIVATE_KEY', 'SETTLE_SMTP_URL', 'SETTLE_ENCRYPTION_KEY', 'SETTLE_PUBLIC_URL',
     'SETTLE_ALLOW_PRIVATE_WEBHOOK_URLS', 'SETTLE_LOG_LEVEL', 'SETTLE_TEST_DATABASE_URL', 'SETTLE_TRUST_PROXY',
     'SETTLE_METRICS_TOKEN', 'SETTLE_DB_STATEMENT_TIMEOUT_MS', 'SETTLE_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', 'SETTLE_DB_CONNECT_TIMEOUT_MS',
+    'SETTLE_INBOUND_SMTP_PORT', 'SETTLE_SUPPORT_EMAIL', 'SETTLE_TELEGRAM_WEBHOOK_SECRET', 'SETTLE_TELEGRAM_BOT_TOKEN', 'SETTLE_TELEGRAM_API_URL',
   ]);
   for (const key of Object.keys(env)) {
     // SETTLE_TEST_* and SETTLE_BENCH_* belong to the test and benchmark tools, not the server.
@@ -238,6 +254,21 @@ function secretsFrom(env: Record<string, string | undefined>) {
   const smtp_url = env.SETTLE_SMTP_URL || null;
   if (smtp_url && !/^smtps?:\/\//.test(smtp_url)) throw new ConfigError('SETTLE_SMTP_URL must start with smtp:// or smtps://');
   return { encryption_key, hot, mnemonic, smtp_url };
+}
+
+/** SETTLE_INBOUND_SMTP_PORT, SETTLE_SUPPORT_EMAIL and the SETTLE_TELEGRAM_* settings. */
+function supportChannelsFrom(env: Record<string, string | undefined>, host: string): SupportChannelsConfig {
+  const inbound_smtp_port = env.SETTLE_INBOUND_SMTP_PORT ? intFrom(env, 'SETTLE_INBOUND_SMTP_PORT', 0, 0, 65_535) : null;
+  const support_email = (env.SETTLE_SUPPORT_EMAIL || 'support@localhost').trim().toLowerCase();
+  if (!/^[^\s@<>]{1,64}@[^\s@<>]{1,190}$/.test(support_email)) throw new ConfigError(`SETTLE_SUPPORT_EMAIL must be an email address, got "${support_email}"`);
+  const webhook_secret = env.SETTLE_TELEGRAM_WEBHOOK_SECRET || null;
+  // Telegram allows 1-256 characters A-Z, a-z, 0-9, _ and - in secret_token.
+  if (webhook_secret && !/^[A-Za-z0-9_-]{16,256}$/.test(webhook_secret)) throw new ConfigError('SETTLE_TELEGRAM_WEBHOOK_SECRET must be 16 to 256 characters of A-Z, a-z, 0-9, _ and -');
+  const bot_token = env.SETTLE_TELEGRAM_BOT_TOKEN || null;
+  if (bot_token && !/^[0-9]{1,20}:[A-Za-z0-9_-]{20,100}$/.test(bot_token)) throw new ConfigError('SETTLE_TELEGRAM_BOT_TOKEN must look like 123456:ABC-DEF… (the token @BotFather gives)');
+  const api_url = (env.SETTLE_TELEGRAM_API_URL || 'https://api.telegram.org').replace(/\/$/, '');
+  if (!/^https?:\/\/[^/]+/.test(api_url)) throw new ConfigError('SETTLE_TELEGRAM_API_URL must be an absolute http(s) URL');
+  return { inbound_smtp_port, inbound_smtp_host: host, support_email, telegram: { webhook_secret, bot_token, api_url } };
 }
 
 function dbTimeoutsFrom(env: Record<string, string | undefined>): Config['db_timeouts'] {
@@ -299,9 +330,12 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string)
   const db_timeouts = dbTimeoutsFrom(env);
   const { limits, chains } = fileSettingsFrom(file, config_path);
 
+  const host = env.SETTLE_HOST || '127.0.0.1';
+  const support_channels = supportChannelsFrom(env, host);
+
   return {
     port,
-    host: env.SETTLE_HOST || '127.0.0.1',
+    host,
     data_dir,
     database,
     public_url,
@@ -321,6 +355,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string)
     registration_throttle: file.registration_throttle ?? { per_ip: 20, window_s: 3600 },
     limits,
     support: { four_eyes_above_usd: file.support?.four_eyes_above_usd ?? '1000' },
+    support_channels,
   };
 }
 

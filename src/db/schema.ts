@@ -13,6 +13,7 @@ import type { DepositTables } from './schema-deposits.ts';
 import type { CustodyTables } from './schema-custody.ts';
 import type { OpsTables } from './schema-ops.ts';
 import type { NotifyTables } from './schema-notify.ts';
+import type { SupportEmailTables } from './schema-support-email.ts';
 
 export interface JobsTable {
   id: string;
@@ -83,4 +84,4 @@ export interface CoreTables {
   audit_log: AuditTable;
 }
 
-export interface Database extends CoreTables, LedgerTables, AccountTables, ChainTables, DepositTables, CustodyTables, PaymentTables, OpsTables, NotifyTables {}
+export interface Database extends CoreTables, LedgerTables, AccountTables, ChainTables, DepositTables, CustodyTables, PaymentTables, OpsTables, NotifyTables, SupportEmailTables {}
