@@ -226,7 +226,7 @@ async function wireDeposits(platform: Platform, hotWallets: Map<number, Sender>,
     db, config, ledger, clock, metrics,
     receiveMode: async (user_id, trx) => (await accounts.standing(user_id, trx).catch(() => null))?.receive ?? 'hold',
     // Invoice addresses: credited to their merchant and attributed to the invoice (invoices are built below).
-    extraOwners: async (ex, chain_id) => (await platform.invoices?.addressOwners(ex, chain_id)) ?? new Map(),
+    extraOwners: async (ex, chain_id, addresses) => (await platform.invoices?.addressOwners(ex, chain_id, addresses)) ?? new Map(),
     onDepositChange: async (trx, ids) => platform.invoices?.onDepositChange(trx, ids),
     log: (level, msg, data) => log?.[level](data ?? {}, msg),
     platformAddresses: (chain_id) => { const w = hotWallets.get(chain_id); return w ? [w.address] : []; },
@@ -260,7 +260,7 @@ function wirePayments(platform: Platform): PaymentsWiring {
   const view: PaymentViewDeps = { db, clock, config, chainTiming: chainTimingFromScanner, ...viewLookups(maintenance) };
   const transfers = createTransfers({ db, clock, config, ledger, accounts });
   // POST /diagnose asks the chains and records a transaction the scanner has not reached yet.
-  const diagnosisChain = diagnosisChainFrom(deposits!, async (ex, chain_id) => (await platform.invoices?.addressOwners(ex, chain_id)) ?? new Map());
+  const diagnosisChain = diagnosisChainFrom(deposits!, async (ex, chain_id, addresses) => (await platform.invoices?.addressOwners(ex, chain_id, addresses)) ?? new Map());
   platform.routes.unshift(maintenance.guard());
   platform.routes.push(
     { name: 'payments', plugin: paymentRoutes({ ...view, ledger: () => ledger }) },

@@ -77,6 +77,9 @@ export type TransactionInfo =
  *
  * const reader = createEvmReader({ chain_id: 31337, rpc_url }); const head = await reader.head();
  */
+/** Which of these addresses are ours (the caller looks them up; the chain module knows no owners). */
+export type OursFilter = (candidates: readonly Hex[]) => Promise<ReadonlySet<Hex>>;
+
 export interface ChainReader {
   readonly chain_id: number;
   readonly rpc_url: string;
@@ -91,10 +94,11 @@ export interface ChainReader {
   /** ERC-20 Transfer logs of the given token contracts in [from, to] inclusive, in chain order. */
   tokenTransfers(from: number, to: number, tokens: Hex[]): Promise<TokenTransfer[]>;
   /**
-   * The block's header and its successful top-level native transfers to addresses for which
-   * isOurs(address) is true (null when the block does not exist).
+   * The block's header and its successful native transfers (top-level and, when traced,
+   * internal) to the addresses `ours` picks out of the block's candidate recipients (null when
+   * the block does not exist). `ours` is asked once per block with every recipient of value.
    */
-  nativeTransfers(number: number, isOurs: (address: Hex) => boolean): Promise<{ header: BlockHeader; transfers: NativeTransfer[] } | null>;
+  nativeTransfers(number: number, ours: OursFilter): Promise<{ header: BlockHeader; transfers: NativeTransfer[] } | null>;
   /** What the chain says about a transaction hash. */
   transaction(hash: Hex): Promise<TransactionInfo>;
 }

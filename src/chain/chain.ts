@@ -5,7 +5,7 @@
 //
 // Reading: a ChainReader (evm.ts) per chain; writing: a Sender per key (hot-wallet.ts) that keeps
 // nonces and signed bytes in the database; keys: HD deposit and invoice addresses (keys.ts).
-export { ChainRpcError, type BlockHeader, type ChainEndpoint, type ChainReader, type Hex, type NativeTransfer, type TokenTransfer, type TransactionInfo } from './chain-types.ts';
+export { ChainRpcError, type BlockHeader, type ChainEndpoint, type ChainReader, type Hex, type NativeTransfer, type OursFilter, type TokenTransfer, type TransactionInfo } from './chain-types.ts';
 export { createEvmClient, createEvmReader, internalTransfers, TRANSFER_EVENT } from './evm.ts';
 export { createDepositKeys, DEPOSIT_PATH_PREFIX, INVOICE_PATH_PREFIX, type DepositKeys } from './keys.ts';
 export { checkAddressFormat, checkWithdrawalAddress, type AddressCheck, type AddressContext, type AddressRefusal } from './address-rules.ts';

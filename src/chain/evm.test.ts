@@ -54,10 +54,10 @@ describe('EVM reader on a real anvil', () => {
     expect(logs[1]).toMatchObject({ token: usdt, to: ours, amount_minor: 1_250_000n, tx_hash: pay, block_number: start + 2 });
     expect(logs[1]!.block_hash).toBe(headers[2]!.hash);
 
-    const native = await reader.nativeTransfers(head, (a) => a === ours);
+    const native = await reader.nativeTransfers(head, async (c) => new Set(c.filter((a) => a === ours)));
     expect(native!.header.hash).toBe(headers[3]!.hash);
     expect(native!.transfers).toEqual([{ from: payer.address.toLowerCase(), to: ours, amount_minor: 10n ** 16n, tx_hash: eth, block_number: head, block_hash: headers[3]!.hash }]);
-    expect((await reader.nativeTransfers(head, () => false))!.transfers).toEqual([]);
+    expect((await reader.nativeTransfers(head, async () => new Set()))!.transfers).toEqual([]);
 
     const info = await reader.transaction(pay);
     expect(info).toMatchObject({ found: true, status: 'success', block_number: start + 2, confirmations: 2 });

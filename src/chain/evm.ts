@@ -15,7 +15,7 @@ import {
   type Log,
   type PublicClient,
 } from 'viem';
-import { ChainRpcError, type BlockHeader, type ChainEndpoint, type ChainReader, type Hex, type NativeTransfer, type TokenTransfer, type TransactionInfo } from './chain-types.ts';
+import { ChainRpcError, type BlockHeader, type ChainEndpoint, type ChainReader, type Hex, type NativeTransfer, type OursFilter, type TokenTransfer, type TransactionInfo } from './chain-types.ts';
 
 export const TRANSFER_EVENT = parseAbiItem('event Transfer(address indexed from, address indexed to, uint256 value)');
 
@@ -237,21 +237,25 @@ function createTracer(client: PublicClient, endpoint: ChainEndpoint): Tracer {
 }
 
 /** A block's native transfers to our addresses (top-level and, when traced, internal), or null when the node lacks the block. */
-async function readNativeTransfers(client: PublicClient, tracer: Tracer, number: number, isOurs: (a: Hex) => boolean): Promise<{ header: BlockHeader; transfers: NativeTransfer[] } | null> {
+async function readNativeTransfers(client: PublicClient, tracer: Tracer, number: number, ours: OursFilter): Promise<{ header: BlockHeader; transfers: NativeTransfer[] } | null> {
   const b = await client.getBlock({ blockNumber: BigInt(number), includeTransactions: true }).catch((error: unknown) => {
     if ((error as Error)?.name === 'BlockNotFoundError') return null;
     throw error;
   });
   if (!b) return null;
   const header = toHeader(b);
-  const transfers: NativeTransfer[] = [];
   // Coins a contract moves (internal transfers) appear in no log and no transaction's value:
   // blocks with contract calls or creations are traced when the node can (callTracer).
+  let internal: NativeTransfer[] = [];
   if (tracer.enabled && b.transactions.some((tx) => tx.to === null || tx.input !== '0x')) {
     const traced = await tracer.block(number);
-    if (traced) transfers.push(...internalTransfers(traced, header, isOurs));
+    if (traced) internal = internalTransfers(traced, header, () => true);
   }
-  const candidates = b.transactions.filter((tx) => tx.to && tx.value > 0n && isOurs(lower(tx.to)));
+  const valued = b.transactions.filter((tx) => tx.to && tx.value > 0n);
+  const recipients = new Set<Hex>([...valued.map((tx) => lower(tx.to!)), ...internal.map((t) => t.to)]);
+  const mine = recipients.size ? await ours([...recipients]) : new Set<Hex>();
+  const transfers: NativeTransfer[] = internal.filter((t) => mine.has(t.to));
+  const candidates = valued.filter((tx) => mine.has(lower(tx.to!)));
   for (let i = 0; i < candidates.length; i += RECEIPTS_PARALLEL_MAX) {
     const slice = candidates.slice(i, i + RECEIPTS_PARALLEL_MAX);
     const receipts = await Promise.all(slice.map((tx) => client.getTransactionReceipt({ hash: tx.hash })));
@@ -323,7 +327,7 @@ export function createEvmReader(endpoint: ChainEndpoint, client: PublicClient = 
 
     blocks: (from, to) => call('eth_getBlockByNumber', () => readBlocks(client, from, to)),
     tokenTransfers: (from, to, tokens) => call('eth_getLogs', () => readTokenTransfers(client, from, to, tokens)),
-    nativeTransfers: (number, isOurs) => call('eth_getBlockByNumber', () => readNativeTransfers(client, tracer, number, isOurs)),
+    nativeTransfers: (number, ours) => call('eth_getBlockByNumber', () => readNativeTransfers(client, tracer, number, ours)),
     transaction: (hash) => call('eth_getTransactionByHash', () => readTransaction(client, tracer, hash)),
   };
 }

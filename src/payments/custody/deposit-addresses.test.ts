@@ -4,8 +4,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS, openTestDb, type TestDb } from '../../../test/helpers/db.ts';
 import { ANVIL_TEST_MNEMONIC } from '../../../test/helpers/anvil.ts';
-import { createDepositKeys } from '../../chain/chain.ts';
-import { depositAddressOwners, earliestIssuedBlock, ensureDepositAddress } from './deposit-addresses.ts';
+import { createDepositKeys, type Hex } from '../../chain/chain.ts';
+import { depositAddressOwners, earliestIssuedBlock, ensureDepositAddress, OWNER_LOOKUP_CHUNK } from './deposit-addresses.ts';
 
 describe.each(DIALECTS)('deposit addresses on %s', (dialect) => {
   let t: TestDb;
@@ -41,6 +41,13 @@ describe.each(DIALECTS)('deposit addresses on %s', (dialect) => {
     const cursor = await t.db.kysely.selectFrom('chain_cursors').select('next_block').where('chain_id', '=', 1).executeTakeFirstOrThrow();
     expect(Number(cursor.next_block)).toBe(480);
     expect(await earliestIssuedBlock(t.db.kysely, 1)).toBe(480);
-    expect((await depositAddressOwners(t.db.kysely, 1)).size).toBe(users.length);
+    // The scanner's lookup answers for the addresses asked about, ours or not, in chunks.
+    const ours = [...byUser.values()] as Hex[];
+    const strangers = Array.from({ length: OWNER_LOOKUP_CHUNK + 3 }, (_, i) => `0x${i.toString(16).padStart(40, '0')}` as Hex);
+    const owners = await depositAddressOwners(t.db.kysely, 1, [...strangers, ...ours]);
+    expect(owners.size).toBe(users.length);
+    expect(owners.get(byUser.get('usr_3') as Hex)?.user_id).toBe('usr_3');
+    expect((await depositAddressOwners(t.db.kysely, 1, strangers)).size).toBe(0);
+    expect((await depositAddressOwners(t.db.kysely, 3, ours)).size).toBe(0);
   });
 });

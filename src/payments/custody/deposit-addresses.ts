@@ -73,9 +73,22 @@ export async function getDepositAddress(ex: DbExecutor, chain_id: number, user_i
 }
 
 /** Every deposit address of a chain: address -> owner (the scanner's "is it ours"). */
-export async function depositAddressOwners(ex: DbExecutor, chain_id: number): Promise<Map<Hex, { user_id: string; hd_index: number }>> {
-  const rows = await ex.selectFrom('deposit_addresses').select(['address', 'user_id', 'hd_index']).where('chain_id', '=', chain_id).execute();
-  return new Map(rows.map((r) => [r.address as Hex, { user_id: r.user_id, hd_index: Number(r.hd_index) }]));
+/** Addresses looked up per statement (well under SQLite's and PostgreSQL's parameter limits). */
+export const OWNER_LOOKUP_CHUNK = 500;
+
+/**
+ * The owners of those of `addresses` that are users' deposit addresses on the chain (the
+ * scanner's "is it ours", asked only for the recipients a block range mentions: the cost follows
+ * the chain's traffic, not the number of addresses ever issued).
+ */
+export async function depositAddressOwners(ex: DbExecutor, chain_id: number, addresses: readonly Hex[]): Promise<Map<Hex, { user_id: string; hd_index: number }>> {
+  const out = new Map<Hex, { user_id: string; hd_index: number }>();
+  for (let i = 0; i < addresses.length; i += OWNER_LOOKUP_CHUNK) {
+    const chunk = addresses.slice(i, i + OWNER_LOOKUP_CHUNK);
+    const rows = await ex.selectFrom('deposit_addresses').select(['address', 'user_id', 'hd_index']).where('chain_id', '=', chain_id).where('address', 'in', chunk).execute();
+    for (const r of rows) out.set(r.address as Hex, { user_id: r.user_id, hd_index: Number(r.hd_index) });
+  }
+  return out;
 }
 
 /** Who owns this address on any chain (for diagnosis: "other_account"), or null. */

@@ -7,7 +7,7 @@
 import type { Transaction } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import type { TransferInput } from '../../ledger/ledger.ts';
-import type { BlockHeader, Hex, NativeTransfer } from '../../chain/chain.ts';
+import type { BlockHeader, Hex, NativeTransfer, OursFilter } from '../../chain/chain.ts';
 import { ChainRpcError } from '../../chain/chain.ts';
 import { platformAccountId } from '../custody/chart.ts';
 import { depositAddressOwners, firstScanBlock } from '../custody/deposit-addresses.ts';
@@ -42,11 +42,11 @@ export async function loadCursor(s: ScanContext, head: number): Promise<store.Cu
 /** Scans [from, to]; false when the chain moved under the read (the next tick sorts it out). */
 export async function scanRange(s: ScanContext, from: number, to: number, head: number): Promise<{ ok: true; detected: number } | { ok: false; reason: string }> {
   const { db, reader, clock, chain_id, tokenList, samples, log, deps } = s;
-  const owners = await ownersOf(s);
-  const isOurs = (a: Hex) => owners.has(a);
+  const { owners, ours } = ownerLookup(s);
   const internal = new Set((deps.platformAddresses?.() ?? []).map((a) => a.toLowerCase() as Hex));
-  const [range, logs] = await Promise.all([readRange(s, from, to, isOurs), reader.tokenTransfers(from, to, tokenList)]);
+  const [range, logs] = await Promise.all([readRange(s, from, to, ours), reader.tokenTransfers(from, to, tokenList)]);
   if (!range) return { ok: false, reason: 'node does not have the whole range yet' };
+  await ours(logs.filter((t) => t.amount_minor > 0n).map((t) => t.to));
   const { headers, natives } = range;
   const prev = from > 0 ? await store.selectBlock(db.kysely, chain_id, from - 1) : null;
   if (prev && headers[0]!.parent_hash !== prev.hash) return { ok: false, reason: 'first block does not extend the last scanned block' };
@@ -82,7 +82,7 @@ export async function scanRange(s: ScanContext, from: number, to: number, head: 
 }
 
 /** Headers (and native transfers) for [from, to]; null when the node does not have them all. */
-export async function readRange(s: ScanContext, from: number, to: number, isOurs: (a: Hex) => boolean): Promise<{ headers: BlockHeader[]; natives: NativeTransfer[] } | null> {
+export async function readRange(s: ScanContext, from: number, to: number, ours: OursFilter): Promise<{ headers: BlockHeader[]; natives: NativeTransfer[] } | null> {
   const { reader, native } = s;
   if (!native) {
     const headers = await reader.blocks(from, to);
@@ -91,7 +91,7 @@ export async function readRange(s: ScanContext, from: number, to: number, isOurs
   const headers: BlockHeader[] = [];
   const natives: NativeTransfer[] = [];
   for (let n = from; n <= to; n += NATIVE_BLOCKS_PARALLEL_MAX) {
-    const part = await Promise.all(Array.from({ length: Math.min(NATIVE_BLOCKS_PARALLEL_MAX, to - n + 1) }, (_, i) => reader.nativeTransfers(n + i, isOurs)));
+    const part = await Promise.all(Array.from({ length: Math.min(NATIVE_BLOCKS_PARALLEL_MAX, to - n + 1) }, (_, i) => reader.nativeTransfers(n + i, ours)));
     for (const p of part) {
       if (!p) return null;
       headers.push(p.header);
@@ -101,12 +101,32 @@ export async function readRange(s: ScanContext, from: number, to: number, isOurs
   return { headers, natives };
 }
 
-/** Deposit addresses, then invoice addresses (extension point: credited to their merchant). */
-export async function ownersOf(s: ScanContext): Promise<Map<Hex, Owner>> {
+/**
+ * One read's owner lookup: `ours` looks up the recipients it is asked about (deposit addresses,
+ * then invoice addresses: the extension point credits them to their merchant), each address once,
+ * and `owners` holds every owner found so far. Only addresses the chain's range mentions are ever
+ * read, so a tick costs the same with ten addresses or ten million.
+ */
+export function ownerLookup(s: ScanContext): { owners: Map<Hex, Owner>; ours: OursFilter } {
   const { db, chain_id, deps } = s;
-  const owners = new Map<Hex, Owner>(await depositAddressOwners(db.kysely, chain_id));
-  for (const [a, o] of (await deps.extraOwners?.(db.kysely, chain_id)) ?? []) if (!owners.has(a)) owners.set(a, o);
-  return owners;
+  const owners = new Map<Hex, Owner>();
+  // Blocks are read in parallel: an address another block is already looking up waits for it.
+  const asked = new Map<Hex, Promise<void>>();
+  const lookUp = async (fresh: Hex[]) => {
+    for (const [a, o] of await depositAddressOwners(db.kysely, chain_id, fresh)) owners.set(a, o);
+    const rest = fresh.filter((a) => !owners.has(a));
+    if (rest.length && deps.extraOwners) for (const [a, o] of await deps.extraOwners(db.kysely, chain_id, rest)) if (!owners.has(a)) owners.set(a, o);
+  };
+  const ours: OursFilter = async (candidates) => {
+    const fresh = [...new Set(candidates.filter((a) => !asked.has(a)))];
+    if (fresh.length) {
+      const done = lookUp(fresh);
+      for (const a of fresh) asked.set(a, done);
+    }
+    await Promise.all(new Set(candidates.map((a) => asked.get(a)!)));
+    return new Set(candidates.filter((a) => owners.has(a)));
+  };
+  return { owners, ours };
 }
 
 /** The configured asset a found transfer pays in (the scan keeps only configured ones). */
@@ -232,7 +252,8 @@ export function headSeenAt(s: ScanContext, head: number): number {
  */
 export async function ingestSeen(s: ScanContext, header: BlockHeader, transfers: Seen[], head: number): Promise<number> {
   const { db, native, tokens, deps } = s;
-  const owners = await ownersOf(s);
+  const { owners, ours } = ownerLookup(s);
+  await ours(transfers.map((x) => x.t.to));
   const internal = new Set((deps.platformAddresses?.() ?? []).map((a) => a.toLowerCase() as Hex));
   const found = transfers
     .filter((x) => x.t.block_hash === header.hash && x.t.block_number === header.number && owners.has(x.t.to) && x.t.amount_minor > 0n && !internal.has(x.t.from))

@@ -38,8 +38,8 @@ export interface DepositScannerDeps {
    * addresses (the sweeper's gas top-ups) are internal movements, not deposits.
    */
   platformAddresses?: () => Hex[];
-  /** Extension point (invoices): more addresses this scanner credits, address -> owner (an invoice's merchant). */
-  extraOwners?: (ex: Db['kysely'], chain_id: number) => Promise<Map<Hex, Owner>>;
+  /** Extension point (invoices): which of `addresses` this scanner also credits, address -> owner (an invoice's merchant). */
+  extraOwners?: (ex: Db['kysely'], chain_id: number, addresses: readonly Hex[]) => Promise<Map<Hex, Owner>>;
   /** Extension point (invoices): told of deposits found or changed, inside the same transaction. */
   onDepositChange?: (trx: Transaction<Database>, deposit_ids: string[]) => Promise<void>;
   /**

@@ -51,7 +51,8 @@ export const CHAIN_TIMEOUT_MS = 5000;
 export interface DiagnosisChainDeps {
   readers: ReadonlyMap<number, ChainReader>;
   /** Every address Settle credits on a chain (deposit and invoice addresses) -> its owner. */
-  owners: (ex: DbExecutor, chain_id: number) => Promise<Map<Hex, { user_id: string }>>;
+  /** Those of `addresses` that are ours on the chain (deposit or invoice addresses) -> their owner. */
+  owners: (ex: DbExecutor, chain_id: number, addresses: readonly Hex[]) => Promise<Map<Hex, { user_id: string }>>;
   /** Records a transaction the scanner has not reached yet (deposit-ingest.ts). */
   ingest?: (chain_id: number, tx_hash: Hex) => Promise<IngestResult>;
   timeout_ms?: number;
@@ -213,7 +214,7 @@ async function diagnoseHash(ctx: DiagnosisContext, me: { user_id: string; locale
   const { chain_id, info } = onChain;
   if (info.status === 'reverted') return fromChain('failed_on_chain', 'diagnosis_failed_on_chain', chainDto(ctx, chain_id, info, null, false));
   const legs = legsOf(info);
-  const owners = await chain!.owners(ex, chain_id);
+  const owners = await chain!.owners(ex, chain_id, [...new Set(legs.map((l) => l.to))]);
   const ownerOf = (l: Leg) => owners.get(l.to)?.user_id ?? null;
   const supported = legs.filter((l) => ownerOf(l) === me.user_id && ctx.assetOf(chain_id, l.token));
   const unsupported = legs.filter((l) => ownerOf(l) === me.user_id && !ctx.assetOf(chain_id, l.token));
@@ -253,17 +254,18 @@ export function createDiagnosis(deps: { db: Db; config: Config }, chainDeps?: Di
 
 /**
  * The chain side from the deposits face (composition root):
- * diagnosisChainFrom(deposits, (ex, chain_id) => invoices.addressOwners(ex, chain_id))
+ * diagnosisChainFrom(deposits, (ex, chain_id, addresses) => invoices.addressOwners(ex, chain_id, addresses))
  */
 export function diagnosisChainFrom(
   deposits: { readers: Map<number, ChainReader>; scanners: DepositScanner[] },
-  extraOwners?: (ex: DbExecutor, chain_id: number) => Promise<Map<Hex, { user_id: string }>>,
+  extraOwners?: (ex: DbExecutor, chain_id: number, addresses: readonly Hex[]) => Promise<Map<Hex, { user_id: string }>>,
 ): DiagnosisChainDeps {
   return {
     readers: deposits.readers,
-    owners: async (ex, chain_id) => {
-      const owners: Map<Hex, { user_id: string }> = await depositAddressOwners(ex, chain_id);
-      for (const [a, o] of (await extraOwners?.(ex, chain_id)) ?? []) if (!owners.has(a)) owners.set(a, o);
+    owners: async (ex, chain_id, addresses) => {
+      const owners: Map<Hex, { user_id: string }> = await depositAddressOwners(ex, chain_id, addresses);
+      const rest = addresses.filter((a) => !owners.has(a));
+      for (const [a, o] of rest.length && extraOwners ? await extraOwners(ex, chain_id, rest) : []) if (!owners.has(a)) owners.set(a, o);
       return owners;
     },
     ingest: depositIngest(deposits),

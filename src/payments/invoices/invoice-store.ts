@@ -62,10 +62,18 @@ export async function lockInvoiceAllocation(ex: DbExecutor, dialect: 'sqlite' | 
   if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(7301, 2)`.execute(ex);
 }
 
-/** Every invoice address of a chain -> its merchant (the scanner's "is it ours"). */
-export async function invoiceAddressOwners(ex: DbExecutor, chain_id: number): Promise<Map<string, { user_id: string; hd_index: number; invoice_id: string }>> {
-  const rows = await ex.selectFrom('invoices').select(['address', 'user_id', 'hd_index', 'id']).where('chain_id', '=', chain_id).execute();
-  return new Map(rows.map((r) => [r.address, { user_id: r.user_id, hd_index: Number(r.hd_index), invoice_id: r.id }]));
+/**
+ * Those of `addresses` that are invoice addresses of the chain -> their merchant (the scanner's
+ * "is it ours"). Every invoice's address is looked up, open or long expired: a late payment is
+ * still the merchant's and is credited (and shown as an exception of its invoice).
+ */
+export async function invoiceAddressOwners(ex: DbExecutor, chain_id: number, addresses: readonly string[]): Promise<Map<string, { user_id: string; hd_index: number; invoice_id: string }>> {
+  const out = new Map<string, { user_id: string; hd_index: number; invoice_id: string }>();
+  for (let i = 0; i < addresses.length; i += 500) {
+    const rows = await ex.selectFrom('invoices').select(['address', 'user_id', 'hd_index', 'id']).where('chain_id', '=', chain_id).where('address', 'in', addresses.slice(i, i + 500)).execute();
+    for (const r of rows) out.set(r.address, { user_id: r.user_id, hd_index: Number(r.hd_index), invoice_id: r.id });
+  }
+  return out;
 }
 
 export async function earliestInvoiceIssuedBlock(ex: DbExecutor, chain_id: number): Promise<number | null> {

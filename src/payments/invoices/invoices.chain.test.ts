@@ -43,7 +43,7 @@ describe.each(DIALECTS)('invoices on a real chain on %s', (dialect) => {
     invoices = createInvoices({ db: t.db, clock, config: { chains: [chainEnv.chain], public_url: 'https://pay.example.test' }, keys: createDepositKeys(TEST_DEPOSIT_MNEMONIC, INVOICE_PATH_PREFIX), headOf: () => chainEnv.reader.head() });
     scanner = createDepositScanner({
       db: t.db, ledger: env.ledger, reader: chainEnv.reader, chain: chainEnv.chain, clock, blocks_per_tick_max: 50, receiveMode: async () => 'credit',
-      extraOwners: (ex, chain_id) => invoices.addressOwners(ex, chain_id),
+      extraOwners: (ex, chain_id, addresses) => invoices.addressOwners(ex, chain_id, addresses),
       onDepositChange: (trx, ids) => invoices.onDepositChange(trx, ids),
     });
   });

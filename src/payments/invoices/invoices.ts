@@ -90,7 +90,8 @@ export interface Invoices {
    */
   onDepositChange(trx: DbExecutor, deposit_ids: readonly string[]): Promise<void>;
   /** Invoice addresses of a chain -> merchant and invoice (for the scanner's owner map: payments of kind `invoice`). */
-  addressOwners(ex: DbExecutor, chain_id: number): Promise<Map<Hex, { user_id: string; hd_index: number; invoice_id: string }>>;
+  /** Those of `addresses` that are invoice addresses (any invoice, open or not) -> their merchant. */
+  addressOwners(ex: DbExecutor, chain_id: number, addresses: readonly Hex[]): Promise<Map<Hex, { user_id: string; hd_index: number; invoice_id: string }>>;
   /** Whether the (lower-case) address is an invoice's on that chain: withdrawals refuse it. */
   isInvoiceAddress(ex: DbExecutor, chain_id: number, address: string): Promise<boolean>;
   registerJobs(jobs: JobRunner): void;
@@ -242,8 +243,8 @@ export function createInvoices(deps: InvoiceDeps): Invoices {
       return (await store.selectInvoiceByAddress(ex, chain_id, address)) !== null;
     },
 
-    async addressOwners(ex, chain_id) {
-      const m = await store.invoiceAddressOwners(ex, chain_id);
+    async addressOwners(ex, chain_id, addresses) {
+      const m = await store.invoiceAddressOwners(ex, chain_id, addresses);
       return new Map([...m].map(([a, o]) => [a as Hex, { user_id: o.user_id, hd_index: o.hd_index, invoice_id: o.invoice_id }]));
     },
 
