@@ -8,6 +8,8 @@ import type { Db } from './db/database.ts';
 import { JobRunner } from './jobs/jobs.ts';
 import { createMaintenance, createMetrics, maintenanceRoutes, statusRoutes, type Maintenance, type Metrics } from './ops/ops.ts';
 import { WATCH_EVERY_MS, watchStalledWithdrawals } from './payments/withdrawals/withdrawal-watch.ts';
+import { createRisk, type Risk } from './risk/risk.ts';
+import { riskRoutes } from './risk/risk-routes.ts';
 import { buildApp, type App, type RouteModule } from './app.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
 import type { Principal } from './shared/principal.ts';
@@ -63,6 +65,8 @@ export interface Platform {
   jobs: JobRunner;
   ledger: Ledger;
   accounts: Accounts;
+  /** The risk engine: versioned rules, decisions, lists (src/risk/risk.ts). */
+  risk: Risk;
   /** The in-process SMTP server that keeps mail when no SMTP URL is configured (development, tests). */
   mailbox: DevMailbox | null;
   /** Hot wallet per chain id (chains without a key have none). */
@@ -110,6 +114,7 @@ export async function createPlatform(config: Config, db: Db, opts: PlatformOptio
   const platform = await createCore(config, db, opts);
   await wireHousekeeping(platform);
   wireLedgerAndAccounts(platform);
+  platform.routes.push({ name: 'risk', plugin: riskRoutes({ risk: platform.risk, clock: platform.clock }) });
   const hotWallets = wireWithdrawals(platform, opts.log);
   wireSweeps(platform, hotWallets, opts.log);
   await wireDeposits(platform, hotWallets, opts.log);
@@ -137,7 +142,9 @@ async function createCore(config: Config, db: Db, opts: PlatformOptions): Promis
   const ledger = createLedger(db, clock, { batch_max: config.limits.ledger_batch_max, queue_max: config.limits.ledger_queue_max });
   const accounts = createAccounts({ db, config, clock });
   const mailbox = config.smtp_url ? null : await startDevMailbox(join(config.data_dir, 'mail'), clock);
-  return { config, db, clock, metrics, jobs, ledger, accounts, mailbox, workers: [], routes: [], readiness: [], authenticate: undefined, closers: [] };
+  // The default rules' new-account rule is off (shadow): API.md, a withdrawal within the KYC limits completes by itself.
+  const risk = createRisk({ db, clock, new_account_s: null });
+  return { config, db, clock, metrics, jobs, ledger, accounts, risk, mailbox, workers: [], routes: [], readiness: [], authenticate: undefined, closers: [] };
 }
 
 /** Housekeeping: expired idempotency keys are purged hourly by a self-rescheduling job. */

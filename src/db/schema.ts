@@ -14,6 +14,7 @@ import type { CustodyTables } from './schema-custody.ts';
 import type { OpsTables } from './schema-ops.ts';
 import type { NotifyTables } from './schema-notify.ts';
 import type { SupportEmailTables } from './schema-support-email.ts';
+import type { RiskTables } from './schema-risk.ts';
 
 export interface JobsTable {
   id: string;
@@ -84,4 +85,4 @@ export interface CoreTables {
   audit_log: AuditTable;
 }
 
-export interface Database extends CoreTables, LedgerTables, AccountTables, ChainTables, DepositTables, CustodyTables, PaymentTables, OpsTables, NotifyTables, SupportEmailTables {}
+export interface Database extends CoreTables, LedgerTables, AccountTables, ChainTables, DepositTables, CustodyTables, PaymentTables, OpsTables, NotifyTables, SupportEmailTables, RiskTables {}

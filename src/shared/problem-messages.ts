@@ -109,6 +109,12 @@ export const PROBLEM_TEXTS: Readonly<Record<string, ProblemText>> = {
   not_deep_enough: t('Not enough confirmations', '确认数不足', '这笔交易的确认数还不够，请稍后再记账。'),
   nothing_to_hot_wallet: t('Nothing to the hot wallet', '没有转入热钱包', '这笔交易没有向热钱包转入任何资产。'),
   failed_on_chain: t('Failed on chain', '链上执行失败', '这笔交易在链上执行失败，没有转移任何资产。'),
+  // risk (issue 14)
+  rule_invalid: t('Invalid risk rule', '风控规则无效', '有一条规则无效（表达式、事实、函数、编号、事件或动作有误）：详见 rule_id 与 errors，规则集未作任何更改。'),
+  rules_changed: t('Rules changed meanwhile', '规则已被同时修改', '另一次规则修改刚刚保存：请重新读取规则后再试。'),
+  backtest_span_too_long: t('Backtest span too long', '回测时间范围过长', '一次回测最多覆盖 366 天。'),
+  risk_blocked: t('Refused by risk controls', '已被风控拒绝', '出于安全原因，此操作未被执行。如您认为有误，请联系客服。'),
+  address_blocked: t('Address blocked', '地址已被禁止', '不能向这个地址提现：它在平台的禁止名单上。如您认为有误，请联系客服。'),
 };
 
 const STATUS_TITLES: Record<Locale, Record<number, string>> = {
