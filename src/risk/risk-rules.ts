@@ -1,7 +1,7 @@
 // Risk rules as pure decisions: a rule set is data (API.md part 2, "Risk"), each rule's `when` a
 // CEL expression over the event's facts, parsed and type-checked ONCE when the set is compiled
 // (by @marcbachmann/cel-js: we never evaluate expressions ourselves). A decision evaluates every
-// rule of the event in the fixed order of docs/decisions/0014-risk-rules.md — by action strength
+// rule of the event in the fixed order of docs/decisions/0015-risk-rules-language-and-order.md — by action strength
 // (freeze, block, review, step_up, allow), then in the set's own order — and the strongest action
 // among the ACTIVE rules that fired wins; shadow rules fire and are recorded but change nothing.
 import { Environment } from '@marcbachmann/cel-js';

@@ -1,7 +1,7 @@
 // The risk module's face: pure decisions over facts handed to it (the callers — payments,
 // accounts through platform wiring — gather the facts), over the current versioned rule set and
 // lists, each compiled or loaded once per version and cached; every decision is stored by the
-// caller's transaction (record). Rules and order: risk-rules.ts and docs/decisions/0014.
+// caller's transaction (record). Rules and order: risk-rules.ts and docs/decisions/0015.
 //
 //   const risk = createRisk({ db, clock });
 //   const d = await risk.evaluate('withdrawal', { amount_usd: 12000, … });
