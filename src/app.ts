@@ -181,6 +181,25 @@ function registerOpsRoutes(app: App, deps: AppDeps): void {
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 }
 
+/**
+ * Ajv's type coercion turns a query or path text such as `Infinity` or `1e400` into a number
+ * that is not finite, and then skips `minimum`/`maximum` (they apply only to finite numbers), so
+ * `?limit=Infinity` reached a handler (and the database) as Infinity: a 500. JSON bodies cannot
+ * carry one (Ajv refuses a non-finite number there), so the query and params are checked here,
+ * after validation, for every route: such a value is the client's mistake, a 400.
+ */
+function registerFiniteNumberGuard(app: App): void {
+  app.addHook('preHandler', async (req) => {
+    for (const [where, values] of [['querystring', req.query], ['params', req.params]] as const) {
+      if (!values || typeof values !== 'object') continue;
+      for (const [name, value] of Object.entries(values as Record<string, unknown>)) {
+        const bad = typeof value === 'number' ? !Number.isFinite(value) : Array.isArray(value) && value.some((v) => typeof v === 'number' && !Number.isFinite(v));
+        if (bad) throw new ProblemError(400, 'validation_failed', `The ${where} is not valid: /${name} must be a finite number.`, { errors: [{ path: `/${name}`, message: 'must be a finite number' }] });
+      }
+    }
+  });
+}
+
 /** Per request: id, principal and rate limit on the way in; security headers, drain and metrics on the way out. */
 function registerRequestHooks(app: App, deps: AppDeps, setSecurityHeaders: ReturnType<typeof securityHeaders>): void {
   const { config, clock, metrics } = deps;
@@ -256,6 +275,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await registerOpenApi(app);
 
   registerRequestHooks(app, deps, setSecurityHeaders);
+
+  registerFiniteNumberGuard(app);
 
   registerIdempotency(app, db, clock, (req) => (req.principal ? `user:${req.principal.user_id}` : `ip:${req.ip}`));
 

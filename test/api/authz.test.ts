@@ -15,78 +15,14 @@
 //   - every row of A's (users row and all user_id tables) is byte-for-byte unchanged afterwards.
 // Only then are staff allowed to act on A, and they must not be refused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sql } from 'kysely';
-import type { FastifyPluginAsync, RouteOptions } from 'fastify';
 import { bearer, startTestPlatform, turnOnTotp, type TestPlatform } from '../helpers/accounts-testkit.ts';
+import { fillParams as fill, idsOf, paramCount, routeCollector as collector, snapshotOf, type CollectedRoute } from '../helpers/route-walk-kit.ts';
 import type { RouteAuth } from '../../src/http/route-auth.ts';
-import type { Db } from '../../src/db/database.ts';
 import { ROLES, type Role } from '../../src/shared/principal.ts';
-
-interface CollectedRoute {
-  method: string;
-  url: string;
-  auth: RouteAuth | undefined;
-}
 
 /** Public by nature although they may not declare it (status page, announcements, docs). */
 const PUBLIC_UNDECLARED = new Set(['GET /api/v1/openapi.json', 'GET /api/v1/announcements', 'GET /api/v1/status']);
 const PW = 'correct horse battery staple';
-
-function collector(routes: CollectedRoute[]): FastifyPluginAsync {
-  const plugin: FastifyPluginAsync = async (app) => {
-    app.addHook('onRoute', (opts: RouteOptions) => {
-      const methods = Array.isArray(opts.method) ? opts.method : [opts.method];
-      for (const method of methods) {
-        if (method === 'HEAD' || !opts.url.startsWith('/api/')) continue;
-        routes.push({ method, url: opts.url, auth: (opts.config as { auth?: RouteAuth } | undefined)?.auth });
-      }
-    });
-  };
-  // Like fastify-plugin: the hook lives at the root, so it sees every module registered after it.
-  (plugin as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
-  return plugin;
-}
-
-async function userIdTables(db: Db): Promise<string[]> {
-  if (db.dialect === 'sqlite') {
-    const tables = await sql<{ name: string }>`select name from sqlite_master where type = 'table'`.execute(db.kysely);
-    const out: string[] = [];
-    for (const t of tables.rows) {
-      const cols = await sql<{ name: string }>`select name from pragma_table_info(${t.name})`.execute(db.kysely);
-      if (cols.rows.some((c) => c.name === 'user_id')) out.push(t.name);
-    }
-    return out.sort();
-  }
-  const r = await sql<{ table_name: string }>`select table_name from information_schema.columns where column_name = 'user_id' and table_schema = current_schema()`.execute(db.kysely);
-  return r.rows.map((x) => x.table_name).sort();
-}
-
-async function snapshotOf(db: Db, user_id: string): Promise<string> {
-  const parts: Record<string, unknown> = {};
-  parts.users = (await sql`select * from users where id = ${user_id}`.execute(db.kysely)).rows;
-  for (const table of await userIdTables(db)) {
-    parts[table] = (await sql`select * from ${sql.table(table)} where user_id = ${user_id} order by 1`.execute(db.kysely)).rows;
-  }
-  return JSON.stringify(parts, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
-}
-
-async function idsOf(db: Db, user_id: string): Promise<string[]> {
-  const ids = new Set<string>([user_id]);
-  for (const table of await userIdTables(db)) {
-    const rows = (await sql<Record<string, unknown>>`select * from ${sql.table(table)} where user_id = ${user_id}`.execute(db.kysely)).rows;
-    for (const row of rows) if (typeof row.id === 'string') ids.add(row.id);
-  }
-  return [...ids];
-}
-
-function fill(url: string, values: string[]): string {
-  let i = 0;
-  return url.replace(/:[A-Za-z_]+|\*/g, () => encodeURIComponent(values[Math.min(i++, values.length - 1)] ?? 'x'));
-}
-
-function paramCount(url: string): number {
-  return (url.match(/:[A-Za-z_]+|\*/g) ?? []).length;
-}
 
 describe('authorization walk over every registered route', () => {
   let t: TestPlatform;
