@@ -13,6 +13,7 @@ import { chainCommands, chainDoctorCheck } from './chain/chain-cli.ts';
 import { scannerNextBlock } from './payments/deposits/deposit-store.ts';
 import { fundingCommands } from './payments/custody/funding-cli.ts';
 import { assetsFromChains } from './payments/payment-rules.ts';
+import { backupCommands } from './db/backup-cli.ts';
 
 const core: Array<Command<CliContext>> = [
   {
@@ -75,7 +76,7 @@ const core: Array<Command<CliContext>> = [
 /** Extra doctor checks contributed by modules (chains …); each returns its failure count. */
 export const doctorChecks: Array<(ctx: CliContext, io: CliIo) => Promise<number>> = [chainDoctorCheck(scannerNextBlock)];
 
-export const COMMANDS: Array<Command<CliContext>> = [...core, ...ledgerCommands, ...accountsCommands, ...chainCommands, ...reconcileCommands, ...fundingCommands];
+export const COMMANDS: Array<Command<CliContext>> = [...core, ...ledgerCommands, ...accountsCommands, ...chainCommands, ...reconcileCommands, ...fundingCommands, ...backupCommands];
 
 /**
  * The context every command gets: the configuration from the environment (main.ts reads it, once,
