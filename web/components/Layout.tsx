@@ -1,8 +1,10 @@
 // The frame of every page: header with navigation and the language switch, the announcements
-// and maintenance banner, and the page itself.
-import { useEffect } from 'react';
+// and maintenance banner, and the page itself. On a phone the navigation folds behind a menu
+// button (a disclosure: aria-expanded, Escape closes it and gives focus back to the button), so
+// every link, "status" and "sign out" included, is reachable without scrolling sideways.
+import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { NavLink, Outlet, useNavigate } from 'react-router';
+import { NavLink, Outlet, useLocation, useNavigate } from 'react-router';
 import { useQueryClient } from '@tanstack/react-query';
 import { setSessionLostHandler } from '../api/client.ts';
 import { ME_KEY, isStaff, useMe, useSignOut } from '../api/session.ts';
@@ -12,14 +14,16 @@ import { Banner } from './Banner.tsx';
 import { LangSwitch } from './LangSwitch.tsx';
 import css from './Layout.module.css';
 
-function Nav() {
+const NAV_ID = 'main-nav';
+
+function Nav({ open, onEscape }: { open: boolean; onEscape: () => void }) {
   const { t } = useTranslation();
   const { me } = useMe();
   const signOut = useSignOut();
   const navigate = useNavigate();
   const link = (to: string, label: string) => <NavLink to={to} className={({ isActive }) => (isActive ? css.active : undefined)}>{label}</NavLink>;
   return (
-    <nav className={css.nav} aria-label={t('nav.label')}>
+    <nav id={NAV_ID} className={open ? `${css.nav} ${css.open}` : css.nav} aria-label={t('nav.label')} onKeyDown={(e) => { if (e.key === 'Escape') onEscape(); }}>
       {me && (
         <>
           {link('/wallet', t('nav.wallet'))}
@@ -40,10 +44,24 @@ function Nav() {
   );
 }
 
+/** The phone's menu button and whether the menu is open; it closes on every page change. */
+function useMenu() {
+  const [open, setOpen] = useState(false);
+  const button = useRef<HTMLButtonElement>(null);
+  const { pathname } = useLocation();
+  useEffect(() => setOpen(false), [pathname]);
+  const close = () => {
+    setOpen(false);
+    button.current?.focus();
+  };
+  return { open, button, toggle: () => setOpen((o) => !o), close };
+}
+
 export function Layout() {
   const { t } = useTranslation();
   const { me } = useMe();
   const qc = useQueryClient();
+  const menu = useMenu();
   useLiveUpdates(!!me);
   useEffect(() => setSessionLostHandler(() => qc.setQueryData(ME_KEY, null)), [qc]);
   // Signed in, the account's language rules (API.md): the page follows it.
@@ -56,9 +74,14 @@ export function Layout() {
       <header className={css.header}>
         <div className={css.bar}>
           <span className={css.brand}>Settle</span>
-          <LangSwitch />
+          <div className={css.tools}>
+            <LangSwitch />
+            <button type="button" ref={menu.button} className={css.menuButton} aria-expanded={menu.open} aria-controls={NAV_ID} onClick={menu.toggle}>
+              <span aria-hidden="true" className={css.burger} />{t('nav.menu')}
+            </button>
+          </div>
         </div>
-        <Nav />
+        <Nav open={menu.open} onEscape={menu.close} />
       </header>
       <Banner />
       <main id="main" className={css.main} tabIndex={-1}>
