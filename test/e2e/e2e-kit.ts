@@ -72,6 +72,13 @@ export async function apiGet<T>(page: Page, base: string, path: string): Promise
   return (await res.json()) as T;
 }
 
+/** A POST to the API with the page's own cookie session and CSRF header (as the app would) -> status and body. */
+export async function apiPost<T>(page: Page, base: string, path: string, body: unknown): Promise<{ status: number; body: T }> {
+  const csrf = (await page.context().cookies(base)).find((c) => c.name === 'settle_csrf')?.value ?? '';
+  const res = await page.request.post(`${base}${path}`, { headers: { accept: 'application/json', 'content-type': 'application/json', 'x-csrf-token': csrf }, data: JSON.stringify(body) });
+  return { status: res.status(), body: (await res.json()) as T };
+}
+
 /** A TOTP code not used before (a code is accepted once): waits for the next 30 s step if needed. */
 export async function freshTotp(secret: string, used: Set<string>): Promise<string> {
   const { totpCode } = await import('../helpers/accounts-testkit.ts');

@@ -38,6 +38,8 @@ export interface Platform {
    * sends it to POST /me/email/verify. Only a confirmed address receives transfers.
    */
   confirmEmail(email: string, password: string): Promise<void>;
+  /** The newest email-confirmation code the platform mailed to `email` (its dev SMTP server keeps the mail). */
+  mailedCode(email: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -73,6 +75,7 @@ export async function startPlatform(): Promise<Platform> {
       const verify = await fetch(`${base}/api/v1/me/email/verify`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ code }) });
       expect(verify.status).toBe(200);
     },
+    mailedCode: (email) => mailedCode(join(dir, 'mail'), email),
     async stop() {
       child.kill('SIGTERM');
       await new Promise<void>((resolve) => {

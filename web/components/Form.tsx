@@ -28,13 +28,14 @@ export function useSubmit(action: (data: FormData) => Promise<void>, codeFields:
     try {
       await action(new FormData(e.currentTarget));
     } catch (error) {
-      const field = problemField(error, codeFields);
-      setErrors({ [field ?? '_form']: errorText(error, t) });
+      fail(error);
     } finally {
       setBusy(false);
     }
   };
-  return { errors, busy, onSubmit: (e: React.FormEvent<HTMLFormElement>) => void onSubmit(e), setErrors };
+  /** Shows a refusal beside its field (or the form): also for an action retried after a step-up. */
+  const fail = (error: unknown) => setErrors({ [problemField(error, codeFields) ?? '_form']: errorText(error, t) });
+  return { errors, busy, onSubmit: (e: React.FormEvent<HTMLFormElement>) => void onSubmit(e), setErrors, fail };
 }
 
 interface FieldProps extends React.InputHTMLAttributes<HTMLInputElement> {

@@ -26,7 +26,7 @@ export function ApiKeysCard() {
       setCreated(k.key);
       await qc.invalidateQueries({ queryKey: ['api-keys'] });
       await qc.invalidateQueries({ queryKey: ME_KEY });
-    })();
+    }, (e) => create.fail(e))();
   });
   const revoke = async (id: string) => {
     await api.delete('/api/v1/api-keys/{id}', { path: { id } });
