@@ -2,7 +2,7 @@
 // database, builds the platform, listens, and shuts everything down in order on SIGINT/SIGTERM
 // (in-flight requests finish, running jobs finish, then the database closes).
 import type pino from 'pino';
-import { createLogger } from './ops/ops.ts';
+import { RUNNING_MESSAGE, createLogger, prettyStream } from './ops/ops.ts';
 import { loadConfig, requireDeploymentSecrets, type Config } from './config.ts';
 import type { Db } from './db/database.ts';
 import { describeDb, openConfiguredDb } from './db/configured-db.ts';
@@ -61,7 +61,10 @@ export async function start(config: Config, log: pino.Logger = createLogger(conf
     throw error;
   }
   startBackground(platform);
-  log.info({ url: address, docs: `${address}/docs`, data_dir: config.data_dir, chains: config.chains.map((c) => c.name) }, 'Settle is running');
+  log.info({
+    url: address, docs: `${address}/docs`, data_dir: config.data_dir, database: describeDb(config),
+    chains: config.chains.map((c) => `${c.name} (${c.chain_id})`), dev_chain: Boolean(dev?.dev),
+  }, RUNNING_MESSAGE);
   let stopping: Promise<void> | null = null;
   const stop = () => {
     stopping ??= (async () => {
@@ -78,7 +81,8 @@ export async function start(config: Config, log: pino.Logger = createLogger(conf
 
 /** Runs until SIGINT/SIGTERM. */
 export async function runForever(config: Config): Promise<void> {
-  const log = createLogger(config);
+  // A person at a terminal reads a banner and plain lines; anything else (a file, a collector) gets JSON.
+  const log = createLogger(config, process.stdout.isTTY ? prettyStream(process.stdout) : undefined);
   // The web app is served from web/dist: built here when missing or older than web/ (docs/decisions/0012-web-app-build.md).
   await ensureWebBuilt((msg) => log.info(msg)).catch((error: unknown) => log.error({ err: error }, 'web app build failed; the API still runs'));
   const running = await start(config, log);

@@ -3,6 +3,7 @@
 // status page (assembled with the chains' figures by the composition root).
 export { createMetrics, type Metrics } from './metrics.ts';
 export { createLogger } from './logging.ts';
+export { RUNNING_MESSAGE, prettyStream } from './pretty-log.ts';
 export { createMaintenance, type Maintenance } from './maintenance.ts';
 export { maintenanceRoutes } from './maintenance-routes.ts';
 export { statusRoutes, type ChainStatus } from './status-routes.ts';
