@@ -48,6 +48,11 @@ import { assetRoutes } from './payments/deposits/asset-routes.ts';
 import { streamRoutes } from './live/stream-routes.ts';
 import { livePaymentReader } from './live/live-payments.ts';
 import { webRoutes } from './web/web-routes.ts';
+import { createSupport, type Support } from './support/support.ts';
+import { supportRoutes } from './support/support-routes.ts';
+import { agentRoutes } from './support/agent-routes.ts';
+import { caseEventRenderer, liveCaseReader } from './support/support-events.ts';
+import { agentStreamRoutes } from './live/agent-stream-routes.ts';
 import { WEB_DIST } from './web/web-build.ts';
 
 /** A background loop that runs at its own pace (scanner, sweeper, reconciler). */
@@ -78,6 +83,8 @@ export interface Platform {
   payments?: PaymentsWiring;
   /** Merchant invoices and the public checkout page (src/payments/invoices/invoice-wiring.ts). */
   invoices?: Invoices;
+  /** The support desk (src/support/support.ts): cases, messages, evidence, agent work. */
+  support?: Support;
   workers: Worker[];
   routes: RouteModule[];
   readiness: Array<() => Promise<string | null>>;
@@ -123,6 +130,7 @@ export async function createPlatform(config: Config, db: Db, opts: PlatformOptio
   const { clock, jobs, accounts } = platform;
   platform.invoices = wireInvoices({ db, clock, config, jobs, routes: platform.routes, view: platform.payments.view, webhooks: platform.payments.webhooks, withdrawals: platform.withdrawals!, requireStepUp: (p) => accounts.requireStepUp(p) });
   wireReconcile(platform, hotWallets, opts.log);
+  platform.support = wireSupport(platform);
   wireWeb(platform);
   return platform;
 }
@@ -299,11 +307,31 @@ function wireReconcile(platform: Platform, hotWallets: Map<number, Sender>, log:
   platform.routes.push({ name: 'funding', plugin: fundingRoutes({ db, ledger, clock, chains: config.chains, hotWallet: (chain_id) => hotWallets.get(chain_id)?.address ?? null, client: (c) => createEvmClient(c) }) });
 }
 
+/**
+ * The support desk: cases from every channel (channels wire themselves with platform.support),
+ * the customer's and the agents' routes, `case` events rendered for webhooks and /stream, and
+ * the agents' own stream of the queue.
+ */
+function wireSupport(platform: Platform): Support {
+  const { db, clock, config, accounts } = platform;
+  const support = createSupport({
+    db, clock, config,
+    isStaffUser: async (user_id) => ((await accounts.getUser(user_id))?.roles ?? []).some((r) => r === 'agent' || r === 'risk' || r === 'admin'),
+  });
+  platform.payments!.webhooks.registerRenderer('case', caseEventRenderer(support));
+  platform.routes.push(
+    { name: 'support', plugin: supportRoutes({ support, clock }) },
+    { name: 'agent', plugin: agentRoutes({ support, clock }) },
+    { name: 'agent-stream', plugin: agentStreamRoutes({ db, clock, support }) },
+  );
+  return support;
+}
+
 /** The web app: assets beside deposit addresses, live updates, and the pages themselves (src/web/). */
 function wireWeb(platform: Platform): void {
   const { config, db, accounts } = platform;
   platform.routes.push({ name: 'assets', plugin: assetRoutes(config) });
-  platform.routes.push({ name: 'stream', plugin: streamRoutes({ db, readers: { payment: livePaymentReader(platform.payments!.view) } }) });
+  platform.routes.push({ name: 'stream', plugin: streamRoutes({ db, readers: { payment: livePaymentReader(platform.payments!.view), case: liveCaseReader(platform.support!) } }) });
   platform.routes.push({ name: 'web', prefix: '', plugin: webRoutes({ dist_dir: WEB_DIST, authenticate: accounts.authenticate, secure_cookies: config.public_url.startsWith('https://') }) });
 }
 

@@ -15,6 +15,7 @@ import type { OpsTables } from './schema-ops.ts';
 import type { NotifyTables } from './schema-notify.ts';
 import type { SupportEmailTables } from './schema-support-email.ts';
 import type { RiskTables } from './schema-risk.ts';
+import type { SupportTables } from './schema-support.ts';
 
 export interface JobsTable {
   id: string;
@@ -85,4 +86,4 @@ export interface CoreTables {
   audit_log: AuditTable;
 }
 
-export interface Database extends CoreTables, LedgerTables, AccountTables, ChainTables, DepositTables, CustodyTables, PaymentTables, OpsTables, NotifyTables, SupportEmailTables, RiskTables {}
+export interface Database extends CoreTables, LedgerTables, AccountTables, ChainTables, DepositTables, CustodyTables, PaymentTables, OpsTables, NotifyTables, SupportTables, SupportEmailTables, RiskTables {}

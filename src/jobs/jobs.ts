@@ -16,7 +16,7 @@ import { backoffMs } from './jobs-rules.ts';
 import { claimJobs, completeJob, extendLease, failJob, insertJob, type JobRow } from './jobs-store.ts';
 
 // The outbox's reader, for every consumer in other modules (webhooks, releases on unfreeze).
-export { consumeEventsOf, consumeOutbox, type OutboxRow } from './outbox.ts';
+export { consumeEventsOf, consumeOutbox, nextOutboxBatch, type OutboxRow } from './outbox.ts';
 export { intervalWorker, type IntervalWorker } from './interval-worker.ts';
 
 export interface EnqueueOptions {

@@ -43,7 +43,7 @@ function startCursor(req: FastifyRequest): number | null {
   return typeof sent === 'string' && /^\d{1,15}$/.test(sent) ? Number(sent) : null;
 }
 
-function openStream(req: FastifyRequest, reply: FastifyReply): void {
+export function openStream(req: FastifyRequest, reply: FastifyReply): void {
   reply.hijack();
   reply.raw.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',

@@ -115,6 +115,20 @@ export const PROBLEM_TEXTS: Readonly<Record<string, ProblemText>> = {
   backtest_span_too_long: t('Backtest span too long', '回测时间范围过长', '一次回测最多覆盖 366 天。'),
   risk_blocked: t('Refused by risk controls', '已被风控拒绝', '出于安全原因，此操作未被执行。如您认为有误，请联系客服。'),
   address_blocked: t('Address blocked', '地址已被禁止', '不能向这个地址提现：它在平台的禁止名单上。如您认为有误，请联系客服。'),
+  // support desk
+  case_closed: t('Case closed', '工单已关闭', '这个工单已关闭或已合并到另一个工单；如需继续，请新建工单。'),
+  case_transition_invalid: t('Status change not allowed', '不能改为该状态', '工单不能从当前状态改为所要求的状态。'),
+  assignee_not_staff: t('Not a staff member', '不是客服人员', '工单只能分配给客服、风控或管理员。'),
+  merge_invalid: t('Cannot merge', '无法合并', '工单不能合并到自身，也不能合并已关闭或已合并的工单。'),
+  merge_different_customer: t('Different customers', '不同客户的工单', '不同客户的工单不能合并。'),
+  attachment_invalid: t('Attachment not usable', '附件不可用', '附件必须是您自己上传、且尚未用于其他工单的文件。'),
+  attachment_too_large: t('Attachment too large', '附件过大', '附件超过了允许的大小。'),
+  attachment_type_refused: t('File type not accepted', '不接受的文件类型', '只接受图片（PNG、JPEG、GIF、WebP）、PDF 和纯文本文件；类型按文件内容判断。'),
+  case_not_resolved: t('Case not resolved', '工单尚未解决', '工单解决后才能评价。'),
+  action_invalid: t('Action not possible', '无法执行该操作', '这个工单不能执行该操作，请查看说明。'),
+  action_not_pending: t('Action already decided', '操作已处理', '这个操作已经被批准或拒绝。'),
+  four_eyes_same_staff: t('Second approver needed', '需要另一位审批人', '发起操作的人不能自己批准，需要另一位工作人员。'),
+  calendar_invalid: t('Invalid calendar', '工作日历无效', '时区、工作时间或节假日格式不正确。'),
 };
 
 const STATUS_TITLES: Record<Locale, Record<number, string>> = {

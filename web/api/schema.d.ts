@@ -1983,6 +1983,1180 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/agent/cases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The queue, nearest SLA due time first (status: comma-separated; assignee: a staff id, "me" or "none") */
+        get: {
+            parameters: {
+                query: {
+                    assignee?: string;
+                    channel?: "web" | "chat" | "email" | "phone" | "social" | "system";
+                    cursor?: string;
+                    limit: number;
+                    priority?: "low" | "normal" | "high" | "urgent";
+                    status?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            detail: string;
+                            status: number;
+                            title: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                assignee_id: string | null;
+                                channel: string;
+                                contact: {
+                                    email?: string;
+                                    name?: string;
+                                    telegram_chat_id?: string;
+                                };
+                                created_at: string;
+                                expected_reply_by: string | null;
+                                id: string;
+                                merged_into: string | null;
+                                number: number;
+                                payment_id: string | null;
+                                priority: string;
+                                rating: {
+                                    at: string | null;
+                                    comment: string | null;
+                                    score: number;
+                                } | null;
+                                sla: {
+                                    breached: {
+                                        at: string;
+                                        kind: string;
+                                    }[];
+                                    first_response_due_at: string | null;
+                                    next_response_due_at: string | null;
+                                    paused: boolean;
+                                    policy: string | null;
+                                    resolution_due_at: string | null;
+                                };
+                                status: "new" | "open" | "pending_customer" | "pending_chain" | "resolved" | "closed";
+                                subject: string;
+                                trade_id: string | null;
+                                tx_hash: string | null;
+                                unverified: boolean;
+                                updated_at: string;
+                                user_id: string | null;
+                            }[];
+                            next_cursor: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Open a case for a caller (channel phone; joins their live case about the same hash, payment or trade: 200) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        body: string;
+                        /** @enum {string} */
+                        channel: "phone";
+                        contact?: {
+                            /** Format: email */
+                            email?: string;
+                            name?: string;
+                        };
+                        payment_id?: string;
+                        subject: string;
+                        trade_id?: string;
+                        tx_hash?: string;
+                        user_id?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            detail: string;
+                            status: number;
+                            title: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            assignee_id: string | null;
+                            channel: string;
+                            contact: {
+                                email?: string;
+                                name?: string;
+                                telegram_chat_id?: string;
+                            };
+                            created_at: string;
+                            evidence: {
+                                captured_at: string;
+                                data: unknown;
+                                id: string;
+                                kind: string;
+                            }[];
+                            expected_reply_by: string | null;
+                            id: string;
+                            merged_into: string | null;
+                            messages: {
+                                at: string;
+                                attachments: {
+                                    content_type: string;
+                                    filename: string;
+                                    id: string;
+                                    sha256: string;
+                                    size: number;
+                                }[];
+                                author: {
+                                    id: string | null;
+                                    name: string | null;
+                                    type: "customer" | "agent" | "system";
+                                };
+                                body: string;
+                                call: {
+                                    direction: string;
+                                    duration_s: number;
+                                    started_at: string;
+                                } | null;
+                                case_id: string;
+                                channel: string;
+                                id: string;
+                                internal: boolean;
+                            }[];
+                            number: number;
+                            payment_id: string | null;
+                            priority: string;
+                            rating: {
+                                at: string | null;
+                                comment: string | null;
+                                score: number;
+                            } | null;
+                            sla: {
+                                breached: {
+                                    at: string;
+                                    kind: string;
+                                }[];
+                                first_response_due_at: string | null;
+                                next_response_due_at: string | null;
+                                paused: boolean;
+                                policy: string | null;
+                                resolution_due_at: string | null;
+                            };
+                            status: "new" | "open" | "pending_customer" | "pending_chain" | "resolved" | "closed";
+                            subject: string;
+                            trade_id: string | null;
+                            tx_hash: string | null;
+                            unverified: boolean;
+                            updated_at: string;
+                            user_id: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            assignee_id: string | null;
+                            channel: string;
+                            contact: {
+                                email?: string;
+                                name?: string;
+                                telegram_chat_id?: string;
+                            };
+                            created_at: string;
+                            evidence: {
+                                captured_at: string;
+                                data: unknown;
+                                id: string;
+                                kind: string;
+                            }[];
+                            expected_reply_by: string | null;
+                            id: string;
+                            merged_into: string | null;
+                            messages: {
+                                at: string;
+                                attachments: {
+                                    content_type: string;
+                                    filename: string;
+                                    id: string;
+                                    sha256: string;
+                                    size: number;
+                                }[];
+                                author: {
+                                    id: string | null;
+                                    name: string | null;
+                                    type: "customer" | "agent" | "system";
+                                };
+                                body: string;
+                                call: {
+                                    direction: string;
+                                    duration_s: number;
+                                    started_at: string;
+                                } | null;
+                                case_id: string;
+                                channel: string;
+                                id: string;
+                                internal: boolean;
+                            }[];
+                            number: number;
+                            payment_id: string | null;
+                            priority: string;
+                            rating: {
+                                at: string | null;
+                                comment: string | null;
+                                score: number;
+                            } | null;
+                            sla: {
+                                breached: {
+                                    at: string;
+                                    kind: string;
+                                }[];
+                                first_response_due_at: string | null;
+                                next_response_due_at: string | null;
+                                paused: boolean;
+                                policy: string | null;
+                                resolution_due_at: string | null;
+                            };
+                            status: "new" | "open" | "pending_customer" | "pending_chain" | "resolved" | "closed";
+                            subject: string;
+                            trade_id: string | null;
+                            tx_hash: string | null;
+                            unverified: boolean;
+                            updated_at: string;
+                            user_id: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agent/cases/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A case with its internal notes and evidence */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            detail: string;
+                            status: number;
+                            title: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            assignee_id: string | null;
+                            channel: string;
+                            contact: {
+                                email?: string;
+                                name?: string;
+                                telegram_chat_id?: string;
+                            };
+                            created_at: string;
+                            evidence: {
+                                captured_at: string;
+                                data: unknown;
+                                id: string;
+                                kind: string;
+                            }[];
+                            expected_reply_by: string | null;
+                            id: string;
+                            merged_into: string | null;
+                            messages: {
+                                at: string;
+                                attachments: {
+                                    content_type: string;
+                                    filename: string;
+                                    id: string;
+                                    sha256: string;
+                                    size: number;
+                                }[];
+                                author: {
+                                    id: string | null;
+                                    name: string | null;
+                                    type: "customer" | "agent" | "system";
+                                };
+                                body: string;
+                                call: {
+                                    direction: string;
+                                    duration_s: number;
+                                    started_at: string;
+                                } | null;
+                                case_id: string;
+                                channel: string;
+                                id: string;
+                                internal: boolean;
+                            }[];
+                            number: number;
+                            payment_id: string | null;
+                            priority: string;
+                            rating: {
+                                at: string | null;
+                                comment: string | null;
+                                score: number;
+                            } | null;
+                            sla: {
+                                breached: {
+                                    at: string;
+                                    kind: string;
+                                }[];
+                                first_response_due_at: string | null;
+                                next_response_due_at: string | null;
+                                paused: boolean;
+                                policy: string | null;
+                                resolution_due_at: string | null;
+                            };
+                            status: "new" | "open" | "pending_customer" | "pending_chain" | "resolved" | "closed";
+                            subject: string;
+                            trade_id: string | null;
+                            tx_hash: string | null;
+                            unverified: boolean;
+                            updated_at: string;
+                            user_id: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agent/cases/{id}/assign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Assign a case (to yourself when assignee_id is absent) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        assignee_id?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            detail: string;
+                            status: number;
+                            title: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            assignee_id: string | null;
+                            channel: string;
+                            contact: {
+                                email?: string;
+                                name?: string;
+                                telegram_chat_id?: string;
+                            };
+                            created_at: string;
+                            evidence: {
+                                captured_at: string;
+                                data: unknown;
+                                id: string;
+                                kind: string;
+                            }[];
+                            expected_reply_by: string | null;
+                            id: string;
+                            merged_into: string | null;
+                            messages: {
+                                at: string;
+                                attachments: {
+                                    content_type: string;
+                                    filename: string;
+                                    id: string;
+                                    sha256: string;
+                                    size: number;
+                                }[];
+                                author: {
+                                    id: string | null;
+                                    name: string | null;
+                                    type: "customer" | "agent" | "system";
+                                };
+                                body: string;
+                                call: {
+                                    direction: string;
+                                    duration_s: number;
+                                    started_at: string;
+                                } | null;
+                                case_id: string;
+                                channel: string;
+                                id: string;
+                                internal: boolean;
+                            }[];
+                            number: number;
+                            payment_id: string | null;
+                            priority: string;
+                            rating: {
+                                at: string | null;
+                                comment: string | null;
+                                score: number;
+                            } | null;
+                            sla: {
+                                breached: {
+                                    at: string;
+                                    kind: string;
+                                }[];
+                                first_response_due_at: string | null;
+                                next_response_due_at: string | null;
+                                paused: boolean;
+                                policy: string | null;
+                                resolution_due_at: string | null;
+                            };
+                            status: "new" | "open" | "pending_customer" | "pending_chain" | "resolved" | "closed";
+                            subject: string;
+                            trade_id: string | null;
+                            tx_hash: string | null;
+                            unverified: boolean;
+                            updated_at: string;
+                            user_id: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agent/cases/{id}/calls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Log a phone call on a case (a message with channel phone) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        attachment_ids?: string[];
+                        direction: "in" | "out";
+                        duration_s: number;
+                        notes: string;
+                        /** Format: date-time */
+                        started_at: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            detail: string;
+                            status: number;
+                            title: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            case: {
+                                assignee_id: string | null;
+                                channel: string;
+                                contact: {
+                                    email?: string;
+                                    name?: string;
+                                    telegram_chat_id?: string;
+                                };
+                                created_at: string;
+                                evidence: {
+                                    captured_at: string;
+                                    data: unknown;
+                                    id: string;
+                                    kind: string;
+                                }[];
+                                expected_reply_by: string | null;
+                                id: string;
+                                merged_into: string | null;
+                                messages: {
+                                    at: string;
+                                    attachments: {
+                                        content_type: string;
+                                        filename: string;
+                                        id: string;
+                                        sha256: string;
+                                        size: number;
+                                    }[];
+                                    author: {
+                                        id: string | null;
+                                        name: string | null;
+                                        type: "customer" | "agent" | "system";
+                                    };
+                                    body: string;
+                                    call: {
+                                        direction: string;
+                                        duration_s: number;
+                                        started_at: string;
+                                    } | null;
+                                    case_id: string;
+                                    channel: string;
+                                    id: string;
+                                    internal: boolean;
+                                }[];
+                                number: number;
+                                payment_id: string | null;
+                                priority: string;
+                                rating: {
+                                    at: string | null;
+                                    comment: string | null;
+                                    score: number;
+                                } | null;
+                                sla: {
+                                    breached: {
+                                        at: string;
+                                        kind: string;
+                                    }[];
+                                    first_response_due_at: string | null;
+                                    next_response_due_at: string | null;
+                                    paused: boolean;
+                                    policy: string | null;
+                                    resolution_due_at: string | null;
+                                };
+                                status: "new" | "open" | "pending_customer" | "pending_chain" | "resolved" | "closed";
+                                subject: string;
+                                trade_id: string | null;
+                                tx_hash: string | null;
+                                unverified: boolean;
+                                updated_at: string;
+                                user_id: string | null;
+                            };
+                            message: {
+                                at: string;
+                                attachments: {
+                                    content_type: string;
+                                    filename: string;
+                                    id: string;
+                                    sha256: string;
+                                    size: number;
+                                }[];
+                                author: {
+                                    id: string | null;
+                                    name: string | null;
+                                    type: "customer" | "agent" | "system";
+                                };
+                                body: string;
+                                call: {
+                                    direction: string;
+                                    duration_s: number;
+                                    started_at: string;
+                                } | null;
+                                case_id: string;
+                                channel: string;
+                                id: string;
+                                internal: boolean;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agent/cases/{id}/merge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Merge this case into another of the same customer (messages, evidence and references move; this one closes) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        into_case_id: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            detail: string;
+                            status: number;
+                            title: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            assignee_id: string | null;
+                            channel: string;
+                            contact: {
+                                email?: string;
+                                name?: string;
+                                telegram_chat_id?: string;
+                            };
+                            created_at: string;
+                            evidence: {
+                                captured_at: string;
+                                data: unknown;
+                                id: string;
+                                kind: string;
+                            }[];
+                            expected_reply_by: string | null;
+                            id: string;
+                            merged_into: string | null;
+                            messages: {
+                                at: string;
+                                attachments: {
+                                    content_type: string;
+                                    filename: string;
+                                    id: string;
+                                    sha256: string;
+                                    size: number;
+                                }[];
+                                author: {
+                                    id: string | null;
+                                    name: string | null;
+                                    type: "customer" | "agent" | "system";
+                                };
+                                body: string;
+                                call: {
+                                    direction: string;
+                                    duration_s: number;
+                                    started_at: string;
+                                } | null;
+                                case_id: string;
+                                channel: string;
+                                id: string;
+                                internal: boolean;
+                            }[];
+                            number: number;
+                            payment_id: string | null;
+                            priority: string;
+                            rating: {
+                                at: string | null;
+                                comment: string | null;
+                                score: number;
+                            } | null;
+                            sla: {
+                                breached: {
+                                    at: string;
+                                    kind: string;
+                                }[];
+                                first_response_due_at: string | null;
+                                next_response_due_at: string | null;
+                                paused: boolean;
+                                policy: string | null;
+                                resolution_due_at: string | null;
+                            };
+                            status: "new" | "open" | "pending_customer" | "pending_chain" | "resolved" | "closed";
+                            subject: string;
+                            trade_id: string | null;
+                            tx_hash: string | null;
+                            unverified: boolean;
+                            updated_at: string;
+                            user_id: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agent/cases/{id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reply to the customer, or add an internal note (internal: true, never shown to the customer) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        attachment_ids?: string[];
+                        body: string;
+                        internal?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            detail: string;
+                            status: number;
+                            title: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            case: {
+                                assignee_id: string | null;
+                                channel: string;
+                                contact: {
+                                    email?: string;
+                                    name?: string;
+                                    telegram_chat_id?: string;
+                                };
+                                created_at: string;
+                                evidence: {
+                                    captured_at: string;
+                                    data: unknown;
+                                    id: string;
+                                    kind: string;
+                                }[];
+                                expected_reply_by: string | null;
+                                id: string;
+                                merged_into: string | null;
+                                messages: {
+                                    at: string;
+                                    attachments: {
+                                        content_type: string;
+                                        filename: string;
+                                        id: string;
+                                        sha256: string;
+                                        size: number;
+                                    }[];
+                                    author: {
+                                        id: string | null;
+                                        name: string | null;
+                                        type: "customer" | "agent" | "system";
+                                    };
+                                    body: string;
+                                    call: {
+                                        direction: string;
+                                        duration_s: number;
+                                        started_at: string;
+                                    } | null;
+                                    case_id: string;
+                                    channel: string;
+                                    id: string;
+                                    internal: boolean;
+                                }[];
+                                number: number;
+                                payment_id: string | null;
+                                priority: string;
+                                rating: {
+                                    at: string | null;
+                                    comment: string | null;
+                                    score: number;
+                                } | null;
+                                sla: {
+                                    breached: {
+                                        at: string;
+                                        kind: string;
+                                    }[];
+                                    first_response_due_at: string | null;
+                                    next_response_due_at: string | null;
+                                    paused: boolean;
+                                    policy: string | null;
+                                    resolution_due_at: string | null;
+                                };
+                                status: "new" | "open" | "pending_customer" | "pending_chain" | "resolved" | "closed";
+                                subject: string;
+                                trade_id: string | null;
+                                tx_hash: string | null;
+                                unverified: boolean;
+                                updated_at: string;
+                                user_id: string | null;
+                            };
+                            message: {
+                                at: string;
+                                attachments: {
+                                    content_type: string;
+                                    filename: string;
+                                    id: string;
+                                    sha256: string;
+                                    size: number;
+                                }[];
+                                author: {
+                                    id: string | null;
+                                    name: string | null;
+                                    type: "customer" | "agent" | "system";
+                                };
+                                body: string;
+                                call: {
+                                    direction: string;
+                                    duration_s: number;
+                                    started_at: string;
+                                } | null;
+                                case_id: string;
+                                channel: string;
+                                id: string;
+                                internal: boolean;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agent/cases/{id}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Change a case's status (along the transition table) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        status: "new" | "open" | "pending_customer" | "pending_chain" | "resolved" | "closed";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            detail: string;
+                            status: number;
+                            title: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            assignee_id: string | null;
+                            channel: string;
+                            contact: {
+                                email?: string;
+                                name?: string;
+                                telegram_chat_id?: string;
+                            };
+                            created_at: string;
+                            evidence: {
+                                captured_at: string;
+                                data: unknown;
+                                id: string;
+                                kind: string;
+                            }[];
+                            expected_reply_by: string | null;
+                            id: string;
+                            merged_into: string | null;
+                            messages: {
+                                at: string;
+                                attachments: {
+                                    content_type: string;
+                                    filename: string;
+                                    id: string;
+                                    sha256: string;
+                                    size: number;
+                                }[];
+                                author: {
+                                    id: string | null;
+                                    name: string | null;
+                                    type: "customer" | "agent" | "system";
+                                };
+                                body: string;
+                                call: {
+                                    direction: string;
+                                    duration_s: number;
+                                    started_at: string;
+                                } | null;
+                                case_id: string;
+                                channel: string;
+                                id: string;
+                                internal: boolean;
+                            }[];
+                            number: number;
+                            payment_id: string | null;
+                            priority: string;
+                            rating: {
+                                at: string | null;
+                                comment: string | null;
+                                score: number;
+                            } | null;
+                            sla: {
+                                breached: {
+                                    at: string;
+                                    kind: string;
+                                }[];
+                                first_response_due_at: string | null;
+                                next_response_due_at: string | null;
+                                paused: boolean;
+                                policy: string | null;
+                                resolution_due_at: string | null;
+                            };
+                            status: "new" | "open" | "pending_customer" | "pending_chain" | "resolved" | "closed";
+                            subject: string;
+                            trade_id: string | null;
+                            tx_hash: string | null;
+                            unverified: boolean;
+                            updated_at: string;
+                            user_id: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agent/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The queue's case events as they happen (text/event-stream; event: case.message | case.updated | case.sla_breached; internal notes included) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: {
+                    "last-event-id"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/announcements": {
         parameters: {
             query?: never;
@@ -4434,6 +5608,580 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/support/cases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your cases, newest first */
+        get: {
+            parameters: {
+                query: {
+                    cursor?: string;
+                    limit: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            detail: string;
+                            status: number;
+                            title: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                assignee_id: string | null;
+                                channel: string;
+                                contact: {
+                                    email?: string;
+                                    name?: string;
+                                    telegram_chat_id?: string;
+                                };
+                                created_at: string;
+                                expected_reply_by: string | null;
+                                id: string;
+                                merged_into: string | null;
+                                number: number;
+                                payment_id: string | null;
+                                priority: string;
+                                rating: {
+                                    at: string | null;
+                                    comment: string | null;
+                                    score: number;
+                                } | null;
+                                sla: {
+                                    breached: {
+                                        at: string;
+                                        kind: string;
+                                    }[];
+                                    first_response_due_at: string | null;
+                                    next_response_due_at: string | null;
+                                    paused: boolean;
+                                    policy: string | null;
+                                    resolution_due_at: string | null;
+                                };
+                                status: "new" | "open" | "pending_customer" | "pending_chain" | "resolved" | "closed";
+                                subject: string;
+                                trade_id: string | null;
+                                tx_hash: string | null;
+                                unverified: boolean;
+                                updated_at: string;
+                                user_id: string | null;
+                            }[];
+                            next_cursor: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Open a case (201), or join your live case about the same tx hash, payment or trade (200); evidence is attached at once */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        attachment_ids?: string[];
+                        body: string;
+                        payment_id?: string;
+                        subject: string;
+                        trade_id?: string;
+                        tx_hash?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            detail: string;
+                            status: number;
+                            title: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            assignee_id: string | null;
+                            channel: string;
+                            contact: {
+                                email?: string;
+                                name?: string;
+                                telegram_chat_id?: string;
+                            };
+                            created_at: string;
+                            evidence: {
+                                captured_at: string;
+                                data: unknown;
+                                id: string;
+                                kind: string;
+                            }[];
+                            expected_reply_by: string | null;
+                            id: string;
+                            merged_into: string | null;
+                            messages: {
+                                at: string;
+                                attachments: {
+                                    content_type: string;
+                                    filename: string;
+                                    id: string;
+                                    sha256: string;
+                                    size: number;
+                                }[];
+                                author: {
+                                    id: string | null;
+                                    name: string | null;
+                                    type: "customer" | "agent" | "system";
+                                };
+                                body: string;
+                                call: {
+                                    direction: string;
+                                    duration_s: number;
+                                    started_at: string;
+                                } | null;
+                                case_id: string;
+                                channel: string;
+                                id: string;
+                                internal: boolean;
+                            }[];
+                            number: number;
+                            payment_id: string | null;
+                            priority: string;
+                            rating: {
+                                at: string | null;
+                                comment: string | null;
+                                score: number;
+                            } | null;
+                            sla: {
+                                breached: {
+                                    at: string;
+                                    kind: string;
+                                }[];
+                                first_response_due_at: string | null;
+                                next_response_due_at: string | null;
+                                paused: boolean;
+                                policy: string | null;
+                                resolution_due_at: string | null;
+                            };
+                            status: "new" | "open" | "pending_customer" | "pending_chain" | "resolved" | "closed";
+                            subject: string;
+                            trade_id: string | null;
+                            tx_hash: string | null;
+                            unverified: boolean;
+                            updated_at: string;
+                            user_id: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            assignee_id: string | null;
+                            channel: string;
+                            contact: {
+                                email?: string;
+                                name?: string;
+                                telegram_chat_id?: string;
+                            };
+                            created_at: string;
+                            evidence: {
+                                captured_at: string;
+                                data: unknown;
+                                id: string;
+                                kind: string;
+                            }[];
+                            expected_reply_by: string | null;
+                            id: string;
+                            merged_into: string | null;
+                            messages: {
+                                at: string;
+                                attachments: {
+                                    content_type: string;
+                                    filename: string;
+                                    id: string;
+                                    sha256: string;
+                                    size: number;
+                                }[];
+                                author: {
+                                    id: string | null;
+                                    name: string | null;
+                                    type: "customer" | "agent" | "system";
+                                };
+                                body: string;
+                                call: {
+                                    direction: string;
+                                    duration_s: number;
+                                    started_at: string;
+                                } | null;
+                                case_id: string;
+                                channel: string;
+                                id: string;
+                                internal: boolean;
+                            }[];
+                            number: number;
+                            payment_id: string | null;
+                            priority: string;
+                            rating: {
+                                at: string | null;
+                                comment: string | null;
+                                score: number;
+                            } | null;
+                            sla: {
+                                breached: {
+                                    at: string;
+                                    kind: string;
+                                }[];
+                                first_response_due_at: string | null;
+                                next_response_due_at: string | null;
+                                paused: boolean;
+                                policy: string | null;
+                                resolution_due_at: string | null;
+                            };
+                            status: "new" | "open" | "pending_customer" | "pending_chain" | "resolved" | "closed";
+                            subject: string;
+                            trade_id: string | null;
+                            tx_hash: string | null;
+                            unverified: boolean;
+                            updated_at: string;
+                            user_id: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/support/cases/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of your cases with its messages and evidence (internal notes never shown) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            detail: string;
+                            status: number;
+                            title: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            assignee_id: string | null;
+                            channel: string;
+                            contact: {
+                                email?: string;
+                                name?: string;
+                                telegram_chat_id?: string;
+                            };
+                            created_at: string;
+                            evidence: {
+                                captured_at: string;
+                                data: unknown;
+                                id: string;
+                                kind: string;
+                            }[];
+                            expected_reply_by: string | null;
+                            id: string;
+                            merged_into: string | null;
+                            messages: {
+                                at: string;
+                                attachments: {
+                                    content_type: string;
+                                    filename: string;
+                                    id: string;
+                                    sha256: string;
+                                    size: number;
+                                }[];
+                                author: {
+                                    id: string | null;
+                                    name: string | null;
+                                    type: "customer" | "agent" | "system";
+                                };
+                                body: string;
+                                call: {
+                                    direction: string;
+                                    duration_s: number;
+                                    started_at: string;
+                                } | null;
+                                case_id: string;
+                                channel: string;
+                                id: string;
+                                internal: boolean;
+                            }[];
+                            number: number;
+                            payment_id: string | null;
+                            priority: string;
+                            rating: {
+                                at: string | null;
+                                comment: string | null;
+                                score: number;
+                            } | null;
+                            sla: {
+                                breached: {
+                                    at: string;
+                                    kind: string;
+                                }[];
+                                first_response_due_at: string | null;
+                                next_response_due_at: string | null;
+                                paused: boolean;
+                                policy: string | null;
+                                resolution_due_at: string | null;
+                            };
+                            status: "new" | "open" | "pending_customer" | "pending_chain" | "resolved" | "closed";
+                            subject: string;
+                            trade_id: string | null;
+                            tx_hash: string | null;
+                            unverified: boolean;
+                            updated_at: string;
+                            user_id: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/support/cases/{id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Write to one of your cases (a resolved case reopens; a closed one answers 409: open a new case) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        attachment_ids?: string[];
+                        body: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            detail: string;
+                            status: number;
+                            title: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            case: {
+                                assignee_id: string | null;
+                                channel: string;
+                                contact: {
+                                    email?: string;
+                                    name?: string;
+                                    telegram_chat_id?: string;
+                                };
+                                created_at: string;
+                                evidence: {
+                                    captured_at: string;
+                                    data: unknown;
+                                    id: string;
+                                    kind: string;
+                                }[];
+                                expected_reply_by: string | null;
+                                id: string;
+                                merged_into: string | null;
+                                messages: {
+                                    at: string;
+                                    attachments: {
+                                        content_type: string;
+                                        filename: string;
+                                        id: string;
+                                        sha256: string;
+                                        size: number;
+                                    }[];
+                                    author: {
+                                        id: string | null;
+                                        name: string | null;
+                                        type: "customer" | "agent" | "system";
+                                    };
+                                    body: string;
+                                    call: {
+                                        direction: string;
+                                        duration_s: number;
+                                        started_at: string;
+                                    } | null;
+                                    case_id: string;
+                                    channel: string;
+                                    id: string;
+                                    internal: boolean;
+                                }[];
+                                number: number;
+                                payment_id: string | null;
+                                priority: string;
+                                rating: {
+                                    at: string | null;
+                                    comment: string | null;
+                                    score: number;
+                                } | null;
+                                sla: {
+                                    breached: {
+                                        at: string;
+                                        kind: string;
+                                    }[];
+                                    first_response_due_at: string | null;
+                                    next_response_due_at: string | null;
+                                    paused: boolean;
+                                    policy: string | null;
+                                    resolution_due_at: string | null;
+                                };
+                                status: "new" | "open" | "pending_customer" | "pending_chain" | "resolved" | "closed";
+                                subject: string;
+                                trade_id: string | null;
+                                tx_hash: string | null;
+                                unverified: boolean;
+                                updated_at: string;
+                                user_id: string | null;
+                            };
+                            message: {
+                                at: string;
+                                attachments: {
+                                    content_type: string;
+                                    filename: string;
+                                    id: string;
+                                    sha256: string;
+                                    size: number;
+                                }[];
+                                author: {
+                                    id: string | null;
+                                    name: string | null;
+                                    type: "customer" | "agent" | "system";
+                                };
+                                body: string;
+                                call: {
+                                    direction: string;
+                                    duration_s: number;
+                                    started_at: string;
+                                } | null;
+                                case_id: string;
+                                channel: string;
+                                id: string;
+                                internal: boolean;
+                            };
+                        };
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;

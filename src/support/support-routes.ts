@@ -1,0 +1,89 @@
+// The customer's support routes (API.md part 2, "Support"): open a case (or join the live one
+// about the same payment, hash or trade), list and read one's own cases, write to a case. One
+// user never sees another's case: 404, as for a case that does not exist.
+import type { FastifyPluginAsync } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { Clock } from '../shared/clock.ts';
+import { ProblemError, problems } from '../shared/errors.ts';
+import { requirePrincipal } from '../shared/principal.ts';
+import { enforceRouteAuth } from '../http/route-auth.ts';
+import type { TypedApp } from '../http/typed-app.ts';
+import type { Support } from './support.ts';
+import { CaseListSchema, CaseSchema, IdParams, MessageBody, MessageSchema, OpenCaseBody, PageQuery, Problem } from './support-schemas.ts';
+
+export interface SupportRouteDeps {
+  support: Support;
+  clock: Clock;
+}
+
+const attachmentsRefused = () => new ProblemError(422, 'attachment_invalid', 'Every attachment_ids entry must be a file you uploaded with POST /support/attachments that is not on another case.');
+
+export function supportRoutes(deps: SupportRouteDeps): FastifyPluginAsync {
+  return async (fastify) => {
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+    app.addHook('onRequest', async (req) => enforceRouteAuth(req.routeOptions.config.auth, req.principal, { method: req.method, now_ms: deps.clock.now_ms() }));
+    caseRoutes(app, deps);
+    messageRoutes(app, deps);
+  };
+}
+
+function caseRoutes(app: TypedApp, { support }: SupportRouteDeps): void {
+  app.post('/support/cases', {
+    config: { auth: 'session' },
+    schema: {
+      tags: ['support'],
+      summary: 'Open a case (201), or join your live case about the same tx hash, payment or trade (200); evidence is attached at once',
+      security: [{ bearer: [] }],
+      body: OpenCaseBody,
+      response: { 200: CaseSchema, 201: CaseSchema, '4xx': Problem },
+    },
+  }, async (req, reply) => {
+    const me = requirePrincipal(req.principal);
+    const b = req.body;
+    if (!(await support.attachmentsUsable(b.attachment_ids ?? [], me.user_id, null))) throw attachmentsRefused();
+    const r = await support.openOrJoinCase({ channel: 'web', user_id: me.user_id, contact: { email: me.email }, subject: b.subject, body: b.body, tx_hash: b.tx_hash ?? null, payment_id: b.payment_id ?? null, trade_id: b.trade_id ?? null, attachment_ids: b.attachment_ids ?? [] });
+    const full = await support.caseForCustomer(r.case.id, me.user_id);
+    return reply.code(r.created ? 201 : 200).send(full!);
+  });
+
+  app.get('/support/cases', {
+    config: { auth: 'session' },
+    schema: { tags: ['support'], summary: 'Your cases, newest first', security: [{ bearer: [] }], querystring: PageQuery, response: { 200: CaseListSchema, '4xx': Problem } },
+  }, async (req) => {
+    const me = requirePrincipal(req.principal);
+    return support.listCases(me.user_id, req.query.cursor ?? null, req.query.limit);
+  });
+
+  app.get('/support/cases/:id', {
+    config: { auth: 'session' },
+    schema: { tags: ['support'], summary: 'One of your cases with its messages and evidence (internal notes never shown)', security: [{ bearer: [] }], params: IdParams, response: { 200: CaseSchema, '4xx': Problem } },
+  }, async (req) => {
+    const me = requirePrincipal(req.principal);
+    const c = await support.caseForCustomer(req.params.id, me.user_id);
+    if (!c) throw problems.notFound('case');
+    return c;
+  });
+}
+
+function messageRoutes(app: TypedApp, { support }: SupportRouteDeps): void {
+  app.post('/support/cases/:id/messages', {
+    config: { auth: 'session' },
+    schema: {
+      tags: ['support'],
+      summary: 'Write to one of your cases (a resolved case reopens; a closed one answers 409: open a new case)',
+      security: [{ bearer: [] }],
+      params: IdParams,
+      body: MessageBody,
+      response: { 201: Type.Object({ message: MessageSchema, case: CaseSchema }), '4xx': Problem },
+    },
+  }, async (req, reply) => {
+    const me = requirePrincipal(req.principal);
+    const c = await support.caseForCustomer(req.params.id, me.user_id);
+    if (!c) throw problems.notFound('case');
+    if (!(await support.attachmentsUsable(req.body.attachment_ids ?? [], me.user_id, c.id))) throw attachmentsRefused();
+    const r = await support.addCustomerMessage(c.id, { channel: 'web', body: req.body.body, attachment_ids: req.body.attachment_ids ?? [], author_id: me.user_id });
+    if (!r) throw new ProblemError(409, 'case_closed', 'This case is closed; open a new case with POST /support/cases.');
+    return reply.code(201).send({ message: r.message, case: (await support.caseForCustomer(c.id, me.user_id))! });
+  });
+}
