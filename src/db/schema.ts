@@ -13,7 +13,7 @@ import type { DepositTables } from './schema-deposits.ts';
 import type { CustodyTables } from './schema-custody.ts';
 import type { OpsTables } from './schema-ops.ts';
 import type { NotifyTables } from './schema-notify.ts';
-import type { SupportEmailTables } from './schema-support-email.ts';
+import type { SupportChannelTables } from './schema-support-channels.ts';
 import type { RiskTables } from './schema-risk.ts';
 import type { SupportTables } from './schema-support.ts';
 
@@ -86,4 +86,4 @@ export interface CoreTables {
   audit_log: AuditTable;
 }
 
-export interface Database extends CoreTables, LedgerTables, AccountTables, ChainTables, DepositTables, CustodyTables, PaymentTables, OpsTables, NotifyTables, SupportTables, SupportEmailTables, RiskTables {}
+export interface Database extends CoreTables, LedgerTables, AccountTables, ChainTables, DepositTables, CustodyTables, PaymentTables, OpsTables, NotifyTables, SupportTables, SupportChannelTables, RiskTables {}

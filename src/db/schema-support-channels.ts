@@ -1,4 +1,4 @@
-// Tables of the support desk's email channel (src/support/email/): every inbound mail is kept
+// Tables of the support desk's channels. Email (src/support/email/): every inbound mail is kept
 // here, sealed, the moment the SMTP server accepts it and before it answers 250, so a crash
 // between receiving and processing loses nothing; a durable job then turns it into a case
 // message (idempotent by dedupe_key) and drops the sealed copy.
@@ -23,6 +23,16 @@ export interface SupportInboundMailsTable {
   processed_at_ms: number | null;
 }
 
-export interface SupportEmailTables {
+/** Telegram (src/support/telegram/): the case a chat's messages go to, and the chat's language. */
+export interface SupportTelegramChatsTable {
+  chat_id: string;
+  case_id: string;
+  /** en | zh-CN, from the sender's language_code */
+  locale: string;
+  updated_at_ms: number;
+}
+
+export interface SupportChannelTables {
   support_inbound_mails: SupportInboundMailsTable;
+  support_telegram_chats: SupportTelegramChatsTable;
 }
