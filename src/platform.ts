@@ -186,6 +186,11 @@ function wireLedgerAndAccounts(platform: Platform): void {
   });
 }
 
+/** A risk `freeze` decision: the account's own freeze, reason abnormal_activity, by the system. */
+function riskFreeze(accounts: Accounts): (user_id: string) => Promise<void> {
+  return async (user_id) => void (await accounts.freeze(user_id, 'abnormal_activity', { type: 'system', id: null }, null, { note: 'risk rule' }));
+}
+
 /**
  * Hot wallets (chain write side) and withdrawals: a job per withdrawal drives it on chain; a
  * worker refreshes every open hot-wallet transaction (rebroadcast after crashes, fee bumps).
@@ -203,8 +208,10 @@ function wireWithdrawals(platform: Platform, log: pino.Logger | undefined): Map<
     standing: (user_id, ex) => accounts.standing(user_id, ex),
     accountFacts: accountRiskFacts(),
     // API.md: default risk rules let a withdrawal within the user's KYC limits complete by itself,
-    // so the new-account rule is off here; withdrawals.ts has it (24 h) for deployments that want it.
+    // so the new-account rule is off (shadow) in the stored default set (createCore's createRisk).
     new_account_ms: null,
+    risk: platform.risk,
+    freezeAccount: riskFreeze(accounts),
   });
   platform.hotWallets = hotWallets;
   platform.withdrawals = withdrawals;
@@ -273,7 +280,7 @@ function wirePayments(platform: Platform): PaymentsWiring {
   const maintenance = createMaintenance({ db, clock, config });
   maintenance.registerJobs(jobs);
   const view: PaymentViewDeps = { db, clock, config, chainTiming: chainTimingFromScanner, ...viewLookups(maintenance) };
-  const transfers = createTransfers({ db, clock, config, ledger, accounts });
+  const transfers = createTransfers({ db, clock, config, ledger, accounts, risk: platform.risk, freezeAccount: riskFreeze(accounts) });
   // POST /diagnose asks the chains and records a transaction the scanner has not reached yet.
   const diagnosisChain = diagnosisChainFrom(deposits!, async (ex, chain_id, addresses) => (await platform.invoices?.addressOwners(ex, chain_id, addresses)) ?? new Map());
   platform.routes.unshift(maintenance.guard());

@@ -40,7 +40,7 @@ export function transferRoutes(deps: PaymentViewDeps & { transfers: Transfers })
         const me = requirePrincipal(req.principal);
         // API keys are for merchants' invoices and reads; moving a user's money needs a session.
         if (me.kind !== 'session') throw new ProblemError(403, 'session_required', 'Transfers need a signed-in session, not an API key.');
-        const { payment, timeline, counterparty } = await deps.transfers.send(me.user_id, req.body, req.idempotency?.key ?? null);
+        const { payment, timeline, counterparty } = await deps.transfers.send(me.user_id, req.body, req.idempotency?.key ?? null, { privileged_until_ms: me.privileged_until_ms });
         const ctx = await dtoContext(counterparty ? knownCounterparty : deps, req, me, [payment], 'dto');
         if (counterparty) ctx.counterparties = new Map([[counterparty.user_id, counterparty.email]]);
         return reply.code(201).send(toPaymentDto(payment, timeline, ctx));

@@ -32,6 +32,8 @@ import { createdEventType, getPayment, newPaymentRow, paymentFromRow, paymentSna
 import { checkLimits, transferFeeMinor } from './transfer-rules.ts';
 import { transferQueries, type OutboxInsert } from './transfer-store.ts';
 import { intervalWorker } from '../../jobs/jobs.ts';
+import type { Decided, RiskEngine } from '../../risk/risk.ts';
+import { transferDecision } from './transfer-risk.ts';
 
 export const RELEASE_CONSUMER = 'payments.transfer_release';
 const RELEASE_BATCH_MAX = 100;
@@ -70,6 +72,10 @@ export interface TransfersDeps {
   config: Config;
   ledger: Ledger;
   accounts: TransferAccounts;
+  /** The risk engine (event `transfer`, transfer-risk.ts); without it transfers are not risk-checked. */
+  risk?: RiskEngine;
+  /** A `freeze` decision freezes the sender (accounts' own freeze, reason abnormal_activity). */
+  freezeAccount?: (user_id: string) => Promise<void>;
 }
 
 export interface TransferInputBody {
@@ -120,6 +126,8 @@ interface TransferContext {
   accounts: TransferAccounts;
   assets: Map<string, AssetInfo>;
   queries: ReturnType<typeof transferQueries>;
+  risk: RiskEngine | null;
+  freezeAccount: ((user_id: string) => Promise<void>) | undefined;
   /**
    * Ledger accounts that a committed transfer used. Ledger accounts are never deleted, so these
    * need no ensureAccounts (one statement) again; should one be missing all the same, the ledger
@@ -165,7 +173,7 @@ function remember(c: TransferContext, account_ids: string[]): void {
  * Sends a transfer; returns the sender's payment. Throws ProblemError refusals.
  * await transfers.send('usr_a', { to_email: 'b@x.test', asset: 'USDT', amount: '10' }, idempotencyKey)
  */
-async function sendTransfer(c: TransferContext, sender_id: string, input: TransferInputBody, idempotency_key: string | null): Promise<SentTransfer> {
+async function sendTransfer(c: TransferContext, sender_id: string, input: TransferInputBody, idempotency_key: string | null, opts: { privileged_until_ms: number | null }): Promise<SentTransfer> {
   const { db, clock, assets } = c;
   const asset = assets.get(input.asset);
   if (!asset) throw refuse(422, 'unknown_asset', `No configured asset is called ${input.asset}.`);
@@ -175,10 +183,11 @@ async function sendTransfer(c: TransferContext, sender_id: string, input: Transf
   const fee = transferFeeMinor(amount);
   const transfer_id = idempotency_key ? deterministicId('trf', sender_id, idempotency_key) : newId('trf', clock.now_ms());
   const out_id = deterministicId('pay', transfer_id, 'out');
+  const decision = c.risk ? await transferDecision(c.risk, db.kysely, assets, { sender_id, asset, amount_minor: amount, privileged: opts.privileged_until_ms !== null && opts.privileged_until_ms > clock.now_ms(), now_ms: clock.now_ms() }, out_id, c.freezeAccount) : null;
 
   // Concurrent transfers share one commit (one fsync) on SQLite; each still runs alone, in
   // arrival order, inside its own savepoint, and is acknowledged only once committed.
-  const done = await groupCommit(db).transaction((trx) => recordTransfer(c, trx, { transfer_id, out_id, sender_id, input, asset, amount, fee }));
+  const done = await groupCommit(db).transaction((trx) => recordTransfer(c, trx, { transfer_id, out_id, sender_id, input, asset, amount, fee, decision }));
   remember(c, done.account_ids);
   if (done.created) return done.created;
   const found = await getPayment(db.kysely, out_id);
@@ -190,7 +199,7 @@ async function sendTransfer(c: TransferContext, sender_id: string, input: Transf
 async function recordTransfer(
   c: TransferContext,
   trx: Transaction<Database>,
-  t: { transfer_id: string; out_id: string; sender_id: string; input: TransferInputBody; asset: AssetInfo; amount: bigint; fee: bigint },
+  t: { transfer_id: string; out_id: string; sender_id: string; input: TransferInputBody; asset: AssetInfo; amount: bigint; fee: bigint; decision: Decided | null },
 ): Promise<{ account_ids: string[]; created: SentTransfer | null }> {
   const { db, clock, queries } = c;
   const { transfer_id, out_id, sender_id, input, asset, amount, fee } = t;
@@ -205,6 +214,7 @@ async function recordTransfer(
   // Applied before (a retry of a request whose answer was lost): its payments were
   // committed with it, and are read back below.
   if (moved.result === 'exists') return { account_ids: moved.account_ids, created: null };
+  if (t.decision) await c.risk!.record(trx, t.decision, { subject_id: out_id, user_id: sender_id });
   const memo = input.memo ?? null;
   const outRow = newPaymentRow({ id: out_id, user_id: sender_id, kind: 'transfer', direction: 'out', asset: asset.code, amount_minor: amount, fee_minor: fee, status: 'completed', counterparty: them.user_id, reference: transfer_id, memo }, now);
   const inRow = newPaymentRow(
@@ -270,11 +280,12 @@ async function releaseHeldTransfers(c: TransferContext, trx: Transaction<Databas
 export function createTransfers(deps: TransfersDeps) {
   const { db, clock, ledger, accounts } = deps;
   const assets = new Map(assetsFromChains(deps.config.chains).map((a) => [a.code, a]));
-  const c: TransferContext = { db, clock, ledger, accounts, assets, queries: transferQueries(db), knownAccounts: new Set<string>() };
+  const c: TransferContext = { db, clock, ledger, accounts, assets, queries: transferQueries(db), risk: deps.risk ?? null, freezeAccount: deps.freezeAccount, knownAccounts: new Set<string>() };
 
   const service = {
     assets,
-    send: (sender_id: string, input: TransferInputBody, idempotency_key: string | null) => sendTransfer(c, sender_id, input, idempotency_key),
+    /** opts.privileged_until_ms: the session's step-up window (open: a risk step_up is satisfied). */
+    send: (sender_id: string, input: TransferInputBody, idempotency_key: string | null, opts: { privileged_until_ms: number | null } = { privileged_until_ms: null }) => sendTransfer(c, sender_id, input, idempotency_key, opts),
     releaseHeld: (trx: Transaction<Database>, user_id: string) => releaseHeldTransfers(c, trx, user_id),
 
     /** One pass of the release consumer over the outbox; returns events read. */

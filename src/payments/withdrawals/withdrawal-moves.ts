@@ -15,6 +15,7 @@ import type { AssetInfo } from '../payment-rules.ts';
 import { postIds, voidIds, withdrawalIds, type WithdrawalStatus } from './withdrawal-rules.ts';
 import { updateWithdrawal, type WithdrawalRow } from './withdrawal-store.ts';
 import type { WithdrawalDeps } from './withdrawals.ts';
+import type { RiskEngine } from '../../risk/risk.ts';
 
 export const ADVANCE_JOB = 'withdrawal.advance';
 
@@ -28,6 +29,8 @@ export interface WithdrawalContext {
   assets: Map<string, AssetInfo>;
   /** At or above this many US cents (or without a price) an approval needs a second staff member. */
   fourEyesCents: bigint;
+  /** The risk engine every request asks (withdrawal-risk.ts). */
+  risk: RiskEngine;
 }
 
 /** A configured asset with what sending it needs: its chain, contract, confirmation tiers and review threshold. */

@@ -1,7 +1,8 @@
 // A withdrawal request (one database transaction): checks -> PENDING ledger transfers user
 // available -> hot_wallet (amount) and user available -> fees (fee), linked -> the withdrawal row
 // -> the payment (`requested`, with its outbox event) -> a durable `withdrawal.advance` job, or
-// `review` (hold risk_review) with no job when a review rule fires. Nothing touches the chain.
+// `review` (hold risk_review) with no job when the risk decision is a review (withdrawal-risk.ts),
+// the decision stored in the same transaction. Nothing touches the chain.
 import type { Transaction } from 'kysely';
 import { serialiseOn } from '../../db/database.ts';
 import type { Database } from '../../db/schema.ts';
@@ -14,21 +15,25 @@ import { formatAmount, parseAmount } from '../../shared/money.ts';
 import type { UserStatus } from '../../shared/principal.ts';
 import { createPayment, getPayment, transitionPayment, type Payment, type TimelineEntry } from '../payments.ts';
 import { userMoneyLock } from '../payment-rules.ts';
-import { confirmationsFor, NEW_ACCOUNT_MS, reviewCode, reviewRules, reviewThreshold, withdrawalIds, type ReviewRule } from './withdrawal-rules.ts';
-import { addressUsedBefore, insertWithdrawal, type WithdrawalRow } from './withdrawal-store.ts';
+import { confirmationsFor, withdrawalIds } from './withdrawal-rules.ts';
+import { insertWithdrawal, type WithdrawalRow } from './withdrawal-store.ts';
+import { refuseIfRisky, reviewExplanation, withdrawalFacts } from './withdrawal-risk.ts';
+import type { Decided } from '../../risk/risk.ts';
 import { ADVANCE_JOB, findAsset, type AssetOnChain, type WithdrawalContext } from './withdrawal-moves.ts';
 import type { WithdrawalRequest } from './withdrawals.ts';
 
 type Requested = { result: 'created' | 'exists'; payment: Payment; timeline: TimelineEntry[] };
 
-/** What the checks before the transaction settled: the asset, the address, the fee, the review rules. */
+/** What the checks before the transaction settled: the asset, the address, the fee, the risk decision. */
 interface Checked {
   ids: ReturnType<typeof withdrawalIds>;
   asset: AssetOnChain;
   address: string;
   fee: bigint;
   now: number;
-  rules: ReviewRule[];
+  decision: Decided;
+  /** The rules that asked for a review (empty: no review). */
+  rules: string[];
 }
 
 const acct = (asset: string) => ({
@@ -89,24 +94,16 @@ async function check(c: WithdrawalContext, req: WithdrawalRequest, ids: Checked[
   if (blocked) throw blocked;
   const now = clock.now_ms();
   const fee = deps.feeFor?.(req.asset, req.amount_minor) ?? configuredMinor(asset.withdrawal_fee, asset.decimals) ?? 0n;
-  const account = deps.accountFacts ? await deps.accountFacts(db.kysely, req.user_id, now) : { created_at_ms: null, credentials_changed_at_ms: null };
-  const rules = reviewRules({
-    now_ms: now,
-    amount_minor: req.amount_minor,
-    threshold_minor: reviewThreshold(req.asset, asset.decimals, asset.review_above),
-    account_created_at_ms: account.created_at_ms,
-    credentials_changed_at_ms: account.credentials_changed_at_ms,
-    address_used_before: await addressUsedBefore(db.kysely, req.user_id, address.address),
-    new_account_ms: deps.new_account_ms === undefined ? NEW_ACCOUNT_MS : deps.new_account_ms,
-  });
-  return { ids, asset, address: address.address, fee, now, rules };
+  const decision = await c.risk.evaluate('withdrawal', await withdrawalFacts(c, req, asset, address.address, now));
+  await refuseIfRisky(c, c.risk, req, decision, ids.id);
+  return { ids, asset, address: address.address, fee, now, decision, rules: decision.action === 'review' ? reviewExplanation(decision).rules : [] };
 }
 
 /** Reserves the money and records the withdrawal and its payment, in one transaction. */
 async function reserve(c: WithdrawalContext, trx: Transaction<Database>, req: WithdrawalRequest, k: Checked): Promise<Requested> {
   const { db, clock, ledger, deps } = c;
-  const { ids, asset, address, fee, now, rules } = k;
-  const review = rules.length > 0;
+  const { ids, asset, address, fee, now, decision } = k;
+  const review = decision.action === 'review';
   const a = acct(req.asset);
   const again = await getPayment(trx, ids.id);
   if (again) return { result: 'exists' as const, ...again };
@@ -142,9 +139,10 @@ async function reserve(c: WithdrawalContext, trx: Transaction<Database>, req: Wi
     },
     clock,
   );
+  await c.risk.record(trx, decision, { subject_id: ids.id, user_id: req.user_id });
   if (review) {
     // The money stays reserved (pending transfers above); nothing is broadcast until staff approve.
-    const r = await transitionPayment(trx, ids.id, { status: 'review', hold: 'risk_review', code: reviewCode(rules[0]!), params: { rules: rules.join(','), amount: formatAmount(req.amount_minor, asset.decimals), asset: req.asset } }, clock);
+    const r = await transitionPayment(trx, ids.id, { status: 'review', hold: 'risk_review', code: reviewExplanation(decision).code, params: { rules: k.rules.join(','), amount: formatAmount(req.amount_minor, asset.decimals), asset: req.asset } }, clock);
     if (r.result !== 'ok') throw new Error(`payment ${ids.id}: ${r.result}`);
   } else {
     await enqueueJob(trx, ADVANCE_JOB, { id: ids.id }, { unique_key: `${ADVANCE_JOB}:${ids.id}:0` }, clock);
@@ -153,10 +151,10 @@ async function reserve(c: WithdrawalContext, trx: Transaction<Database>, req: Wi
   return { result: 'created' as const, ...created };
 }
 
-/** The withdrawal's row as requested: `review` when a rule fired, its timeline saying so. */
+/** The withdrawal's row as requested: `review` when the risk decision says so, its timeline saying which rules. */
 function withdrawalRow(req: WithdrawalRequest, k: Checked): WithdrawalRow {
   const { ids, asset, address, fee, now, rules } = k;
-  const review = rules.length > 0;
+  const review = k.decision.action === 'review';
   return {
     id: ids.id,
     user_id: req.user_id,

@@ -10,7 +10,7 @@ import { ProblemError } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import { getPayment, type Payment, type TimelineEntry } from '../payments.ts';
 import { referenceCents } from '../payment-rules.ts';
-import { decideReview, isReviewRule, reviewApprovalsRequired, type WithdrawalStatus } from './withdrawal-rules.ts';
+import { decideReview, reviewApprovalsRequired, type WithdrawalStatus } from './withdrawal-rules.ts';
 import { approversOf, getWithdrawal, insertApproval, reviewQueue, type WithdrawalRow } from './withdrawal-store.ts';
 import { ADVANCE_JOB, move, resolveLedger, type WithdrawalContext } from './withdrawal-moves.ts';
 import type { PendingReview, ReviewApprovals, StaffDecision } from './withdrawals.ts';
@@ -26,7 +26,7 @@ export async function reviews(c: WithdrawalContext, limit: number): Promise<Pend
   const created = await createdAtOf(c, [...new Set(rows.map((r) => r.withdrawal.user_id))]);
   return rows.map(({ withdrawal, payment_params }) => {
     const params = payment_params ? (JSON.parse(payment_params) as Record<string, unknown>) : {};
-    const rules = String(params.rules ?? '').split(',').filter(isReviewRule);
+    const rules = String(params.rules ?? '').split(',').filter((r) => r.length > 0);
     return { withdrawal, rules, account_created_at_ms: created.get(withdrawal.user_id) ?? null };
   });
 }

@@ -113,3 +113,17 @@ export async function lastJobError(ex: DbExecutor, job_kind: string, id: string)
   const row = await ex.selectFrom('jobs').select('last_error').where('kind', '=', job_kind).where('payload', '=', JSON.stringify({ id })).orderBy('updated_at_ms', 'desc').limit(1).executeTakeFirst();
   return row?.last_error ?? null;
 }
+
+/** The user's withdrawals since a time (not failed or cancelled), newest first, at most `limit` — the velocity facts (index withdrawals_user). */
+export async function recentWithdrawals(ex: DbExecutor, user_id: string, since_ms: number, limit: number): Promise<Array<{ asset: string; amount_minor: bigint; created_at_ms: number }>> {
+  const rows = await ex
+    .selectFrom('withdrawals')
+    .select(['asset', 'amount_minor', 'created_at_ms'])
+    .where('user_id', '=', user_id)
+    .where('created_at_ms', '>=', since_ms)
+    .where('status', 'not in', ['failed', 'cancelled'])
+    .orderBy('created_at_ms', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({ asset: r.asset, amount_minor: BigInt(r.amount_minor), created_at_ms: Number(r.created_at_ms) }));
+}

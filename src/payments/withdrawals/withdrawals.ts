@@ -30,7 +30,9 @@ import { formatAmount, parseAmount } from '../../shared/money.ts';
 import type { UserStatus } from '../../shared/principal.ts';
 import type { Payment, TimelineEntry } from '../payments.ts';
 import { assetsFromChains } from '../payment-rules.ts';
-import { dailyLimitRefusal, type ReviewRule } from './withdrawal-rules.ts';
+import { dailyLimitRefusal } from './withdrawal-rules.ts';
+import type { RiskEngine } from '../../risk/risk.ts';
+import { withdrawalRiskEngine } from './withdrawal-risk.ts';
 import { getWithdrawal, withdrawnSince, type WithdrawalRow } from './withdrawal-store.ts';
 import { advanceWithdrawal } from './withdrawal-advance.ts';
 import { ADVANCE_JOB, type WithdrawalContext } from './withdrawal-moves.ts';
@@ -97,15 +99,22 @@ export interface WithdrawalDeps {
    * the amount rule applies. accountRiskFacts reads them from the accounts tables.
    */
   accountFacts?: AccountFacts;
-  /** The new-account review window (default 24 h); null turns that rule off. */
+  /** The new-account review window (default 24 h); null turns that rule off. Only for the default rules in memory (no `risk`). */
   new_account_ms?: number | null;
+  /**
+   * The risk engine (platform: versioned rules in the database, every decision stored); without
+   * it the default rules decide in memory (withdrawal-risk.ts), as the review rules did before.
+   */
+  risk?: RiskEngine;
+  /** A `freeze` decision freezes the account (accounts' own freeze, reason abnormal_activity). */
+  freezeAccount?: (user_id: string) => Promise<void>;
 }
 
 /**
  * What the review rules need from accounts; nulls when unknown. `createdAtOf` reads several
  * users' registration times in one query (the review queue); users it does not know are left out.
  */
-export type AccountFacts = ((ex: DbExecutor, user_id: string, now_ms: number) => Promise<{ created_at_ms: number | null; credentials_changed_at_ms: number | null }>) & {
+export type AccountFacts = ((ex: DbExecutor, user_id: string, now_ms: number) => Promise<{ created_at_ms: number | null; credentials_changed_at_ms: number | null; kyc_level?: number }>) & {
   createdAtOf?: (ex: DbExecutor, user_ids: readonly string[]) => Promise<Map<string, number>>;
 };
 
@@ -120,8 +129,8 @@ export function accountRiskFacts(): AccountFacts {
     return new Map(rows.map((r) => [r.id, Number(r.created_at_ms)]));
   };
   return Object.assign(facts, { createdAtOf });
-  async function facts(ex: DbExecutor, user_id: string): Promise<{ created_at_ms: number | null; credentials_changed_at_ms: number | null }> {
-    const u = await ex.selectFrom('users').select('created_at_ms').where('id', '=', user_id).executeTakeFirst();
+  async function facts(ex: DbExecutor, user_id: string): Promise<{ created_at_ms: number | null; credentials_changed_at_ms: number | null; kyc_level?: number }> {
+    const u = await ex.selectFrom('users').select(['created_at_ms', 'kyc_level']).where('id', '=', user_id).executeTakeFirst();
     const changed = await ex
       .selectFrom('audit_log')
       .select('at_ms')
@@ -131,14 +140,15 @@ export function accountRiskFacts(): AccountFacts {
       .orderBy('at_ms', 'desc')
       .limit(1)
       .executeTakeFirst();
-    return { created_at_ms: u ? Number(u.created_at_ms) : null, credentials_changed_at_ms: changed ? Number(changed.at_ms) : null };
+    return { created_at_ms: u ? Number(u.created_at_ms) : null, credentials_changed_at_ms: changed ? Number(changed.at_ms) : null, ...(u ? { kyc_level: Number(u.kyc_level) } : {}) };
   }
 }
 
 /** A withdrawal waiting for staff, with the evidence for the decision. */
 export interface PendingReview {
   withdrawal: WithdrawalRow;
-  rules: ReviewRule[];
+  /** The rules that asked for the review (the defaults' ids, or the risk rule set's). */
+  rules: string[];
   account_created_at_ms: number | null;
 }
 
@@ -191,6 +201,7 @@ export function createWithdrawals(deps: WithdrawalDeps): Withdrawals {
     assets: new Map(assetsFromChains(deps.config.chains).map((a) => [a.code, a])),
     // loadConfig checks the key; a hand-built config with a bad one gets the strictest rule.
     fourEyesCents: fourEyes.ok ? fourEyes.amount_minor : 0n,
+    risk: withdrawalRiskEngine(deps),
   };
   return {
     request: (req) => requestWithdrawal(c, req),
