@@ -15,6 +15,7 @@ import { pendingMigrations } from './db/migrate.ts';
 import { drainRequest } from './http/drain.ts';
 import { registerIdempotency } from './http/idempotency.ts';
 import { RateLimiter } from './http/rate-limit.ts';
+import { SharedRateWindows } from './http/rate-limit-shared.ts';
 import type { Metrics } from './ops/ops.ts';
 import type { Clock } from './shared/clock.ts';
 import { ProblemError, isProblemError } from './shared/errors.ts';
@@ -204,13 +205,23 @@ function registerFiniteNumberGuard(app: App): void {
 function registerRequestHooks(app: App, deps: AppDeps, setSecurityHeaders: ReturnType<typeof securityHeaders>): void {
   const { config, clock, metrics } = deps;
   const limiter = new RateLimiter(config.rate_limit.per_second, config.rate_limit.burst);
+  // On PostgreSQL several API processes may answer one caller: their counts meet in the database.
+  const shared = deps.db.dialect === 'postgres' ? new SharedRateWindows(deps.db, config.rate_limit.per_second, config.rate_limit.burst, () => clock.now_ms()) : null;
+  if (shared) {
+    shared.start();
+    app.addHook('onClose', async () => shared.stop());
+  }
   const started = new WeakMap<FastifyRequest, bigint>();
 
   app.addHook('onRequest', async (req, reply) => {
     started.set(req, process.hrtime.bigint());
     reply.header('x-request-id', req.id);
     if (deps.authenticate && req.url.startsWith('/api/')) req.principal = await deps.authenticate(req);
-    if (req.url.startsWith('/api/')) limiter.take(req.principal ? `u:${req.principal.user_id}` : `ip:${req.ip}`, clock.now_ms());
+    if (req.url.startsWith('/api/')) {
+      const caller = req.principal ? `u:${req.principal.user_id}` : `ip:${req.ip}`;
+      limiter.take(caller, clock.now_ms());
+      shared?.take(caller, clock.now_ms());
+    }
   });
 
   // Graceful shutdown: a response finished while closing tells the client to hang up, so that a

@@ -2,7 +2,7 @@
 // dev, reconcile). Every command has --help; an error prints one line and exits non-zero.
 import { sql } from 'kysely';
 import { ConfigError, type Config } from './config.ts';
-import { configFromEnv, runForever } from './main.ts';
+import { configFromEnv, ROLES, runForever, type Role } from './main.ts';
 import { migrateToLatest, pendingMigrations } from './db/migrate.ts';
 import { describeDb, openConfiguredDb, type CliContext } from './db/configured-db.ts';
 import { CliError, checkFlags, commandHelp, findCommand, overviewHelp, parseArgs, type CliIo, type Command } from './shared/cli-kit.ts';
@@ -19,9 +19,12 @@ const core: Array<Command<CliContext>> = [
   {
     path: ['start'],
     summary: 'start the API, web app and workers (applies migrations first)',
-    usage: 'settle start',
-    async run(_args, _io, ctx) {
-      await runForever(ctx.config());
+    usage: 'settle start [--role api|worker|all]',
+    flags: { role: 'api: HTTP only, no background work; worker: jobs and loops, only /healthz /readyz /metrics; all (default): both' },
+    async run(args, _io, ctx) {
+      const role = args.flags.role ?? 'all';
+      if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) throw new CliError(`--role must be one of ${ROLES.join(', ')}`);
+      await runForever(ctx.config(), role as Role);
       return -1; // keeps running; the signal handler exits
     },
   },

@@ -128,6 +128,8 @@ export interface Config {
   /** PostgreSQL connection bounds (db/database.ts PgTimeouts); SQLite ignores them. */
   db_timeouts: { statement_timeout_ms: number; idle_in_transaction_timeout_ms: number; connect_timeout_ms: number };
   log_level: string;
+  /** How long a singleton loop's lease holds without renewal (SETTLE_LEASE_MS, default 15 s): the takeover delay after a crash (decision 0014). */
+  lease_ms: number;
   chains: ChainConfigFile[];
   rate_limit: { per_second: number; burst: number };
   login_throttle: { failures_before_wait: number; first_wait_s: number; wait_s_max: number; reset_after_s: number };
@@ -223,6 +225,7 @@ function checkKnownKeys(env: Record<string, string | undefined>): void {
     'SETTLE_ALLOW_PRIVATE_WEBHOOK_URLS', 'SETTLE_LOG_LEVEL', 'SETTLE_TEST_DATABASE_URL', 'SETTLE_TRUST_PROXY',
     'SETTLE_METRICS_TOKEN', 'SETTLE_DB_STATEMENT_TIMEOUT_MS', 'SETTLE_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', 'SETTLE_DB_CONNECT_TIMEOUT_MS',
     'SETTLE_INBOUND_SMTP_PORT', 'SETTLE_SUPPORT_EMAIL', 'SETTLE_TELEGRAM_WEBHOOK_SECRET', 'SETTLE_TELEGRAM_BOT_TOKEN', 'SETTLE_TELEGRAM_API_URL',
+    'SETTLE_LEASE_MS',
   ]);
   for (const key of Object.keys(env)) {
     // SETTLE_TEST_* and SETTLE_BENCH_* belong to the test and benchmark tools, not the server.
@@ -349,6 +352,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string)
     metrics_token,
     db_timeouts,
     log_level: env.SETTLE_LOG_LEVEL || 'info',
+    lease_ms: intFrom(env, 'SETTLE_LEASE_MS', 15_000, 300, 600_000),
     chains,
     rate_limit: file.rate_limit ?? { per_second: 50, burst: 200 },
     login_throttle: file.login_throttle ?? { failures_before_wait: 5, first_wait_s: 60, wait_s_max: 900, reset_after_s: 12 * 3600 },

@@ -15,7 +15,7 @@ import { systemClock, type Clock } from './shared/clock.ts';
 import type { Principal } from './shared/principal.ts';
 import { purgeExpiredIdempotencyKeys } from './http/idempotency.ts';
 import { enqueueJob } from './jobs/jobs.ts';
-import { intervalWorker } from './jobs/jobs.ts';
+import { createLeases, intervalWorker, type Leases } from './jobs/jobs.ts';
 import { createLedger, registerLedgerJobs, type Ledger } from './ledger/ledger.ts';
 import { join } from 'node:path';
 import { createAccounts, type Accounts } from './accounts/accounts.ts';
@@ -68,6 +68,8 @@ export interface Platform {
   clock: Clock;
   metrics: Metrics;
   jobs: JobRunner;
+  /** Singleton loops' leases: each such worker runs only in the process holding its lease (decision 0014). */
+  leases: Leases;
   ledger: Ledger;
   accounts: Accounts;
   /** The risk engine: versioned rules, decisions, lists (src/risk/risk.ts). */
@@ -107,6 +109,8 @@ export interface PlatformOptions {
   /** Job polling interval; tests use short ones. */
   job_poll_ms?: number;
   metrics?: Metrics;
+  /** How long a singleton loop's lease holds without renewal (default 15 s); tests use short ones. */
+  lease_ms?: number;
 }
 
 const PURGE_EVERY_MS = 3600_000;
@@ -152,7 +156,25 @@ async function createCore(config: Config, db: Db, opts: PlatformOptions): Promis
   const mailbox = config.smtp_url ? null : await startDevMailbox(join(config.data_dir, 'mail'), clock);
   // The default rules' new-account rule is off (shadow): API.md, a withdrawal within the KYC limits completes by itself.
   const risk = createRisk({ db, clock, new_account_s: null });
-  return { config, db, clock, metrics, jobs, ledger, accounts, risk, mailbox, workers: [], routes: [], readiness: [], authenticate: undefined, closers: [] };
+  const leases = createPlatformLeases(db, jobs.worker_id, clock, metrics, log, opts.lease_ms ?? config.lease_ms);
+  return { config, db, clock, metrics, jobs, leases, ledger, accounts, risk, mailbox, workers: [], routes: [], readiness: [], authenticate: undefined, closers: [] };
+}
+
+/** Leases held by this process's job-runner id, logged and exported as settle_lease_held{name}. */
+function createPlatformLeases(db: Db, holder: string, clock: Clock, metrics: Metrics, log: pino.Logger | undefined, lease_ms: number | undefined): Leases {
+  const held = metrics.gauge('settle_lease_held', 'Whether this process holds the lease of a singleton loop (1) or not (0)', ['name']);
+  const changes = metrics.counter('settle_lease_changes_total', 'Lease acquisitions and losses of singleton loops by this process', ['name', 'change']);
+  return createLeases(db, {
+    holder,
+    clock,
+    ...(lease_ms ? { lease_ms } : {}),
+    onChange: (name, isHeld, detail) => {
+      held.set({ name }, isHeld ? 1 : 0);
+      changes.inc({ name, change: isHeld ? 'acquired' : 'lost' });
+      log?.info({ lease: name, ...detail }, isHeld ? 'lease acquired' : 'lease given up');
+    },
+    onError: (name, error) => log?.warn({ lease: name, err: String(error) }, 'lease renewal failed'),
+  });
 }
 
 /** Housekeeping: expired idempotency keys are purged hourly by a self-rescheduling job. */
@@ -217,13 +239,13 @@ function wireWithdrawals(platform: Platform, log: pino.Logger | undefined): Map<
   platform.withdrawals = withdrawals;
   registerWithdrawalJobs(jobs, withdrawals);
   // A withdrawal whose job gave up is driven again and raised to staff (withdrawal-watch.ts).
-  platform.workers.push(intervalWorker('withdrawal-watch', WATCH_EVERY_MS, () => watchStalledWithdrawals({ db, clock }), (e) => log?.warn({ err: String(e) }, 'withdrawal watch failed')));
+  platform.workers.push(platform.leases.singleton('withdrawal-watch', (around) => intervalWorker('withdrawal-watch', WATCH_EVERY_MS, () => around(() => watchStalledWithdrawals({ db, clock })), (e) => log?.warn({ err: String(e) }, 'withdrawal watch failed'))));
   platform.routes.push({
     name: 'withdrawals',
     plugin: withdrawalRoutes({ db, clock, config, withdrawals, requireStepUp: (p) => accounts.requireStepUp(p), stepUpWithTotp: async (p, totp_code, meta) => void (await accounts.stepUp(p, { totp_code }, meta)) }),
   });
   platform.routes.push({ name: 'withdrawal-reviews', plugin: withdrawalReviewRoutes({ db, clock, config, withdrawals }) });
-  if (hotWallets.size) platform.workers.push(hotWalletWorker([...hotWallets.values()], 5_000, (e) => log?.warn({ err: String(e) }, 'hot wallet refresh failed')));
+  if (hotWallets.size) platform.workers.push(platform.leases.singleton('hot-wallet', (around) => hotWalletWorker([...hotWallets.values()], 5_000, (e) => log?.warn({ err: String(e) }, 'hot wallet refresh failed'), around)));
   return hotWallets;
 }
 
@@ -233,7 +255,7 @@ function wireSweeps(platform: Platform, hotWallets: Map<number, Sender>, log: pi
   if (hotWallets.size && config.deposit_mnemonic) {
     const sweepers = createSweepers({ chains: config.chains, hotWallets, keys: createDepositKeys(config.deposit_mnemonic), invoice_keys: createDepositKeys(config.deposit_mnemonic, INVOICE_PATH_PREFIX), db, clock, ledger, client: (c) => createEvmClient(c) });
     registerSweepJobs(jobs, sweepers);
-    platform.workers.push(sweepWorker([...sweepers.values()], 60_000, (e) => log?.warn({ err: String(e) }, 'sweep planning failed')));
+    platform.workers.push(platform.leases.singleton('sweeper', (around) => sweepWorker([...sweepers.values()], 60_000, (e) => log?.warn({ err: String(e) }, 'sweep planning failed'), around)));
   }
 }
 
@@ -257,7 +279,8 @@ async function wireDeposits(platform: Platform, hotWallets: Map<number, Sender>,
   });
   platform.deposits = deposits;
   platform.routes.push({ name: 'deposits', plugin: depositRoutes(deposits) });
-  platform.workers.push(...deposits.scanners, deposits.release.worker());
+  // One scanner per chain, each a singleton; the release on unfreeze is an outbox consumer (its cursor row is locked per event).
+  platform.workers.push(...deposits.scanners.map((s) => platform.leases.singleton(s.name, (around) => s.worker(around))), deposits.release.worker());
 }
 
 /** The payment view's lookups: active maintenance windows and counterparties' emails. */
@@ -296,7 +319,7 @@ function wirePayments(platform: Platform): PaymentsWiring {
   webhooks.registerRenderer('payment', paymentEventRenderer(view));
   platform.routes.push({ name: 'webhooks', plugin: webhookRoutes({ webhooks }) });
   platform.workers.push(webhooks.worker());
-  platform.workers.push(intervalWorker('payments.stuck', STUCK_EVERY_MS, () => detectStuck(view)));
+  platform.workers.push(platform.leases.singleton('payments.stuck', (around) => intervalWorker('payments.stuck', STUCK_EVERY_MS, () => around(() => detectStuck(view)))));
   return { maintenance, transfers, webhooks, view };
 }
 
@@ -308,7 +331,7 @@ function wirePayments(platform: Platform): PaymentsWiring {
 function wireReconcile(platform: Platform, hotWallets: Map<number, Sender>, log: pino.Logger | undefined): void {
   const { config, db, clock, ledger, metrics } = platform;
   const reconciler = createReconciler({ db, ledger, chains: config.chains, clock, metrics, hotWallet: (chain_id) => hotWallets.get(chain_id)?.address ?? null, ledger_verify_every_ms: 600_000, log: (level, msg, data) => log?.[level](data ?? {}, msg) });
-  platform.workers.push(reconcileWorker(reconciler, 60_000, (e) => log?.warn({ err: String(e) }, 'reconcile run failed')));
+  platform.workers.push(platform.leases.singleton('reconciler', (around) => reconcileWorker(reconciler, 60_000, (e) => log?.warn({ err: String(e) }, 'reconcile run failed'), around)));
   platform.routes.push({ name: 'incidents', plugin: incidentRoutes({ db, clock }) });
   // Operator top-ups of the hot wallets are booked by an admin from the chain itself (decision 0006).
   platform.routes.push({ name: 'funding', plugin: fundingRoutes({ db, ledger, clock, chains: config.chains, hotWallet: (chain_id) => hotWallets.get(chain_id)?.address ?? null, client: (c) => createEvmClient(c) }) });

@@ -6,7 +6,7 @@ import { DEV_CHAIN_MNEMONIC } from './anvil.ts';
 import type { Db } from '../db/database.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Hex } from './chain-types.ts';
-import { intervalWorker, type IntervalWorker } from '../jobs/jobs.ts';
+import { intervalWorker, unfenced, type IntervalWorker, type TickAround } from '../jobs/jobs.ts';
 import { Sender } from './hot-wallet.ts';
 
 /** The anvil test mnemonic's account #9: the dev chain's hot wallet (funded by anvil, used by nothing else). */
@@ -45,8 +45,10 @@ export function createHotWallets(opts: HotWalletsOptions): Map<number, Sender> {
  * tick): the safety net that rebroadcasts after a crash and fills any nonce whose owner (a
  * withdrawal, a sweep) stopped looking.
  */
-export function hotWalletWorker(senders: Iterable<Sender>, interval_ms: number, onError: (e: unknown) => void = () => undefined): IntervalWorker {
-  return intervalWorker('hot-wallet', interval_ms, async () => {
-    for (const s of senders) await s.refreshOpen(100).catch(onError);
-  });
+export function hotWalletWorker(senders: Iterable<Sender>, interval_ms: number, onError: (e: unknown) => void = () => undefined, around: TickAround = unfenced): IntervalWorker {
+  return intervalWorker('hot-wallet', interval_ms, () =>
+    around(async () => {
+      for (const s of senders) await s.refreshOpen(100).catch(onError);
+    }),
+  );
 }

@@ -103,6 +103,29 @@ export function convertMinorColumns(row: Record<string, unknown>): void {
 // PostgreSQL (another pooled connection): it is a bug, so it fails loudly instead of hanging.
 const activeTransaction = new AsyncLocalStorage<{ owner: object; open: boolean }>();
 
+/**
+ * A check run first in every db.transaction() opened inside `withTransactionFence` (on this
+ * async flow): a singleton loop's tick uses it to lock its lease row and confirm its fencing
+ * token, so that a holder whose lease was taken over cannot commit (jobs/leases.ts, decision 0014).
+ * It throws to refuse the transaction.
+ */
+export type TransactionFence = (trx: Transaction<Database>) => Promise<void>;
+const activeFence = new AsyncLocalStorage<TransactionFence>();
+
+/** withTransactionFence((trx) => checkToken(trx), () => tick()): every transaction of the tick checks first. */
+export function withTransactionFence<T>(fence: TransactionFence, fn: () => T): T {
+  return activeFence.run(fence, fn);
+}
+
+/** Runs fn with the transaction marked open, after the fence of the current flow (if any). */
+function runInside<T>(store: { owner: object; open: boolean }, trx: Transaction<Database>, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+  const fence = activeFence.getStore();
+  return activeTransaction.run(store, async () => {
+    if (fence) await fence(trx);
+    return fn(trx);
+  });
+}
+
 function insideOpenTransaction(owner: object): boolean {
   const store = activeTransaction.getStore();
   return store !== undefined && store.owner === owner && store.open;
@@ -186,7 +209,7 @@ function openSqlite(target: Extract<DbTarget, { kind: 'sqlite' }>): Db {
           const store = { owner: kysely, open: true };
           let result: T;
           try {
-            result = await activeTransaction.run(store, () => fn(conn as unknown as Transaction<Database>));
+            result = await runInside(store, conn as unknown as Transaction<Database>, fn);
           } finally {
             store.open = false;
           }
@@ -240,7 +263,7 @@ function openPostgres(target: Extract<DbTarget, { kind: 'postgres' }>): Db {
           return await kysely.transaction().execute(async (trx) => {
             const store = { owner: kysely, open: true };
             try {
-              return await activeTransaction.run(store, () => fn(trx));
+              return await runInside(store, trx, fn);
             } finally {
               store.open = false;
             }

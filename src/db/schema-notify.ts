@@ -36,6 +36,9 @@ export interface WebhookMessagesTable {
   last_error: string | null;
   created_at_ms: number;
   delivered_at_ms: number | null;
+  /** The process sending it now, and until when its claim holds (a crashed sender's claim expires). */
+  claimed_by: string | null;
+  claimed_until_ms: number | null;
 }
 
 export interface WebhookAttemptsTable {

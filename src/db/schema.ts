@@ -78,12 +78,42 @@ export interface OutboxCursorsTable {
   updated_at_ms: number;
 }
 
+/** One row per singleton loop: who holds it, with which fencing token, until when (decision 0014). */
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  /** Increases with every acquisition: a write fenced with an older token is refused. */
+  token: number;
+  expires_at_ms: number;
+  acquired_at_ms: number;
+}
+
+/** Each tick of a singleton loop, by holder and token: proof that no loop ran twice at once. */
+export interface LeaseTicksTable {
+  id: Generated<number>;
+  name: string;
+  holder: string;
+  token: number;
+  started_at_ms: number;
+  ended_at_ms: number;
+}
+
+/** Requests per caller and fixed window, shared by every API process (src/http/rate-limit.ts). */
+export interface RateLimitWindowsTable {
+  caller: string;
+  window_start_ms: number;
+  count: number;
+}
+
 export interface CoreTables {
   jobs: JobsTable;
   outbox_events: OutboxTable;
   outbox_cursors: OutboxCursorsTable;
   idempotency_keys: IdempotencyTable;
   audit_log: AuditTable;
+  leases: LeasesTable;
+  lease_ticks: LeaseTicksTable;
+  rate_limit_windows: RateLimitWindowsTable;
 }
 
 export interface Database extends CoreTables, LedgerTables, AccountTables, ChainTables, DepositTables, CustodyTables, PaymentTables, OpsTables, NotifyTables, SupportTables, SupportChannelTables, RiskTables {}

@@ -26,6 +26,23 @@ export async function cursorOf(ex: DbExecutor, consumer: string): Promise<number
   return r ? Number(r.seq) : 0;
 }
 
+/**
+ * The cursor inside the transaction that will move it, locked against every other process's
+ * consumer of the same name until that transaction ends (FOR UPDATE on PostgreSQL; SQLite's
+ * BEGIN IMMEDIATE already admits one writer). Without the lock, two processes under READ
+ * COMMITTED both read the old cursor and both handle the event (issue 15).
+ */
+export async function lockCursor(trx: Transaction<Database>, consumer: string): Promise<number> {
+  const q = trx.selectFrom('outbox_cursors').select('seq').where('consumer', '=', consumer);
+  const r = await (dialectOf(trx) === 'postgres' ? q.forUpdate() : q).executeTakeFirst();
+  return r ? Number(r.seq) : 0;
+}
+
+/** Creates the consumer's cursor row at 0 if it has none, so that there is a row to lock. */
+export async function ensureCursor(ex: DbExecutor, consumer: string, now_ms: number): Promise<void> {
+  await ex.insertInto('outbox_cursors').values({ consumer, seq: 0, updated_at_ms: now_ms }).onConflict((oc) => oc.column('consumer').doNothing()).execute();
+}
+
 export async function saveCursor(ex: DbExecutor, consumer: string, seq: number, now_ms: number): Promise<void> {
   const updated = await ex.updateTable('outbox_cursors').set({ seq, updated_at_ms: now_ms }).where('consumer', '=', consumer).executeTakeFirst();
   if (Number(updated.numUpdatedRows) === 0) await ex.insertInto('outbox_cursors').values({ consumer, seq, updated_at_ms: now_ms }).execute();
@@ -110,13 +127,14 @@ export async function consumeOutbox<P = undefined>(
 ): Promise<number> {
   const after = await cursorOf(db.kysely, consumer);
   const batch = await nextOutboxBatch(db.kysely, consumer, after, limit);
+  if (batch.length && after === 0) await ensureCursor(db.kysely, consumer, now_ms);
   let skippedTo: number | null = null;
   const saveSkipped = async () => {
     if (skippedTo === null) return;
     const seq = skippedTo;
     skippedTo = null;
     await db.transaction(async (trx) => {
-      if ((await cursorOf(trx, consumer)) < seq) await saveCursor(trx, consumer, seq, now_ms);
+      if ((await lockCursor(trx, consumer)) < seq) await saveCursor(trx, consumer, seq, now_ms);
     });
   };
   for (const event of batch) {
@@ -127,8 +145,9 @@ export async function consumeOutbox<P = undefined>(
     await saveSkipped();
     const prepared = prepare ? await prepare(event) : undefined;
     await db.transaction(async (trx) => {
-      // Another worker may have moved the cursor meanwhile: do nothing twice.
-      const current = await cursorOf(trx, consumer);
+      // Another worker (this process or another) may have moved the cursor meanwhile: do nothing
+      // twice. The lock holds the others back until this event's transaction ends.
+      const current = await lockCursor(trx, consumer);
       if (current >= event.seq) return;
       await handle(trx, event, prepared);
       await saveCursor(trx, consumer, event.seq, now_ms);

@@ -11,6 +11,7 @@
 //   each caller's batch is retried alone, so one bad batch cannot fail its neighbours.
 // Every batch locks the chain head row first: the hash chain stays one line under any
 // concurrency, across processes, and PostgreSQL writers queue there rather than deadlock.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Transaction } from 'kysely';
 import type { Db, DbExecutor } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
@@ -143,6 +144,7 @@ export function createLedger(db: Db, clock: Clock, opts: LedgerOptions = {}): Le
   const queue: Waiter[] = [];
   let queued = 0;
   let draining: Promise<void> | null = null;
+  const outsideCallers = AsyncLocalStorage.snapshot();
 
   async function drainQueue(): Promise<void> {
     while (queue.length) {
@@ -180,9 +182,11 @@ export function createLedger(db: Db, clock: Clock, opts: LedgerOptions = {}): Le
 
   function kick(): void {
     if (draining) return;
-    // Started on the next microtask so that callers in the same tick share the first transaction.
+    // Started on the next microtask so that callers in the same tick share the first transaction,
+    // and outside the context of the caller that happened to start it: a singleton loop's lease
+    // fence (database.ts withTransactionFence) must not reach the groups of everyone else.
     draining = Promise.resolve()
-      .then(drainQueue)
+      .then(() => outsideCallers(drainQueue))
       .finally(() => {
         draining = null;
         if (queue.length) kick();

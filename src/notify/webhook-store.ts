@@ -45,7 +45,7 @@ export async function replaceSecret(ex: DbExecutor, id: string, from: string, to
   const r = await ex.updateTable('webhook_endpoints').set({ secret: to }).where('id', '=', id).where('secret', '=', from).executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }
-export async function insertMessage(ex: DbExecutor, row: MessageRow): Promise<void> {
+export async function insertMessage(ex: DbExecutor, row: Omit<MessageRow, 'claimed_by' | 'claimed_until_ms'>): Promise<void> {
   await ex.insertInto('webhook_messages').values(row).onConflict((oc) => oc.columns(['endpoint_id', 'event_id']).doNothing()).execute();
 }
 export async function messageById(ex: DbExecutor, id: string): Promise<MessageRow | undefined> {
@@ -63,6 +63,33 @@ export async function headOfLine(ex: DbExecutor, endpoint_id: string, ordering_k
 }
 export async function updateMessage(ex: DbExecutor, id: string, patch: Partial<MessageRow>): Promise<void> {
   await ex.updateTable('webhook_messages').set(patch).where('id', '=', id).execute();
+}
+/**
+ * Claims a pending message for one sender until `until_ms`, unless another's claim still holds,
+ * so that two processes never both send it; a crashed sender's claim simply expires. The
+ * attempt count fences it too: a message already attempted again by someone else is not claimed.
+ */
+export async function claimMessage(ex: DbExecutor, id: string, attempts: number, claimer: string, now_ms: number, until_ms: number): Promise<boolean> {
+  const r = await ex
+    .updateTable('webhook_messages')
+    .set({ claimed_by: claimer, claimed_until_ms: until_ms })
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .where('attempts', '=', attempts)
+    .where((eb) => eb.or([eb('claimed_until_ms', 'is', null), eb('claimed_until_ms', '<=', now_ms)]))
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+/** Records the outcome of a claimed attempt and frees the claim; false when the claim was lost meanwhile. */
+export async function finishClaimed(ex: DbExecutor, id: string, attempts_before: number, claimer: string, patch: Partial<MessageRow>): Promise<boolean> {
+  const r = await ex
+    .updateTable('webhook_messages')
+    .set({ ...patch, claimed_by: null, claimed_until_ms: null })
+    .where('id', '=', id)
+    .where('attempts', '=', attempts_before)
+    .where('claimed_by', '=', claimer)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
 }
 export async function insertAttempt(ex: DbExecutor, row: AttemptRow): Promise<void> {
   await ex.insertInto('webhook_attempts').values(row).execute();

@@ -36,6 +36,8 @@ export const ENDPOINTS_PER_USER_MAX = 20;
 export const DISPATCH_BATCH_MAX = 200;
 export const DELIVERY_BATCH_MAX = 50;
 export const DELIVERY_TIMEOUT_MS = 10_000;
+/** A delivery's claim: the timeout, the DNS check and recording fit well inside it; a crashed sender's claim ends with it. */
+export const CLAIM_MS = 6 * DELIVERY_TIMEOUT_MS;
 export const RESPONSE_BYTES_MAX = 4096;
 /** How long a replaced secret keeps signing after a rotation. */
 export const ROTATION_OVERLAP_MS = 24 * 3600_000;
@@ -107,6 +109,8 @@ interface WebhooksCtx {
   key: Buffer;
   resolve: (host: string) => Promise<string[]>;
   post: NonNullable<WebhooksDeps['post']>;
+  /** This process's name on the messages it claims. */
+  claimer: string;
 }
 
 function createAudit(clock: Clock) {
@@ -146,13 +150,15 @@ function createTargetCheck(allowPrivate: boolean, resolve: WebhooksCtx['resolve'
 
 /** Sends one message, signed, and records the attempt and what follows from it. */
 function createDeliver(ctx: WebhooksCtx, checkedTarget: ReturnType<typeof createTargetCheck>['checkedTarget']) {
-  const { db, clock, config, key, post } = ctx;
+  const { db, clock, config, key, post, claimer } = ctx;
 
   async function deliver(m: store.MessageRow): Promise<void> {
-    const endpoint = await store.endpointById(db.kysely, m.endpoint_id);
     const now = clock.now_ms();
+    // Claimed before it is sent: another process sending the same message skips it (issue 15).
+    if (!(await store.claimMessage(db.kysely, m.id, m.attempts, claimer, now, now + CLAIM_MS))) return;
+    const endpoint = await store.endpointById(db.kysely, m.endpoint_id);
     if (!endpoint || endpoint.deleted_at_ms !== null) {
-      await store.updateMessage(db.kysely, m.id, { status: 'dead', last_error: 'endpoint deleted' });
+      await store.finishClaimed(db.kysely, m.id, m.attempts, claimer, { status: 'dead', last_error: 'endpoint deleted' });
       return;
     }
     const timestamp_s = Math.floor(now / 1000);
@@ -190,8 +196,8 @@ function createDeliver(ctx: WebhooksCtx, checkedTarget: ReturnType<typeof create
     const ok = error === null;
     const dead = !ok && attempts >= config.limits.webhook_attempts_max;
     await db.transaction(async (trx) => {
-      await store.insertAttempt(trx, { message_id: m.id, n: attempts, at_ms: now, status_code: status, latency_ms, error });
-      await store.updateMessage(trx, m.id, {
+      // The claim lost (expired, another sender took the message): that sender records its own attempt.
+      const mine = await store.finishClaimed(trx, m.id, m.attempts, claimer, {
         attempts,
         status: ok ? 'delivered' : dead ? 'dead' : 'pending',
         last_status_code: status,
@@ -199,6 +205,7 @@ function createDeliver(ctx: WebhooksCtx, checkedTarget: ReturnType<typeof create
         delivered_at_ms: ok ? now : null,
         next_attempt_at_ms: ok || dead ? m.next_attempt_at_ms : now + retryDelayMs(attempts),
       });
+      if (mine) await store.insertAttempt(trx, { message_id: m.id, n: attempts, at_ms: now, status_code: status, latency_ms, error });
     });
   }
 
@@ -355,6 +362,7 @@ export function createWebhooks(deps: WebhooksDeps) {
     key: deps.encryption_key ?? loadEncryptionKey(config.encryption_key, config.data_dir),
     resolve: deps.resolve ?? dnsResolve,
     post: deps.post ?? ((url, headers, body, timeout_ms, addresses) => postWebhook(url, headers, body, timeout_ms, addresses, RESPONSE_BYTES_MAX)),
+    claimer: newId('whc'),
   };
   const renderers = new Map<string, EventRenderer>();
   const endpoints = createEndpointOps(ctx);

@@ -91,7 +91,8 @@ function instrumentDecisions(w: Withdrawals): void {
 const config = loadConfig(process.env, process.cwd());
 const db = openConfiguredDb(config);
 instrumentDb(db);
-const platform = await createPlatform(config, db, { clock, job_poll_ms: 10 });
+// Short leases: a restarted child takes over the singleton loops (hot-wallet refresh …) of the killed one within a second.
+const platform = await createPlatform(config, db, { clock, job_poll_ms: 10, lease_ms: 1000 });
 for (const sender of platform.hotWallets?.values() ?? []) instrument(sender);
 if (platform.withdrawals) instrumentDecisions(platform.withdrawals);
 if (process.env.CRASH_SERVE === '1') {

@@ -17,6 +17,7 @@ import { verifyLedger, type Ledger } from '../../ledger/ledger.ts';
 import type { Metrics } from '../../ops/ops.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';
+import { unfenced, type TickAround } from '../../jobs/jobs.ts';
 import { createEvmClient } from '../../chain/chain.ts';
 import { chainAssets } from '../deposits/deposit-rules.ts';
 import { custodyProblems, discrepancyKey, emptySummary, identityProblem, type AssetSummary, type Discrepancy } from './reconcile-rules.ts';
@@ -214,13 +215,12 @@ export function createReconciler(deps: ReconcileDeps): Reconciler {
 }
 
 /** A platform Worker: one run every interval_ms (never two at once); errors are logged. */
-export function reconcileWorker(reconciler: Reconciler, interval_ms: number, onError: (e: unknown) => void) {
+export function reconcileWorker(reconciler: Reconciler, interval_ms: number, onError: (e: unknown) => void, around: TickAround = unfenced) {
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
   let stopped = true;
   const loop = () => {
-    running = reconciler
-      .run()
+    running = around(() => reconciler.run())
       .then(() => undefined, onError)
       .finally(() => {
         running = null;

@@ -37,7 +37,7 @@ import type { Ledger } from '../../ledger/ledger.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { parseAmount } from '../../shared/money.ts';
 import { addressSenders, type AddressSenders, type DepositKeys, type Hex, type Sender } from '../../chain/chain.ts';
-import { intervalWorker, type IntervalWorker } from '../../jobs/jobs.ts';
+import { intervalWorker, unfenced, type IntervalWorker, type TickAround } from '../../jobs/jobs.ts';
 import { advanceSweep } from './sweep-advance.ts';
 import { planSweeps } from './sweep-plan.ts';
 import { SWEEP_JOB } from './sweep-rules.ts';
@@ -117,10 +117,12 @@ export function registerSweepJobs(jobs: JobRunner, sweepers: Sweeper | ReadonlyM
  * addresses_per_plan_max; the jobs it enqueues do the work).
  * platform.workers.push(sweepWorker([...sweepers.values()], 60_000))
  */
-export function sweepWorker(sweepers: readonly Sweeper[], interval_ms: number, onError: (e: unknown) => void = () => undefined): IntervalWorker {
-  return intervalWorker('sweeper', interval_ms, async () => {
-    for (const s of sweepers) await s.planSweeps().catch(onError);
-  });
+export function sweepWorker(sweepers: readonly Sweeper[], interval_ms: number, onError: (e: unknown) => void = () => undefined, around: TickAround = unfenced): IntervalWorker {
+  return intervalWorker('sweeper', interval_ms, () =>
+    around(async () => {
+      for (const s of sweepers) await s.planSweeps().catch(onError);
+    }),
+  );
 }
 
 /**

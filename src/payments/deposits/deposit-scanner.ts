@@ -30,6 +30,7 @@ import type { BlockHeader } from '../../chain/chain.ts';
 import { ChainRpcError } from '../../chain/chain.ts';
 import type { Metrics } from '../../ops/ops.ts';
 import { assert } from '../../shared/assert.ts';
+import type { IntervalWorker, TickAround } from '../../jobs/jobs.ts';
 import { observedBlockTimeMs } from '../payment-eta-rules.ts';
 import { releaseAtDepth } from './deposit-depth-release.ts';
 import { ingestSeen, loadCursor, headSeenAt, scanRange } from './deposit-detection.ts';
@@ -62,6 +63,8 @@ export interface DepositScanner {
   start(): void;
   stop(): Promise<void>;
   readonly name: string;
+  /** A fresh loop like start()'s, each tick run through `around` (the lease's fence, jobs/leases.ts). */
+  worker(around: TickAround): IntervalWorker;
   /**
    * Records one transaction's transfers read outside a tick (diagnosis pick-up, see
    * deposit-ingest.ts): the scan's filters and records; the cursor does not move. -> deposits new.
@@ -212,5 +215,6 @@ export function createDepositScanner(deps: DepositScannerDeps): DepositScanner {
     ingest: (header: BlockHeader, transfers: Seen[], head: number) => ingestSeen(s, header, transfers, head),
     start: worker.start,
     stop: worker.stop,
+    worker: (around) => ({ name: `deposit-scanner:${s.chain_id}`, ...scanWorker(s, m, () => around(tick)) }),
   };
 }
