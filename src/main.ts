@@ -102,6 +102,8 @@ export async function start(config: Config, log: pino.Logger = createLogger(conf
 
 /** Runs until SIGINT/SIGTERM. */
 export async function runForever(config: Config, role: Role = 'all'): Promise<void> {
+  requireDeploymentSecrets(config);
+  requireSharedKey(config, role); // before the web build: a refusal comes at once
   // A person at a terminal reads a banner and plain lines; anything else (a file, a collector) gets JSON.
   const log = createLogger(config, process.stdout.isTTY ? prettyStream(process.stdout) : undefined);
   // The web app is served from web/dist: built here when missing or older than web/ (docs/decisions/0012-web-app-build.md).
