@@ -128,7 +128,7 @@ export interface Config {
   /** PostgreSQL connection bounds (db/database.ts PgTimeouts); SQLite ignores them. */
   db_timeouts: { statement_timeout_ms: number; idle_in_transaction_timeout_ms: number; connect_timeout_ms: number };
   log_level: string;
-  /** How long a singleton loop's lease holds without renewal (SETTLE_LEASE_MS, default 15 s): the takeover delay after a crash (decision 0016). */
+  /** How long a singleton loop's lease holds without renewal (SETTLE_LEASE_MS, default 15 s): the takeover delay after a crash (decision 0017). */
   lease_ms: number;
   chains: ChainConfigFile[];
   rate_limit: { per_second: number; burst: number };

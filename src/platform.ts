@@ -68,7 +68,7 @@ export interface Platform {
   clock: Clock;
   metrics: Metrics;
   jobs: JobRunner;
-  /** Singleton loops' leases: each such worker runs only in the process holding its lease (decision 0016). */
+  /** Singleton loops' leases: each such worker runs only in the process holding its lease (decision 0017). */
   leases: Leases;
   ledger: Ledger;
   accounts: Accounts;

@@ -106,7 +106,7 @@ const activeTransaction = new AsyncLocalStorage<{ owner: object; open: boolean }
 /**
  * A check run first in every db.transaction() opened inside `withTransactionFence` (on this
  * async flow): a singleton loop's tick uses it to lock its lease row and confirm its fencing
- * token, so that a holder whose lease was taken over cannot commit (jobs/leases.ts, decision 0016).
+ * token, so that a holder whose lease was taken over cannot commit (jobs/leases.ts, decision 0017).
  * It throws to refuse the transaction.
  */
 export type TransactionFence = (trx: Transaction<Database>) => Promise<void>;

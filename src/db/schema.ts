@@ -78,7 +78,7 @@ export interface OutboxCursorsTable {
   updated_at_ms: number;
 }
 
-/** One row per singleton loop: who holds it, with which fencing token, until when (decision 0016). */
+/** One row per singleton loop: who holds it, with which fencing token, until when (decision 0017). */
 export interface LeasesTable {
   name: string;
   holder: string;

@@ -18,7 +18,7 @@ import { claimJobs, completeJob, extendLease, failJob, insertJob, type JobRow } 
 // The outbox's reader, for every consumer in other modules (webhooks, releases on unfreeze).
 export { consumeEventsOf, consumeOutbox, nextOutboxBatch, type OutboxRow } from './outbox.ts';
 export { intervalWorker, type IntervalWorker } from './interval-worker.ts';
-// Singleton loops across processes: one holder at a time, fenced (decision 0016).
+// Singleton loops across processes: one holder at a time, fenced (decision 0017).
 export { createLeases, LeaseFencedError, type Leases, type TickAround } from './leases.ts';
 
 /** The TickAround of a loop that runs without a lease (tests, a single process by design). */

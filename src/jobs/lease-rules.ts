@@ -1,4 +1,4 @@
-// Pure rules for singleton-loop leases (decision 0016): when a holder renews, when it must
+// Pure rules for singleton-loop leases (decision 0017): when a holder renews, when it must
 // consider its lease gone without hearing from the database, and whether a record of ticks
 // shows a loop running twice at once.
 

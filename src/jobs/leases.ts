@@ -1,4 +1,4 @@
-// Singleton loops across processes (issue 15, decision 0016). A loop that must never run twice
+// Singleton loops across processes (issue 15, decision 0017). A loop that must never run twice
 // at once (a chain's deposit scanner, the sweeper, the reconciler, the hot-wallet refresh, the
 // stuck detector …) runs only in the process holding its lease: a row in `leases` with a
 // holder, a fencing token that increases with every acquisition, and an expiry the holder

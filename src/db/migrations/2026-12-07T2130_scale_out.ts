@@ -1,6 +1,6 @@
 // Several processes on one database (issue 15). `leases`: one row per singleton loop (a chain's
 // deposit scanner, the sweeper, the reconciler …); its holder renews expires_at_ms and every
-// write transaction of a tick checks that its token is still the row's (fencing, decision 0016).
+// write transaction of a tick checks that its token is still the row's (fencing, decision 0017).
 // `lease_ticks`: the durable record of each tick's interval per holder, so that a test (or an
 // operator) can prove no loop ever ran twice at once. `rate_limit_windows`: per-caller request
 // counts per fixed window, shared by the API processes. Webhook messages get a claim (who sends
