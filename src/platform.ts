@@ -20,7 +20,10 @@ import { createLedger, registerLedgerJobs, type Ledger } from './ledger/ledger.t
 import { join } from 'node:path';
 import { createAccounts, type Accounts } from './accounts/accounts.ts';
 import { accountsRoutes } from './accounts/accounts-routes.ts';
-import { MAIL_JOB, createMailer, createWebhooks, mailJobHandler, startDevMailbox, webhookRoutes, type DevMailbox, type Webhooks } from './notify/notify.ts';
+import { MAIL_JOB, createMailer, createNotifications, createWebhooks, mailJobHandler, notificationRoutes, startDevMailbox, webhookRoutes, type DevMailbox, type Notifications, type Webhooks } from './notify/notify.ts';
+import { NOTICE_EVENT_TYPES, paymentNotices } from './payments/payment-notices.ts';
+import { liveNotificationReader } from './live/live-notifications.ts';
+import { pickLocale } from './shared/i18n.ts';
 import { createEvmClient } from './chain/chain.ts';
 import { createHotWallets, devHotWalletKey, hotWalletWorker, type Sender } from './chain/chain.ts';
 import { addressOwnerIds, findAddressOwner } from './payments/custody/deposit-addresses.ts';
@@ -87,6 +90,8 @@ export interface Platform {
   invoices?: Invoices;
   /** The support desk (src/support/support.ts): cases, messages, evidence, agent work. */
   support?: Support;
+  /** In-app notifications, their mail and preferences (src/notify/notifications.ts). */
+  notifications?: Notifications;
   workers: Worker[];
   routes: RouteModule[];
   readiness: Array<() => Promise<string | null>>;
@@ -135,6 +140,7 @@ export async function createPlatform(config: Config, db: Db, opts: PlatformOptio
   platform.invoices = wireInvoices({ db, clock, config, jobs, routes: platform.routes, view: platform.payments.view, webhooks: platform.payments.webhooks, withdrawals: platform.withdrawals!, requireStepUp: (p) => accounts.requireStepUp(p) });
   wireReconcile(platform, hotWallets, opts.log);
   platform.support = wireSupport(platform);
+  platform.notifications = wireNotifications(platform);
   wireWeb(platform);
   return platform;
 }
@@ -357,11 +363,33 @@ function wireSupport(platform: Platform): Support {
   return support;
 }
 
+/**
+ * Notifications: the list, read marks and preferences; payments' events become notices through
+ * notify's outbox consumer; `notification.created` reaches the event feed (and /stream) through
+ * the webhook dispatcher, as a feed-only event (no webhook is sent for it).
+ */
+function wireNotifications(platform: Platform): Notifications {
+  const { db, clock, config } = platform;
+  const payments = platform.payments!;
+  const notifications = createNotifications({
+    db, clock, config,
+    recipient: async (ex, user_id) => {
+      const u = await ex.selectFrom('users').select(['id', 'email', 'locale']).where('id', '=', user_id).executeTakeFirst();
+      return u ? { id: u.id, email: u.email, locale: pickLocale(u.locale) } : null;
+    },
+  });
+  notifications.registerProducer(NOTICE_EVENT_TYPES, paymentNotices(payments.view));
+  payments.webhooks.registerRenderer('notification', notifications.feedRenderer());
+  platform.routes.push({ name: 'notifications', plugin: notificationRoutes({ notifications, clock }) });
+  platform.workers.push(notifications.worker());
+  return notifications;
+}
+
 /** The web app: assets beside deposit addresses, live updates, and the pages themselves (src/web/). */
 function wireWeb(platform: Platform): void {
   const { config, db, accounts } = platform;
   platform.routes.push({ name: 'assets', plugin: assetRoutes(config) });
-  platform.routes.push({ name: 'stream', plugin: streamRoutes({ db, readers: { payment: livePaymentReader(platform.payments!.view), case: liveCaseReader(platform.support!) } }) });
+  platform.routes.push({ name: 'stream', plugin: streamRoutes({ db, readers: { payment: livePaymentReader(platform.payments!.view), case: liveCaseReader(platform.support!), notification: liveNotificationReader(platform.notifications!) } }) });
   platform.routes.push({ name: 'web', prefix: '', plugin: webRoutes({ dist_dir: WEB_DIST, authenticate: accounts.authenticate, secure_cookies: config.public_url.startsWith('https://') }) });
 }
 

@@ -7,7 +7,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
 import type { Db, DbExecutor } from '../db/database.ts';
-import { enqueueMail } from '../notify/notify.ts';
+import { notify, type NoticeParams, type Template } from '../notify/notify.ts';
 import type { Clock } from '../shared/clock.ts';
 import { isoTime } from '../shared/clock.ts';
 import { ProblemError, problems } from '../shared/errors.ts';
@@ -16,7 +16,6 @@ import { newId, sha256Hex } from '../shared/ids.ts';
 import { ROLES, type Role, type UserStatus } from '../shared/principal.ts';
 import { checkPassword, passwordMessages } from './accounts-rules.ts';
 import { explainFreeze, type FreezeReason } from './standing-rules.ts';
-import { noticeMessages } from './accounts-messages.ts';
 import * as store from './accounts-store.ts';
 import type { UserRow } from './accounts-store.ts';
 
@@ -94,14 +93,12 @@ export async function audit(ctx: AccountsContext, ex: DbExecutor, action: string
   });
 }
 
-/** In-app notification and mail, in the user's language, in the caller's transaction. */
-export async function notice(ctx: AccountsContext, ex: DbExecutor, user: UserRow, kind: string, title: keyof typeof noticeMessages, body: keyof typeof noticeMessages, params: Record<string, string>, link: string | null = null): Promise<void> {
-  const locale = asLocale(user.locale);
-  const t = translate(noticeMessages, title, locale, params);
-  const b = translate(noticeMessages, body, locale, params);
-  const now = ctx.clock.now_ms();
-  await store.insertNotification(ex, { id: newId('ntf', now), user_id: user.id, kind, title: t, body: b, link, created_at_ms: now, read_at_ms: null });
-  await enqueueMail(ex, { to: user.email, subject: t, text: b }, ctx.clock);
+/**
+ * Tells the user (in-app and by mail: security notices cannot be turned off), in the caller's
+ * transaction, through notify's one path; the words are notify's (notification-messages.ts).
+ */
+export async function notice(ctx: AccountsContext, ex: DbExecutor, user: UserRow, template: Template, params: NoticeParams, link: string | null = null): Promise<void> {
+  await notify(ex, { clock: ctx.clock, public_url: ctx.config.public_url }, { id: user.id, email: user.email, locale: asLocale(user.locale) }, { template, params, link });
 }
 
 export async function loadUser(ex: DbExecutor, id: string): Promise<UserRow> {

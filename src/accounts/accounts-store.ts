@@ -4,7 +4,7 @@ import type { Db, DbExecutor } from '../db/database.ts';
 import { precompile, type Placeholder } from '../db/precompiled.ts';
 import type { AuditTable } from '../db/schema.ts';
 import type {
-  ApiKeysTable, FreezesTable, KnownDevicesTable, LoginThrottleTable, NotificationsTable, SessionsTable, UnfreezeRequestsTable, UsersTable,
+  ApiKeysTable, FreezesTable, KnownDevicesTable, LoginThrottleTable, SessionsTable, UnfreezeRequestsTable, UsersTable,
 } from '../db/schema-accounts.ts';
 
 export type UserRow = Selectable<UsersTable>;
@@ -12,7 +12,6 @@ export type SessionRow = Selectable<SessionsTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type FreezeRow = Selectable<FreezesTable>;
 export type UnfreezeRequestRow = Selectable<UnfreezeRequestsTable>;
-export type NotificationRow = Selectable<NotificationsTable>;
 export type KnownDeviceRow = Selectable<KnownDevicesTable>;
 export type ThrottleRow = Selectable<LoginThrottleTable>;
 
@@ -229,7 +228,7 @@ export async function insertApproval(ex: DbExecutor, row: { id: string; request_
   return true;
 }
 
-// ------------------------------------------------------------ KYC, notifications, not-me tokens
+// ------------------------------------------------------------ KYC, not-me tokens
 export async function insertKycDocument(ex: DbExecutor, row: { id: string; user_id: string; kind: string; content_type: string; size_bytes: number; sha256: string; ciphertext: string; status: string; created_at_ms: number }): Promise<void> {
   await ex.insertInto('kyc_documents').values(row).execute();
 }
@@ -242,12 +241,6 @@ export async function kycDocumentCipher(ex: DbExecutor, user_id: string, id: str
 export async function lastKycDocumentAt(ex: DbExecutor, user_id: string): Promise<number | null> {
   const r = await ex.selectFrom('kyc_documents').select('created_at_ms').where('user_id', '=', user_id).orderBy('created_at_ms', 'desc').limit(1).executeTakeFirst();
   return r ? r.created_at_ms : null;
-}
-export async function insertNotification(ex: DbExecutor, row: NotificationRow): Promise<void> {
-  await ex.insertInto('notifications').values(row).execute();
-}
-export async function notificationsOf(ex: DbExecutor, user_id: string, limit: number): Promise<NotificationRow[]> {
-  return ex.selectFrom('notifications').selectAll().where('user_id', '=', user_id).orderBy('created_at_ms', 'desc').orderBy('id', 'desc').limit(limit).execute();
 }
 export async function insertNotMeToken(ex: DbExecutor, row: { token_hash: string; user_id: string; device_id: string | null; created_at_ms: number; expires_at_ms: number }): Promise<void> {
   await ex.insertInto('not_me_tokens').values({ ...row, used_at_ms: null }).execute();

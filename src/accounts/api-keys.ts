@@ -24,7 +24,7 @@ export async function createApiKey(ctx: AccountsContext, p: Principal, name: str
     const roles = parseRoles(u.roles);
     if (!roles.includes('merchant')) await store.updateUser(trx, u.id, { roles: JSON.stringify([...roles, 'merchant']), updated_at_ms: now });
     await audit(ctx, trx, 'api_key_created', u.id, { type: 'user', id: u.id }, meta, { api_key_id: id, prefix, scopes: list });
-    await notice(ctx, trx, u, 'api_key_created', 'api_key_created_title', 'api_key_created_body', { name, prefix, at: isoTime(now) });
+    await notice(ctx, trx, u, 'api_key_created', { name, prefix, at: isoTime(now) });
   });
   return { id, name, key: keyText, prefix, scopes: list, created_at: isoTime(now) };
 }

@@ -26,7 +26,7 @@ describe.each(DIALECTS)('accounts API on %s', (dialect) => {
       expect(mails[0]!.text).toContain('Firefox on Windows');
       const link = /https?:\/\/\S+\/api\/v1\/auth\/not-me\?token=[A-Za-z0-9_-]+/.exec(mails[0]!.text)![0];
       const notes = json<{ data: Array<{ kind: string; link: string }> }>(await t.app.inject({ method: 'GET', url: '/api/v1/me/notifications', headers: bearer(first) }));
-      expect(notes.data[0]).toMatchObject({ kind: 'new_device', link });
+      expect(notes.data[0]).toMatchObject({ kind: 'security.new_device', link });
       const url = new URL(link);
       const token = url.searchParams.get('token')!;
       // A mail scanner fetching the link (any number of times) only gets the confirmation page.

@@ -28,7 +28,7 @@ export async function noteDevice(ctx: AccountsContext, ex: DbExecutor, u: UserRo
     const token = randomToken(32);
     await store.insertNotMeToken(ex, { token_hash: tokenHash(token), user_id: u.id, device_id, created_at_ms: now, expires_at_ms: now + NOT_ME_TOKEN_TTL_MS });
     const link = `${ctx.config.public_url}/api/v1/auth/not-me?token=${token}`;
-    await notice(ctx, ex, u, 'new_device', 'new_device_title', 'new_device_body', { device: d.ua_family, network: d.network, at: isoTime(now), link }, link);
+    await notice(ctx, ex, u, 'new_device', { device: d.ua_family, network: d.network, at: isoTime(now), link }, link);
     await audit(ctx, ex, 'new_device', u.id, { type: 'user', id: u.id }, meta, { ua_family: d.ua_family, network: d.network });
   }
   return d.fingerprint;

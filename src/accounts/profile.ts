@@ -14,6 +14,7 @@ import { asLocale, audit, checkNewPassword, loadUser, notice, toDto, type Accoun
 import { listKycDocuments } from './kyc-documents.ts';
 import { requireStepUp } from './step-up.ts';
 import { issueEmailCode } from './email-verification.ts';
+import { latestNotifications } from '../notify/notify.ts';
 
 export async function getUser(ctx: AccountsContext, id: string): Promise<UserDto | null> {
   const u = await store.userById(ctx.db.kysely, id);
@@ -38,7 +39,7 @@ export async function changePassword(ctx: AccountsContext, p: Principal, new_pas
     await store.updateUser(trx, u.id, { password_hash, password_changed_at_ms: now, updated_at_ms: now });
     const ended = await store.endSessionsOf(trx, u.id, p.session_id, now, 'password_changed');
     await audit(ctx, trx, 'password_changed', u.id, { type: 'user', id: u.id }, meta, { sessions_ended: ended });
-    await notice(ctx, trx, u, 'password_changed', 'password_changed_title', 'password_changed_body', { at: isoTime(now) });
+    await notice(ctx, trx, u, 'password_changed', { at: isoTime(now) });
   });
 }
 
@@ -69,7 +70,7 @@ export async function changeEmail(ctx: AccountsContext, p: Principal, new_email:
       await store.updateUser(trx, u.id, { email, email_verified_at_ms: null, updated_at_ms: now });
       await audit(ctx, trx, 'email_changed', u.id, { type: 'user', id: u.id }, meta, { from: u.email, to: email });
       // Told at the OLD address (u still holds it): a hijacker who changes the email is seen.
-      await notice(ctx, trx, u, 'email_changed', 'email_changed_title', 'email_changed_body', { at: isoTime(now), email });
+      await notice(ctx, trx, u, 'email_changed', { at: isoTime(now), email });
       // The new address receives transfers only once confirmed with the code mailed to it.
       await issueEmailCode(ctx, trx, { id: u.id, email, locale: u.locale });
       return toDto(ctx, trx, await loadUser(trx, u.id));
@@ -80,9 +81,10 @@ export async function changeEmail(ctx: AccountsContext, p: Principal, new_email:
   }
 }
 
+/** My latest notifications, in my language (notify keeps them: GET /notifications pages them). */
 export async function notifications(ctx: AccountsContext, user_id: string, limit: number) {
-  const rows = await store.notificationsOf(ctx.db.kysely, user_id, limit);
-  return rows.map((n) => ({ id: n.id, kind: n.kind, title: n.title, body: n.body, link: n.link, created_at: isoTime(n.created_at_ms), read_at: n.read_at_ms ? isoTime(n.read_at_ms) : null }));
+  const u = await store.userById(ctx.db.kysely, user_id);
+  return u ? latestNotifications(ctx.db.kysely, user_id, asLocale(u.locale), limit) : [];
 }
 
 /**

@@ -74,7 +74,7 @@ async function noteRegistrationAttempt(ctx: AccountsContext, ex: DbExecutor, own
   const last = await store.lastAuditAt(ex, owner.id, 'registration_attempted');
   const mailed = last === null || now - last >= REGISTER_ATTEMPT_MAIL_MS;
   await audit(ctx, ex, 'registration_attempted', owner.id, { type: 'user', id: null }, meta, { mailed });
-  if (mailed) await notice(ctx, ex, owner, 'registration_attempted', 'register_attempt_title', 'register_attempt_body', { at: isoTime(now), sign_in: `${ctx.config.public_url}/` });
+  if (mailed) await notice(ctx, ex, owner, 'registration_attempted', { at: isoTime(now), sign_in: `${ctx.config.public_url}/` });
 }
 
 /**

@@ -12,7 +12,7 @@ import { normalizeEmail } from './accounts-rules.ts';
 import { explainFreeze, kycLimits, liftRankRequired, nextStatus, receiveMode, roleRank, sendPermission, staffMayActOn, withdrawPermission, type FreezeReason, type Imposed, type KycLimits, type Permission, type StatusAction } from './standing-rules.ts';
 import * as store from './accounts-store.ts';
 import type { UserRow } from './accounts-store.ts';
-import { asLocale, audit, loadUser, notice, parseRoles, toDto, type AccountsContext, type Actor, type RequestMeta, type UserDto } from './accounts-context.ts';
+import { audit, loadUser, notice, parseRoles, toDto, type AccountsContext, type Actor, type RequestMeta, type UserDto } from './accounts-context.ts';
 
 /** How an account stands, for other modules (payments, trades, risk). */
 export interface AccountStanding {
@@ -94,8 +94,11 @@ export async function applyFreeze(ctx: AccountsContext, ex: DbExecutor, u: UserR
   const api_keys_suspended = (await store.apiKeysOf(ex, u.id, 100)).filter((k) => k.revoked_at_ms === null).length;
   await emitEvent(ex, { type: 'account.frozen', aggregate_type: 'user', aggregate_id: u.id, payload: { user_id: u.id, reason, by: actor.type, at_ms: now } }, clock);
   await audit(ctx, ex, 'account_frozen', u.id, actor, meta, { reason, sessions_ended: ended, api_keys_suspended, note });
-  const e = explainFreeze(reason, asLocale(u.locale));
-  await notice(ctx, ex, u, 'account_frozen', 'frozen_title', 'frozen_body', { message: e.message, steps: e.what_to_do.map((s) => `- ${s}`).join('\n') });
+  // Both languages are kept, so that the notice reads in whichever the user has when reading it.
+  const en = explainFreeze(reason, 'en');
+  const zh = explainFreeze(reason, 'zh-CN');
+  const steps = (e: typeof en) => e.what_to_do.map((s) => `- ${s}`).join('\n');
+  await notice(ctx, ex, u, 'frozen', { message: { en: en.message, 'zh-CN': zh.message }, steps: { en: steps(en), 'zh-CN': steps(zh) } });
 }
 
 /** standing(user_id, trx?) -> how the account stands now; read it inside your transaction. */
@@ -154,7 +157,7 @@ export async function restrict(ctx: AccountsContext, staff: Principal, user_id: 
     await store.updateUser(trx, u.id, { status: next, restricted_at_ms: now, restricted_by: staff.user_id, updated_at_ms: now });
     await emitEvent(trx, { type: 'account.restricted', aggregate_type: 'user', aggregate_id: u.id, payload: { user_id: u.id, reason } }, clock);
     await audit(ctx, trx, 'account_restricted', u.id, { type: 'staff', id: staff.user_id }, meta, { reason });
-    await notice(ctx, trx, u, 'account_restricted', 'restricted_title', 'restricted_body', { reason });
+    await notice(ctx, trx, u, 'restricted', { reason });
     return toDto(ctx, trx, await loadUser(trx, user_id));
   });
 }

@@ -43,7 +43,7 @@ export async function totpEnable(ctx: AccountsContext, p: Principal, code: strin
     });
     await store.replaceRecoveryCodes(trx, u.id, codes.map((c) => sha256Hex(normalizeRecoveryCode(c))), now, codes.map(() => newId('rc', now)));
     await audit(ctx, trx, u.totp_enabled === 1 ? 'totp_rebound' : 'totp_enabled', u.id, { type: 'user', id: u.id }, meta, {});
-    await notice(ctx, trx, u, 'totp_enabled', 'totp_enabled_title', 'totp_enabled_body', { at: isoTime(now) });
+    await notice(ctx, trx, u, 'totp_enabled', { at: isoTime(now) });
     return { recovery_codes: codes };
   });
 }
@@ -57,6 +57,6 @@ export async function totpDisable(ctx: AccountsContext, p: Principal, meta: Requ
     await store.updateUser(trx, u.id, { totp_secret_enc: null, totp_pending_secret_enc: null, totp_enabled: 0, totp_last_counter: null, updated_at_ms: now });
     await store.replaceRecoveryCodes(trx, u.id, [], now, []);
     await audit(ctx, trx, 'totp_disabled', u.id, { type: 'user', id: u.id }, meta, {});
-    await notice(ctx, trx, u, 'totp_disabled', 'totp_disabled_title', 'totp_disabled_body', { at: isoTime(now) });
+    await notice(ctx, trx, u, 'totp_disabled', { at: isoTime(now) });
   });
 }

@@ -136,7 +136,7 @@ async function approve(ctx: AccountsContext, trx: DbExecutor, staff: Principal, 
     await store.setUnfreezeRequestStatus(trx, req.id, 'completed', now);
     await emitEvent(trx, { type: 'account.unfrozen', aggregate_type: 'user', aggregate_id: u.id, payload: { user_id: u.id, request_id: req.id, cooldown_until_ms } }, ctx.clock);
     await audit(ctx, trx, 'account_unfrozen', u.id, { type: 'staff', id: staff.user_id }, meta, { request_id: req.id, approvers: approvals.map((a) => a.staff_id), cooldown_until_ms });
-    await notice(ctx, trx, u, 'account_unfrozen', 'unfrozen_title', 'unfrozen_body', { until: isoTime(cooldown_until_ms) });
+    await notice(ctx, trx, u, 'unfrozen', { until: isoTime(cooldown_until_ms) });
   }
   const fresh = (await store.unfreezeRequestById(trx, req.id))!;
   return { user: await toDto(ctx, trx, await loadUser(trx, u.id)), unfreeze_request: await unfreezeDto(trx, fresh, staff.locale) };

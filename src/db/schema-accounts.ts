@@ -143,17 +143,6 @@ export interface KycDocumentsTable {
   created_at_ms: number;
 }
 
-export interface NotificationsTable {
-  id: string;
-  user_id: string;
-  kind: string;
-  title: string;
-  body: string;
-  link: string | null;
-  created_at_ms: number;
-  read_at_ms: number | null;
-}
-
 export interface NotMeTokensTable {
   token_hash: string;
   user_id: string;
@@ -174,7 +163,6 @@ export interface AccountTables {
   unfreeze_requests: UnfreezeRequestsTable;
   unfreeze_approvals: UnfreezeApprovalsTable;
   kyc_documents: KycDocumentsTable;
-  notifications: NotificationsTable;
   not_me_tokens: NotMeTokensTable;
   email_verifications: EmailVerificationsTable;
 }

@@ -60,7 +60,41 @@ export interface UserEventsTable {
   created_at_ms: number;
 }
 
+/**
+ * One in-app notification (owned by notify since issue 14; migration 2026-12-07T2130). Rendered
+ * in the reader's language when read, from `template` and `params`; `title`/`body` keep the
+ * English text of the moment (and are all that rows written before templates have).
+ */
+export interface NotificationsTable {
+  id: string;
+  user_id: string;
+  /** An API kind: 'deposit.credited', 'security.new_device' … */
+  kind: string;
+  title: string;
+  body: string;
+  link: string | null;
+  /** The words' key in notify's catalogue (null: a row from before templates). */
+  template: string | null;
+  /** JSON object: each value a string or {en, 'zh-CN'}. */
+  params: string | null;
+  /** What produced it ('<outbox event id>:<kind>'): unique, so that a producer notifies once. */
+  source_key: string | null;
+  created_at_ms: number;
+  read_at_ms: number | null;
+}
+
+/** A user's choice per kind; no row: the kind's default (security.* cannot be turned off). */
+export interface NotificationPreferencesTable {
+  user_id: string;
+  kind: string;
+  in_app: number;
+  email: number;
+  updated_at_ms: number;
+}
+
 export interface NotifyTables {
+  notifications: NotificationsTable;
+  notification_preferences: NotificationPreferencesTable;
   webhook_endpoints: WebhookEndpointsTable;
   webhook_messages: WebhookMessagesTable;
   webhook_attempts: WebhookAttemptsTable;

@@ -60,8 +60,12 @@ export function openSecret(key: Buffer, endpoint_id: string, stored: string): st
   return stored.startsWith(SEALED_PREFIX) ? openText(key, stored.slice(SEALED_PREFIX.length), secretAad(endpoint_id)) : stored;
 }
 
-/** Turns an outbox event into the owner's id and the `data` of the webhook body, or null to skip. */
-export type EventRenderer = (event: OutboxRow) => Promise<{ user_id: string; data: unknown } | null>;
+/**
+ * Turns an outbox event into the owner's id and the `data` of the webhook body, or null to skip.
+ * `feed_only`: the event goes to the owner's feed (and /stream) but is no webhook event type
+ * (in-app notifications).
+ */
+export type EventRenderer = (event: OutboxRow) => Promise<{ user_id: string; data: unknown; feed_only?: boolean } | null>;
 
 export interface WebhookEndpoint {
   id: string;
@@ -330,6 +334,7 @@ function createLoops(ctx: WebhooksCtx, renderers: Map<string, EventRenderer>) {
         if (!rendered) return;
         const body = JSON.stringify({ type: event.type, timestamp: new Date(Number(event.created_at_ms)).toISOString(), data: rendered.data });
         await store.insertUserEvent(trx, { seq: event.seq, user_id: rendered.user_id, event_id: event.id, type: event.type, body, created_at_ms: Number(event.created_at_ms) });
+        if (rendered.feed_only) return;
         for (const e of await store.liveEndpointsOf(trx, rendered.user_id, ENDPOINTS_PER_USER_MAX)) {
           if (!matchesEvent(JSON.parse(e.events) as string[], event.type)) continue;
           await store.insertMessage(trx, { id: newId('msg', now), endpoint_id: e.id, user_id: rendered.user_id, event_id: event.id, event_seq: event.seq, type: event.type, ordering_key: `${event.aggregate_type}:${event.aggregate_id}`, body, status: 'pending', attempts: 0, next_attempt_at_ms: now, last_status_code: null, last_error: null, created_at_ms: now, delivered_at_ms: null });

@@ -129,6 +129,9 @@ export const PROBLEM_TEXTS: Readonly<Record<string, ProblemText>> = {
   action_not_pending: t('Action already decided', '操作已处理', '这个操作已经被批准或拒绝。'),
   four_eyes_same_staff: t('Second approver needed', '需要另一位审批人', '发起操作的人不能自己批准，需要另一位工作人员。'),
   calendar_invalid: t('Invalid calendar', '工作日历无效', '时区、工作时间或节假日格式不正确。'),
+  // notifications, announcements, status (issue 14)
+  preference_locked: t('Preference locked', '此通知不能关闭', '安全通知（security.*）总会通过站内和邮件发送给您，不能关闭；请求中的其他设置也未更改。'),
+  unknown_notification_kind: t('Unknown notification kind', '未知的通知类型', '没有这种通知类型，请使用文档中列出的类型；设置未更改。'),
 };
 
 const STATUS_TITLES: Record<Locale, Record<number, string>> = {
