@@ -106,6 +106,7 @@ export async function insertUserEvent(ex: DbExecutor, row: UserEventRow): Promis
   await ex.insertInto('user_events').values(row).onConflict((oc) => oc.columns(['user_id', 'seq']).doNothing()).execute();
 }
 export async function userEventsAfter(ex: DbExecutor, user_id: string, after: number, limit: number): Promise<UserEventRow[]> {
-  const rows = await ex.selectFrom('user_events').selectAll().where('user_id', '=', user_id).where('seq', '>', after).orderBy('seq').limit(limit).execute();
+  // In-app notifications share the feed table for /stream but are no webhook events: not listed here.
+  const rows = await ex.selectFrom('user_events').selectAll().where('user_id', '=', user_id).where('seq', '>', after).where('type', 'not like', 'notification.%').orderBy('seq').limit(limit).execute();
   return rows.map((r) => num(r, ['seq', 'created_at_ms']));
 }
