@@ -61,7 +61,7 @@ export interface UserEventsTable {
 }
 
 /**
- * One in-app notification (owned by notify since issue 14; migration 2026-12-07T2130). Rendered
+ * One in-app notification (owned by notify since issue 14; migration 2026-12-07T2200). Rendered
  * in the reader's language when read, from `template` and `params`; `title`/`body` keep the
  * English text of the moment (and are all that rows written before templates have).
  */
