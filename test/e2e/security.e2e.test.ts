@@ -84,11 +84,11 @@ describe.each(LANGS)('security page in %s', (lang: Lang) => {
     await shoot(page, lang, 'security-email-confirm');
     await expectAccessible(page, 'security (email to confirm)');
     // A wrong code first: the API's words beside the field; then the mailed one.
-    await page.fill('input[name=code]', '000000');
-    await page.locator('input[name=code]').press('Enter');
-    await page.locator('input[name=code][aria-invalid=true]').waitFor();
-    await page.fill('input[name=code]', await platform.mailedCode(moved));
-    await page.locator('input[name=code]').press('Enter');
+    await page.fill('input[name=email_code]', '000000');
+    await page.locator('input[name=email_code]').press('Enter');
+    await page.locator('input[name=email_code][aria-invalid=true]').waitFor();
+    await page.fill('input[name=email_code]', await platform.mailedCode(moved));
+    await page.locator('input[name=email_code]').press('Enter');
     await page.locator('[data-testid=email-confirm]').waitFor({ state: 'detached' });
     expect((await apiGet<Me>(page, platform.base, '/api/v1/me')).email_verified).toBe(true);
     await page.locator('table', { hasText: lang === 'en' ? 'Email changed' : '修改邮箱' }).waitFor();

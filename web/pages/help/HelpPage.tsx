@@ -15,18 +15,18 @@ function Verdict({ d }: { d: Diagnosis }) {
   const { t, i18n } = useTranslation();
   return (
     <Card title={t('help.verdict')}>
-      <p><span className={ui.badge} data-testid="verdict">{t(`verdict.${d.verdict}`, { defaultValue: d.verdict })}</span></p>
+      <p><span className={ui.badge} data-testid="verdict" data-verdict={d.verdict}>{t(`verdict.${d.verdict}`, { defaultValue: d.verdict })}</span></p>
       <p data-testid="diagnosis-message"><strong>{d.explanation.message}</strong></p>
-      <p>{d.explanation.next_action}</p>
+      <p data-testid="diagnosis-next">{d.explanation.next_action}</p>
       {d.explanation.eta && <p>{t('payment.eta', { when: formatDateTime(d.explanation.eta, i18n.language) })}</p>}
       {d.payment && <p><Link to={`/payments/${d.payment.id}`}>{t('help.open_payment')}</Link></p>}
       {d.chain && (
         <>
           <h3>{t('help.chain_view')}</h3>
           <dl className={ui.dl}>
-            <dt>{t('help.found')}</dt><dd>{d.chain.found ? t('common.yes') : t('common.no')}</dd>
+            <dt>{t('help.found')}</dt><dd data-testid="chain-found">{d.chain.found ? t('common.yes') : t('common.no')}</dd>
             {d.chain.confirmations !== null && <><dt>{t('help.confirmations')}</dt><dd>{d.chain.confirmations}</dd></>}
-            {d.chain.to && <><dt>{t('payment.to')}</dt><dd className="mono">{d.chain.to}</dd></>}
+            {d.chain.to && <><dt>{t('payment.to')}</dt><dd className="mono" data-testid="chain-to">{d.chain.to}</dd></>}
             {d.chain.amount && <><dt>{t('wallet.amount')}</dt><dd>{formatMoney(d.chain.amount, d.chain.asset ?? '', i18n.language)}</dd></>}
           </dl>
         </>

@@ -10,9 +10,13 @@ import { Empty, ErrorState, Loading } from '../../components/States.tsx';
 import { formatDateTime } from '../../format.ts';
 import css from './Merchant.module.css';
 
+/** A message's badge: delivered (ok), still being retried (warn), given up (bad). */
+const TONES: Record<string, string> = { delivered: 'ok', pending: 'warn', dead: 'bad' };
+
+/** The delivery log of one endpoint; while it is open it refreshes itself, so retries and redeliveries show up. */
 function Deliveries({ id }: { id: string }) {
   const { t, i18n } = useTranslation();
-  const q = useQuery({ queryKey: ['webhook-messages', id], queryFn: () => api.get('/api/v1/webhook-endpoints/{id}/messages', { path: { id }, query: { limit: 20 } }) });
+  const q = useQuery({ queryKey: ['webhook-messages', id], queryFn: () => api.get('/api/v1/webhook-endpoints/{id}/messages', { path: { id }, query: { limit: 20 } }), refetchInterval: 3000 });
   const redeliver = async (message: string) => {
     await api.post('/api/v1/webhook-messages/{id}/redeliver', { path: { id: message } });
     await q.refetch();
@@ -21,13 +25,15 @@ function Deliveries({ id }: { id: string }) {
   if (q.error) return <ErrorState error={q.error} />;
   if (!q.data.data.length) return <p className={ui.muted}>{t('merchant.no_deliveries')}</p>;
   return (
-    <ul className={css.list}>
+    <ul className={css.list} aria-label={t('merchant.deliveries')}>
       {q.data.data.map((m) => {
         const last = m.attempts[m.attempts.length - 1];
+        const tone = ui[TONES[m.status] ?? ''] ?? '';
         return (
-          <li key={m.id}>
-            <code>{m.type}</code> <span className={ui.badge}>{m.status}</span>
-            {last && <span className={ui.muted}> {formatDateTime(last.at, i18n.language)} · {last.status_code ?? last.error}</span>}
+          <li key={m.id} data-message={m.id} data-status={m.status}>
+            <code>{m.type}</code> <span className={`${ui.badge} ${tone}`} data-testid="message-status">{t(`webhook_status.${m.status}`, { defaultValue: m.status })}</span>
+            {last && <span className={ui.muted} data-testid="last-attempt">{t('webhook_status.last_attempt', { count: m.attempts.length, when: formatDateTime(last.at, i18n.language), result: last.status_code ?? last.error ?? '' })}</span>}
+            {m.next_attempt_at && <span className={ui.muted}>{t('webhook_status.next', { when: formatDateTime(m.next_attempt_at, i18n.language) })}</span>}
             <button type="button" className={ui.secondary} onClick={() => void redeliver(m.id)}>{t('merchant.redeliver')}</button>
           </li>
         );
@@ -49,7 +55,7 @@ export function WebhooksCard() {
   }, { invalid_url: 'url', url_not_allowed: 'url' });
   return (
     <Card title={t('merchant.webhooks')}>
-      {secret && <div className={css.secret} role="status"><p><strong>{t('merchant.secret_once')}</strong></p><code>{secret}</code> <CopyButton text={secret} /></div>}
+      {secret && <div className={css.secret} role="status"><p><strong>{t('merchant.secret_once')}</strong></p><code data-testid="webhook-secret">{secret}</code> <CopyButton text={secret} /></div>}
       <form onSubmit={add.onSubmit}>
         <Field label={t('merchant.url')} name="url" type="url" required error={add.errors.url} />
         <FormError error={add.errors._form} />

@@ -15,9 +15,9 @@ function ConfirmEmail({ email }: { email: string }) {
   const qc = useQueryClient();
   const [sent, setSent] = useState<string | null>(null);
   const verify = useSubmit(async (data) => {
-    await api.post('/api/v1/me/email/verify', { body: { code: String(data.get('code')).trim() } });
+    await api.post('/api/v1/me/email/verify', { body: { code: String(data.get('email_code')).trim() } });
     await Promise.all([qc.invalidateQueries({ queryKey: ME_KEY }), qc.invalidateQueries({ queryKey: ['security-events'] })]);
-  }, { invalid_code: 'code' });
+  }, { invalid_code: 'email_code' });
   const resend = useSubmit(async () => {
     const r = await api.post('/api/v1/me/email/verification');
     setSent(t('email_confirm.sent', { email: r.email }));
@@ -26,7 +26,7 @@ function ConfirmEmail({ email }: { email: string }) {
     <div data-testid="email-confirm" className={css.confirm}>
       <p>{t('email_confirm.why', { email })}</p>
       <form onSubmit={verify.onSubmit} aria-label={t('email_confirm.title')}>
-        <Field label={t('email_confirm.code')} name="code" inputMode="numeric" autoComplete="one-time-code" pattern="[0-9]{6}" maxLength={6} required error={verify.errors.code} />
+        <Field label={t('email_confirm.code')} name="email_code" inputMode="numeric" autoComplete="one-time-code" pattern="[0-9]{6}" maxLength={6} required error={verify.errors.email_code} />
         <FormError error={verify.errors._form} />
         <Submit busy={verify.busy}>{t('email_confirm.confirm')}</Submit>
       </form>
