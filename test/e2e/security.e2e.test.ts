@@ -92,7 +92,7 @@ describe.each(LANGS)('security page in %s', (lang: Lang) => {
     await page.locator('[data-testid=email-confirm]').waitFor({ state: 'detached' });
     expect((await apiGet<Me>(page, platform.base, '/api/v1/me')).email_verified).toBe(true);
     await page.locator('table', { hasText: lang === 'en' ? 'Email changed' : '修改邮箱' }).waitFor();
-    await shoot(page, lang, 'security');
+    await shoot(page, lang, 'security-credentials-changed');
     await expectAccessible(page, 'security');
 
     // Signed out, the new email and password sign in.
