@@ -17,8 +17,8 @@ describe('pretty start log', () => {
     expect(lines[0]!.trim()).toBe('Settle is running');
     expect(lines[1]).toBe('  Open  http://127.0.0.1:3000/');
     expect(lines[2]).toBe('  Data  ./data · SQLite data/settle.db');
-    expect(lines[3]).toMatch(/^ {2}Chain Local dev chain \(31337\), on this machine; pay an address with: npm run settle -- dev pay/);
-    expect(lines[4]).toMatch(/^ {2}Staff first admin: npm run settle -- admin create --email <email> --password <password> --role admin$/);
+    expect(lines[3]).toMatch(/^ {2}Chain Local dev chain \(31337\), on this machine; pay an address with: npx settle dev pay/);
+    expect(lines[4]).toMatch(/^ {2}Staff first admin: npx settle admin create --email <email> --password <password> --role admin$/);
     expect(lines[5]).toBe('  API   http://127.0.0.1:3000/docs (OpenAPI)');
     expect(text).not.toContain('{');
     // A configured chain is named without the dev chain's hint; none at all says so.

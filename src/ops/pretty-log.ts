@@ -30,8 +30,8 @@ export function formatBanner(f: RunningFields): string {
   const rows: Array<[string, string]> = [
     ['Open', `${url}/`],
     ['Data', [f.data_dir, f.database].filter((x) => typeof x === 'string' && x !== '').join(' · ')],
-    ['Chain', f.dev_chain === true ? `${chains}, on this machine; pay an address with: npm run settle -- dev pay <address> <amount> [USDT|ETH]` : chains],
-    ['Staff', 'first admin: npm run settle -- admin create --email <email> --password <password> --role admin'],
+    ['Chain', f.dev_chain === true ? `${chains}, on this machine; pay an address with: npx settle dev pay <address> <amount> [USDT|ETH]` : chains],
+    ['Staff', 'first admin: npx settle admin create --email <email> --password <password> --role admin'],
     ['API', typeof f.docs === 'string' ? `${f.docs} (OpenAPI)` : ''],
   ];
   const lines = rows.filter(([, v]) => v !== '').map(([k, v]) => `  ${k.padEnd(6)}${v}`);
