@@ -1,6 +1,7 @@
 // Tables owned by the payments module: the one payment model (payments + their timeline),
 // withdrawals and their approvals, invoices, and stuck payments. Its deposits' and custody's
 // tables are in schema-deposits.ts and schema-custody.ts. Money in `_minor` (bigint), times `_ms`.
+import type { ColumnType } from 'kysely';
 
 export interface PaymentsTable {
   id: string;
@@ -119,6 +120,11 @@ export interface InvoicesTable {
   status_since_ms: number;
   created_at_ms: number;
   updated_at_ms: number;
+  /**
+   * The merchant's Idempotency-Key of POST /invoices (unique per merchant; null for invoices made
+   * otherwise): a retry after a crash between the invoice's commit and its stored answer finds it.
+   */
+  idempotency_key: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** One on-chain payment into an invoice's address (a deposit of the merchant), mirrored here. */

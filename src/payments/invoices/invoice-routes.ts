@@ -86,7 +86,7 @@ function createRoute(app: TypedApp, deps: InvoiceRoutesDeps): void {
       if (!asset) throw new ProblemError(422, 'unknown_asset', REFUSALS.unknown_asset!);
       const amount = parseAmount(req.body.amount, asset.decimals);
       if (!amount.ok) throw new ProblemError(422, 'invalid_amount', `amount: ${amount.reason.replace(/_/g, ' ')} for ${asset.code} (${asset.decimals} decimals)`);
-      const r = await deps.invoices.create({ user_id: me.user_id, asset: asset.code, amount_minor: amount.amount_minor, order_id: req.body.order_id ?? null, ...(req.body.expires_in_s !== undefined ? { expires_in_s: req.body.expires_in_s } : {}), metadata: req.body.metadata ?? null });
+      const r = await deps.invoices.create({ user_id: me.user_id, asset: asset.code, amount_minor: amount.amount_minor, order_id: req.body.order_id ?? null, ...(req.body.expires_in_s !== undefined ? { expires_in_s: req.body.expires_in_s } : {}), metadata: req.body.metadata ?? null, idempotency_key: req.idempotency?.key ?? null });
       if (r.result === 'refused' && r.reason === 'unavailable') throw new ProblemError(503, 'unavailable', 'Invoice addresses cannot be issued right now (no deposit keys or the chain is unreachable); retry later.', {}, { 'retry-after': '30' });
       if (r.result === 'refused') throw new ProblemError(422, r.reason === 'amount_not_positive' ? 'invalid_amount' : r.reason, REFUSALS[r.reason] ?? r.reason);
       return reply.code(201).send(await toInvoiceDto(deps, req, me, r.invoice));

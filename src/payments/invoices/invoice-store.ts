@@ -29,6 +29,12 @@ export async function selectInvoice(ex: DbExecutor, id: string): Promise<Invoice
   return r ? normalise(r) : null;
 }
 
+/** The merchant's invoice made with this Idempotency-Key, if any. */
+export async function selectInvoiceByKey(ex: DbExecutor, user_id: string, idempotency_key: string): Promise<InvoiceRow | null> {
+  const r = await ex.selectFrom('invoices').selectAll().where('user_id', '=', user_id).where('idempotency_key', '=', idempotency_key).executeTakeFirst();
+  return r ? normalise(r) : null;
+}
+
 /** The invoice, row-locked on PostgreSQL (SQLite writers are already serialised by BEGIN IMMEDIATE). */
 export async function selectInvoiceForUpdate(ex: DbExecutor, dialect: 'sqlite' | 'postgres', id: string): Promise<InvoiceRow | null> {
   const q = ex.selectFrom('invoices').selectAll().where('id', '=', id);

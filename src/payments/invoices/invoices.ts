@@ -58,6 +58,8 @@ export interface NewInvoice {
   order_id?: string | null;
   expires_in_s?: number;
   metadata?: Record<string, unknown> | null;
+  /** The request's Idempotency-Key: the same key never makes a second invoice, even across a crash. */
+  idempotency_key?: string | null;
 }
 
 export type CreateResult = { result: 'created'; invoice: InvoiceRow } | { result: 'refused'; reason: CreateRefusal | 'unknown_asset' | 'unavailable' };
@@ -136,6 +138,10 @@ async function createInvoice(ctx: ServiceContext, input: NewInvoice): Promise<Cr
       return await db.transaction(async (trx) => {
         const now = clock.now_ms();
         await store.lockInvoiceAllocation(trx, db.dialect);
+        // The idempotency layer answers a retry from the stored answer; if the process died after
+        // this transaction committed but before that answer was stored, the retry lands here.
+        const made = input.idempotency_key ? await store.selectInvoiceByKey(trx, input.user_id, input.idempotency_key) : null;
+        if (made) return { result: 'created' as const, invoice: made };
         const hd_index = await store.nextInvoiceIndex(trx);
         const row: InvoiceRow = {
           id: newId('inv', now),
@@ -157,6 +163,7 @@ async function createInvoice(ctx: ServiceContext, input: NewInvoice): Promise<Cr
           status_since_ms: now,
           created_at_ms: now,
           updated_at_ms: now,
+          idempotency_key: input.idempotency_key ?? null,
         };
         await store.insertInvoice(trx, row);
         // Were this the chain's first address, the cursor it creates must still cover the users'
