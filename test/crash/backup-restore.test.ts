@@ -16,6 +16,7 @@ import { describe, expect, it } from 'vitest';
 import { platformAccount } from '../../src/payments/custody/chart.ts';
 import { ledgerAccountId } from '../../src/ledger/ledger-types.ts';
 import { main } from '../../src/cli.ts';
+import type { Platform } from '../../src/platform.ts';
 import { loadConfig } from '../../src/config.ts';
 import { openConfiguredDb, type CliContext } from '../../src/db/configured-db.ts';
 import { childEnv, crashWorlds, ROOT, settle, sleep } from './crash-kit.ts';
@@ -49,48 +50,68 @@ function headOf(path: string): { seq: number; hash: string } {
   }
 }
 
+type User = { id: string; email: string; token: string };
+
+/** Three users with 1,000,000 USDT each (booked from the platform's external account) and a session. */
+async function fundedUsers(p: Platform): Promise<User[]> {
+  const users: User[] = [];
+  for (let i = 0; i < 3; i++) {
+    const u = await p.accounts.createUserWithRoles(`b${i}@backup.test`, 'correct horse battery staple 9', []);
+    users.push({ id: u.id, email: u.email, token: (await p.accounts.issueSessionForTests(u.id)).token });
+  }
+  await p.ledger.ensureAccounts([platformAccount('USDT', 'external'), ...users.map((u) => ({ id: ledgerAccountId('user', u.id, 'USDT', 'user_available'), asset: 'USDT', owner_type: 'user' as const, owner_id: u.id, kind: 'user_available' as const, flags: { debits_must_not_exceed_credits: true, credits_must_not_exceed_debits: false } }))]);
+  await p.ledger.createTransfers(users.map((u) => ({ id: `fund:${u.id}`, debit_account_id: platformAccount('USDT', 'external').id, credit_account_id: ledgerAccountId('user', u.id, 'USDT', 'user_available'), amount_minor: 10n ** 12n, asset: 'USDT', reason: 'test.fund', reference: null })));
+  return users;
+}
+
+/** A client posting transfers round the users, one after another, until stop(). */
+function transferWriter(port: number, users: User[]) {
+  let writing = true;
+  let accepted = 0;
+  const failures: string[] = [];
+  const loop = (async () => {
+    for (let i = 0; writing; i++) {
+      const res = await fetch(`http://127.0.0.1:${port}/api/v1/transfers`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${users[i % 3]!.token}`, 'idempotency-key': `backup-${i}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ to_email: users[(i + 1) % 3]!.email, asset: 'USDT', amount: '1.25' }),
+      });
+      if (res.status === 201) accepted++;
+      else failures.push(`${res.status} ${await res.text()}`);
+    }
+  })();
+  return {
+    failures,
+    accepted: () => accepted,
+    async stop() {
+      writing = false;
+      await loop;
+    },
+  };
+}
+
 describe('settle backup / restore of a running platform (SQLite)', () => {
   const worlds = crashWorlds();
 
   it('backs up while transfers are written; the restore verifies clean and is the live ledger at one instant', async () => {
     const { t, files, platform: p } = await worlds.open('sqlite');
-    const users: Array<{ id: string; email: string; token: string }> = [];
-    for (let i = 0; i < 3; i++) {
-      const u = await p.accounts.createUserWithRoles(`b${i}@backup.test`, 'correct horse battery staple 9', []);
-      users.push({ id: u.id, email: u.email, token: (await p.accounts.issueSessionForTests(u.id)).token });
-    }
-    await p.ledger.ensureAccounts([platformAccount('USDT', 'external'), ...users.map((u) => ({ id: ledgerAccountId('user', u.id, 'USDT', 'user_available'), asset: 'USDT', owner_type: 'user' as const, owner_id: u.id, kind: 'user_available' as const, flags: { debits_must_not_exceed_credits: true, credits_must_not_exceed_debits: false } }))]);
-    await p.ledger.createTransfers(users.map((u) => ({ id: `fund:${u.id}`, debit_account_id: platformAccount('USDT', 'external').id, credit_account_id: ledgerAccountId('user', u.id, 'USDT', 'user_available'), amount_minor: 10n ** 12n, asset: 'USDT', reason: 'test.fund', reference: null })));
+    const users = await fundedUsers(p);
 
     const child = worlds.child({ ...files.env, CRASH_SERVE: '1' });
     const port = await child.ready;
-    let writing = true;
-    let accepted = 0;
-    const failures: string[] = [];
-    const writer = (async () => {
-      for (let i = 0; writing; i++) {
-        const from = users[i % 3]!;
-        const res = await fetch(`http://127.0.0.1:${port}/api/v1/transfers`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${from.token}`, 'idempotency-key': `backup-${i}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ to_email: users[(i + 1) % 3]!.email, asset: 'USDT', amount: '1.25' }),
-        });
-        if (res.status === 201) accepted++;
-        else failures.push(`${res.status} ${await res.text()}`);
-      }
-    })();
+    const writer = transferWriter(port, users);
+    const failures = writer.failures;
 
     const backups = mkdtempSync(join(tmpdir(), 'settle-backups-'));
     const fresh = mkdtempSync(join(tmpdir(), 'settle-restored-'));
     try {
-      while (accepted < 30) await sleep(20);
-      const before = accepted;
+      while (writer.accepted() < 30) await sleep(20);
+      const before = writer.accepted();
       const file = join(backups, 'settle.backup.db');
       const backup = await settleAsync(['backup', file], files.env);
-      const during = accepted - before;
-      while (accepted < before + during + 30) await sleep(20);
-      writing = false;
-      await writer;
+      const during = writer.accepted() - before;
+      while (writer.accepted() < before + during + 30) await sleep(20);
+      await writer.stop();
       expect(backup.code, backup.out).toBe(0);
       expect(backup.out).toMatch(/^ok {3}backup of SQLite .* integrity checked$/m);
       expect(failures).toEqual([]);
@@ -111,7 +132,7 @@ describe('settle backup / restore of a running platform (SQLite)', () => {
       const liveHead = headOf(t.target.kind === 'sqlite' ? t.target.path : '');
       expect(head.seq).toBeGreaterThan(3 + 30); // the funding and the transfers written before the backup
       expect(liveHead.seq).toBeGreaterThan(head.seq); // and writes went on after it
-      console.log(`backup test: ${accepted} transfers accepted, ${during} while the backup ran; the copy holds ledger seq ${head.seq} of ${liveHead.seq}`);
+      console.log(`backup test: ${writer.accepted()} transfers accepted, ${during} while the backup ran; the copy holds ledger seq ${head.seq} of ${liveHead.seq}`);
 
       // A second restore into the now-used data dir is refused, unless --force (in-process from here on).
       const again = await cli(['restore', file], env);
@@ -127,8 +148,7 @@ describe('settle backup / restore of a running platform (SQLite)', () => {
       expect(bad.out).toMatch(/not a SQLite database/);
       expect((await cli(['ledger', 'verify'], env)).out).toContain('hash chain intact');
     } finally {
-      writing = false;
-      await writer.catch(() => undefined);
+      await writer.stop().catch(() => undefined);
       rmSync(backups, { recursive: true, force: true });
       rmSync(fresh, { recursive: true, force: true });
     }
