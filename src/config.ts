@@ -73,6 +73,17 @@ const ChainFile = Type.Object(
   },
   { additionalProperties: false },
 );
+const RetentionDays = Type.Integer({ minimum: 1, maximum: 3650 });
+
+/**
+ * Days of history kept by the hourly housekeeping job (security review #20): finished jobs,
+ * outbox events every consumer has passed, ended/expired sessions and old "this wasn't me"
+ * tokens, sign-in throttle rows, delivered or dead webhook messages with their attempts, and the
+ * per-user event feed (GET /events, /stream's Last-Event-ID can resume that far back).
+ */
+export const RETENTION_DEFAULTS = { jobs_days: 7, outbox_days: 7, sessions_days: 30, throttle_days: 2, webhooks_days: 30, user_events_days: 30 } as const;
+export type Retention = { [K in keyof typeof RETENTION_DEFAULTS]: number };
+
 export const ConfigFileSchema = Type.Object(
   {
     chains: Type.Optional(Type.Array(ChainFile, { maxItems: 32 })),
@@ -98,6 +109,20 @@ export const ConfigFileSchema = Type.Object(
       Type.Object({ per_ip: Type.Integer({ minimum: 1, maximum: 1_000_000 }), window_s: Type.Integer({ minimum: 1, maximum: 7 * 86_400 }) }, { additionalProperties: false }),
     ),
     limits: Type.Optional(Type.Record(Type.String(), Type.Integer({ minimum: 1 }))),
+    /** How long housekeeping keeps rows that are only history (days; the audit log and the ledger are kept for ever). */
+    retention: Type.Optional(
+      Type.Object(
+        {
+          jobs_days: Type.Optional(RetentionDays),
+          outbox_days: Type.Optional(RetentionDays),
+          sessions_days: Type.Optional(RetentionDays),
+          throttle_days: Type.Optional(RetentionDays),
+          webhooks_days: Type.Optional(RetentionDays),
+          user_events_days: Type.Optional(RetentionDays),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     /**
      * Staff controls (API.md part 2 names the key): a staff decision on money worth at least
      * `four_eyes_above_usd` US dollars (a withdrawal review …) needs a second, different staff member.
@@ -137,6 +162,8 @@ export interface Config {
   limits: Limits;
   /** `four_eyes_above_usd`: a decimal string of US dollars (default "1000"). */
   support: { four_eyes_above_usd: string };
+  /** Days of history housekeeping keeps (see RETENTION_DEFAULTS). */
+  retention: Retention;
   /** The support desk's channels (API.md part 2, Support; src/support/email/, src/support/telegram/). */
   support_channels: SupportChannelsConfig;
 }
@@ -359,6 +386,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string)
     registration_throttle: file.registration_throttle ?? { per_ip: 20, window_s: 3600 },
     limits,
     support: { four_eyes_above_usd: file.support?.four_eyes_above_usd ?? '1000' },
+    retention: { ...RETENTION_DEFAULTS, ...file.retention },
     support_channels,
   };
 }

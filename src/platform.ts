@@ -13,8 +13,7 @@ import { riskRoutes } from './risk/risk-routes.ts';
 import { buildApp, type App, type RouteModule } from './app.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
 import type { Principal } from './shared/principal.ts';
-import { purgeExpiredIdempotencyKeys } from './http/idempotency.ts';
-import { enqueueJob } from './jobs/jobs.ts';
+import { wireHousekeeping } from './housekeeping.ts';
 import { createLeases, intervalWorker, type Leases } from './jobs/jobs.ts';
 import { createLedger, registerLedgerJobs, type Ledger } from './ledger/ledger.ts';
 import { join } from 'node:path';
@@ -118,7 +117,6 @@ export interface PlatformOptions {
   lease_ms?: number;
 }
 
-const PURGE_EVERY_MS = 3600_000;
 const STUCK_EVERY_MS = 60_000;
 
 /**
@@ -128,7 +126,7 @@ const STUCK_EVERY_MS = 60_000;
  */
 export async function createPlatform(config: Config, db: Db, opts: PlatformOptions = {}): Promise<Platform> {
   const platform = await createCore(config, db, opts);
-  await wireHousekeeping(platform);
+  await wireHousekeeping({ ...platform, log: (counts) => opts.log?.info({ pruned: counts }, 'housekeeping: old history deleted') });
   wireLedgerAndAccounts(platform);
   platform.routes.push({ name: 'risk', plugin: riskRoutes({ risk: platform.risk, clock: platform.clock }) });
   const hotWallets = wireWithdrawals(platform, opts.log);
@@ -181,17 +179,6 @@ function createPlatformLeases(db: Db, holder: string, clock: Clock, metrics: Met
     },
     onError: (name, error) => log?.warn({ lease: name, err: String(error) }, 'lease renewal failed'),
   });
-}
-
-/** Housekeeping: expired idempotency keys are purged hourly by a self-rescheduling job. */
-async function wireHousekeeping({ db, clock, jobs }: Platform): Promise<void> {
-  jobs.register('ops.purge_idempotency', async (_payload, ctx) => {
-    await purgeExpiredIdempotencyKeys(db, clock.now_ms());
-    await ctx.commit(async (trx) => {
-      await enqueueJob(trx, 'ops.purge_idempotency', {}, { run_at_ms: clock.now_ms() + PURGE_EVERY_MS, unique_key: `ops.purge_idempotency:${Math.floor(clock.now_ms() / PURGE_EVERY_MS) + 1}` }, clock);
-    });
-  });
-  await enqueueJob(db.kysely, 'ops.purge_idempotency', {}, { unique_key: `ops.purge_idempotency:${Math.floor(clock.now_ms() / PURGE_EVERY_MS)}` }, clock);
 }
 
 function wireLedgerAndAccounts(platform: Platform): void {

@@ -47,6 +47,7 @@ import { approveUnfreeze, listUnfreezeRequests, requestUnfreeze, staffUnfreeze }
 export { kycLimits, sendPermission, withdrawPermission, receiveMode, FREEZE_REASONS, API_KEY_SCOPES, STAFF_ACTIONS };
 export type { KycLimits, Permission, FreezeReason, ApiKeyScope, ThrottleState };
 export { CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE } from './authenticate.ts';
+export { pruneAccountRows, type AccountsRetention } from './accounts-retention.ts';
 export { metaOf, type Actor, type RequestMeta, type UserDto } from './accounts-context.ts';
 export type { AccountStanding, TransferParties } from './standing.ts';
 

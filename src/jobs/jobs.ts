@@ -17,6 +17,7 @@ import { claimJobs, completeJob, extendLease, failJob, insertJob, type JobRow } 
 
 // The outbox's reader, for every consumer in other modules (webhooks, releases on unfreeze).
 export { consumeEventsOf, consumeOutbox, nextOutboxBatch, type OutboxRow } from './outbox.ts';
+export { pruneConsumedOutbox, pruneFinishedJobs } from './retention-store.ts';
 export { intervalWorker, type IntervalWorker } from './interval-worker.ts';
 // Singleton loops across processes: one holder at a time, fenced (decision 0017).
 export { createLeases, LeaseFencedError, type Leases, type TickAround } from './leases.ts';

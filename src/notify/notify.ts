@@ -8,3 +8,4 @@ export { webhookRoutes } from './webhook-routes.ts';
 export { createNotifications, latestNotifications, notify, notificationDto, NOTIFICATION_CREATED, type NoticeInput, type NoticeProducer, type Notifications, type NotificationDto, type Recipient } from './notifications.ts';
 export { notificationRoutes } from './notification-routes.ts';
 export type { NoticeParams, Template } from './notification-rules.ts';
+export { pruneNotifyRows, type NotifyRetention } from './notify-retention.ts';

@@ -24,13 +24,13 @@ const LAYER: Record<string, number> = {
   support: 7,
   // The faces: the HTTP shell, the command line, the web app's server side and the
   // composition root. They may import any module, through its face or its routes.
-  http: 8, web: 8, live: 8, cli: 8, app: 8, platform: 8, main: 8,
+  http: 8, web: 8, live: 8, cli: 8, app: 8, platform: 8, main: 8, housekeeping: 8,
 };
 
 /** Libraries of helpers rather than modules with insides: any of their files may be imported. */
 const OPEN_MODULES = new Set(['shared', 'config', 'db', 'http']);
 /** The composition root and the command line wire modules together and may reach their parts. */
-const ROOTS = new Set(['platform', 'main', 'cli', 'app']);
+const ROOTS = new Set(['platform', 'main', 'cli', 'app', 'housekeeping']);
 /** What chain/ may import: adapters know config, the database, jobs and shared helpers only. */
 const CHAIN_MAY_IMPORT = new Set(['chain', 'shared', 'config', 'db', 'jobs']);
 /** Tables that payments owns (deposit scanning and custody live there): chain/ never names them. */
