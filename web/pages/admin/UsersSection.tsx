@@ -19,7 +19,8 @@ function UserActions({ id }: { id: string }) {
   const { t } = useTranslation();
   const qc = useQueryClient();
   const q = useQuery({ queryKey: ['admin-user', id], queryFn: () => api.get('/api/v1/admin/users/{id}', { path: { id } }) });
-  const refresh = () => Promise.all([qc.invalidateQueries({ queryKey: ['admin-user', id] }), qc.invalidateQueries({ queryKey: ['admin-users'] })]);
+  // The search results and the unfreeze queue show this user too: all three follow an action.
+  const refresh = () => Promise.all([['admin-user', id], ['admin-users'], ['admin-unfreeze']].map((queryKey) => qc.invalidateQueries({ queryKey })));
   const freeze = useSubmit(async (d) => { await api.post('/api/v1/admin/users/{id}/freeze', { path: { id }, body: { reason: String(d.get('reason')) as (typeof FREEZE_REASONS)[number] } }); await refresh(); });
   const unfreeze = useSubmit(async (d) => { await api.post('/api/v1/admin/users/{id}/unfreeze', { path: { id }, body: { reason: String(d.get('reason')) } }); await refresh(); });
   const restrict = useSubmit(async (d) => { await api.post('/api/v1/admin/users/{id}/restrict', { path: { id }, body: { reason: String(d.get('reason')) } }); await refresh(); });
