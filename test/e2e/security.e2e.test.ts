@@ -140,7 +140,7 @@ describe.each(LANGS)('security page in %s', (lang: Lang) => {
     await button.click();
     await nav.locator('a[href="/status"]').click();
     await page.waitForURL('**/status');
-    expect(await button.getAttribute('aria-expanded')).toBe('false');
+    await expect.poll(() => button.getAttribute('aria-expanded')).toBe('false');
     expect(await noSideways()).toBe(true);
     await context.close();
   }, 120_000);
