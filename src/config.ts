@@ -11,6 +11,8 @@ import { Value } from '@sinclair/typebox/value';
 export const LIMITS = {
   body_bytes_max: 1_048_576,
   upload_bytes_max: 10 * 1_048_576,
+  /** One support attachment (a screenshot, a PDF statement, a text log). */
+  support_attachment_bytes_max: 10 * 1_048_576,
   /** Accounts routes (register, login, /me …) take a few small fields; only the document upload takes more. */
   account_body_bytes_max: 16_384,
   page_size_max: 100,

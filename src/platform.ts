@@ -50,10 +50,9 @@ import { assetRoutes } from './payments/deposits/asset-routes.ts';
 import { streamRoutes } from './live/stream-routes.ts';
 import { livePaymentReader } from './live/live-payments.ts';
 import { webRoutes } from './web/web-routes.ts';
-import { createSupport, type Support } from './support/support.ts';
-import { supportRoutes } from './support/support-routes.ts';
-import { agentRoutes } from './support/agent-routes.ts';
-import { caseEventRenderer, liveCaseReader } from './support/support-events.ts';
+import type { Support } from './support/support.ts';
+import { wireSupport as wireSupportDesk } from './support/support-wiring.ts';
+import { liveCaseReader } from './support/support-events.ts';
 import { agentStreamRoutes } from './live/agent-stream-routes.ts';
 import { WEB_DIST } from './web/web-build.ts';
 
@@ -336,17 +335,10 @@ function wireReconcile(platform: Platform, hotWallets: Map<number, Sender>, log:
  * the agents' own stream of the queue.
  */
 function wireSupport(platform: Platform): Support {
-  const { db, clock, config, accounts } = platform;
-  const support = createSupport({
-    db, clock, config,
-    isStaffUser: async (user_id) => ((await accounts.getUser(user_id))?.roles ?? []).some((r) => r === 'agent' || r === 'risk' || r === 'admin'),
-  });
-  platform.payments!.webhooks.registerRenderer('case', caseEventRenderer(support));
-  platform.routes.push(
-    { name: 'support', plugin: supportRoutes({ support, clock }) },
-    { name: 'agent', plugin: agentRoutes({ support, clock }) },
-    { name: 'agent-stream', plugin: agentStreamRoutes({ db, clock, support }) },
-  );
+  const { db, clock, config, accounts, deposits } = platform;
+  const diagnosisChain = diagnosisChainFrom(deposits!, async (ex, chain_id, addresses) => (await platform.invoices?.addressOwners(ex, chain_id, addresses)) ?? new Map());
+  const { support } = wireSupportDesk({ db, clock, config, accounts, view: platform.payments!.view, diagnosisChain, webhooks: platform.payments!.webhooks, routes: platform.routes });
+  platform.routes.push({ name: 'agent-stream', plugin: agentStreamRoutes({ db, clock, support }) });
   return support;
 }
 

@@ -108,6 +108,16 @@ function changeRoutes(app: TypedApp, { support }: AgentRouteDeps): void {
     return (await support.getCase(r.case.id, 'staff'))!;
   });
 
+  app.post('/agent/cases/:id/evidence/refresh', {
+    config: staffAuth,
+    schema: { tags: ['agent'], summary: 'Capture the case\'s evidence again (payment, diagnosis with the chain\'s view, account standing); older snapshots stay', security: sec, params: IdParams, response: { 200: CaseSchema, '4xx': Problem } },
+  }, async (req) => {
+    const me = requirePrincipal(req.principal);
+    const c = await support.refreshEvidence(req.params.id, me.user_id, auditMeta(req));
+    if (!c) throw problems.notFound('case');
+    return c;
+  });
+
   app.post('/agent/cases/:id/merge', {
     config: staffAuth,
     schema: { tags: ['agent'], summary: 'Merge this case into another of the same customer (messages, evidence and references move; this one closes)', security: sec, params: IdParams, body: Type.Object({ into_case_id: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }), response: { 200: CaseSchema, '4xx': Problem } },

@@ -24,7 +24,8 @@
 //        open a new case with openOrJoinCase instead)
 //   support.addAgentMessage(case_id, agent_id, { body, internal?, channel?, attachment_ids? }, meta?)
 //   support.addSystemMessage(case_id, body)
-//   support.storeAttachment({ bytes, filename, uploader: { type: 'channel' } }) -> AttachmentMeta | refusal  (next change)
+//   support.storeAttachment({ bytes, filename, declared_type? }) -> attachment id | null (refused: type
+//     sniffed from the bytes — images, PDF, plain text — or over support_attachment_bytes_max)
 //   support.getCase(case_id, 'staff' | 'customer') -> CaseDto | null
 //
 // Sending replies out: every message written to a case emits the outbox event `case.message`
@@ -41,7 +42,8 @@ import type { Transaction } from 'kysely';
 import type { Config } from '../config.ts';
 import type { Db, DbExecutor } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
-import type { AuditMeta } from '../db/audit-log.ts';
+import { writeAudit, type AuditMeta } from '../db/audit-log.ts';
+import { newId } from '../shared/ids.ts';
 import { consumeEventsOf } from '../jobs/jobs.ts';
 import type { Clock } from '../shared/clock.ts';
 import * as store from './support-store.ts';
@@ -50,6 +52,10 @@ import { attachmentIdsOf, caseDto, caseSummaryDto, messageDto, type AttachmentMe
 import { createCaseEngine, NOTHING_PREPARED, type NewMessage, type OpenCaseInput, type Prepared } from './support-cases.ts';
 import { createAgentOps } from './support-agent.ts';
 import type { Channel } from './support-rules.ts';
+import { createAttachments } from './support-attachments.ts';
+import { fsBlobStore, type BlobStore } from './blob-store.ts';
+import { loadEncryptionKey } from '../shared/encryption.ts';
+import { join } from 'node:path';
 
 export type { AttachmentMeta, CaseContact, CaseDto, CaseSummaryDto, MessageDto, OpenCaseInput, Prepared, NewMessage };
 export { AGENT_ROLES, CASE_STATUSES, CHANNELS, PRIORITIES, type CaseStatus, type Channel, type Priority } from './support-rules.ts';
@@ -91,6 +97,8 @@ export interface SupportDeps {
   isStaffUser?: (user_id: string) => Promise<boolean>;
   /** Evidence and the automatic chain answer for a new case (support-evidence.ts), read before its transaction. */
   prepare?: (input: OpenCaseInput) => Promise<Prepared>;
+  /** Where attachment bytes live; default: sealed files in <data dir>/support-attachments. */
+  blobs?: BlobStore;
   slaOnOpen?: Parameters<typeof createCaseEngine>[0]['slaOnOpen'];
   slaOnChange?: Parameters<typeof createCaseEngine>[0]['slaOnChange'];
 }
@@ -105,6 +113,8 @@ export function createSupport(deps: SupportDeps) {
   const { db, clock } = deps;
   const engine = createCaseEngine({ db, clock, ...(deps.slaOnOpen ? { slaOnOpen: deps.slaOnOpen } : {}), ...(deps.slaOnChange ? { slaOnChange: deps.slaOnChange } : {}) });
   const ex = db.kysely;
+  const blobs = deps.blobs ?? fsBlobStore(join(deps.config.data_dir, 'support-attachments'), loadEncryptionKey(deps.config.encryption_key, deps.config.data_dir));
+  const attachments = createAttachments({ db, clock, blobs, bytes_max: deps.config.limits.support_attachment_bytes_max });
 
   async function getCase(case_id: string, view: 'staff' | 'customer'): Promise<CaseDto | null> {
     const c = await store.caseById(ex, case_id);
@@ -169,6 +179,29 @@ export function createSupport(deps: SupportDeps) {
       if (ids.length === 0) return true;
       const rows = await attachmentsByIds(ex, [...new Set(ids)]);
       return rows.length === new Set(ids).size && rows.every((a) => (uploader_id === null || a.uploader_id === uploader_id) && (a.case_id === null || a.case_id === case_id));
+    },
+
+    /** A customer's or agent's upload (POST /support/attachments). */
+    uploadAttachment: attachments.upload,
+    downloadAttachment: attachments.download,
+
+    /** A channel keeps a file that came with a message -> its id, or null when refused (type or size). */
+    async storeAttachment(a: { bytes: Buffer; filename: string; declared_type?: string }): Promise<string | null> {
+      const r = await attachments.upload({ bytes: a.bytes, filename: a.filename, uploader: { type: 'channel', id: null } });
+      return r.ok ? r.attachment.id : null;
+    },
+
+    /** Captures the evidence of a case again (an agent asked), audited -> the case, or null. */
+    async refreshEvidence(case_id: string, staff_id: string, meta: AuditMeta | null): Promise<CaseDto | null> {
+      const c = await store.caseById(ex, case_id);
+      if (!c) return null;
+      const prepared = deps.prepare ? await deps.prepare({ channel: c.channel as Channel, user_id: c.user_id, subject: c.subject, body: '', tx_hash: c.tx_hash, payment_id: c.payment_id, trade_id: c.trade_id }) : NOTHING_PREPARED;
+      await db.transaction(async (trx) => {
+        const now = clock.now_ms();
+        for (const e of prepared.evidence) await store.insertEvidence(trx, { id: newId('evd', now), case_id: c.id, kind: e.kind, captured_at_ms: now, data: JSON.stringify(e.data) });
+        await writeAudit(trx, { actor: { type: 'staff', id: staff_id }, action: 'support_evidence_refreshed', subject: { type: 'support_case', id: c.id }, meta, details: { kinds: prepared.evidence.map((e) => e.kind) } }, now);
+      });
+      return getCase(c.id, 'staff');
     },
 
     async listCases(user_id: string, cursor: string | null, limit: number) {
