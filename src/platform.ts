@@ -6,7 +6,7 @@ import type pino from 'pino';
 import type { Config } from './config.ts';
 import type { Db } from './db/database.ts';
 import { JobRunner } from './jobs/jobs.ts';
-import { createMaintenance, createMetrics, maintenanceRoutes, statusRoutes, type Maintenance, type Metrics } from './ops/ops.ts';
+import { announcementRoutes, createAnnouncements, createMaintenance, createMetrics, maintenanceRoutes, statusRoutes, type Maintenance, type Metrics } from './ops/ops.ts';
 import { WATCH_EVERY_MS, watchStalledWithdrawals } from './payments/withdrawals/withdrawal-watch.ts';
 import { createRisk, type Risk } from './risk/risk.ts';
 import { riskRoutes } from './risk/risk-routes.ts';
@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { createAccounts, type Accounts } from './accounts/accounts.ts';
 import { accountsRoutes } from './accounts/accounts-routes.ts';
 import { MAIL_JOB, createMailer, createNotifications, createWebhooks, mailJobHandler, notificationRoutes, startDevMailbox, webhookRoutes, type DevMailbox, type Notifications, type Webhooks } from './notify/notify.ts';
-import { NOTICE_EVENT_TYPES, paymentNotices } from './payments/payment-notices.ts';
+import { NOTICE_EVENT_TYPES, maintenanceNotices, paymentNotices } from './payments/payment-notices.ts';
 import { liveNotificationReader } from './live/live-notifications.ts';
 import { pickLocale } from './shared/i18n.ts';
 import { createEvmClient } from './chain/chain.ts';
@@ -294,6 +294,7 @@ function wirePayments(platform: Platform): PaymentsWiring {
   const { db, clock, config, ledger, accounts, jobs, deposits } = platform;
   const maintenance = createMaintenance({ db, clock, config });
   maintenance.registerJobs(jobs);
+  const announcements = createAnnouncements({ db, clock, config });
   const view: PaymentViewDeps = { db, clock, config, chainTiming: chainTimingFromScanner, ...viewLookups(maintenance) };
   const transfers = createTransfers({ db, clock, config, ledger, accounts, risk: platform.risk, freezeAccount: riskFreeze(accounts) });
   // POST /diagnose asks the chains and records a transaction the scanner has not reached yet.
@@ -304,7 +305,8 @@ function wirePayments(platform: Platform): PaymentsWiring {
     { name: 'transfers', plugin: transferRoutes({ ...view, transfers }) },
     { name: 'diagnosis', plugin: diagnosisRoutes(view, diagnosisChain) },
     { name: 'maintenance', plugin: maintenanceRoutes({ maintenance, clock }) },
-    { name: 'status', plugin: statusRoutes({ config, clock, maintenance, chainStatus: () => chainStatusFromScanner(db.kysely) }) },
+    { name: 'announcements', plugin: announcementRoutes({ announcements, maintenance, clock, config }) },
+    { name: 'status', plugin: statusRoutes({ config, clock, maintenance, announcements, chainStatus: () => chainStatusFromScanner(db.kysely) }) },
   );
   platform.workers.push(transfers.releaseWorker());
   const webhooks = createWebhooks({ db, clock, config });
@@ -358,6 +360,8 @@ function wireNotifications(platform: Platform): Notifications {
     },
   });
   notifications.registerProducer(NOTICE_EVENT_TYPES, paymentNotices(payments.view));
+  // A window announces itself to the users whose payments it may hold (maintenance.scheduled).
+  notifications.registerProducer(['maintenance.scheduled'], maintenanceNotices(payments.view, (id) => payments.maintenance.get(id)));
   payments.webhooks.registerRenderer('notification', notifications.feedRenderer());
   platform.routes.push({ name: 'notifications', plugin: notificationRoutes({ notifications, clock }) });
   platform.workers.push(notifications.worker());

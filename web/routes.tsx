@@ -28,6 +28,7 @@ export const router = createBrowserRouter([
           { path: '/help', ...lazy(() => import('./pages/help/HelpPage.tsx').then((m) => ({ Component: m.HelpPage }))) },
           { path: '/security', ...lazy(() => import('./pages/security/SecurityPage.tsx').then((m) => ({ Component: m.SecurityPage }))) },
           { path: '/merchant', ...lazy(() => import('./pages/merchant/MerchantPage.tsx').then((m) => ({ Component: m.MerchantPage }))) },
+          { path: '/notifications', ...lazy(() => import('./pages/notifications/NotificationsPage.tsx').then((m) => ({ Component: m.NotificationsPage }))) },
           { path: '/admin', ...lazy(() => import('./pages/admin/AdminPage.tsx').then((m) => ({ Component: m.AdminPage }))) },
         ],
       },

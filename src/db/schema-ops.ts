@@ -1,4 +1,4 @@
-// Tables owned by the ops module (src/ops/): maintenance windows.
+// Tables owned by the ops module (src/ops/): maintenance windows and announcements.
 
 /** Maintenance windows scheduled by staff (src/ops/maintenance*.ts). */
 export interface MaintenanceWindowsTable {
@@ -16,6 +16,27 @@ export interface MaintenanceWindowsTable {
   ended_by: string | null;
 }
 
+/** Announcements published by staff (src/ops/announcements.ts), both languages always. */
+export interface AnnouncementsTable {
+  id: string;
+  title_en: string;
+  title_zh: string;
+  body_en: string;
+  body_zh: string;
+  /** info | warning | critical */
+  severity: string;
+  /** global | chain:<chain_id> */
+  scope: string;
+  starts_at_ms: number;
+  /** null: until ended by staff. */
+  ends_at_ms: number | null;
+  created_by: string;
+  created_at_ms: number;
+  ended_at_ms: number | null;
+  ended_by: string | null;
+}
+
 export interface OpsTables {
   maintenance_windows: MaintenanceWindowsTable;
+  announcements: AnnouncementsTable;
 }

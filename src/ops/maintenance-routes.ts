@@ -1,15 +1,15 @@
-// Staff schedule, list and end maintenance windows; anyone reads the announcements.
+// Staff schedule, list and end maintenance windows (the public reads them with the announcements:
+// announcement-routes.ts).
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { Clock } from '../shared/clock.ts';
 import { isoTime } from '../shared/clock.ts';
 import { ProblemError, problems } from '../shared/errors.ts';
-import { pickLocale, type Locale } from '../shared/i18n.ts';
 import { STAFF_ROLES, requirePrincipal } from '../shared/principal.ts';
 import { enforceRouteAuth } from '../http/route-auth.ts';
 import type { TypedApp } from '../http/typed-app.ts';
-import { windowMessage, type Maintenance, type MaintenanceWindow } from './maintenance.ts';
+import type { Maintenance, MaintenanceWindow } from './maintenance.ts';
 import { effectiveEndMs, isActive, type WindowRefusal } from './maintenance-rules.ts';
 
 const Problem = Type.Object({ type: Type.String(), title: Type.String(), status: Type.Integer(), detail: Type.String(), code: Type.String() }, { additionalProperties: true });
@@ -24,17 +24,6 @@ export const WindowSchema = Type.Object({
   ended_early: Type.Boolean(),
   created_by: Type.String(),
 });
-export const AnnouncementSchema = Type.Object({
-  id: Type.String(),
-  kind: Type.Literal('maintenance'),
-  scope: Type.String(),
-  active: Type.Boolean(),
-  message: Type.String(),
-  messages: Type.Object({ en: Type.String(), 'zh-CN': Type.String() }),
-  starts_at: Type.String(),
-  ends_at: Type.String(),
-});
-
 const ScheduleWindowBody = Type.Object(
   {
     scope: Type.String({ maxLength: 40 }),
@@ -48,10 +37,6 @@ const ScheduleWindowBody = Type.Object(
 
 export function windowDto(w: MaintenanceWindow, now_ms: number) {
   return { id: w.id, scope: w.scope, starts_at: isoTime(w.starts_at_ms), ends_at: isoTime(effectiveEndMs(w)), message: w.message, message_zh: w.message_zh, active: isActive(w, now_ms), ended_early: w.ended_at_ms !== null && w.ended_at_ms < w.ends_at_ms, created_by: w.created_by };
-}
-
-export function announcementDto(w: MaintenanceWindow, now_ms: number, locale: Locale) {
-  return { id: w.id, kind: 'maintenance' as const, scope: w.scope, active: isActive(w, now_ms), message: windowMessage(w, locale), messages: { en: w.message, 'zh-CN': w.message_zh ?? w.message }, starts_at: isoTime(w.starts_at_ms), ends_at: isoTime(effectiveEndMs(w)) };
 }
 
 const REFUSALS: Record<WindowRefusal, string> = {
@@ -73,10 +58,9 @@ export function maintenanceRoutes(deps: { maintenance: Maintenance; clock: Clock
   return async (fastify) => {
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
     // The same route-auth check as every staff route (roles, an active account, 2FA, step-up),
-    // before validation; /announcements is public.
+    // before validation.
     app.addHook('onRequest', async (req) => enforceRouteAuth(req.routeOptions.config.auth, req.principal, { method: req.method, now_ms: clock.now_ms() }));
     staffWindowRoutes(app, maintenance, clock);
-    announcementRoutes(app, maintenance, clock);
   };
 }
 
@@ -140,26 +124,6 @@ function staffWindowRoutes(app: TypedApp, maintenance: Maintenance, clock: Clock
       const w = await maintenance.end(req.params.id, me.user_id, auditMeta(req));
       if (!w) throw problems.notFound('maintenance window');
       return windowDto(w, clock.now_ms());
-    },
-  );
-}
-
-/** The public announcements: current and upcoming windows in the caller's language. */
-function announcementRoutes(app: TypedApp, maintenance: Maintenance, clock: Clock): void {
-  app.get(
-    '/announcements',
-    {
-      config: { auth: 'public' },
-      schema: {
-        tags: ['status'],
-        summary: 'Public announcements: active and upcoming maintenance',
-        response: { 200: Type.Object({ data: Type.Array(AnnouncementSchema) }) },
-      },
-    },
-    async (req) => {
-      const now = clock.now_ms();
-      const locale = pickLocale(req.principal?.locale ?? null, req.headers['accept-language']);
-      return { data: (await maintenance.current()).map((w) => announcementDto(w, now, locale)) };
     },
   );
 }

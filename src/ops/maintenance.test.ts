@@ -13,6 +13,8 @@ import { headerAuthenticate, testConfig } from '../../test/helpers/payment-testk
 import { ManualClock } from '../shared/clock.ts';
 import { createMaintenance, type Maintenance } from './maintenance.ts';
 import { maintenanceRoutes } from './maintenance-routes.ts';
+import { announcementRoutes } from './announcement-routes.ts';
+import { createAnnouncements } from './announcements.ts';
 import { createMetrics } from './metrics.ts';
 import { statusRoutes } from './status-routes.ts';
 
@@ -43,6 +45,7 @@ describe.each(DIALECTS)('maintenance windows on %s', (dialect) => {
       routes: [
         maintenance.guard(),
         { name: 'maintenance', plugin: maintenanceRoutes({ maintenance, clock }) },
+        { name: 'announcements', plugin: announcementRoutes({ announcements: createAnnouncements({ db: t.db, clock, config }), maintenance, clock, config }) },
         { name: 'status', plugin: statusRoutes({ config, clock, maintenance, chainStatus: async () => [{ chain_id: 31337, head: 120, lag_blocks: 2, block_time_s: 2 }] }) },
         { name: 'money', plugin: moneyRoutes },
       ],

@@ -7,3 +7,5 @@ export { RUNNING_MESSAGE, prettyStream } from './pretty-log.ts';
 export { createMaintenance, type Maintenance } from './maintenance.ts';
 export { maintenanceRoutes } from './maintenance-routes.ts';
 export { statusRoutes, type ChainStatus } from './status-routes.ts';
+export { createAnnouncements, type Announcements } from './announcements.ts';
+export { announcementRoutes } from './announcement-routes.ts';

@@ -8,7 +8,9 @@ import type { Config } from '../config.ts';
 import type { Clock } from '../shared/clock.ts';
 import { pickLocale } from '../shared/i18n.ts';
 import type { Maintenance } from './maintenance.ts';
-import { AnnouncementSchema, WindowSchema, announcementDto, windowDto } from './maintenance-routes.ts';
+import { WindowSchema, windowDto } from './maintenance-routes.ts';
+import { AnnouncementSchema, publicAnnouncements } from './announcement-routes.ts';
+import type { Announcements } from './announcements.ts';
 import { isActive } from './maintenance-rules.ts';
 
 export interface ChainStatus {
@@ -23,7 +25,7 @@ export const LAG_BLOCKS_DEGRADED = 50;
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
-export function statusRoutes(deps: { config: Config; clock: Clock; maintenance: Maintenance; chainStatus?: () => Promise<ChainStatus[]> }): FastifyPluginAsync {
+export function statusRoutes(deps: { config: Config; clock: Clock; maintenance: Maintenance; announcements?: Announcements; chainStatus?: () => Promise<ChainStatus[]> }): FastifyPluginAsync {
   return async (fastify) => {
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
     app.get(
@@ -58,7 +60,7 @@ export function statusRoutes(deps: { config: Config; clock: Clock; maintenance: 
           status: global ? ('maintenance' as const) : degraded ? ('degraded' as const) : ('operational' as const),
           chains,
           maintenance: active.map((w) => windowDto(w, now)),
-          announcements: current.map((w) => announcementDto(w, now, locale)),
+          announcements: await publicAnnouncements(deps.maintenance, deps.announcements ?? null, now, locale),
         };
       },
     );

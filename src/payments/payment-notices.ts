@@ -9,6 +9,9 @@ import { assetMap, type PaymentViewDeps } from './payment-routes.ts';
 import { explain, type MessageParams } from './payment-messages.ts';
 import type { ExplanationCode } from './payment-rules.ts';
 import { getPayment } from './payments.ts';
+import { usersWithPaymentsInFlight } from './payment-store.ts';
+import { assetsFromChains } from './payment-rules.ts';
+import { isoTime } from '../shared/clock.ts';
 
 /** The payment event types that can mean something to the user. */
 export const NOTICE_EVENT_TYPES = ['payment.credited', 'payment.held', 'payment.completed', 'payment.failed'] as const;
@@ -56,5 +59,42 @@ export function paymentNotices(view: PaymentViewDeps) {
       return notice('transfer_received', { from: from ?? { en: 'Another Settle user', 'zh-CN': '另一位 Settle 用户' } });
     }
     return [];
+  };
+}
+
+/** Users told about one maintenance window at most (the rest see the banner and the status page). */
+export const MAINTENANCE_NOTICES_MAX = 5000;
+
+/** What notices need of a window (ops' maintenance window, looked up by the platform). */
+export interface WindowFacts {
+  id: string;
+  scope: string;
+  starts_at_ms: number;
+  ends_at_ms: number;
+  message: string;
+  message_zh: string | null;
+}
+
+/**
+ * `maintenance.scheduled` -> a maintenance.announced notice to each user with a deposit or
+ * withdrawal in flight on the window's scope (its chain's assets; every chain for a global one).
+ * maintenanceNotices(view, (id) => maintenance.get(id))(event) -> [{ user_id, template: 'maintenance_announced', … }]
+ */
+export function maintenanceNotices(view: PaymentViewDeps, windowOf: (id: string) => Promise<WindowFacts | null>) {
+  const assets = assetsFromChains(view.config.chains);
+  return async (event: { payload: string }): Promise<Array<{ user_id: string } & NoticeInput>> => {
+    const w = await windowOf((JSON.parse(event.payload) as { id: string }).id);
+    if (!w) return [];
+    const chain_id = w.scope.startsWith('chain:') ? Number(w.scope.slice(6)) : null;
+    const chain = chain_id === null ? null : view.config.chains.find((c) => c.chain_id === chain_id);
+    const where = chain_id === null ? { assets: null, chain_id: null } : { assets: assets.filter((a) => a.chain_id === chain_id).map((a) => a.code), chain_id };
+    const users = await usersWithPaymentsInFlight(view.db.kysely, where, MAINTENANCE_NOTICES_MAX);
+    const params: NoticeParams = {
+      scope: chain ? chain.name : { en: 'Settle', 'zh-CN': 'Settle 全站' },
+      starts: isoTime(w.starts_at_ms).slice(0, 16).replace('T', ' '),
+      ends: isoTime(w.ends_at_ms).slice(0, 16).replace('T', ' '),
+      message: { en: w.message, 'zh-CN': w.message_zh ?? w.message },
+    };
+    return users.map((user_id) => ({ user_id, template: 'maintenance_announced' as const, params, link: '/status' }));
   };
 }

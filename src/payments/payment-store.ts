@@ -68,3 +68,23 @@ export async function selectPaymentsByReference(ex: DbExecutor, reference: strin
 export async function selectHeldPayments(ex: DbExecutor, user_id: string, hold_reason: string, limit: number): Promise<PaymentRow[]> {
   return ex.selectFrom('payments').selectAll().where('user_id', '=', user_id).where('hold_reason', '=', hold_reason).orderBy('id').limit(limit).execute();
 }
+
+/**
+ * Users with deposits or withdrawals still moving (not final), on these assets or this chain
+ * (null, null: anywhere), at most `limit` of them: who a maintenance window concerns.
+ */
+export async function usersWithPaymentsInFlight(ex: DbExecutor, where: { assets: readonly string[] | null; chain_id: number | null }, limit: number): Promise<string[]> {
+  let q = ex
+    .selectFrom('payments')
+    .select('user_id')
+    .distinct()
+    .where((eb) => eb.or([
+      eb.and([eb('kind', '=', 'deposit'), eb('status', 'in', ['pending', 'confirming', 'held'])]),
+      eb.and([eb('kind', '=', 'withdrawal'), eb('status', 'in', ['requested', 'review', 'broadcast', 'confirming', 'unknown'])]),
+    ]));
+  const { assets, chain_id } = where;
+  if (assets !== null || chain_id !== null) {
+    q = q.where((eb) => eb.or([...(chain_id !== null ? [eb('chain_id', '=', chain_id)] : []), ...(assets && assets.length ? [eb('asset', 'in', [...assets])] : [])]));
+  }
+  return (await q.orderBy('user_id').limit(limit).execute()).map((r) => r.user_id);
+}

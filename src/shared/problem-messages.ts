@@ -132,6 +132,13 @@ export const PROBLEM_TEXTS: Readonly<Record<string, ProblemText>> = {
   // notifications, announcements, status (issue 14)
   preference_locked: t('Preference locked', '此通知不能关闭', '安全通知（security.*）总会通过站内和邮件发送给您，不能关闭；请求中的其他设置也未更改。'),
   unknown_notification_kind: t('Unknown notification kind', '未知的通知类型', '没有这种通知类型，请使用文档中列出的类型；设置未更改。'),
+  announcement_text_missing: t('Both languages needed', '需要两种语言', '公告的标题和正文都必须同时提供英文和中文，且不能为空。'),
+  announcement_text_too_long: t('Announcement too long', '公告过长', '标题最多 200 个字符，正文最多 4000 个字符。'),
+  announcement_ends_before_start: t('Ends before it starts', '结束时间早于开始时间', '公告的结束时间必须晚于开始时间。'),
+  announcement_ends_in_past: t('Already over', '结束时间已过', '公告的结束时间已经过去。'),
+  announcement_too_long: t('Announcement lasts too long', '公告持续时间过长', '一条公告最长持续 90 天；如需一直显示，请不填结束时间，之后手动结束。'),
+  announcement_scope_invalid: t('Invalid scope', '范围无效', '范围须为 "global" 或 "chain:<链编号>"。'),
+  announcement_unknown_chain: t('Unknown chain', '未知的链', '没有配置这个编号的链。'),
 };
 
 const STATUS_TITLES: Record<Locale, Record<number, string>> = {

@@ -93,6 +93,7 @@ async function call(method: Method, template: string, opts: CallOptions<unknown>
 export const api = {
   get: <P extends PathsWith<'get'>>(p: P, o?: CallOptions<Op<P, 'get'>>) => call('get', p, o as CallOptions<unknown>) as Promise<Ok<Op<P, 'get'>>>,
   post: <P extends PathsWith<'post'>>(p: P, o?: CallOptions<Op<P, 'post'>>) => call('post', p, o as CallOptions<unknown>) as Promise<Ok<Op<P, 'post'>>>,
+  put: <P extends PathsWith<'put'>>(p: P, o?: CallOptions<Op<P, 'put'>>) => call('put', p, o as CallOptions<unknown>) as Promise<Ok<Op<P, 'put'>>>,
   patch: <P extends PathsWith<'patch'>>(p: P, o?: CallOptions<Op<P, 'patch'>>) => call('patch', p, o as CallOptions<unknown>) as Promise<Ok<Op<P, 'patch'>>>,
   delete: <P extends PathsWith<'delete'>>(p: P, o?: CallOptions<Op<P, 'delete'>>) => call('delete', p, o as CallOptions<unknown>) as Promise<Ok<Op<P, 'delete'>>>,
 };

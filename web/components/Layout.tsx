@@ -11,6 +11,7 @@ import { ME_KEY, isStaff, useMe, useSignOut } from '../api/session.ts';
 import { asLang, switchLang } from '../i18n/i18n.ts';
 import { useLiveUpdates } from '../live/stream.ts';
 import { Banner } from './Banner.tsx';
+import { Bell } from './Bell.tsx';
 import { LangSwitch } from './LangSwitch.tsx';
 import css from './Layout.module.css';
 
@@ -75,6 +76,7 @@ export function Layout() {
         <div className={css.bar}>
           <span className={css.brand}>Settle</span>
           <div className={css.tools}>
+            {me && <Bell />}
             <LangSwitch />
             <button type="button" ref={menu.button} className={css.menuButton} aria-expanded={menu.open} aria-controls={NAV_ID} onClick={menu.toggle}>
               <span aria-hidden="true" className={css.burger} />{t('nav.menu')}

@@ -1,5 +1,6 @@
 // The /stream subscription (API.md "Live updates"): a payment.updated event puts the payment
-// into the query cache, so that its page and the lists change without a reload. EventSource
+// into the query cache, so that its page and the lists change without a reload; a
+// notification.created event refreshes the bell and the notifications list. EventSource
 // resumes by itself with Last-Event-ID after a dropped connection.
 import { useEffect } from 'react';
 import { useQueryClient, type QueryClient } from '@tanstack/react-query';
@@ -23,6 +24,10 @@ export function useLiveUpdates(enabled: boolean): void {
     source.addEventListener('payment.updated', (e) => {
       const body = JSON.parse((e as MessageEvent<string>).data) as { type: string; data: Payment };
       applyPaymentEvent(qc, body.data);
+    });
+    // A new notification: the bell's count and the list refresh (every ['notifications', …] query).
+    source.addEventListener('notification.created', () => {
+      void qc.invalidateQueries({ queryKey: ['notifications'] });
     });
     return () => source.close();
   }, [enabled, qc]);

@@ -1,9 +1,10 @@
-// Staff pages: users, unfreeze requests, withdrawal reviews, maintenance windows, incidents.
+// Staff pages: users, unfreeze requests, withdrawal reviews, maintenance windows, announcements, incidents.
 import { useTranslation } from 'react-i18next';
 import { Navigate } from 'react-router';
 import { isStaff, useMe } from '../../api/session.ts';
 import { PageTitle, ui } from '../../components/Card.tsx';
 import { MaintenanceSection } from './MaintenanceSection.tsx';
+import { AnnouncementsSection } from './AnnouncementsSection.tsx';
 import { Incidents, UnfreezeRequests, WithdrawalReviews } from './QueuesSection.tsx';
 import { UsersSection } from './UsersSection.tsx';
 
@@ -20,6 +21,7 @@ export function AdminPage() {
         <WithdrawalReviews />
       </div>
       <MaintenanceSection />
+      <AnnouncementsSection />
       <Incidents />
     </>
   );
