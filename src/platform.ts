@@ -17,7 +17,7 @@ import { wireHousekeeping } from './housekeeping.ts';
 import { createLeases, intervalWorker, type Leases } from './jobs/jobs.ts';
 import { createLedger, registerLedgerJobs, type Ledger } from './ledger/ledger.ts';
 import { join } from 'node:path';
-import { createAccounts, type Accounts } from './accounts/accounts.ts';
+import { createAccounts, type Accounts, type LoginRiskHook } from './accounts/accounts.ts';
 import { accountsRoutes } from './accounts/accounts-routes.ts';
 import { MAIL_JOB, createMailer, createNotifications, createWebhooks, mailJobHandler, notificationRoutes, startDevMailbox, webhookRoutes, type DevMailbox, type Notifications, type Webhooks } from './notify/notify.ts';
 import { NOTICE_EVENT_TYPES, maintenanceNotices, paymentNotices } from './payments/payment-notices.ts';
@@ -155,10 +155,10 @@ async function createCore(config: Config, db: Db, opts: PlatformOptions): Promis
     log: (level, msg, data) => log?.[level](data ?? {}, msg),
   });
   const ledger = createLedger(db, clock, { batch_max: config.limits.ledger_batch_max, queue_max: config.limits.ledger_queue_max });
-  const accounts = createAccounts({ db, config, clock });
-  const mailbox = config.smtp_url ? null : await startDevMailbox(join(config.data_dir, 'mail'), clock);
   // The default rules' new-account rule is off (shadow): API.md, a withdrawal within the KYC limits completes by itself.
   const risk = createRisk({ db, clock, new_account_s: null });
+  const accounts = createAccounts({ db, config, clock, loginRisk: loginRiskHook(risk) });
+  const mailbox = config.smtp_url ? null : await startDevMailbox(join(config.data_dir, 'mail'), clock);
   const leases = createPlatformLeases(db, jobs.worker_id, clock, metrics, log, opts.lease_ms ?? config.lease_ms);
   return { config, db, clock, metrics, jobs, leases, ledger, accounts, risk, mailbox, workers: [], routes: [], readiness: [], authenticate: undefined, closers: [] };
 }
@@ -198,6 +198,14 @@ function wireLedgerAndAccounts(platform: Platform): void {
     mailer.close();
     await mailbox?.close();
   });
+}
+
+/** The login event: accounts gathers the facts, risk decides, the decision is stored with the sign-in (subject: the user). */
+function loginRiskHook(risk: Risk): LoginRiskHook {
+  return async ({ user_id, facts }) => {
+    const d = await risk.evaluate('login', facts);
+    return { action: d.action, record: async (ex) => void (await risk.record(ex, d, { subject_id: user_id, user_id })) };
+  };
 }
 
 /** A risk `freeze` decision: the account's own freeze, reason abnormal_activity, by the system. */

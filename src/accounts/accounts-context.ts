@@ -18,6 +18,7 @@ import { checkPassword, passwordMessages } from './accounts-rules.ts';
 import { explainFreeze, type FreezeReason } from './standing-rules.ts';
 import * as store from './accounts-store.ts';
 import type { UserRow } from './accounts-store.ts';
+import type { LoginRiskHook } from './login-risk.ts';
 
 /** Where a request came from, for the audit log and device detection. */
 export interface RequestMeta {
@@ -58,6 +59,8 @@ export interface AccountsContext {
   hot: ReturnType<typeof store.hotQueries>;
   /** The list of common passwords that checkPassword refuses, read from disk by the face. */
   common_passwords: ReadonlySet<string>;
+  /** The risk engine's login decision (login-risk.ts), wired by the composition root; absent: no risk check at sign-in. */
+  loginRisk?: LoginRiskHook | undefined;
 }
 
 type WithoutContext<F> = F extends (ctx: AccountsContext, ...args: infer A) => infer R ? (...args: A) => R : never;

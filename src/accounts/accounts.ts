@@ -43,6 +43,8 @@ import { canSend, canWithdraw, freeze, restrict, setKycLevel, staffFreeze, stand
 import { requireStepUp, stepUp, stepUpFactors } from './step-up.ts';
 import { totpDisable, totpEnable, totpSetup } from './totp.ts';
 import { approveUnfreeze, listUnfreezeRequests, requestUnfreeze, staffUnfreeze } from './unfreeze-requests.ts';
+import type { LoginRiskHook } from './login-risk.ts';
+export type { LoginRiskHook } from './login-risk.ts';
 
 export { kycLimits, sendPermission, withdrawPermission, receiveMode, FREEZE_REASONS, API_KEY_SCOPES, STAFF_ACTIONS };
 export type { KycLimits, Permission, FreezeReason, ApiKeyScope, ThrottleState };
@@ -57,6 +59,8 @@ export interface AccountsDeps {
   clock: Clock;
   /** Defaults to config.encryption_key, or a key generated into the data dir. */
   encryption_key?: Buffer;
+  /** The risk engine's decision at sign-in (platform wires it to risk; login-risk.ts). */
+  loginRisk?: LoginRiskHook;
 }
 
 /** const accounts = createAccounts({ db, config, clock }); app hook: accounts.authenticate */
@@ -67,6 +71,7 @@ export function createAccounts(deps: AccountsDeps) {
     key: deps.encryption_key ?? loadEncryptionKey(config.encryption_key, config.data_dir),
     hot: store.hotQueries(db),
     common_passwords: commonPasswords(),
+    loginRisk: deps.loginRisk,
   };
   return {
     encryption_key: ctx.key,

@@ -18,6 +18,7 @@ import { noteDevice } from './new-device.ts';
 import { verifySecondFactor, type TotpInput } from './second-factor.ts';
 import { issueSession } from './sessions.ts';
 import { recordFailure, throttleWait, tooManyAttempts } from './sign-in-throttle.ts';
+import { decideLogin } from './login-risk.ts';
 
 type RegisterInput = { email: string; password: string; locale?: string | undefined };
 type CreateResult = { created: true; user: UserDto } | { created: false; owner_id: string; lookalike: UserDto };
@@ -126,11 +127,15 @@ export async function login(ctx: AccountsContext, input: { email: string; passwo
       throw new ProblemError(401, 'invalid_totp', 'That code is not right (or was already used). Codes change every 30 seconds.');
     }
   }
+  const risk = await decideLogin(ctx, u, meta);
+  // A freeze decided at sign-in changed the account: the answer shows it frozen.
+  const signedIn = risk?.frozen ? ((await store.userByEmail(db.kysely, email)) ?? u) : u;
   return db.transaction(async (trx) => {
     await store.clearThrottle(trx, `acct:${email}`);
-    const fingerprint = await noteDevice(ctx, trx, u, meta);
-    const s = await issueSession(ctx, trx, u.id, meta, fingerprint);
+    await risk?.record(trx);
+    const fingerprint = await noteDevice(ctx, trx, signedIn, meta);
+    const s = await issueSession(ctx, trx, signedIn.id, meta, fingerprint);
     await audit(ctx, trx, 'login', u.id, { type: 'user', id: u.id }, meta, { session_id: s.session_id, second_factor: u.totp_enabled === 1 });
-    return { ...s, user: await toDto(ctx, trx, u) };
+    return { ...s, user: await toDto(ctx, trx, signedIn) };
   });
 }

@@ -14,7 +14,7 @@ import type { TestPlatform } from '../helpers/accounts-testkit.ts';
 const rule = (id: string, when: string, action: string, mode = 'active') => ({ id, description: `test rule ${id}`, event: 'withdrawal', when, action, mode });
 const LISTED = '0x1111111111111111111111111111111111111111';
 
-interface Decision { subject_id: string; action: string; deciding_rule: string | null; fired: Array<{ rule_id: string; action: string; mode: string }>; facts: Record<string, unknown> }
+interface Decision { event: string; subject_id: string; action: string; deciding_rule: string | null; fired: Array<{ rule_id: string; action: string; mode: string }>; facts: Record<string, unknown> }
 
 /** One withdrawal, a second after the previous one (the decision log pages newest first by id, whose prefix is the time). */
 async function withdraw(t: TestPlatform, u: Member, key: string, amount: string, to_address = WITHDRAW_TO) {
@@ -69,7 +69,7 @@ describe.each(DIALECTS)('risk rules end to end on %s', (dialect) => {
 
       // Every decision is in the log with its facts; the shadow rule fired on each and decided none.
       const log = await t.app.inject({ method: 'GET', url: `/api/v1/admin/risk/decisions?subject=${u.id}`, headers: risk.headers });
-      const decisions = json<{ data: Decision[] }>(log).data;
+      const decisions = json<{ data: Decision[] }>(log).data.filter((d) => d.event === 'withdrawal'); // sign-ins are decided too
       expect(decisions.map((d) => [d.action, d.deciding_rule])).toEqual([['block', 'list:blocked_addresses'], ['block', 'block_big'], ['review', 'review_mid'], ['allow', null]]);
       for (const d of decisions) expect(d.fired).toContainEqual({ rule_id: 'watch_all', action: 'freeze', mode: 'shadow' });
       expect(decisions[2]).toMatchObject({ subject_id: p.id, facts: { amount_usd: 4, asset: 'USDT', to_address_new: false, over_review_above: false, count_1h: 1, sum_usd_1h: 1 } });
@@ -113,8 +113,36 @@ describe.each(DIALECTS)('risk rules end to end on %s', (dialect) => {
       expect(third.statusCode).toBe(201);
       const fourth = await send('t5', '1');
       expect([fourth.statusCode, fourth.json().code]).toEqual([403, 'risk_blocked']);
-      const log = json<{ data: Decision[] }>(await t.app.inject({ method: 'GET', url: `/api/v1/admin/risk/decisions?subject=${sender.id}`, headers: risk.headers })).data;
+      const log = json<{ data: Decision[] }>(await t.app.inject({ method: 'GET', url: `/api/v1/admin/risk/decisions?subject=${sender.id}`, headers: risk.headers })).data.filter((d) => d.event === 'transfer');
       expect(log.map((d) => [d.action, d.deciding_rule, d.facts.count_1h])).toEqual([['block', 't_block', 3], ['allow', null, 2], ['block', 't_block', 2], ['step_up', 't_step', 1], ['step_up', 't_step', 1], ['allow', null, 0]]);
+    });
+  }, 120_000);
+
+  it('login: a new device is refused by a block rule, failed-attempt velocity freezes, a shadow rule only records', async () => {
+    await withSecurityPlatform(dialect, async (t) => {
+      const risk = await steppedUpStaff(t, 'risk@settle.test', 'risk');
+      const rules = [
+        { id: 'l_new_device', description: '', event: 'login', when: 'new_device', action: 'block', mode: 'active' },
+        { id: 'l_velocity', description: '', event: 'login', when: 'failed_logins_1h >= 3', action: 'freeze', mode: 'active' },
+        { id: 'l_watch', description: '', event: 'login', when: 'true', action: 'step_up', mode: 'shadow' },
+      ];
+      expect((await t.app.inject({ method: 'PUT', url: '/api/v1/admin/risk/rules', headers: risk.headers, payload: { rules } })).statusCode).toBe(200);
+      const u = await signUp(t, 'lena@example.test'); // the first sign-in: its device is not "new"
+      const login = (password: string, ua = 'lightMyRequest') => {
+        t.clock.advance(1000);
+        return t.app.inject({ method: 'POST', url: '/api/v1/auth/login', headers: { 'user-agent': ua }, payload: { email: u.email, password } });
+      };
+      expect((await login(PW)).statusCode).toBe(200);
+      const other = await login(PW, 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0');
+      expect([other.statusCode, other.json().code]).toEqual([403, 'risk_blocked']);
+      for (let i = 0; i < 3; i++) expect((await login('wrong password')).statusCode).toBe(401);
+      t.clock.advance(600_000); // past any sign-in throttle wait, within the hour
+      const frozen = await login(PW);
+      expect(frozen.statusCode, frozen.body).toBe(200);
+      expect(frozen.json().user.status).toBe('frozen');
+      const log = json<{ data: Decision[] }>(await t.app.inject({ method: 'GET', url: `/api/v1/admin/risk/decisions?subject=${u.id}`, headers: risk.headers })).data;
+      expect(log.map((d) => [d.action, d.deciding_rule, d.facts.new_device, d.facts.failed_logins_1h])).toEqual([['freeze', 'l_velocity', false, 3], ['block', 'l_new_device', true, 0], ['allow', null, false, 0], ['allow', null, false, 0]]);
+      for (const d of log) expect(d.fired).toContainEqual({ rule_id: 'l_watch', action: 'step_up', mode: 'shadow' });
     });
   }, 120_000);
 });
