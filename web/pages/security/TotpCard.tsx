@@ -18,7 +18,7 @@ export function TotpCard({ me }: { me: Me }) {
   const [setup, setSetup] = useState<{ secret: string; otpauth_url: string } | null>(null);
   const [codes, setCodes] = useState<string[] | null>(null);
   const step = useStepUp();
-  const start = useSubmit(step.guard(async () => setSetup(await api.post('/api/v1/me/totp/setup'))));
+  const start = useSubmit(step.guard(async () => setSetup(await api.post('/api/v1/me/totp/setup')), (e) => start.fail(e)));
   const enable = useSubmit(async (data) => {
     const r = await api.post('/api/v1/me/totp/enable', { body: { code: String(data.get('code')).trim() } });
     setCodes(r.recovery_codes);
