@@ -53,6 +53,7 @@ import { webRoutes } from './web/web-routes.ts';
 import type { Support } from './support/support.ts';
 import { wireSupport as wireSupportDesk } from './support/support-wiring.ts';
 import { liveCaseReader } from './support/support-events.ts';
+import { wireSupportChannels, type SupportChannels } from './support/channel-wiring.ts';
 import { agentStreamRoutes } from './live/agent-stream-routes.ts';
 import { WEB_DIST } from './web/web-build.ts';
 
@@ -90,6 +91,8 @@ export interface Platform {
   support?: Support;
   /** In-app notifications, their mail and preferences (src/notify/notifications.ts). */
   notifications?: Notifications;
+  /** The desk's channels: inbound SMTP (its port for tests), Telegram, replies by mail and chat. */
+  supportChannels?: SupportChannels;
   workers: Worker[];
   routes: RouteModule[];
   readiness: Array<() => Promise<string | null>>;
@@ -138,6 +141,7 @@ export async function createPlatform(config: Config, db: Db, opts: PlatformOptio
   wireReconcile(platform, hotWallets, opts.log);
   platform.support = wireSupport(platform);
   platform.notifications = wireNotifications(platform);
+  platform.supportChannels = await wireChannels(platform, opts.log);
   wireWeb(platform);
   return platform;
 }
@@ -374,6 +378,21 @@ function wireNotifications(platform: Platform): Notifications {
   platform.routes.push({ name: 'notifications', plugin: notificationRoutes({ notifications, clock }) });
   platform.workers.push(notifications.worker());
   return notifications;
+}
+
+/** The desk's channels (src/support/channel-wiring.ts): email in and out, Telegram. */
+async function wireChannels(platform: Platform, log: pino.Logger | undefined): Promise<SupportChannels> {
+  const { config, db, clock, jobs, accounts, mailbox } = platform;
+  const channels = await wireSupportChannels({
+    config, db, clock, jobs, desk: platform.support!, key: accounts.encryption_key, smtp_url: config.smtp_url ?? mailbox!.url,
+    userIdByEmail: (email) => accounts.findUserIdByEmail(email),
+    userOf: async (id) => { const u = await accounts.getUser(id); return u ? { email: u.email, locale: u.locale } : null; },
+    log: (level, msg, data) => log?.[level](data ?? {}, msg),
+  });
+  platform.routes.push(...channels.routes);
+  platform.workers.push(...channels.workers);
+  platform.closers.push(() => channels.close());
+  return channels;
 }
 
 /** The web app: assets beside deposit addresses, live updates, and the pages themselves (src/web/). */

@@ -66,73 +66,74 @@ function ownedBy(c: DeskCase, from: string, user_id: string | null): boolean {
   return c.contact.email?.toLowerCase() === from || (user_id !== null && c.user_id === user_id);
 }
 
+/** The live case of the sender this mail threads into by Message-ID or subject tag, or null. */
+async function threadedCase(desk: Desk, facts: InboundFacts, from: string, user_id: string | null): Promise<DeskCase | null> {
+  const keys = threadKeys(facts);
+  const found: Array<DeskCase | null> = [];
+  for (const ref of keys.replied_to) found.push(await desk.findCaseByRef(EMAIL_REF_KIND, ref));
+  if (keys.case_number !== null) found.push(await desk.findCaseByNumber(keys.case_number));
+  for (const c of found) {
+    if (!c || !ownedBy(c, from, user_id)) continue;
+    const live = c.merged_into ? await desk.getCase(c.merged_into, 'staff') : c;
+    if (live && live.status !== 'closed' && live.merged_into === null) return live;
+  }
+  return null;
+}
+
+async function storeAttachments(desk: Desk, mail: ParsedMail): Promise<string[]> {
+  if (!desk.storeAttachment) return [];
+  const ids: string[] = [];
+  for (const a of mail.attachments.slice(0, ATTACHMENTS_PER_MAIL_MAX)) {
+    const id = await desk.storeAttachment({ bytes: a.content, filename: a.filename ?? 'attachment', declared_type: a.contentType });
+    if (id) ids.push(id);
+  }
+  return ids;
+}
+
+/** Joins the threaded case or opens (or merges into) one -> the case and whether this mail opened it. */
+async function fileMail(deps: EmailProcessDeps, mail: ParsedMail, facts: InboundFacts, from: string, dedupe_key: string): Promise<{ case: DeskCase; opened: boolean }> {
+  const { desk } = deps;
+  const user_id = await deps.userIdByEmail(from);
+  const body = trimQuoted(facts.text) || '(no text)';
+  const name = mail.from?.value[0]?.name || undefined;
+  const attachment_ids = await storeAttachments(desk, mail);
+  const threaded = await threadedCase(desk, facts, from, user_id);
+  if (threaded) {
+    const r = await desk.addCustomerMessage(threaded.id, { channel: 'email', body, attachment_ids, dedupe_key, author_id: user_id, author_name: name ?? null });
+    if (r) {
+      if (facts.message_id && !(await desk.findCaseByRef(EMAIL_REF_KIND, facts.message_id))) await desk.addCaseRef(r.case.id, EMAIL_REF_KIND, facts.message_id).catch(() => undefined);
+      return { case: r.case, opened: false };
+    }
+  }
+  const keys = threadKeys(facts);
+  // A payment id counts only when it is the sender's own payment: evidence of someone else's never lands in a mail case.
+  let payment_id: string | null = null;
+  for (const p of keys.payment_ids) if (user_id && (await deps.paymentOwner(p)) === user_id) payment_id ??= p;
+  const r = await desk.openOrJoinCase({
+    channel: 'email', user_id, unverified: user_id !== null, contact: { email: from, ...(name ? { name } : {}) },
+    subject: (facts.subject || body.split('\n')[0] || '(no subject)').slice(0, SUBJECT_CHARS_MAX), body,
+    tx_hash: keys.tx_hashes[0] ?? null, payment_id, attachment_ids, dedupe_key,
+    external_ref: facts.message_id ? { kind: EMAIL_REF_KIND, ref: facts.message_id } : null,
+  });
+  if (r.created) return { case: r.case, opened: true };
+  // A repeat (the job ran before and crashed): this mail opened the case if its message is the case's first.
+  const full = r.message_id ? await desk.getCase(r.case.id, 'staff') : null;
+  return { case: r.case, opened: full?.messages[0]?.id === r.message_id };
+}
+
+/** The acknowledgement of a case opened by mail, in the sender's language. */
+async function ackFor(deps: EmailProcessDeps, c: DeskCase, facts: InboundFacts, to: string): Promise<OutgoingMail> {
+  const locale = (c.user_id ? (await deps.userOf(c.user_id))?.locale : null) ?? localeOfText(`${facts.subject}\n${facts.text}`);
+  const { subject, text } = ackMail({ number: c.number, subject: c.subject, expected_reply_by: c.expected_reply_by, link: `${deps.public_url}/help/cases/${c.id}` }, locale);
+  return {
+    kind: 'ack', case_id: c.id, to, subject, text, auto_submitted: true,
+    message_id: outboundMessageId(`ack_${c.id}`, deps.support_email), in_reply_to: facts.message_id, references: facts.message_id ? [facts.message_id] : [],
+  };
+}
+
+/** The support.email.process job's handler. */
 export function createEmailProcessor(deps: EmailProcessDeps) {
-  const { db, clock, desk } = deps;
-
-  /** The live case of the sender this mail threads into by Message-ID or subject tag, or null. */
-  async function threadedCase(facts: InboundFacts, from: string, user_id: string | null): Promise<DeskCase | null> {
-    const keys = threadKeys(facts);
-    const found: Array<DeskCase | null> = [];
-    for (const ref of keys.replied_to) found.push(await desk.findCaseByRef(EMAIL_REF_KIND, ref));
-    if (keys.case_number !== null) found.push(await desk.findCaseByNumber(keys.case_number));
-    for (const c of found) {
-      if (!c || !ownedBy(c, from, user_id)) continue;
-      const live = c.merged_into ? await desk.getCase(c.merged_into, 'staff') : c;
-      if (live && live.status !== 'closed' && live.merged_into === null) return live;
-    }
-    return null;
-  }
-
-  async function storeAttachments(mail: ParsedMail): Promise<string[]> {
-    if (!desk.storeAttachment) return [];
-    const ids: string[] = [];
-    for (const a of mail.attachments.slice(0, ATTACHMENTS_PER_MAIL_MAX)) {
-      const id = await desk.storeAttachment({ bytes: a.content, filename: a.filename ?? 'attachment', declared_type: a.contentType });
-      if (id) ids.push(id);
-    }
-    return ids;
-  }
-
-  /** Joins the threaded case or opens (or merges into) one -> the case and whether this mail opened it. */
-  async function fileMail(mail: ParsedMail, facts: InboundFacts, from: string, dedupe_key: string): Promise<{ case: DeskCase; opened: boolean }> {
-    const user_id = await deps.userIdByEmail(from);
-    const body = trimQuoted(facts.text) || '(no text)';
-    const name = mail.from?.value[0]?.name || undefined;
-    const attachment_ids = await storeAttachments(mail);
-    const threaded = await threadedCase(facts, from, user_id);
-    if (threaded) {
-      const r = await desk.addCustomerMessage(threaded.id, { channel: 'email', body, attachment_ids, dedupe_key, author_id: user_id, author_name: name ?? null });
-      if (r) {
-        if (facts.message_id && !(await desk.findCaseByRef(EMAIL_REF_KIND, facts.message_id))) await desk.addCaseRef(r.case.id, EMAIL_REF_KIND, facts.message_id).catch(() => undefined);
-        return { case: r.case, opened: false };
-      }
-    }
-    const keys = threadKeys(facts);
-    // A payment id counts only when it is the sender's own payment: evidence of someone else's never lands in a mail case.
-    let payment_id: string | null = null;
-    for (const p of keys.payment_ids) if (user_id && (await deps.paymentOwner(p)) === user_id) payment_id ??= p;
-    const r = await desk.openOrJoinCase({
-      channel: 'email', user_id, unverified: user_id !== null, contact: { email: from, ...(name ? { name } : {}) },
-      subject: (facts.subject || body.split('\n')[0] || '(no subject)').slice(0, SUBJECT_CHARS_MAX), body,
-      tx_hash: keys.tx_hashes[0] ?? null, payment_id, attachment_ids, dedupe_key,
-      external_ref: facts.message_id ? { kind: EMAIL_REF_KIND, ref: facts.message_id } : null,
-    });
-    if (r.created) return { case: r.case, opened: true };
-    // A repeat (the job ran before and crashed): this mail opened the case if its message is the case's first.
-    const full = r.message_id ? await desk.getCase(r.case.id, 'staff') : null;
-    return { case: r.case, opened: full?.messages[0]?.id === r.message_id };
-  }
-
-  /** The acknowledgement of a case opened by mail, in the sender's language. */
-  async function ackFor(c: DeskCase, facts: InboundFacts, to: string): Promise<OutgoingMail> {
-    const locale = (c.user_id ? (await deps.userOf(c.user_id))?.locale : null) ?? localeOfText(`${facts.subject}\n${facts.text}`);
-    const { subject, text } = ackMail({ number: c.number, subject: c.subject, expected_reply_by: c.expected_reply_by, link: `${deps.public_url}/help/cases/${c.id}` }, locale);
-    return {
-      kind: 'ack', case_id: c.id, to, subject, text, auto_submitted: true,
-      message_id: outboundMessageId(`ack_${c.id}`, deps.support_email), in_reply_to: facts.message_id, references: facts.message_id ? [facts.message_id] : [],
-    };
-  }
-
+  const { db, clock } = deps;
   const handler: JobHandler = async (payload, ctx) => {
     const { id } = payload as { id: string };
     const row = await db.kysely.selectFrom('support_inbound_mails').selectAll().where('id', '=', id).executeTakeFirst();
@@ -150,12 +151,12 @@ export function createEmailProcessor(deps: EmailProcessDeps) {
       });
       return;
     }
-    const filed = await fileMail(mail, facts, from, row.dedupe_key);
-    const ack = filed.opened ? await ackFor(filed.case, facts, from) : null;
+    const filed = await fileMail(deps, mail, facts, from, row.dedupe_key);
+    const ack = filed.opened ? await ackFor(deps, filed.case, facts, from) : null;
     await ctx.commit(async (trx) => {
       await trx.updateTable('support_inbound_mails').set({ ...finish, status: 'processed', case_id: filed.case.id }).where('id', '=', id).execute();
       if (ack) await enqueueJob(trx, EMAIL_SEND_JOB, ack, { unique_key: `${EMAIL_SEND_JOB}:ack:${filed.case.id}`, max_attempts: 20 }, clock);
     });
   };
-  return { handler, fileMail };
+  return { handler };
 }
