@@ -1,4 +1,4 @@
-// Staff pages: users, unfreeze requests, withdrawal reviews, maintenance windows, announcements, incidents.
+// Staff pages: users, unfreeze requests, withdrawal reviews, maintenance windows, announcements, incidents, risk rules (risk and admin).
 import { useTranslation } from 'react-i18next';
 import { Navigate } from 'react-router';
 import { isStaff, useMe } from '../../api/session.ts';
@@ -7,6 +7,7 @@ import { MaintenanceSection } from './MaintenanceSection.tsx';
 import { AnnouncementsSection } from './AnnouncementsSection.tsx';
 import { Incidents, UnfreezeRequests, WithdrawalReviews } from './QueuesSection.tsx';
 import { UsersSection } from './UsersSection.tsx';
+import { RiskSection } from './RiskSection.tsx';
 
 export function AdminPage() {
   const { t } = useTranslation();
@@ -23,6 +24,7 @@ export function AdminPage() {
       <MaintenanceSection />
       <AnnouncementsSection />
       <Incidents />
+      {me?.roles.some((r) => r === 'risk' || r === 'admin') && <RiskSection />}
     </>
   );
 }
