@@ -67,6 +67,30 @@ export function groupCommit(db: Db): GroupCommit {
   return gc;
 }
 
+/**
+ * One item of a group inside the shared transaction: a plain write runs as is (its error fails
+ * only itself unless SQLite rolled the whole transaction back), a transaction runs under a
+ * savepoint so that its failure undoes only its own work.
+ */
+async function runItem(db: Db, trx: Transaction<Database>, item: Item): Promise<Outcome> {
+  if (item.single) {
+    const outcome = await insideGroupWork.run(true, () => item.work(trx)).then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+    // An error that made SQLite roll the whole transaction back (disk full, I/O) fails the group.
+    if (!outcome.ok && !db.sqlite?.inTransaction) throw outcome.error;
+    return outcome;
+  }
+  await sql`savepoint group_item`.execute(trx);
+  try {
+    const value = await insideGroupWork.run(true, () => item.work(trx));
+    await sql`release savepoint group_item`.execute(trx);
+    return { ok: true, value };
+  } catch (error) {
+    await sql`rollback to savepoint group_item`.execute(trx);
+    await sql`release savepoint group_item`.execute(trx);
+    return { ok: false, error };
+  }
+}
+
 function sqliteGroupCommit(db: Db): GroupCommit {
   const queue: Item[] = [];
   let draining = false;
@@ -76,25 +100,7 @@ function sqliteGroupCommit(db: Db): GroupCommit {
     try {
       await db.transaction(async (trx) => {
         outcomes = [];
-        for (const item of group) {
-          if (item.single) {
-            const outcome = await insideGroupWork.run(true, () => item.work(trx)).then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
-            // An error that made SQLite roll the whole transaction back (disk full, I/O) fails the group.
-            if (!outcome.ok && !db.sqlite?.inTransaction) throw outcome.error;
-            outcomes.push(outcome);
-            continue;
-          }
-          await sql`savepoint group_item`.execute(trx);
-          try {
-            const value = await insideGroupWork.run(true, () => item.work(trx));
-            await sql`release savepoint group_item`.execute(trx);
-            outcomes.push({ ok: true, value });
-          } catch (error) {
-            await sql`rollback to savepoint group_item`.execute(trx);
-            await sql`release savepoint group_item`.execute(trx);
-            outcomes.push({ ok: false, error });
-          }
-        }
+        for (const item of group) outcomes.push(await runItem(db, trx, item));
       });
     } catch (error) {
       // The shared transaction itself failed (its COMMIT, or a savepoint the engine lost): nothing

@@ -1,7 +1,8 @@
 // The ledger's face: the only file (with ledger-types.ts) other modules import.
 //
-// createLedger(db, clock) implements Ledger over ledger-rules.ts (decisions) and ledger-store.ts
-// (queries). Two ways in:
+// createLedger(db, clock) implements Ledger over ledger-rules.ts (decisions), ledger-store.ts
+// (queries), ledger-batch-runner.ts (the one write path) and ledger-commit-queue.ts (group
+// commit). Two ways in:
 // - createTransfersIn(trx, batch): inside a caller's transaction, so that a payment's status, its
 //   transfers and its outbox row commit together;
 // - createTransfers(batch): group commit. Calls from concurrent callers queue up; while one
@@ -11,15 +12,17 @@
 //   each caller's batch is retried alone, so one bad batch cannot fail its neighbours.
 // Every batch locks the chain head row first: the hash chain stays one line under any
 // concurrency, across processes, and PostgreSQL writers queue there rather than deadlock.
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Transaction } from 'kysely';
 import type { Db, DbExecutor } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
-import { enqueueJob, type JobRunner } from '../jobs/jobs.ts';
+import type { JobRunner } from '../jobs/jobs.ts';
 import { LIMITS } from '../config.ts';
 import { assert } from '../shared/assert.ts';
 import type { Clock } from '../shared/clock.ts';
-import { accountIdsToLock, applyBatch, newBatchState, transferIdsToLoad, type RuleInput } from './ledger-rules.ts';
+import type { RuleInput } from './ledger-rules.ts';
+import { createBatchRunner, EXPIRE_JOB } from './ledger-batch-runner.ts';
+import { createCommitQueue } from './ledger-commit-queue.ts';
+export { EXPIRE_JOB };
 import { ownerBalances } from './ledger-replay-rules.ts';
 import {
   insertAccounts,
@@ -29,9 +32,7 @@ import {
   selectOwnerAccounts,
   selectTransfers,
   upsertAssets,
-  type LedgerTx,
 } from './ledger-store.ts';
-import { SqliteStatements, pgTx } from './ledger-batch-store.ts';
 import type { AccountSpec, AssetSpec, LedgerAccount, OwnerBalance, Transfer, TransferInput, TransferResult } from './ledger-types.ts';
 
 export interface Ledger {
@@ -80,129 +81,14 @@ export interface LedgerOptions {
 export { verifyLedger, type VerifyReport } from './ledger-verify.ts';
 export { ledgerAccountId, type AccountKind, type AccountSpec, type AssetSpec, type TransferInput, type TransferResult, type TransferResultCode } from './ledger-types.ts';
 
-export const EXPIRE_JOB = 'ledger.expire_pending';
 export const EXPIRED_REASON = 'ledger.pending_expired';
-
-interface Waiter {
-  batch: RuleInput[];
-  resolve: (r: TransferResult[]) => void;
-  reject: (e: unknown) => void;
-}
 
 /** const ledger = createLedger(db, clock); await ledger.createTransfers([{ id, debit_account_id, … }]) */
 export function createLedger(db: Db, clock: Clock, opts: LedgerOptions = {}): Ledger {
   const batch_max = opts.batch_max ?? LIMITS.ledger_batch_max;
   const queue_max = opts.queue_max ?? LIMITS.ledger_queue_max;
-  let statements: SqliteStatements | null = null;
-  const sqliteStatements = (): SqliteStatements => (statements ??= new SqliteStatements(db.sqlite!));
-  const txFor = (ex: DbExecutor): LedgerTx => (db.dialect === 'sqlite' ? sqliteStatements().tx() : pgTx(ex));
-
-  /** Applies caller batches ("segments") in the current transaction; results per segment. */
-  async function run(ex: DbExecutor, segments: RuleInput[][]): Promise<TransferResult[][]> {
-    const tx = txFor(ex);
-    const head = await tx.lockHead();
-    const state = newBatchState(clock.now_ms(), head);
-    const all = segments.length === 1 ? segments[0]! : segments.flat();
-    const { own, targets } = transferIdsToLoad(all);
-    for (const t of await tx.loadTransfers(own)) state.transfers.set(t.id, t);
-    for (const { transfer, resolved_by } of await tx.loadTargets(targets)) {
-      state.transfers.set(transfer.id, transfer);
-      if (transfer.type === 'pending' && resolved_by) state.resolutions.set(transfer.id, resolved_by === 'post_pending' ? 'posted' : 'voided');
-    }
-    for (const a of await tx.lockAccounts(accountIdsToLock(all, state.transfers))) state.accounts.set(a.id, a);
-    const results = segments.map((segment) => applyBatch(state, segment));
-    if (state.created.length) {
-      await tx.write(state.created, state.accounts, [...state.dirty].map((id) => state.accounts.get(id)!), state.head);
-      for (const t of state.created) {
-        if (t.expires_at_ms === null) continue;
-        await enqueueJob(ex, EXPIRE_JOB, { pending_id: t.id }, { run_at_ms: t.expires_at_ms, unique_key: `${EXPIRE_JOB}:${t.id}` }, clock);
-      }
-    }
-    return results;
-  }
-
-  /** One transaction of its own (group commit). */
-  async function runOwn(segments: RuleInput[][]): Promise<TransferResult[][]> {
-    if (db.dialect === 'postgres') return db.transaction((trx) => run(trx, segments));
-    // SQLite: hold Kysely's connection mutex so no other query interleaves, and drive the
-    // transaction with prepared statements (BEGIN IMMEDIATE takes the write lock up front).
-    const s = sqliteStatements();
-    return db.kysely.connection().execute(async (conn) => {
-      s.begin.run();
-      try {
-        const results = await run(conn, segments);
-        s.commit.run();
-        return results;
-      } catch (error) {
-        if (s.raw.inTransaction) s.rollback.run();
-        throw error;
-      }
-    });
-  }
-
-  // ------------------------------------------------------------------ group commit
-  const queue: Waiter[] = [];
-  let queued = 0;
-  let draining: Promise<void> | null = null;
-  const outsideCallers = AsyncLocalStorage.snapshot();
-
-  async function drainQueue(): Promise<void> {
-    while (queue.length) {
-      const group: Waiter[] = [];
-      let size = 0;
-      while (queue.length && size + queue[0]!.batch.length <= batch_max) {
-        const w = queue.shift()!;
-        size += w.batch.length;
-        group.push(w);
-      }
-      queued -= size;
-      await commitGroup(group);
-    }
-  }
-
-  async function commitGroup(group: Waiter[]): Promise<void> {
-    try {
-      const results = await runOwn(group.map((w) => w.batch));
-      group.forEach((w, i) => w.resolve(results[i]!));
-    } catch (error) {
-      if (group.length === 1) {
-        group[0]!.reject(error);
-        return;
-      }
-      // Isolate the batch that broke the shared transaction: each caller alone.
-      for (const w of group) {
-        try {
-          w.resolve((await runOwn([w.batch]))[0]!);
-        } catch (e) {
-          w.reject(e);
-        }
-      }
-    }
-  }
-
-  function kick(): void {
-    if (draining) return;
-    // Started on the next microtask so that callers in the same tick share the first transaction,
-    // and outside the context of the caller that happened to start it: a singleton loop's lease
-    // fence (database.ts withTransactionFence) must not reach the groups of everyone else.
-    draining = Promise.resolve()
-      .then(() => outsideCallers(drainQueue))
-      .finally(() => {
-        draining = null;
-        if (queue.length) kick();
-      });
-  }
-
-  async function submit(batch: RuleInput[]): Promise<TransferResult[]> {
-    if (batch.length === 0) return [];
-    assert(batch.length <= batch_max, `a ledger batch holds at most ${batch_max} transfers`);
-    if (queued + batch.length > queue_max) throw new LedgerBusyError(`ledger queue full (${queued} transfers waiting)`);
-    return new Promise<TransferResult[]>((resolve, reject) => {
-      queue.push({ batch, resolve, reject });
-      queued += batch.length;
-      kick();
-    });
-  }
+  const { run, runOwn } = createBatchRunner(db, clock);
+  const queue = createCommitQueue(runOwn, { batch_max, queue_max, busy: (queued) => new LedgerBusyError(`ledger queue full (${queued} transfers waiting)`) });
 
   return {
     async ensureAccounts(specs, trx) {
@@ -216,7 +102,7 @@ export function createLedger(db: Db, clock: Clock, opts: LedgerOptions = {}): Le
     },
 
     createTransfers(batch) {
-      return submit(batch);
+      return queue.submit(batch);
     },
 
     async getAccounts(ids, trx) {
@@ -231,26 +117,12 @@ export function createLedger(db: Db, clock: Clock, opts: LedgerOptions = {}): Le
       return ownerBalances(await selectOwnerAccounts(trx ?? db.kysely, owner_type, owner_id, assets), assets);
     },
 
-    async history(account_id, { limit, cursor }) {
-      const n = Math.max(1, Math.min(limit, LIMITS.page_size_max));
-      const before = cursor ? Number.parseInt(cursor, 10) : null;
-      assert(before === null || Number.isSafeInteger(before), 'history cursor must be a seq');
-      const rows = await selectHistory(db.kysely, account_id, before, n + 1);
-      const data = rows.slice(0, n);
-      return { data, next_cursor: rows.length > n ? String(data[data.length - 1]!.seq) : null };
+    history(account_id, page) {
+      return historyPage(db, account_id, page);
     },
 
-    async ensureAssets(specs, trx) {
-      const ex = trx ?? db.kysely;
-      await upsertAssets(ex, specs, clock.now_ms());
-      const stored = new Map((await selectAssets(ex)).map((a) => [a.code, a]));
-      for (const s of specs) {
-        const have = stored.get(s.code);
-        assert(
-          have && have.decimals === s.decimals && have.chain_id === s.chain_id && have.contract_address === s.contract_address,
-          `asset ${s.code} is registered with other decimals, chain or contract`,
-        );
-      }
+    ensureAssets(specs, trx) {
+      return ensureAssetsIn(trx ?? db.kysely, specs, clock.now_ms());
     },
 
     async listAssets(trx) {
@@ -262,10 +134,31 @@ export function createLedger(db: Db, clock: Clock, opts: LedgerOptions = {}): Le
       return (await run(trx, [[input]]))[0]![0]!;
     },
 
-    async drain() {
-      while (draining) await draining;
-    },
+    drain: () => queue.drain(),
   };
+}
+
+/** An account's transfers, newest first: `limit` (capped at page_size_max) after the `cursor` seq. */
+async function historyPage(db: Db, account_id: string, { limit, cursor }: { limit: number; cursor?: string | null }): Promise<{ data: Transfer[]; next_cursor: string | null }> {
+  const n = Math.max(1, Math.min(limit, LIMITS.page_size_max));
+  const before = cursor ? Number.parseInt(cursor, 10) : null;
+  assert(before === null || Number.isSafeInteger(before), 'history cursor must be a seq');
+  const rows = await selectHistory(db.kysely, account_id, before, n + 1);
+  const data = rows.slice(0, n);
+  return { data, next_cursor: rows.length > n ? String(data[data.length - 1]!.seq) : null };
+}
+
+/** Registers assets; one already registered with other decimals, chain or contract is a programmer error. */
+async function ensureAssetsIn(ex: DbExecutor, specs: AssetSpec[], now_ms: number): Promise<void> {
+  await upsertAssets(ex, specs, now_ms);
+  const stored = new Map((await selectAssets(ex)).map((a) => [a.code, a]));
+  for (const s of specs) {
+    const have = stored.get(s.code);
+    assert(
+      have && have.decimals === s.decimals && have.chain_id === s.chain_id && have.contract_address === s.contract_address,
+      `asset ${s.code} is registered with other decimals, chain or contract`,
+    );
+  }
 }
 
 /** Registers the ledger's durable jobs: the expiry of pending transfers. */
