@@ -1,7 +1,7 @@
 // `settle ledger …` commands.
 import type { Command } from '../shared/cli-kit.ts';
 import { describeDb, type CliContext } from '../db/configured-db.ts';
-import { verifyLedger } from './ledger-verify.ts';
+import { verifyLedgerSnapshot } from './ledger-verify.ts';
 
 export const ledgerCommands: Array<Command<CliContext>> = [
   {
@@ -12,7 +12,7 @@ export const ledgerCommands: Array<Command<CliContext>> = [
       const config = ctx.config();
       const db = ctx.openDb();
       try {
-        const r = await verifyLedger(db.kysely);
+        const r = await verifyLedgerSnapshot(db);
         if (!r.ok) {
           io.err(`FAIL ledger ${describeDb(config)}: ${r.problem}`);
           return 1;

@@ -3,7 +3,8 @@
 // previous one, the account row to its latest), and per asset that total debits equal total
 // credits (posted and pending).
 // It reads in pages by seq, so memory grows with accounts and open pending transfers only.
-import type { DbExecutor } from '../db/database.ts';
+import { sql } from 'kysely';
+import { openDb, type Db, type DbExecutor } from '../db/database.ts';
 import { GENESIS_HASH } from './ledger-rules.ts';
 import { flagViolation, replayTransfer, transferHash, zeroBalances, type Balances } from './ledger-replay-rules.ts';
 import { selectAllAccounts, selectHead, selectLastSeqs, selectTransfersAfter } from './ledger-store.ts';
@@ -18,6 +19,38 @@ export interface VerifyReport {
 }
 
 const PAGE_MAX = 5000;
+
+/**
+ * verifyLedger over ONE consistent snapshot of a database that may be written meanwhile (a
+ * running platform: the reconciler, `settle ledger verify`). Read page by page without one,
+ * a transfer committed between the last page and the head read looked like a broken chain
+ * ("chain head (seq 338) does not match the last transfer (seq 336)") and the reconciler
+ * opened a ledger_unbalanced incident for a healthy ledger (found by the SIGKILL soak).
+ * PostgreSQL: a REPEATABLE READ, READ ONLY transaction. SQLite: a read transaction on a second
+ * connection of its own (WAL: writers go on, and the platform's one connection stays free).
+ *   const report = await verifyLedgerSnapshot(db)
+ */
+export async function verifyLedgerSnapshot(db: Db): Promise<VerifyReport> {
+  if (db.dialect === 'postgres') {
+    return db.kysely.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute((trx) => verifyLedger(trx));
+  }
+  const path = db.sqlite?.name ?? '';
+  // An in-memory database has no second connection to it; nothing else writes to it meanwhile.
+  if (!path || path === ':memory:' || db.sqlite?.memory) return verifyLedger(db.kysely);
+  const reader = openDb({ kind: 'sqlite', path });
+  try {
+    return await reader.kysely.connection().execute(async (conn) => {
+      await sql`begin`.execute(conn);
+      try {
+        return await verifyLedger(conn);
+      } finally {
+        await sql`commit`.execute(conn);
+      }
+    });
+  } finally {
+    await reader.close();
+  }
+}
 
 /** const report = await verifyLedger(db.kysely); if (!report.ok) console.error(report.problem) */
 export async function verifyLedger(ex: DbExecutor): Promise<VerifyReport> {

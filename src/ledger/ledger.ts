@@ -78,7 +78,7 @@ export interface LedgerOptions {
 }
 
 // `settle ledger verify`'s check, offered on the face so that other modules (the reconciler) reuse it.
-export { verifyLedger, type VerifyReport } from './ledger-verify.ts';
+export { verifyLedger, verifyLedgerSnapshot, type VerifyReport } from './ledger-verify.ts';
 export { ledgerAccountId, type AccountKind, type AccountSpec, type AssetSpec, type TransferInput, type TransferResult, type TransferResultCode } from './ledger-types.ts';
 
 export const EXPIRED_REASON = 'ledger.pending_expired';

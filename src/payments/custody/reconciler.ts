@@ -13,7 +13,7 @@
 import type { PublicClient } from 'viem';
 import type { ChainConfigFile } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
-import { verifyLedger, type Ledger } from '../../ledger/ledger.ts';
+import { verifyLedgerSnapshot, type Ledger } from '../../ledger/ledger.ts';
 import type { Metrics } from '../../ops/ops.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { newId } from '../../shared/ids.ts';
@@ -188,7 +188,7 @@ export function createReconciler(deps: ReconcileDeps): Reconciler {
       const discrepancies: Discrepancy[] = [];
       const checked: string[] = [];
       const due = lastVerify_ms === null || clock.now_ms() - lastVerify_ms >= (deps.ledger_verify_every_ms ?? 0);
-      const v = due ? await verifyLedger(db.kysely) : { ok: true, problem: null, transfers: 0 };
+      const v = due ? await verifyLedgerSnapshot(db) : { ok: true, problem: null, transfers: 0 };
       if (due) {
         lastVerify_ms = clock.now_ms();
         checked.push('ledger_unbalanced:');
