@@ -89,6 +89,8 @@ export interface Platform {
   invoices?: Invoices;
   /** The support desk (src/support/support.ts): cases, messages, evidence, agent work. */
   support?: Support;
+  /** The outbox consumers that open stuck-payment cases and make cases follow their payment. */
+  supportFollowers?: { stuckTick(): Promise<number>; movesTick(): Promise<number> };
   /** In-app notifications, their mail and preferences (src/notify/notifications.ts). */
   notifications?: Notifications;
   /** The desk's channels: inbound SMTP (its port for tests), Telegram, replies by mail and chat. */
@@ -351,8 +353,11 @@ function wireReconcile(platform: Platform, hotWallets: Map<number, Sender>, log:
 function wireSupport(platform: Platform): Support {
   const { db, clock, config, accounts, deposits } = platform;
   const diagnosisChain = diagnosisChainFrom(deposits!, async (ex, chain_id, addresses) => (await platform.invoices?.addressOwners(ex, chain_id, addresses)) ?? new Map());
-  const { support } = wireSupportDesk({ db, clock, config, accounts, view: platform.payments!.view, diagnosisChain, webhooks: platform.payments!.webhooks, routes: platform.routes });
+  const { support, stuck, workers } = wireSupportDesk({ db, clock, config, accounts, view: platform.payments!.view, diagnosisChain, webhooks: platform.payments!.webhooks, routes: platform.routes });
   platform.routes.push({ name: 'agent-stream', plugin: agentStreamRoutes({ db, clock, support }) });
+  // Stuck payments open cases; cases about a payment follow it (support-stuck.ts).
+  platform.supportFollowers = stuck;
+  platform.workers.push(...workers);
   return support;
 }
 

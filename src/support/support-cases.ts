@@ -135,6 +135,26 @@ export function createCaseEngine(deps: CaseEngineDeps) {
     return c;
   }
 
+  async function openOrJoinIn(trx: Transaction<Database>, input: OpenCaseInput, prepared: Prepared = NOTHING_PREPARED): Promise<{ case: store.CaseRow; created: boolean; message_id: string | null }> {
+    const keys = { tx_hash: normaliseTxHash(input.tx_hash), payment_id: input.payment_id ?? null, trade_id: input.trade_id ?? null };
+    const who = { user_id: input.user_id ?? null, contact_email: input.contact?.email?.toLowerCase() ?? null };
+    if (input.dedupe_key) {
+      const seen = await store.messageByDedupeKey(trx, input.dedupe_key);
+      if (seen) return { case: (await store.caseById(trx, seen.case_id))!, created: false, message_id: seen.id };
+    }
+    const existing = (await store.mergeCandidates(trx, who, keys, MERGE_CANDIDATES_MAX)).find((c) => mergesInto(keys, { ...c, status: c.status as CaseStatus }));
+    if (existing) {
+      if (input.external_ref) await store.insertRef(trx, input.external_ref.kind, input.external_ref.ref, existing.id, clock.now_ms());
+      const now = clock.now_ms();
+      for (const e of prepared.evidence) await store.insertEvidence(trx, { id: newId('evd', now), case_id: existing.id, kind: e.kind, captured_at_ms: now, data: JSON.stringify(e.data) });
+      const author = input.author ?? { type: 'customer' as const, id: input.user_id ?? null, name: input.contact?.name ?? null };
+      const r = await appendMessage(trx, existing, { author, channel: input.channel, body: input.body, attachment_ids: input.attachment_ids ?? [], dedupe_key: input.dedupe_key ?? null });
+      return { case: r.case, created: false, message_id: r.message.id };
+    }
+    const c = await createCase(trx, input, keys, prepared);
+    return { case: c, created: true, message_id: null };
+  }
+
   return {
     appendMessage,
     saveCase,
@@ -145,24 +165,11 @@ export function createCaseEngine(deps: CaseEngineDeps) {
      * (API.md "Merging"): -> {case, created}. A repeated dedupe key returns its case unchanged.
      */
     async openOrJoin(input: OpenCaseInput, prepared: Prepared = NOTHING_PREPARED): Promise<{ case: store.CaseRow; created: boolean; message_id: string | null }> {
-      const keys = { tx_hash: normaliseTxHash(input.tx_hash), payment_id: input.payment_id ?? null, trade_id: input.trade_id ?? null };
-      const who = { user_id: input.user_id ?? null, contact_email: input.contact?.email?.toLowerCase() ?? null };
-      return db.transaction(async (trx) => {
-        if (input.dedupe_key) {
-          const seen = await store.messageByDedupeKey(trx, input.dedupe_key);
-          if (seen) return { case: (await store.caseById(trx, seen.case_id))!, created: false, message_id: seen.id };
-        }
-        const existing = (await store.mergeCandidates(trx, who, keys, MERGE_CANDIDATES_MAX)).find((c) => mergesInto(keys, { ...c, status: c.status as CaseStatus }));
-        if (existing) {
-          if (input.external_ref) await store.insertRef(trx, input.external_ref.kind, input.external_ref.ref, existing.id, clock.now_ms());
-          const author = input.author ?? { type: 'customer' as const, id: input.user_id ?? null, name: input.contact?.name ?? null };
-          const r = await appendMessage(trx, existing, { author, channel: input.channel, body: input.body, attachment_ids: input.attachment_ids ?? [], dedupe_key: input.dedupe_key ?? null });
-          return { case: r.case, created: false, message_id: r.message.id };
-        }
-        const c = await createCase(trx, input, keys, prepared);
-        return { case: c, created: true, message_id: null };
-      });
+      return db.transaction((trx) => openOrJoinIn(trx, input, prepared));
     },
+
+    /** openOrJoin inside the caller's transaction (an outbox consumer's event transaction). */
+    openOrJoinIn,
 
     /** Appends a message to a live case -> the message, or null when the case is closed or merged. */
     async addMessage(case_id: string, m: NewMessage): Promise<{ message: store.MessageRow; case: store.CaseRow; replayed: boolean } | null> {

@@ -189,3 +189,9 @@ export async function evidenceOf(ex: DbExecutor, case_id: string, limit: number)
   const rows = await ex.selectFrom('support_evidence').selectAll().where('case_id', '=', case_id).orderBy('captured_at_ms').orderBy('id').limit(limit).execute();
   return rows.map((r) => ({ ...r, captured_at_ms: Number(r.captured_at_ms) }));
 }
+
+/** Live cases about a payment (the stuck-case and pending_chain followers). */
+export async function liveCasesAboutPayment(ex: DbExecutor, payment_id: string, limit: number): Promise<CaseRow[]> {
+  const rows = await ex.selectFrom('support_cases').selectAll().where('payment_id', '=', payment_id).where('status', 'not in', ['closed']).where('merged_into', 'is', null).orderBy('id').limit(limit).execute();
+  return rows.map(caseFromRow);
+}

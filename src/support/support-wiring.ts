@@ -12,11 +12,13 @@ import { getPayment, toPaymentDto, type Payment } from '../payments/payments.ts'
 import { dtoContext, type PaymentViewDeps } from '../payments/payment-routes.ts';
 import { createDiagnosis, type DiagnosisChainDeps } from '../payments/diagnosis/diagnosis.ts';
 import type { Hex } from '../chain/chain.ts';
-import { createSupport, type OpenCaseInput, type Prepared, type Support } from './support.ts';
+import { createSupport, type OpenCaseInput, type Prepared } from './support.ts';
 import { supportRoutes } from './support-routes.ts';
 import { agentRoutes } from './agent-routes.ts';
 import { caseEventRenderer } from './support-events.ts';
 import { chainWaitMessage } from './support-messages.ts';
+import { createStuckCases } from './support-stuck.ts';
+import { intervalWorker, type IntervalWorker } from '../jobs/jobs.ts';
 
 export interface SupportWiringDeps {
   db: Db;
@@ -83,7 +85,10 @@ export function evidenceSources(deps: Pick<SupportWiringDeps, 'db' | 'config' | 
  * const support = wireSupport({ db, clock, config, accounts, view, webhooks, routes }): the face,
  * its customer and agent routes, and `case` events rendered for webhooks and the event feed.
  */
-export function wireSupport(deps: SupportWiringDeps): { support: Support; evidence: EvidenceSources } {
+/** How often the stuck-case and payment-follower consumers look at the outbox. */
+export const FOLLOW_EVERY_MS = 2000;
+
+export function wireSupport(deps: SupportWiringDeps) {
   const { db, clock, config, accounts } = deps;
   const evidence = evidenceSources(deps);
   const support = createSupport({
@@ -96,5 +101,18 @@ export function wireSupport(deps: SupportWiringDeps): { support: Support; eviden
     { name: 'support', plugin: supportRoutes({ support, clock, attachment_bytes_max: config.limits.support_attachment_bytes_max }) },
     { name: 'agent', plugin: agentRoutes({ support, clock }) },
   );
-  return { support, evidence };
+  const stuck = createStuckCases({
+    db, clock, engine: support.engine,
+    prepare: (input) => evidence.prepare(input),
+    userInfo: async (user_id) => {
+      const u = await accounts.getUser(user_id);
+      return u ? { email: u.email, locale: u.locale } : null;
+    },
+    public_url: config.public_url,
+  });
+  const workers: IntervalWorker[] = [
+    intervalWorker('support.stuck_cases', FOLLOW_EVERY_MS, () => stuck.stuckTick()),
+    intervalWorker('support.payment_moves', FOLLOW_EVERY_MS, () => stuck.movesTick()),
+  ];
+  return { support, evidence, stuck, workers };
 }
