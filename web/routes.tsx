@@ -26,6 +26,7 @@ export const router = createBrowserRouter([
           { path: '/payments', ...lazy(() => import('./pages/payments/PaymentsPage.tsx').then((m) => ({ Component: m.PaymentsPage }))) },
           { path: '/payments/:id', ...lazy(() => import('./pages/payments/PaymentPage.tsx').then((m) => ({ Component: m.PaymentPage }))) },
           { path: '/help', ...lazy(() => import('./pages/help/HelpPage.tsx').then((m) => ({ Component: m.HelpPage }))) },
+          { path: '/help/cases/:id', ...lazy(() => import('./pages/help/CasePage.tsx').then((m) => ({ Component: m.CasePage }))) },
           { path: '/security', ...lazy(() => import('./pages/security/SecurityPage.tsx').then((m) => ({ Component: m.SecurityPage }))) },
           { path: '/merchant', ...lazy(() => import('./pages/merchant/MerchantPage.tsx').then((m) => ({ Component: m.MerchantPage }))) },
           { path: '/notifications', ...lazy(() => import('./pages/notifications/NotificationsPage.tsx').then((m) => ({ Component: m.NotificationsPage }))) },

@@ -16,6 +16,13 @@ export function applyPaymentEvent(qc: QueryClient, payment: Payment): void {
   if (payment.kind === 'invoice') void qc.invalidateQueries({ queryKey: ['invoices'] });
 }
 
+/** case.message carries the message (case_id), case.updated the case (id). */
+export function applyCaseEvent(qc: QueryClient, body: { data: { id?: string; case_id?: string } }): void {
+  const id = body.data.case_id ?? body.data.id;
+  if (id) void qc.invalidateQueries({ queryKey: ['support-case', id] });
+  void qc.invalidateQueries({ queryKey: ['support-cases'] });
+}
+
 export function useLiveUpdates(enabled: boolean): void {
   const qc = useQueryClient();
   useEffect(() => {
@@ -29,6 +36,11 @@ export function useLiveUpdates(enabled: boolean): void {
     source.addEventListener('notification.created', () => {
       void qc.invalidateQueries({ queryKey: ['notifications'] });
     });
+    // A support case changed or got a message: its page and the list refetch (internal notes
+    // never reach /stream; the customer's view comes from GET /support/cases/{id}).
+    const onCase = (e: Event) => applyCaseEvent(qc, JSON.parse((e as MessageEvent<string>).data) as { type: string; data: { id?: string; case_id?: string } });
+    source.addEventListener('case.message', onCase);
+    source.addEventListener('case.updated', onCase);
     return () => source.close();
   }, [enabled, qc]);
 }

@@ -8,6 +8,7 @@ import { api, type ApiAnswer } from '../../api/client.ts';
 import { Card, PageTitle, ui } from '../../components/Card.tsx';
 import { Field, FormError, Select, Submit, useSubmit } from '../../components/Form.tsx';
 import { formatDateTime, formatMoney } from '../../format.ts';
+import { MyCases, OpenCaseForm } from './SupportCases.tsx';
 
 type Diagnosis = ApiAnswer<'/api/v1/diagnose', 'post'>;
 
@@ -38,8 +39,13 @@ function Verdict({ d }: { d: Diagnosis }) {
 export function HelpPage() {
   const { t, i18n } = useTranslation();
   const [result, setResult] = useState<Diagnosis | null>(null);
+  const [hash, setHash] = useState<string | null>(null);
   const recent = useQuery({ queryKey: ['payments', 'recent'], queryFn: () => api.get('/api/v1/payments', { query: { limit: 20 } as never }) });
-  const byHash = useSubmit(async (data) => setResult(await api.post('/api/v1/diagnose', { body: { tx_hash: String(data.get('tx_hash')).trim() } })), { invalid_tx_hash: 'tx_hash' });
+  const byHash = useSubmit(async (data) => {
+    const tx_hash = String(data.get('tx_hash')).trim();
+    setResult(await api.post('/api/v1/diagnose', { body: { tx_hash } }));
+    setHash(tx_hash);
+  }, { invalid_tx_hash: 'tx_hash' });
   const byPayment = useSubmit(async (data) => setResult(await api.post('/api/v1/diagnose', { body: { payment_id: String(data.get('payment_id')) } })));
   const options = (recent.data?.data ?? []).map((p) => ({ value: p.id, label: `${t(`kind.${p.kind}`)} ${formatMoney(p.amount, p.asset, i18n.language)} · ${formatDateTime(p.created_at, i18n.language)}` }));
   return (
@@ -65,6 +71,10 @@ export function HelpPage() {
         </Card>
       </div>
       {result && <Verdict d={result} />}
+      <div className={ui.grid}>
+        <OpenCaseForm key={hash ?? ''} options={options} txHash={hash} />
+        <MyCases />
+      </div>
     </>
   );
 }
