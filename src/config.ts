@@ -130,6 +130,17 @@ export const ConfigFileSchema = Type.Object(
      * `four_eyes_above_usd` US dollars (a withdrawal review …) needs a second, different staff member.
      */
     support: Type.Optional(Type.Object({ four_eyes_above_usd: Type.Optional(Decimal) }, { additionalProperties: false })),
+    /** P2P trades (API.md part 2): the buyer's payment window, the seller's release window, the fiat currencies offered. */
+    p2p: Type.Optional(
+      Type.Object(
+        {
+          payment_window_s: Type.Optional(Type.Integer({ minimum: 60, maximum: 7 * 86_400 })),
+          release_window_s: Type.Optional(Type.Integer({ minimum: 60, maximum: 7 * 86_400 })),
+          fiat: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Z]{3}$' }), { minItems: 1, maxItems: 64, uniqueItems: true })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -166,6 +177,8 @@ export interface Config {
   support: { four_eyes_above_usd: string };
   /** Days of history housekeeping keeps (see RETENTION_DEFAULTS). */
   retention: Retention;
+  /** P2P trades: windows in seconds and the fiat currencies ads may use. */
+  p2p: { payment_window_s: number; release_window_s: number; fiat: string[] };
   /** The support desk's channels (API.md part 2, Support; src/support/email/, src/support/telegram/). */
   support_channels: SupportChannelsConfig;
 }
@@ -389,6 +402,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string)
     limits,
     support: { four_eyes_above_usd: file.support?.four_eyes_above_usd ?? '1000' },
     retention: { ...RETENTION_DEFAULTS, ...file.retention },
+    p2p: { payment_window_s: file.p2p?.payment_window_s ?? 900, release_window_s: file.p2p?.release_window_s ?? 900, fiat: file.p2p?.fiat ?? ['CNY', 'USD'] },
     support_channels,
   };
 }

@@ -55,6 +55,8 @@ import { wireSupport as wireSupportDesk } from './support/support-wiring.ts';
 import { liveCaseReader } from './support/support-events.ts';
 import { wireSupportChannels, type SupportChannels } from './support/channel-wiring.ts';
 import { agentStreamRoutes } from './live/agent-stream-routes.ts';
+import { createTrades, type Trades } from './trades/trades.ts';
+import { tradeRoutes } from './trades/trade-routes.ts';
 import { WEB_DIST } from './web/web-build.ts';
 
 /** A background loop that runs at its own pace (scanner, sweeper, reconciler). */
@@ -95,6 +97,8 @@ export interface Platform {
   notifications?: Notifications;
   /** The desk's channels: inbound SMTP (its port for tests), Telegram, replies by mail and chat. */
   supportChannels?: SupportChannels;
+  /** P2P ads, orders and escrow (src/trades/trades.ts). */
+  trades?: Trades;
   workers: Worker[];
   routes: RouteModule[];
   readiness: Array<() => Promise<string | null>>;
@@ -144,6 +148,7 @@ export async function createPlatform(config: Config, db: Db, opts: PlatformOptio
   platform.support = wireSupport(platform);
   platform.notifications = wireNotifications(platform);
   platform.supportChannels = await wireChannels(platform, opts.log);
+  wireTrades(platform);
   wireWeb(platform);
   return platform;
 }
@@ -398,6 +403,19 @@ async function wireChannels(platform: Platform, log: pino.Logger | undefined): P
   platform.workers.push(...channels.workers);
   platform.closers.push(() => channels.close());
   return channels;
+}
+
+/**
+ * P2P trades: ads and orders over the ledger's escrow, their window jobs, the pause of a frozen
+ * seller's ads (from the outbox).
+ */
+function wireTrades(platform: Platform): void {
+  const { config, db, clock, ledger, accounts, jobs } = platform;
+  const trades = createTrades({ db, clock, config, ledger, standing: (user_id, ex) => accounts.standing(user_id, ex) });
+  trades.registerJobs(jobs);
+  platform.trades = trades;
+  platform.workers.push(trades.freezeWorker());
+  platform.routes.push({ name: 'trades', plugin: tradeRoutes({ trades, clock, requireStepUp: (p) => accounts.requireStepUp(p) }) });
 }
 
 /** The web app: assets beside deposit addresses, live updates, and the pages themselves (src/web/). */

@@ -16,6 +16,7 @@ import type { NotifyTables } from './schema-notify.ts';
 import type { SupportChannelTables } from './schema-support-channels.ts';
 import type { RiskTables } from './schema-risk.ts';
 import type { SupportTables } from './schema-support.ts';
+import type { TradeTables } from './schema-trades.ts';
 
 export interface JobsTable {
   id: string;
@@ -117,3 +118,6 @@ export interface CoreTables {
 }
 
 export interface Database extends CoreTables, LedgerTables, AccountTables, ChainTables, DepositTables, CustodyTables, PaymentTables, OpsTables, NotifyTables, SupportTables, SupportChannelTables, RiskTables {}
+// The trades module's tables join by declaration merging, so parallel modules never edit one line.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- a merging declaration, not an alias
+export interface Database extends TradeTables {}

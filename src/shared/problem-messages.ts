@@ -95,6 +95,22 @@ export const PROBLEM_TEXTS: Readonly<Record<string, ProblemText>> = {
   too_many_endpoints: t('Too many webhook endpoints', 'Webhook 端点过多', '您的 Webhook 端点已达上限，请先删除一个。'),
   // support channels and the business calendar
   invalid_support_calendar: t('Invalid business calendar', '工作日历无效', '工作日历无效：时区须为 IANA 时区（如 Asia/Shanghai），每天的时段须为 "HH:MM" 且结束晚于开始、互不重叠，节假日须为 YYYY-MM-DD，且每周至少有一段营业时间。'),
+  // P2P trades
+  not_your_move: t('Not your move', '不是您的操作', '这一步应由订单的另一方操作。'),
+  order_not_open: t('Order not open', '订单已结束或不可操作', '订单当前的状态不允许这一步操作。'),
+  payment_window_elapsed: t('Payment window ended', '付款时限已过', '付款时限已过，订单将自动取消，币已退回广告。'),
+  appeal_not_open: t('Appeal not open yet', '暂不能申诉', '买家标记已付款后卖家可随时申诉；买家须等到放币时限结束后才能申诉。'),
+  order_not_in_appeal: t('Order not in appeal', '订单不在申诉中', '只有申诉中的订单可以由客服裁决。'),
+  ad_unavailable: t('Ad unavailable', '广告暂不可用', '这个广告暂时不接受下单，请选择其他广告。'),
+  ad_insufficient_amount: t('Not enough left on the ad', '广告剩余数量不足', '广告剩余的数量不够这笔订单，可能已被其他买家抢先下单。请减少数量或选择其他广告。'),
+  amount_out_of_limits: t('Amount outside the ad’s limits', '数量超出广告限额', '下单数量须在广告的单笔最小和最大限额之间。'),
+  own_ad: t('Your own ad', '不能与自己交易', '不能对自己发布的广告下单。'),
+  p2p_restricted: t('P2P buying paused', 'P2P 购买已暂停', '由于 30 天内累计 3 次违规（付款后取消或虚假标记付款），您的 P2P 购买功能暂停 7 天。'),
+  unknown_fiat: t('Unknown fiat currency', '不支持的法币', '广告只能使用平台配置的法币。'),
+  invalid_price: t('Invalid price', '价格无效', '价格须为大于零、最多 8 位小数的数字。'),
+  invalid_limits: t('Invalid limits', '限额无效', '单笔限额须满足 0 < 最小额 ≤ 最大额。'),
+  ad_closed: t('Ad closed', '广告已关闭', '已关闭的广告不能再开启，请发布新广告。'),
+  invalid_cursor: t('Invalid cursor', '分页游标无效', '请使用列表返回的 next_cursor。'),
   // operations (staff)
   already_acknowledged: t('Already acknowledged', '已确认', '此事件已经被确认过。'),
   window_scope_invalid: t('Invalid window scope', '维护范围无效', '维护范围须为 "global" 或 "chain:<链编号>"。'),

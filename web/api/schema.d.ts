@@ -6040,6 +6040,1014 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/p2p/ads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Active ads, best price first (lowest for sell ads, highest for buy ads), cursor-paged */
+        get: {
+            parameters: {
+                query?: {
+                    asset?: string;
+                    cursor?: string;
+                    fiat?: string;
+                    limit?: number;
+                    side?: "sell" | "buy";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            detail: string;
+                            status: number;
+                            title: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                asset: string;
+                                available_amount: string;
+                                created_at: string;
+                                fiat: string;
+                                id: string;
+                                max_amount: string;
+                                min_amount: string;
+                                payment_methods: string[];
+                                price: string;
+                                side: "sell" | "buy";
+                                status: "active" | "paused" | "closed";
+                                terms: string;
+                                updated_at: string;
+                                user_id: string;
+                            }[];
+                            next_cursor: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Post an ad; a sell ad reserves its amount from your available balance at once */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        amount: string;
+                        asset: string;
+                        fiat: string;
+                        max_amount: string;
+                        min_amount: string;
+                        payment_methods: string[];
+                        price: string;
+                        side: "sell" | "buy";
+                        terms?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            detail: string;
+                            status: number;
+                            title: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            asset: string;
+                            available_amount: string;
+                            created_at: string;
+                            fiat: string;
+                            id: string;
+                            max_amount: string;
+                            min_amount: string;
+                            payment_methods: string[];
+                            price: string;
+                            side: "sell" | "buy";
+                            status: "active" | "paused" | "closed";
+                            terms: string;
+                            updated_at: string;
+                            user_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            detail: string;
+                            status: number;
+                            title: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/p2p/ads/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One ad (public) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            detail: string;
+                            status: number;
+                            title: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            asset: string;
+                            available_amount: string;
+                            created_at: string;
+                            fiat: string;
+                            id: string;
+                            max_amount: string;
+                            min_amount: string;
+                            payment_methods: string[];
+                            price: string;
+                            side: "sell" | "buy";
+                            status: "active" | "paused" | "closed";
+                            terms: string;
+                            updated_at: string;
+                            user_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Pause, resume or close your ad (closing returns what is left of its reservation) */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        status: "active" | "paused" | "closed";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            detail: string;
+                            status: number;
+                            title: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            asset: string;
+                            available_amount: string;
+                            created_at: string;
+                            fiat: string;
+                            id: string;
+                            max_amount: string;
+                            min_amount: string;
+                            payment_methods: string[];
+                            price: string;
+                            side: "sell" | "buy";
+                            status: "active" | "paused" | "closed";
+                            terms: string;
+                            updated_at: string;
+                            user_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/v1/p2p/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your orders, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    cursor?: string;
+                    limit?: number;
+                    role?: "buyer" | "seller";
+                    status?: "pending_payment" | "paid" | "completed" | "cancelled" | "appeal" | "refunded";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            detail: string;
+                            status: number;
+                            title: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                ad_id: string;
+                                amount: string;
+                                appeal_case_id: string | null;
+                                asset: string;
+                                buyer_id: string;
+                                cancel_reason: string | null;
+                                created_at: string;
+                                fiat: string;
+                                fiat_amount: string;
+                                id: string;
+                                messages: {
+                                    at: string;
+                                    attachment_ids: string[];
+                                    author: {
+                                        id: string | null;
+                                        type: string;
+                                    };
+                                    body: string;
+                                    id: string;
+                                }[];
+                                next_move: {
+                                    action: string;
+                                    until: string | null;
+                                    whose: string | null;
+                                };
+                                paid_at: string | null;
+                                pay_by: string;
+                                price: string;
+                                release_by: string | null;
+                                released_at: string | null;
+                                role: string | null;
+                                seller_id: string;
+                                status: string;
+                                updated_at: string;
+                            }[];
+                            next_cursor: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Take an ad (Idempotency-Key): the coins are in escrow at once */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    "idempotency-key"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        ad_id: string;
+                        amount: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            detail: string;
+                            status: number;
+                            title: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            ad_id: string;
+                            amount: string;
+                            appeal_case_id: string | null;
+                            asset: string;
+                            buyer_id: string;
+                            cancel_reason: string | null;
+                            created_at: string;
+                            fiat: string;
+                            fiat_amount: string;
+                            id: string;
+                            messages: {
+                                at: string;
+                                attachment_ids: string[];
+                                author: {
+                                    id: string | null;
+                                    type: string;
+                                };
+                                body: string;
+                                id: string;
+                            }[];
+                            next_move: {
+                                action: string;
+                                until: string | null;
+                                whose: string | null;
+                            };
+                            paid_at: string | null;
+                            pay_by: string;
+                            price: string;
+                            release_by: string | null;
+                            released_at: string | null;
+                            role: string | null;
+                            seller_id: string;
+                            status: string;
+                            updated_at: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            detail: string;
+                            status: number;
+                            title: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/p2p/orders/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One order (its two parties, and staff) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            detail: string;
+                            status: number;
+                            title: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            ad_id: string;
+                            amount: string;
+                            appeal_case_id: string | null;
+                            asset: string;
+                            buyer_id: string;
+                            cancel_reason: string | null;
+                            created_at: string;
+                            fiat: string;
+                            fiat_amount: string;
+                            id: string;
+                            messages: {
+                                at: string;
+                                attachment_ids: string[];
+                                author: {
+                                    id: string | null;
+                                    type: string;
+                                };
+                                body: string;
+                                id: string;
+                            }[];
+                            next_move: {
+                                action: string;
+                                until: string | null;
+                                whose: string | null;
+                            };
+                            paid_at: string | null;
+                            pay_by: string;
+                            price: string;
+                            release_by: string | null;
+                            released_at: string | null;
+                            role: string | null;
+                            seller_id: string;
+                            status: string;
+                            updated_at: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/p2p/orders/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Buyer: cancel the order (after marking paid it counts a strike) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            detail: string;
+                            status: number;
+                            title: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            ad_id: string;
+                            amount: string;
+                            appeal_case_id: string | null;
+                            asset: string;
+                            buyer_id: string;
+                            cancel_reason: string | null;
+                            created_at: string;
+                            fiat: string;
+                            fiat_amount: string;
+                            id: string;
+                            messages: {
+                                at: string;
+                                attachment_ids: string[];
+                                author: {
+                                    id: string | null;
+                                    type: string;
+                                };
+                                body: string;
+                                id: string;
+                            }[];
+                            next_move: {
+                                action: string;
+                                until: string | null;
+                                whose: string | null;
+                            };
+                            paid_at: string | null;
+                            pay_by: string;
+                            price: string;
+                            release_by: string | null;
+                            released_at: string | null;
+                            role: string | null;
+                            seller_id: string;
+                            status: string;
+                            updated_at: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/p2p/orders/{id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Order chat: a message to the other party */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        attachment_ids?: string[];
+                        body: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            detail: string;
+                            status: number;
+                            title: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            ad_id: string;
+                            amount: string;
+                            appeal_case_id: string | null;
+                            asset: string;
+                            buyer_id: string;
+                            cancel_reason: string | null;
+                            created_at: string;
+                            fiat: string;
+                            fiat_amount: string;
+                            id: string;
+                            messages: {
+                                at: string;
+                                attachment_ids: string[];
+                                author: {
+                                    id: string | null;
+                                    type: string;
+                                };
+                                body: string;
+                                id: string;
+                            }[];
+                            next_move: {
+                                action: string;
+                                until: string | null;
+                                whose: string | null;
+                            };
+                            paid_at: string | null;
+                            pay_by: string;
+                            price: string;
+                            release_by: string | null;
+                            released_at: string | null;
+                            role: string | null;
+                            seller_id: string;
+                            status: string;
+                            updated_at: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/p2p/orders/{id}/paid": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Buyer: I have paid (before pay_by), with an optional note and proof */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        attachment_ids?: string[];
+                        note?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            detail: string;
+                            status: number;
+                            title: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            ad_id: string;
+                            amount: string;
+                            appeal_case_id: string | null;
+                            asset: string;
+                            buyer_id: string;
+                            cancel_reason: string | null;
+                            created_at: string;
+                            fiat: string;
+                            fiat_amount: string;
+                            id: string;
+                            messages: {
+                                at: string;
+                                attachment_ids: string[];
+                                author: {
+                                    id: string | null;
+                                    type: string;
+                                };
+                                body: string;
+                                id: string;
+                            }[];
+                            next_move: {
+                                action: string;
+                                until: string | null;
+                                whose: string | null;
+                            };
+                            paid_at: string | null;
+                            pay_by: string;
+                            price: string;
+                            release_by: string | null;
+                            released_at: string | null;
+                            role: string | null;
+                            seller_id: string;
+                            status: string;
+                            updated_at: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/p2p/orders/{id}/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Seller: release the coins to the buyer (step-up) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            detail: string;
+                            status: number;
+                            title: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            ad_id: string;
+                            amount: string;
+                            appeal_case_id: string | null;
+                            asset: string;
+                            buyer_id: string;
+                            cancel_reason: string | null;
+                            created_at: string;
+                            fiat: string;
+                            fiat_amount: string;
+                            id: string;
+                            messages: {
+                                at: string;
+                                attachment_ids: string[];
+                                author: {
+                                    id: string | null;
+                                    type: string;
+                                };
+                                body: string;
+                                id: string;
+                            }[];
+                            next_move: {
+                                action: string;
+                                until: string | null;
+                                whose: string | null;
+                            };
+                            paid_at: string | null;
+                            pay_by: string;
+                            price: string;
+                            release_by: string | null;
+                            released_at: string | null;
+                            role: string | null;
+                            seller_id: string;
+                            status: string;
+                            updated_at: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/p2p/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A trader’s public figures over 30 days */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            detail: string;
+                            status: number;
+                            title: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            avg_release_s: number | null;
+                            completion_rate_30d: number;
+                            strikes: number;
+                            trades_30d: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/payments": {
         parameters: {
             query?: never;
