@@ -57,6 +57,8 @@ import { wireSupportChannels, type SupportChannels } from './support/channel-wir
 import { agentStreamRoutes } from './live/agent-stream-routes.ts';
 import { createTrades, type Trades } from './trades/trades.ts';
 import { tradeRoutes } from './trades/trade-routes.ts';
+import { tradeEventRenderer } from './trades/trade-events.ts';
+import { liveTradeReader } from './live/live-trades.ts';
 import { WEB_DIST } from './web/web-build.ts';
 
 /** A background loop that runs at its own pace (scanner, sweeper, reconciler). */
@@ -414,6 +416,8 @@ function wireTrades(platform: Platform): void {
   const trades = createTrades({ db, clock, config, ledger, standing: (user_id, ex) => accounts.standing(user_id, ex) });
   trades.registerJobs(jobs);
   platform.trades = trades;
+  // trade.* events (one per party) become webhooks, feed rows and /stream's trade.updated.
+  platform.payments!.webhooks.registerRenderer('trade', tradeEventRenderer(trades));
   platform.workers.push(trades.freezeWorker());
   platform.routes.push({ name: 'trades', plugin: tradeRoutes({ trades, clock, requireStepUp: (p) => accounts.requireStepUp(p) }) });
 }
@@ -422,7 +426,7 @@ function wireTrades(platform: Platform): void {
 function wireWeb(platform: Platform): void {
   const { config, db, accounts } = platform;
   platform.routes.push({ name: 'assets', plugin: assetRoutes(config) });
-  platform.routes.push({ name: 'stream', plugin: streamRoutes({ db, readers: { payment: livePaymentReader(platform.payments!.view), case: liveCaseReader(platform.support!), notification: liveNotificationReader(platform.notifications!) } }) });
+  platform.routes.push({ name: 'stream', plugin: streamRoutes({ db, readers: { payment: livePaymentReader(platform.payments!.view), case: liveCaseReader(platform.support!), notification: liveNotificationReader(platform.notifications!), trade: liveTradeReader(platform.trades!) } }) });
   platform.routes.push({ name: 'web', prefix: '', plugin: webRoutes({ dist_dir: WEB_DIST, authenticate: accounts.authenticate, secure_cookies: config.public_url.startsWith('https://') }) });
 }
 

@@ -163,4 +163,15 @@ describe.each(DIALECTS)('P2P trades on %s', (dialect) => {
     expect((await k.app.inject({ url: `/api/v1/p2p/users/${buyer.id}` })).json()).toMatchObject({ strikes: 1, trades_30d: 0 });
     await expectEscrowExact();
   });
+
+  it('tells both parties on every change: trade.* events in each one’s feed carry the order as they see it', async () => {
+    const ad = (await post(seller, '/p2p/ads', AD)).json();
+    const ord = (await order(buyer, ad.id, '5')).json();
+    await post(buyer, `/p2p/orders/${ord.id}/paid`);
+    while ((await k.platform.payments!.webhooks.dispatchTick()) > 0);
+    const feed = await k.t.db.kysely.selectFrom('user_events').select(['user_id', 'type', 'body']).where('type', 'like', 'trade.%').orderBy('seq').execute();
+    expect(feed.map((e) => [e.user_id, e.type])).toEqual([[buyer.id, 'trade.created'], [seller.id, 'trade.created'], [buyer.id, 'trade.paid'], [seller.id, 'trade.paid']]);
+    const bodies = feed.map((e) => JSON.parse(e.body) as { data: { id: string; role: string } });
+    expect(bodies.map((b) => [b.data.id, b.data.role])).toEqual([[ord.id, 'buyer'], [ord.id, 'seller'], [ord.id, 'buyer'], [ord.id, 'seller']]);
+  });
 });
