@@ -6,7 +6,9 @@ import type pino from 'pino';
 import type { Config } from './config.ts';
 import type { Db } from './db/database.ts';
 import { JobRunner } from './jobs/jobs.ts';
-import { announcementRoutes, createAnnouncements, createMaintenance, createMetrics, maintenanceRoutes, statusRoutes, type Maintenance, type Metrics } from './ops/ops.ts';
+import { announcementRoutes, createAnnouncements, createMaintenance, createMetrics, maintenanceRoutes, sampleHistory, statusRoutes, statusSampler, type Maintenance, type Metrics } from './ops/ops.ts';
+import { chainFigures } from './payments/payment-status-facts.ts';
+import { recentPublicIncidents } from './payments/custody/public-incidents.ts';
 import { WATCH_EVERY_MS, watchStalledWithdrawals } from './payments/withdrawals/withdrawal-watch.ts';
 import { createRisk, type Risk } from './risk/risk.ts';
 import { riskRoutes } from './risk/risk-routes.ts';
@@ -128,6 +130,9 @@ export interface PlatformOptions {
 }
 
 const STUCK_EVERY_MS = 60_000;
+/** The public status page shows incidents of the last week, and every one still open. */
+const INCIDENTS_SHOWN_MS = 7 * 24 * 3600_000;
+const INCIDENTS_SHOWN_MAX = 20;
 
 /**
  * const platform = await createPlatform(config, db); const app = await buildPlatformApp(platform)
@@ -327,9 +332,23 @@ function wirePayments(platform: Platform): PaymentsWiring {
     { name: 'diagnosis', plugin: diagnosisRoutes(view, diagnosisChain) },
     { name: 'maintenance', plugin: maintenanceRoutes({ maintenance, clock }) },
     { name: 'announcements', plugin: announcementRoutes({ announcements, maintenance, clock, config }) },
-    { name: 'status', plugin: statusRoutes({ config, clock, maintenance, announcements, chainStatus: () => chainStatusFromScanner(db.kysely) }) },
+    {
+      name: 'status',
+      plugin: statusRoutes({
+        config, clock, maintenance, announcements, chainStatus: () => chainStatusFromScanner(db.kysely),
+        figures: (activeOn) => chainFigures(db.kysely, config, clock.now_ms(), activeOn),
+        incidents: () => recentPublicIncidents(db.kysely, clock.now_ms() - INCIDENTS_SHOWN_MS, INCIDENTS_SHOWN_MAX),
+        history: (since_ms, bucket_ms) => sampleHistory(db.kysely, since_ms, bucket_ms),
+      }),
+    },
   );
   platform.workers.push(transfers.releaseWorker());
+  // The status page's charts: every chain's figures recorded each minute (kept 31 days).
+  const activeOn = async () => {
+    const active = await maintenance.active();
+    return (chain_id: number) => active.some((w) => w.scope === 'global' || w.scope === `chain:${chain_id}`);
+  };
+  platform.workers.push(statusSampler({ db, clock, figures: async () => chainFigures(db.kysely, config, clock.now_ms(), await activeOn()) }));
   const webhooks = createWebhooks({ db, clock, config });
   webhooks.registerRenderer('payment', paymentEventRenderer(view));
   platform.routes.push({ name: 'webhooks', plugin: webhookRoutes({ webhooks }) });

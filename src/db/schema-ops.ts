@@ -36,7 +36,22 @@ export interface AnnouncementsTable {
   ended_by: string | null;
 }
 
+/** One chain's figures at one minute (src/ops/status-samples.ts); states 0..3 as STATE_ORDER. */
+export interface StatusSamplesTable {
+  chain_id: number;
+  at_ms: number;
+  head: number | null;
+  lag_blocks: number | null;
+  deposits_state: number;
+  withdrawals_state: number;
+  confirm_p50_s: number | null;
+  confirm_p95_s: number | null;
+  deposits_confirming: number;
+  withdrawals_queued: number;
+}
+
 export interface OpsTables {
+  status_samples: StatusSamplesTable;
   maintenance_windows: MaintenanceWindowsTable;
   announcements: AnnouncementsTable;
 }

@@ -89,7 +89,7 @@ describe.each(DIALECTS)('maintenance windows on %s', (dialect) => {
 
     const status = (await app.inject({ url: '/api/v1/status' })).json();
     expect(status.status).toBe('maintenance');
-    expect(status.chains).toEqual([{ chain_id: 31337, name: 'Dev chain', head: 120, lag_blocks: 2, block_time_s: 2, maintenance: false }]);
+    expect(status.chains).toEqual([{ chain_id: 31337, name: 'Dev chain', head: 120, lag_blocks: 2, block_time_s: 2, maintenance: false, deposits: 'maintenance', withdrawals: 'maintenance', confirmation_time_s: { p50: null, p95: null }, backlog: { deposits_confirming: 0, withdrawals_queued: 0 } }]);
     expect(status.maintenance).toHaveLength(1);
     const ann = (await app.inject({ url: '/api/v1/announcements', headers: { 'accept-language': 'zh-CN' } })).json();
     expect(ann.data[0]).toMatchObject({ kind: 'maintenance', active: true, message: '数据库升级', messages: { en: 'Database upgrade', 'zh-CN': '数据库升级' } });

@@ -9,3 +9,5 @@ export { maintenanceRoutes } from './maintenance-routes.ts';
 export { statusRoutes, type ChainStatus } from './status-routes.ts';
 export { createAnnouncements, type Announcements } from './announcements.ts';
 export { announcementRoutes } from './announcement-routes.ts';
+export { recordSamples, sampleHistory, statusSampler, type HistoryPoint } from './status-samples.ts';
+export { CHAIN_STATES, depositsState, withdrawalsState, percentile, type ChainFigures, type ChainState } from './status-rules.ts';

@@ -7252,12 +7252,34 @@ export interface paths {
                                 };
                             }[];
                             chains: {
+                                backlog: {
+                                    deposits_confirming: number;
+                                    withdrawals_queued: number;
+                                };
                                 block_time_s: number | null;
                                 chain_id: number;
+                                confirmation_time_s: {
+                                    p50: number | null;
+                                    p95: number | null;
+                                };
+                                deposits: "operational" | "delayed" | "maintenance" | "halted";
                                 head: number | null;
                                 lag_blocks: number | null;
                                 maintenance: boolean;
                                 name: string;
+                                withdrawals: "operational" | "delayed" | "maintenance" | "halted";
+                            }[];
+                            incidents: {
+                                chain_id: number | null;
+                                id: string;
+                                kind: string;
+                                resolved_at: string | null;
+                                started_at: string;
+                                status: "investigating" | "identified" | "resolved";
+                                updates: {
+                                    at: string;
+                                    status: string;
+                                }[];
                             }[];
                             maintenance: {
                                 active: boolean;
@@ -7271,6 +7293,61 @@ export interface paths {
                                 starts_at: string;
                             }[];
                             status: "operational" | "degraded" | "maintenance";
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/status/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Recorded status samples per chain for the charts (public): days 1..7 or 30, bucketed (worst state, max lag and backlog, mean p50, max p95) */
+        get: {
+            parameters: {
+                query: {
+                    days: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            bucket_s: number;
+                            chains: {
+                                chain_id: number;
+                                name: string;
+                                points: {
+                                    at: string;
+                                    confirm_p50_s: number | null;
+                                    confirm_p95_s: number | null;
+                                    deposits: "operational" | "delayed" | "maintenance" | "halted";
+                                    deposits_confirming: number;
+                                    lag_blocks: number | null;
+                                    withdrawals: "operational" | "delayed" | "maintenance" | "halted";
+                                    withdrawals_queued: number;
+                                }[];
+                            }[];
+                            days: number;
                         };
                     };
                 };
