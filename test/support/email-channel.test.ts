@@ -51,12 +51,14 @@ describe.each(DIALECTS)('support email channel on %s', (dialect) => {
   const casesOf = async (email: string) => t.platform.db.kysely.selectFrom('support_cases').selectAll().where('contact_email', '=', email).execute();
 
   it('opens a case from a mail, acknowledges it, sends the agent\'s reply threaded, and threads the answer back', async () => {
-    await mail({ from: 'Ann Lee <ann@example.com>', subject: '充值没有到账', text: '我昨天充值了 10 USDT，还没有到账。', messageId: '<ann-1@example.com>' });
+    await mail({ from: 'Ann Lee <ann@example.com>', subject: '充值没有到账', text: '我昨天充值了 10 USDT，还没有到账。', messageId: '<ann-1@example.com>', attachments: [{ filename: 'receipt.txt', content: 'Sent 10 USDT at 09:12.', contentType: 'text/plain' }] });
     await settle();
     const [opened] = await casesOf('ann@example.com');
     expect(opened).toMatchObject({ channel: 'email', user_id: null, unverified: 0 });
     const row = await t.platform.db.kysely.selectFrom('support_inbound_mails').selectAll().executeTakeFirstOrThrow();
     expect(row).toMatchObject({ status: 'processed', case_id: opened!.id, raw_enc: null });
+    // The mail's attachment is kept on the case (through the desk's attachment store).
+    expect((await staffCase(opened!.id)).messages[0]!.attachments.map((a) => [a.filename, a.size])).toEqual([['receipt.txt', 22]]);
 
     const [ack] = await received('ann@example.com');
     expect(ack!.subject).toBe(`[#${opened!.number}] 已收到: 充值没有到账`);
