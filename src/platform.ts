@@ -96,7 +96,7 @@ export interface Platform {
   /** The support desk (src/support/support.ts): cases, messages, evidence, agent work. */
   support?: Support;
   /** The outbox consumers that open stuck-payment cases and make cases follow their payment. */
-  supportFollowers?: { stuckTick(): Promise<number>; movesTick(): Promise<number> };
+  supportFollowers?: { stuckTick(): Promise<number>; movesTick(): Promise<number>; breachTick(): Promise<number> };
   /** In-app notifications, their mail and preferences (src/notify/notifications.ts). */
   notifications?: Notifications;
   /** The desk's channels: inbound SMTP (its port for tests), Telegram, replies by mail and chat. */

@@ -108,6 +108,8 @@ export function raisePriority(p: Priority): Priority {
 }
 
 export interface SlaClock {
+  /** JSON [{kind, at, due}] of the breaches recorded (support-sla-breach.ts); absent: none. */
+  sla_breached?: string;
   first_response_due_at_ms: number | null;
   next_response_due_at_ms: number | null;
   resolution_due_at_ms: number | null;
@@ -120,8 +122,16 @@ export interface SlaClock {
  */
 export function queueDueMs(status: CaseStatus, clock: SlaClock): number {
   if (isPaused(status) || status === 'resolved' || status === 'closed') return NOTHING_DUE_MS;
-  const dues = [clock.first_responded_at_ms === null ? clock.first_response_due_at_ms : null, clock.next_response_due_at_ms, clock.resolution_due_at_ms].filter((d): d is number => d !== null);
+  // A clock whose breach is recorded no longer places the case: the next running one does, so
+  // the breach worker's scan of overdue cases moves on (the raised priority marks the breach).
+  const open = (kind: string, due: number | null) => (due !== null && !isRecorded(clock.sla_breached ?? '[]', kind, due) ? due : null);
+  const dues = [clock.first_responded_at_ms === null ? open('first_response', clock.first_response_due_at_ms) : null, open('next_response', clock.next_response_due_at_ms), open('resolution', clock.resolution_due_at_ms)].filter((d): d is number => d !== null);
   return dues.length ? Math.min(...dues) : NOTHING_DUE_MS;
+}
+
+/** Whether a breach of this clock at this due time is already recorded in `sla_breached` (JSON). */
+export function isRecorded(sla_breached: string, kind: string, due: number): boolean {
+  return (JSON.parse(sla_breached) as Array<{ kind: string; due?: number | null }>).some((b) => b.kind === kind && (b.due === undefined || b.due === null || b.due === due));
 }
 
 /**

@@ -195,3 +195,9 @@ export async function liveCasesAboutPayment(ex: DbExecutor, payment_id: string, 
   const rows = await ex.selectFrom('support_cases').selectAll().where('payment_id', '=', payment_id).where('status', 'not in', ['closed']).where('merged_into', 'is', null).orderBy('id').limit(limit).execute();
   return rows.map(caseFromRow);
 }
+
+/** Cases whose nearest running due time has passed, most overdue first (the breach worker's page). */
+export async function overdueCases(ex: DbExecutor, now_ms: number, limit: number): Promise<CaseRow[]> {
+  const rows = await ex.selectFrom('support_cases').selectAll().where('queue_due_ms', '<=', now_ms).where('status', 'in', ['new', 'open']).where('merged_into', 'is', null).orderBy('queue_due_ms').orderBy('id').limit(limit).execute();
+  return rows.map(caseFromRow);
+}

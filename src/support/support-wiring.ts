@@ -18,6 +18,9 @@ import { agentRoutes } from './agent-routes.ts';
 import { caseEventRenderer } from './support-events.ts';
 import { chainWaitMessage } from './support-messages.ts';
 import { createStuckCases } from './support-stuck.ts';
+import { slaHooks } from './support-sla.ts';
+import { BREACH_EVERY_MS, createBreachWorker } from './support-sla-breach.ts';
+import { slaRoutes } from './sla-routes.ts';
 import { intervalWorker, type IntervalWorker } from '../jobs/jobs.ts';
 
 export interface SupportWiringDeps {
@@ -95,11 +98,13 @@ export function wireSupport(deps: SupportWiringDeps) {
     db, clock, config,
     isStaffUser: async (user_id) => ((await accounts.getUser(user_id))?.roles ?? []).some((r) => r === 'agent' || r === 'risk' || r === 'admin'),
     prepare: (input) => evidence.prepare(input),
+    ...slaHooks(clock),
   });
   deps.webhooks.registerRenderer('case', caseEventRenderer(support));
   deps.routes.push(
     { name: 'support', plugin: supportRoutes({ support, clock, attachment_bytes_max: config.limits.support_attachment_bytes_max }) },
     { name: 'agent', plugin: agentRoutes({ support, clock }) },
+    { name: 'support-sla', plugin: slaRoutes({ db, clock }) },
   );
   const stuck = createStuckCases({
     db, clock, engine: support.engine,
@@ -110,9 +115,11 @@ export function wireSupport(deps: SupportWiringDeps) {
     },
     public_url: config.public_url,
   });
+  const breaches = createBreachWorker({ db, clock, engine: support.engine, emailOf: async (id) => (await accounts.getUser(id))?.email ?? null, public_url: config.public_url });
   const workers: IntervalWorker[] = [
+    intervalWorker('support.sla_breaches', BREACH_EVERY_MS, () => breaches.tick()),
     intervalWorker('support.stuck_cases', FOLLOW_EVERY_MS, () => stuck.stuckTick()),
     intervalWorker('support.payment_moves', FOLLOW_EVERY_MS, () => stuck.movesTick()),
   ];
-  return { support, evidence, stuck, workers };
+  return { support, evidence, stuck: { ...stuck, breachTick: () => breaches.tick() }, workers };
 }
