@@ -176,6 +176,9 @@ function scanWorker(s: ScanContext, m: ScanMetrics, tick: () => Promise<TickRepo
           again = Math.min(headPoll, Math.max(0, interval - (Date.now() - started)));
           if ((r.scanned_to !== null && !r.caught_up) || r.release_more) again = 0;
         } catch (error) {
+          // The failed tick's transaction rolled back, and with it any ledger accounts it ensured:
+          // forget them, or every later deposit of those users is refused (debit_account_not_found).
+          s.ensured.clear();
           m?.errors.inc({ chain_id: String(chain_id) });
           if (error instanceof ChainRpcError) log('warn', 'deposit scanner: chain unreachable or moved, retrying', { chain_id, err: error.message });
           else log('error', 'deposit scanner tick failed', { chain_id, err: (error as Error)?.stack ?? String(error) });
