@@ -1,4 +1,4 @@
-// How P2P coins move in the ledger (docs/decisions/0015-p2p-escrow-accounting.md). Every move is
+// How P2P coins move in the ledger (docs/decisions/0020-p2p-escrow-accounting.md). Every move is
 // one linked batch inside the caller's transaction:
 // - a sell ad's reservation is ONE pending transfer seller available -> the platform's escrow
 //   account of the asset; when it changes (an order takes a part, a cancelled order gives it
