@@ -141,6 +141,7 @@ export const PROBLEM_TEXTS: Readonly<Record<string, ProblemText>> = {
   attachment_too_large: t('Attachment too large', '附件过大', '附件超过了允许的大小。'),
   attachment_type_refused: t('File type not accepted', '不接受的文件类型', '只接受图片（PNG、JPEG、GIF、WebP）、PDF 和纯文本文件；类型按文件内容判断。'),
   case_not_resolved: t('Case not resolved', '工单尚未解决', '工单解决后才能评价。'),
+  case_already_rated: t('Already rated', '已评价', '这个工单已经评价过了。'),
   action_invalid: t('Action not possible', '无法执行该操作', '这个工单不能执行该操作，请查看说明。'),
   action_not_pending: t('Action already decided', '操作已处理', '这个操作已经被批准或拒绝。'),
   four_eyes_same_staff: t('Second approver needed', '需要另一位审批人', '发起操作的人不能自己批准，需要另一位工作人员。'),

@@ -93,6 +93,12 @@ describe.each(DIALECTS)('support routes on %s', (dialect) => {
 
       expect(json<CaseDto>(await t.app.inject({ method: 'POST', url: `/api/v1/agent/cases/${c.id}/status`, headers: bearer(agent.token), payload: { status: 'resolved' } })).status).toBe('resolved');
       expect((await t.app.inject({ method: 'POST', url: `/api/v1/agent/cases/${c.id}/status`, headers: bearer(agent.token), payload: { status: 'new' } })).statusCode).toBe(409);
+      // CSAT once resolved: not before, once only, and only by the case's customer.
+      const b = await signedIn(t, 'b@example.com');
+      expect((await t.app.inject({ method: 'POST', url: `/api/v1/support/cases/${c.id}/rating`, headers: bearer(b.token), payload: { score: 5 } })).statusCode).toBe(404);
+      const rated = await t.app.inject({ method: 'POST', url: `/api/v1/support/cases/${c.id}/rating`, headers: bearer(a.token), payload: { score: 4, comment: 'quick' } });
+      expect(json<CaseDto>(rated).rating).toMatchObject({ score: 4, comment: 'quick' });
+      expect((await t.app.inject({ method: 'POST', url: `/api/v1/support/cases/${c.id}/rating`, headers: bearer(a.token), payload: { score: 1 } })).statusCode).toBe(409);
       // The customer writing again reopens a resolved case.
       expect(json<{ case: CaseDto }>(await t.app.inject({ method: 'POST', url: `/api/v1/support/cases/${c.id}/messages`, headers: bearer(a.token), payload: { body: 'not fixed' } })).case.status).toBe('open');
 

@@ -88,6 +88,25 @@ function messageRoutes(app: TypedApp, { support }: SupportRouteDeps): void {
     if (!r) throw new ProblemError(409, 'case_closed', 'This case is closed; open a new case with POST /support/cases.');
     return reply.code(201).send({ message: r.message, case: (await support.caseForCustomer(c.id, me.user_id))! });
   });
+
+  app.post('/support/cases/:id/rating', {
+    config: { auth: 'session' },
+    schema: {
+      tags: ['support'],
+      summary: 'Rate a resolved case once (CSAT: score 1..5, comment optional)',
+      security: [{ bearer: [] }],
+      params: IdParams,
+      body: Type.Object({ score: Type.Integer({ minimum: 1, maximum: 5 }), comment: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false }),
+      response: { 200: CaseSchema, '4xx': Problem },
+    },
+  }, async (req) => {
+    const me = requirePrincipal(req.principal);
+    const r = await support.rateCase(req.params.id, me.user_id, req.body.score, req.body.comment ?? null);
+    if (r.ok) return r.case;
+    if (r.reason === 'not_found') throw problems.notFound('case');
+    if (r.reason === 'already_rated') throw new ProblemError(409, 'case_already_rated', 'This case has been rated already.');
+    throw new ProblemError(409, 'case_not_resolved', 'A case can be rated once it is resolved.');
+  });
 }
 
 /**

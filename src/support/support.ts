@@ -204,6 +204,20 @@ export function createSupport(deps: SupportDeps) {
       return getCase(c.id, 'staff');
     },
 
+    /** CSAT: the customer rates a resolved (or closed) case, once -> the case, or a refusal. */
+    async rateCase(case_id: string, user_id: string, score: number, comment: string | null): Promise<{ ok: true; case: CaseDto } | { ok: false; reason: 'not_found' | 'case_not_resolved' | 'already_rated' }> {
+      const r = await db.transaction(async (trx) => {
+        const c = await store.caseById(trx, case_id);
+        if (!c || c.user_id !== user_id) return 'not_found' as const;
+        if (c.status !== 'resolved' && c.status !== 'closed') return 'case_not_resolved' as const;
+        if (c.rating_score !== null) return 'already_rated' as const;
+        const after = await engine.saveCase(trx, c, { rating_score: score, rating_comment: comment, rating_at_ms: clock.now_ms() }, null);
+        await engine.emitUpdated(trx, after, { rating: score });
+        return 'ok' as const;
+      });
+      return r === 'ok' ? { ok: true, case: (await getCase(case_id, 'customer'))! } : { ok: false, reason: r };
+    },
+
     async listCases(user_id: string, cursor: string | null, limit: number) {
       const rows = await store.casesOfUser(ex, user_id, cursor, limit + 1);
       const page = rows.slice(0, limit);

@@ -8379,6 +8379,137 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/support/cases/{id}/rating": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Rate a resolved case once (CSAT: score 1..5, comment optional) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        comment?: string;
+                        score: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            detail: string;
+                            status: number;
+                            title: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            assignee_id: string | null;
+                            channel: string;
+                            contact: {
+                                email?: string;
+                                name?: string;
+                                telegram_chat_id?: string;
+                            };
+                            created_at: string;
+                            evidence: {
+                                captured_at: string;
+                                data: unknown;
+                                id: string;
+                                kind: string;
+                            }[];
+                            expected_reply_by: string | null;
+                            id: string;
+                            merged_into: string | null;
+                            messages: {
+                                at: string;
+                                attachments: {
+                                    content_type: string;
+                                    filename: string;
+                                    id: string;
+                                    sha256: string;
+                                    size: number;
+                                }[];
+                                author: {
+                                    id: string | null;
+                                    name: string | null;
+                                    type: "customer" | "agent" | "system";
+                                };
+                                body: string;
+                                call: {
+                                    direction: string;
+                                    duration_s: number;
+                                    started_at: string;
+                                } | null;
+                                case_id: string;
+                                channel: string;
+                                id: string;
+                                internal: boolean;
+                            }[];
+                            number: number;
+                            payment_id: string | null;
+                            priority: string;
+                            rating: {
+                                at: string | null;
+                                comment: string | null;
+                                score: number;
+                            } | null;
+                            sla: {
+                                breached: {
+                                    at: string;
+                                    kind: string;
+                                }[];
+                                first_response_due_at: string | null;
+                                next_response_due_at: string | null;
+                                paused: boolean;
+                                policy: string | null;
+                                resolution_due_at: string | null;
+                            };
+                            status: "new" | "open" | "pending_customer" | "pending_chain" | "resolved" | "closed";
+                            subject: string;
+                            trade_id: string | null;
+                            tx_hash: string | null;
+                            unverified: boolean;
+                            updated_at: string;
+                            user_id: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/transfers": {
         parameters: {
             query?: never;
