@@ -4,6 +4,7 @@
 import { Fragment, useEffect, useState } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
+import type { TFunction } from 'i18next';
 import { Link, useParams } from 'react-router';
 import { api } from '../../api/client.ts';
 import { Card, PageTitle, ui } from '../../components/Card.tsx';
@@ -59,17 +60,21 @@ function Evidence({ c }: { c: SupportCase }) {
       <dl className={ui.dl}>
         {c.payment_id && <><dt>{t('support.payment')}</dt><dd><Link to={`/payments/${c.payment_id}`}>{c.payment_id}</Link></dd></>}
         {c.tx_hash && <><dt>{t('support.tx_hash')}</dt><dd className="mono">{c.tx_hash}</dd></>}
-        {c.evidence.map((e) => <Fragment key={e.id}><dt>{t(`support.evidence_kind.${e.kind}`, { defaultValue: e.kind })}</dt><dd>{summary(e.data)}</dd></Fragment>)}
+        {c.evidence.map((e) => <Fragment key={e.id}><dt>{t(`support.evidence_kind.${e.kind}`, { defaultValue: e.kind })}</dt><dd>{summary(e.kind, e.data, t)}</dd></Fragment>)}
       </dl>
     </Card>
   );
 }
 
-function summary(data: unknown): string {
+/** One line per evidence item, in the reader's language: the API's own explanation, else a translated status or verdict. */
+function summary(kind: string, data: unknown, t: TFunction): string {
   if (!data || typeof data !== 'object') return String(data ?? '');
   const d = data as Record<string, unknown>;
   const explanation = d.explanation as { message?: string } | undefined;
-  return explanation?.message ?? (typeof d.status === 'string' ? d.status : typeof d.verdict === 'string' ? d.verdict : Object.keys(d).slice(0, 4).join(', '));
+  if (explanation?.message) return explanation.message;
+  if (typeof d.status === 'string') return kind === 'account' ? t(`account.${d.status}`, { defaultValue: d.status }) : t(`status.${d.status}`, { defaultValue: d.status });
+  if (typeof d.verdict === 'string') return t(`verdict.${d.verdict}`, { defaultValue: d.verdict });
+  return Object.keys(d).slice(0, 4).join(', ');
 }
 
 function Reply({ c }: { c: SupportCase }) {

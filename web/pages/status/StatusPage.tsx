@@ -26,7 +26,7 @@ export function StatusPage() {
       <Card title={t('status_page.chains')}>
         {s.chains.length === 0 ? <Empty>{t('status_page.no_chains')}</Empty> : (
           <div className={ui.tableWrap}>
-            <table>
+            <table className={ui.nowrap}>
               <thead><tr><th>{t('status_page.chain')}</th><th>{t('status_page.head')}</th><th>{t('status_page.lag')}</th><th>{t('status_page.block_time')}</th><th>{t('status_page.deposits')}</th><th>{t('status_page.withdrawals')}</th><th>{t('status_page.confirm_time')}</th><th>{t('status_page.backlog')}</th></tr></thead>
               <tbody>
                 {s.chains.map((c) => (
