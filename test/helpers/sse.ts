@@ -15,12 +15,12 @@ export function parseSse(text: string): SseEvent[] {
 }
 
 /** const s = listenSse(base, { authorization: 'Bearer …' }); await until(() => s.events().length > 0); await s.close() */
-export function listenSse(base: string, headers: Record<string, string>) {
+export function listenSse(base: string, headers: Record<string, string>, path = '/api/v1/stream') {
   const ctl = new AbortController();
   let text = '';
   let opened = false;
   const done = (async () => {
-    const res = await fetch(`${base}/api/v1/stream`, { headers: { accept: 'text/event-stream', ...headers }, signal: ctl.signal });
+    const res = await fetch(`${base}${path}`, { headers: { accept: 'text/event-stream', ...headers }, signal: ctl.signal });
     const reader = res.body!.getReader();
     const dec = new TextDecoder();
     for (;;) {
