@@ -12,7 +12,7 @@ import { ProblemError } from '../shared/errors.ts';
 import { requirePrincipal } from '../shared/principal.ts';
 import { enforceRouteAuth } from '../http/route-auth.ts';
 import { AGENT_ROLES, type Support } from '../support/support.ts';
-import { openStream } from './stream-routes.ts';
+import { runSseLoop, sseEvent } from './stream-routes.ts';
 
 export interface AgentStreamDeps {
   db: Db;
@@ -61,40 +61,20 @@ export function agentStreamRoutes(deps: AgentStreamDeps): FastifyPluginAsync {
       }
       const sent = req.headers['last-event-id'];
       let cursor = typeof sent === 'string' && /^\d{1,15}$/.test(sent) ? Number(sent) : await latestOutboxSeq(deps.db);
-      openStream(req, reply);
       const reader = `agent-stream:${req.id}`;
-      let ended = false;
-      let busy = false;
-      const tick = async () => {
-        if (busy || ended) return;
-        busy = true;
-        try {
+      runSseLoop(req, reply, open, {
+        poll_ms,
+        heartbeat_ms,
+        poll: async (write, ended) => {
           for (const r of await nextOutboxBatch(deps.db.kysely, reader, cursor, BATCH_MAX)) {
             cursor = r.seq;
             if (r.aggregate_type !== 'case') continue;
             const out = await render(deps.support, r.type, r.payload);
-            if (!out || ended) continue;
-            reply.raw.write(`event: ${out.event}\nid: ${cursor}\ndata: ${JSON.stringify({ type: out.event, data: out.data })}\n\n`);
+            if (!out || ended()) continue;
+            write(sseEvent(out.event, cursor, out.data));
           }
-        } catch (error) {
-          req.log.warn({ err: error }, 'agent stream poll failed');
-        } finally {
-          busy = false;
-        }
-      };
-      const poller = setInterval(() => void tick(), poll_ms);
-      const heartbeat = setInterval(() => reply.raw.write(': keep-alive\n\n'), heartbeat_ms);
-      const end = () => {
-        if (ended) return;
-        ended = true;
-        clearInterval(poller);
-        clearInterval(heartbeat);
-        open.delete(end);
-        reply.raw.end();
-      };
-      open.add(end);
-      req.raw.on('close', end);
-      void tick();
+        },
+      });
     });
   };
 }

@@ -56,6 +56,51 @@ export function openStream(req: FastifyRequest, reply: FastifyReply): void {
   reply.raw.write('retry: 3000\n\n');
 }
 
+/** One SSE event line block: `event:`, `id:` (the cursor) and `data: {type, data}`. */
+export function sseEvent(event: string, id: number, data: unknown): string {
+  return `event: ${event}\nid: ${id}\ndata: ${JSON.stringify({ type: event, data })}\n\n`;
+}
+
+/**
+ * The loop both streams share: opens the response, calls `poll(write, ended)` every poll_ms
+ * (never two at once; a failed poll is logged and retried), writes a keep-alive comment every
+ * heartbeat_ms, and ends on client close or server close (`open` holds the enders).
+ */
+export function runSseLoop(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  open: Set<() => void>,
+  opts: { poll_ms: number; heartbeat_ms: number; poll: (write: (chunk: string) => void, ended: () => boolean) => Promise<void> },
+): void {
+  openStream(req, reply);
+  let ended = false;
+  let busy = false;
+  const tick = async () => {
+    if (busy || ended) return;
+    busy = true;
+    try {
+      await opts.poll((chunk) => reply.raw.write(chunk), () => ended);
+    } catch (error) {
+      req.log.warn({ err: error }, 'stream poll failed');
+    } finally {
+      busy = false;
+    }
+  };
+  const poller = setInterval(() => void tick(), opts.poll_ms);
+  const heartbeat = setInterval(() => reply.raw.write(': keep-alive\n\n'), opts.heartbeat_ms);
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    clearInterval(poller);
+    clearInterval(heartbeat);
+    open.delete(end);
+    reply.raw.end();
+  };
+  open.add(end);
+  req.raw.on('close', end);
+  void tick();
+}
+
 export function streamRoutes(deps: StreamDeps): FastifyPluginAsync {
   const poll_ms = deps.poll_ms ?? 1000;
   const heartbeat_ms = deps.heartbeat_ms ?? HEARTBEAT_MS;
@@ -80,42 +125,21 @@ export function streamRoutes(deps: StreamDeps): FastifyPluginAsync {
         throw new ProblemError(406, 'not_acceptable', 'This route answers text/event-stream only: open it with EventSource (Accept: text/event-stream).');
       }
       let cursor = startCursor(req) ?? (await latestSeq(deps.db, me.user_id));
-      openStream(req, reply);
-      let ended = false;
-      let busy = false;
-      const tick = async () => {
-        if (busy || ended) return;
-        busy = true;
-        try {
+      runSseLoop(req, reply, open, {
+        poll_ms,
+        heartbeat_ms,
+        poll: async (write, ended) => {
           const rows = await deps.db.kysely.selectFrom('user_events').select(['seq', 'type', 'body']).where('user_id', '=', me.user_id).where('seq', '>', cursor).orderBy('seq').limit(BATCH_MAX).execute();
           for (const r of rows) {
             cursor = Number(r.seq);
             const reader = deps.readers[r.type.split('.')[0]!];
             if (!reader) continue;
             const data = await reader.read(me, JSON.parse(r.body) as { type: string; data: unknown });
-            if (data === null || data === undefined || ended) continue;
-            const event = reader.event(r.type);
-            reply.raw.write(`event: ${event}\nid: ${cursor}\ndata: ${JSON.stringify({ type: event, data })}\n\n`);
+            if (data === null || data === undefined || ended()) continue;
+            write(sseEvent(reader.event(r.type), cursor, data));
           }
-        } catch (error) {
-          req.log.warn({ err: error }, 'stream poll failed');
-        } finally {
-          busy = false;
-        }
-      };
-      const poller = setInterval(() => void tick(), poll_ms);
-      const heartbeat = setInterval(() => reply.raw.write(': keep-alive\n\n'), heartbeat_ms);
-      const end = () => {
-        if (ended) return;
-        ended = true;
-        clearInterval(poller);
-        clearInterval(heartbeat);
-        open.delete(end);
-        reply.raw.end();
-      };
-      open.add(end);
-      req.raw.on('close', end);
-      void tick();
+        },
+      });
     });
   };
 }
