@@ -9,50 +9,7 @@ import { paymentEventRenderer } from '../payments/payment-events.ts';
 import { DIALECTS } from '../../test/helpers/db.ts';
 import { livePaymentReader } from './live-payments.ts';
 import { streamRoutes } from './stream-routes.ts';
-
-interface SseEvent { event: string | null; id: string | null; data: string | null; comment: boolean }
-
-function parse(text: string): SseEvent[] {
-  return text.split('\n\n').filter((b) => b.trim()).map((block) => {
-    const e: SseEvent = { event: null, id: null, data: null, comment: false };
-    for (const line of block.split('\n')) {
-      if (line.startsWith(':')) e.comment = true;
-      else if (line.startsWith('event: ')) e.event = line.slice(7);
-      else if (line.startsWith('id: ')) e.id = line.slice(4);
-      else if (line.startsWith('data: ')) e.data = line.slice(6);
-    }
-    return e;
-  });
-}
-
-/** Opens a stream and collects what arrives; close() hangs up. */
-function listen(base: string, headers: Record<string, string>) {
-  const ctl = new AbortController();
-  let text = '';
-  const done = (async () => {
-    const res = await fetch(`${base}/api/v1/stream`, { headers: { accept: 'text/event-stream', ...headers }, signal: ctl.signal });
-    const reader = res.body!.getReader();
-    const dec = new TextDecoder();
-    for (;;) {
-      const { value, done: end } = await reader.read();
-      if (end) return;
-      text += dec.decode(value, { stream: true });
-    }
-  })().catch(() => undefined);
-  return {
-    events: () => parse(text).filter((e) => e.event),
-    comments: () => parse(text).filter((e) => e.comment).length,
-    close: async () => { ctl.abort(); await done; },
-  };
-}
-
-async function until(what: () => boolean, ms = 5000): Promise<void> {
-  const t0 = Date.now();
-  while (!what()) {
-    if (Date.now() - t0 > ms) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { listenSse as listen, until } from '../../test/helpers/sse.ts';
 
 describe.each(DIALECTS)('GET /stream (%s)', (dialect) => {
   let h: Harness;

@@ -33,6 +33,7 @@ export function listenSse(base: string, headers: Record<string, string>, path = 
   return {
     opened: () => opened,
     events: () => parseSse(text).filter((e) => e.event),
+    comments: () => parseSse(text).filter((e) => e.comment).length,
     close: async () => { ctl.abort(); await done; },
   };
 }
